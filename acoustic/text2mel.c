@@ -1,0 +1,541 @@
+#include "acoustic/text2mel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+t2m_config t2m_config_default(int n_symbols, int n_mels)
+{
+    t2m_config c = {.n_symbols = n_symbols, .n_mels = n_mels, .r = 4,
+                    .embed_dim = 128, .text_ch = 192, .d = 128};
+    return c;
+}
+
+/* ---- architecture ------------------------------------------------------------------- */
+
+static int conv_out(const t2m_conv *c)
+{
+    return c->act == T2M_ACT_HIGHWAY ? 2 * c->cout : c->cout;
+}
+
+static void add_conv(t2m_stack *s, nn_params *p, const char *prefix, int cin, int cout, int K,
+                     int dil, int causal, int act)
+{
+    t2m_conv *c = &s->l[s->n];
+    char name[64];
+    c->cin = cin;
+    c->cout = cout;
+    c->K = K;
+    c->dil = dil;
+    c->causal = causal;
+    c->act = act;
+    int64_t wshape[3] = {K, cin, conv_out(c)}, bshape[1] = {conv_out(c)};
+    snprintf(name, sizeof name, "%s.%d.w", prefix, s->n);
+    c->w = nn_params_add(p, name, 3, wshape);
+    snprintf(name, sizeof name, "%s.%d.b", prefix, s->n);
+    c->b = nn_params_add(p, name, 1, bshape);
+    s->n++;
+}
+
+static void build(t2m_model *m)
+{
+    const t2m_config *c = &m->cfg;
+    nn_params *p = &m->p;
+    int d = c->d, tc = c->text_ch, fr = c->r * c->n_mels;
+    int64_t eshape[2] = {c->n_symbols, c->embed_dim};
+    m->embed = nn_params_add(p, "embed", 2, eshape);
+
+    /* TextEnc: centred convs over the phoneme sequence; output [K | V] */
+    t2m_stack *t = &m->text;
+    add_conv(t, p, "text", c->embed_dim, tc, 1, 1, 0, T2M_ACT_RELU);
+    add_conv(t, p, "text", tc, tc, 1, 1, 0, T2M_ACT_NONE);
+    static const int tdil[] = {1, 3, 9, 27, 1, 1};
+    for (int i = 0; i < 6; i++)
+        add_conv(t, p, "text", tc, tc, 3, tdil[i], 0, T2M_ACT_HIGHWAY);
+    add_conv(t, p, "text", tc, tc, 1, 1, 0, T2M_ACT_HIGHWAY);
+    add_conv(t, p, "text", tc, 2 * d, 1, 1, 0, T2M_ACT_NONE);
+
+    /* AudioEnc: causal convs over the previous frames; output Q */
+    t2m_stack *a = &m->aenc;
+    add_conv(a, p, "aenc", fr, d, 1, 1, 1, T2M_ACT_RELU);
+    add_conv(a, p, "aenc", d, d, 1, 1, 1, T2M_ACT_RELU);
+    add_conv(a, p, "aenc", d, d, 1, 1, 1, T2M_ACT_NONE);
+    static const int adil[] = {1, 3, 9, 27, 1, 3, 9, 27, 3, 3};
+    for (int i = 0; i < 10; i++)
+        add_conv(a, p, "aenc", d, d, 3, adil[i], 1, T2M_ACT_HIGHWAY);
+
+    /* AudioDec: causal convs over [R | Q]; output r frames per step */
+    t2m_stack *o = &m->adec;
+    add_conv(o, p, "adec", 2 * d, d, 1, 1, 1, T2M_ACT_NONE);
+    static const int odil[] = {1, 3, 9, 27, 1, 1};
+    for (int i = 0; i < 6; i++)
+        add_conv(o, p, "adec", d, d, 3, odil[i], 1, T2M_ACT_HIGHWAY);
+    for (int i = 0; i < 3; i++)
+        add_conv(o, p, "adec", d, d, 1, 1, 1, T2M_ACT_RELU);
+    add_conv(o, p, "adec", d, fr, 1, 1, 1, T2M_ACT_NONE);
+
+    int64_t mshape[1] = {c->n_mels};
+    nn_params_add(p, "mel_mean", 1, mshape);
+    nn_params_add(p, "mel_std", 1, mshape);
+}
+
+static void init_stack(const t2m_stack *s, float *P, uint64_t *rng)
+{
+    for (int i = 0; i < s->n; i++) {
+        const t2m_conv *c = &s->l[i];
+        int co = conv_out(c);
+        /* He / Glorot-style scale over the fan-in of all taps */
+        double fan_in = (double)c->K * c->cin;
+        double sd = c->act == T2M_ACT_RELU ? sqrt(2.0 / fan_in) : sqrt(1.0 / fan_in);
+        size_t n = (size_t)c->K * c->cin * co;
+        for (size_t j = 0; j < n; j++)
+            P[c->w + j] = (float)(sd * nn_rand_normal(rng));
+        memset(P + c->b, 0, sizeof(float) * co);
+        if (c->act == T2M_ACT_HIGHWAY) /* open the carry gate a little: sigmoid(-1) ~ 0.27 */
+            for (int j = 0; j < c->cout; j++)
+                P[c->b + j] = -1.0f;
+    }
+}
+
+int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
+        cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
+        cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
+        cfg->n_symbols > 100000)
+        return tts_seterr(err, TTS_E_FORMAT, "acoustic model: implausible hyper-parameters");
+    build(m);
+    int rc;
+    if (for_training) {
+        rc = nn_params_alloc(&m->p);
+    } else {
+        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
+        rc = m->p.params ? 0 : -1;
+        if (m->p.params)
+            memset(m->p.params, 0, m->p.count * sizeof(float));
+    }
+    if (rc)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    float *P = m->p.params;
+    uint64_t rng = seed ? seed : 1;
+    size_t ne = (size_t)cfg->n_symbols * cfg->embed_dim;
+    for (size_t j = 0; j < ne; j++)
+        P[m->embed + j] = (float)(0.3 * nn_rand_normal(&rng));
+    init_stack(&m->text, P, &rng);
+    init_stack(&m->aenc, P, &rng);
+    init_stack(&m->adec, P, &rng);
+    m->mel_mean = P + nn_params_find(&m->p, "mel_mean")->offset;
+    m->mel_std = P + nn_params_find(&m->p, "mel_std")->offset;
+    for (int i = 0; i < cfg->n_mels; i++)
+        m->mel_std[i] = 1;
+    return TTS_OK;
+}
+
+void t2m_free(t2m_model *m)
+{
+    nn_params_free(&m->p);
+}
+
+/* ---- scratch memory ------------------------------------------------------------------ */
+
+static float *arena_floats(t2m_arena *a, size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    if (a->used + bytes > a->size)
+        return NULL;
+    float *f = (float *)(a->base + a->used);
+    a->used += bytes;
+    return f;
+}
+
+static float *arena_zeros(t2m_arena *a, size_t n)
+{
+    float *f = arena_floats(a, n);
+    if (f)
+        memset(f, 0, n * sizeof(float));
+    return f;
+}
+
+static int arena_reserve(t2m_arena *a, size_t bytes)
+{
+    a->used = 0;
+    if (a->size >= bytes)
+        return 0;
+    free(a->base);
+    a->base = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    a->size = a->base ? bytes : 0;
+    return a->base ? 0 : -1;
+}
+
+void t2m_arena_free(t2m_arena *a)
+{
+    free(a->base);
+    a->base = NULL;
+    a->size = a->used = 0;
+}
+
+/* floats a stack needs per time step: activations plus backward temporaries */
+static size_t stack_floats_per_step(const t2m_stack *s)
+{
+    size_t n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += 2 * (size_t)conv_out(&s->l[i]) + 2 * (size_t)s->l[i].cout + s->l[i].cin + 64;
+    return n;
+}
+
+/* ---- stacks, batched ------------------------------------------------------------------ */
+
+typedef struct {
+    float *h, *y; /* conv output [T, conv_out], layer output [T, cout] (y == h for NONE) */
+} layer_act;
+
+static int stack_forward(const t2m_stack *s, const float *P, const float *x, int T,
+                         layer_act *act, t2m_arena *ar)
+{
+    const float *in = x;
+    for (int i = 0; i < s->n; i++) {
+        const t2m_conv *c = &s->l[i];
+        int co = conv_out(c);
+        act[i].h = arena_floats(ar, (size_t)T * co);
+        if (!act[i].h)
+            return -1;
+        conv1d_forward_f(act[i].h, in, P + c->w, P + c->b, T, c->cin, co, c->K, c->dil, c->causal);
+        if (c->act == T2M_ACT_NONE) {
+            act[i].y = act[i].h;
+        } else {
+            act[i].y = arena_floats(ar, (size_t)T * c->cout);
+            if (!act[i].y)
+                return -1;
+            if (c->act == T2M_ACT_RELU)
+                relu_forward_f(act[i].y, act[i].h, (size_t)T * co);
+            else
+                highway_forward_f(act[i].y, act[i].h, in, T, c->cout);
+        }
+        in = act[i].y;
+    }
+    return 0;
+}
+
+/* dy[T, cout of the last layer] in; dx (accumulated, may be NULL) out. */
+static int stack_backward(const t2m_stack *s, const float *P, float *G, const float *x, int T,
+                          const layer_act *act, const float *dy_top, float *dx, t2m_arena *ar)
+{
+    const float *dy = dy_top;
+    for (int i = s->n - 1; i >= 0; i--) {
+        const t2m_conv *c = &s->l[i];
+        int co = conv_out(c);
+        const float *in = i ? act[i - 1].y : x;
+        float *dxi = i ? arena_zeros(ar, (size_t)T * c->cin) : dx;
+        if (i && !dxi)
+            return -1;
+        const float *dh = dy;
+        if (c->act != T2M_ACT_NONE) {
+            float *t = arena_zeros(ar, (size_t)T * co);
+            if (!t)
+                return -1;
+            if (c->act == T2M_ACT_RELU)
+                relu_backward_f(t, dy, act[i].y, (size_t)T * co);
+            else
+                highway_backward_f(t, dxi, dy, act[i].h, in, T, c->cout);
+            dh = t;
+        }
+        conv1d_backward_f(dxi, G + c->w, G + c->b, dh, in, P + c->w, T, c->cin, co, c->K, c->dil,
+                          c->causal);
+        dy = dxi;
+    }
+    return 0;
+}
+
+static int stack_out(const t2m_stack *s)
+{
+    return s->l[s->n - 1].cout;
+}
+
+/* ---- training -------------------------------------------------------------------------- */
+
+int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *mel, int F,
+                        const t2m_train_opts *o, float *grads, float grad_scale, uint64_t *rng,
+                        t2m_arena *ar, t2m_loss *loss, float *align)
+{
+    const t2m_config *c = &m->cfg;
+    const float *P = m->p.params;
+    int d = c->d, r = c->r, nm = c->n_mels, fr = r * nm, tc2 = 2 * d;
+    int S = (F + r - 1) / r;
+    if (N <= 0 || F <= 0)
+        return TTS_E_INVALID;
+
+    size_t need = sizeof(float) * ((size_t)N * (stack_floats_per_step(&m->text) + 6 * d + c->embed_dim * 2) +
+                                   (size_t)S * (stack_floats_per_step(&m->aenc) +
+                                                stack_floats_per_step(&m->adec) + 6 * fr + 12 * d) +
+                                   (size_t)S * N * 4 + 16384);
+    if (arena_reserve(ar, need))
+        return TTS_E_NOMEM;
+
+    /* targets Y[S, fr]; the last step is padded by repeating the last frame (the end of
+     * a trimmed utterance is near-silence). Decoder input = Y shifted by one step. */
+    float *Y = arena_floats(ar, (size_t)S * fr), *X = arena_zeros(ar, (size_t)S * fr);
+    for (int f = 0; f < S * r; f++)
+        memcpy(Y + (size_t)f * nm, mel + (size_t)(f < F ? f : F - 1) * nm, sizeof(float) * nm);
+    if (S > 1) {
+        size_t n = (size_t)(S - 1) * fr;
+        if (grads && o->input_dropout > 0) {
+            unsigned char *mask = (unsigned char *)arena_floats(ar, n / 4 + 1);
+            dropout_forward_f(X + fr, mask, Y, n, o->input_dropout, rng);
+        } else {
+            memcpy(X + fr, Y, n * sizeof(float));
+        }
+    }
+
+    /* text side */
+    float *E = arena_floats(ar, (size_t)N * c->embed_dim);
+    embedding_forward_f(E, ids, P + m->embed, N, c->embed_dim);
+    layer_act tact[T2M_MAX_LAYERS], aact[T2M_MAX_LAYERS], oact[T2M_MAX_LAYERS];
+    if (stack_forward(&m->text, P, E, N, tact, ar))
+        return TTS_E_NOMEM;
+    const float *KV = tact[m->text.n - 1].y; /* [N, 2d] */
+    float *K = arena_floats(ar, (size_t)N * d), *V = arena_floats(ar, (size_t)N * d);
+    for (int n = 0; n < N; n++) {
+        memcpy(K + (size_t)n * d, KV + (size_t)n * tc2, sizeof(float) * d);
+        memcpy(V + (size_t)n * d, KV + (size_t)n * tc2 + d, sizeof(float) * d);
+    }
+
+    /* audio side */
+    if (stack_forward(&m->aenc, P, X, S, aact, ar))
+        return TTS_E_NOMEM;
+    const float *Q = aact[m->aenc.n - 1].y; /* [S, d] */
+    float *A = arena_floats(ar, (size_t)S * N), *R = arena_floats(ar, (size_t)S * d);
+    attention_forward_f(R, A, Q, K, V, S, N, d, d);
+    float *RQ = arena_floats(ar, (size_t)S * tc2);
+    for (int s = 0; s < S; s++) {
+        memcpy(RQ + (size_t)s * tc2, R + (size_t)s * d, sizeof(float) * d);
+        memcpy(RQ + (size_t)s * tc2 + d, Q + (size_t)s * d, sizeof(float) * d);
+    }
+    if (stack_forward(&m->adec, P, RQ, S, oact, ar))
+        return TTS_E_NOMEM;
+    const float *out = oact[m->adec.n - 1].y; /* [S, fr] */
+    if (stack_out(&m->adec) != fr)
+        return TTS_E_INTERNAL;
+
+    /* losses */
+    float *dout = grads ? arena_zeros(ar, (size_t)S * fr) : NULL;
+    float *dA = grads ? arena_zeros(ar, (size_t)S * N) : NULL;
+    loss->l1 = l1_loss_f(dout, out, Y, (size_t)S * fr, grad_scale);
+    loss->guided = guided_attention_loss_f(dA, A, S, N, o->guided_g, o->guided_weight * grad_scale);
+    if (grad_scale != 0) {
+        loss->l1 /= grad_scale;
+        loss->guided /= grad_scale;
+    }
+    loss->total = loss->l1 + loss->guided;
+    loss->n_steps = S;
+    loss->n_tokens = N;
+    if (align)
+        memcpy(align, A, sizeof(float) * (size_t)S * N);
+    if (!grads)
+        return TTS_OK;
+
+    /* backward */
+    float *dRQ = arena_zeros(ar, (size_t)S * tc2);
+    if (!dRQ || stack_backward(&m->adec, P, grads, RQ, S, oact, dout, dRQ, ar))
+        return TTS_E_NOMEM;
+    float *dR = arena_floats(ar, (size_t)S * d), *dQ = arena_floats(ar, (size_t)S * d);
+    float *dK = arena_zeros(ar, (size_t)N * d), *dV = arena_zeros(ar, (size_t)N * d);
+    float *scratch = arena_floats(ar, (size_t)S * N);
+    if (!dR || !dQ || !dK || !dV || !scratch)
+        return TTS_E_NOMEM;
+    for (int s = 0; s < S; s++) {
+        memcpy(dR + (size_t)s * d, dRQ + (size_t)s * tc2, sizeof(float) * d);
+        memcpy(dQ + (size_t)s * d, dRQ + (size_t)s * tc2 + d, sizeof(float) * d);
+    }
+    attention_backward_f(dQ, dK, dV, dR, dA, A, Q, K, V, scratch, S, N, d, d);
+    if (stack_backward(&m->aenc, P, grads, X, S, aact, dQ, NULL, ar))
+        return TTS_E_NOMEM;
+    float *dKV = arena_floats(ar, (size_t)N * tc2), *dE = arena_zeros(ar, (size_t)N * c->embed_dim);
+    if (!dKV || !dE)
+        return TTS_E_NOMEM;
+    for (int n = 0; n < N; n++) {
+        memcpy(dKV + (size_t)n * tc2, dK + (size_t)n * d, sizeof(float) * d);
+        memcpy(dKV + (size_t)n * tc2 + d, dV + (size_t)n * d, sizeof(float) * d);
+    }
+    if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar))
+        return TTS_E_NOMEM;
+    embedding_backward_f(grads + m->embed, dE, ids, N, c->embed_dim);
+    return TTS_OK;
+}
+
+/* ---- inference --------------------------------------------------------------------- */
+
+t2m_infer_opts t2m_infer_opts_default(void)
+{
+    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_steps_per_token = 4,
+                        .max_steps = 2000};
+    return o;
+}
+
+typedef struct {
+    nn_conv_state st[T2M_MAX_LAYERS];
+    float *buf; /* scratch for one step */
+} stack_state;
+
+static int stack_state_init(stack_state *ss, const t2m_stack *s)
+{
+    memset(ss, 0, sizeof *ss);
+    size_t maxc = 0;
+    for (int i = 0; i < s->n; i++) {
+        const t2m_conv *c = &s->l[i];
+        ss->st[i].len = (c->K - 1) * c->dil;
+        if (ss->st[i].len > 0) {
+            ss->st[i].hist = calloc((size_t)ss->st[i].len * c->cin, sizeof(float));
+            if (!ss->st[i].hist)
+                return -1;
+        }
+        size_t co = (size_t)conv_out(c);
+        if (co > maxc)
+            maxc = co;
+        if ((size_t)c->cin > maxc)
+            maxc = c->cin;
+    }
+    ss->buf = calloc(3 * maxc, sizeof(float));
+    return ss->buf ? 0 : -1;
+}
+
+static void stack_state_free(stack_state *ss, const t2m_stack *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(ss->st[i].hist);
+    free(ss->buf);
+}
+
+/* one time step through a causal stack: x[cin of layer 0] -> y[cout of last layer] */
+static void stack_step(const t2m_stack *s, const float *P, stack_state *ss, const float *x, float *y)
+{
+    size_t maxc = 0;
+    for (int i = 0; i < s->n; i++) {
+        size_t co = (size_t)conv_out(&s->l[i]);
+        maxc = co > maxc ? co : maxc;
+        maxc = (size_t)s->l[i].cin > maxc ? (size_t)s->l[i].cin : maxc;
+    }
+    float *cur = ss->buf, *h = ss->buf + maxc, *nxt = ss->buf + 2 * maxc;
+    memcpy(cur, x, sizeof(float) * s->l[0].cin);
+    for (int i = 0; i < s->n; i++) {
+        const t2m_conv *c = &s->l[i];
+        int co = conv_out(c);
+        conv1d_step_f(h, cur, P + c->w, P + c->b, c->cin, co, c->K, c->dil, &ss->st[i]);
+        if (c->act == T2M_ACT_NONE)
+            memcpy(nxt, h, sizeof(float) * co);
+        else if (c->act == T2M_ACT_RELU)
+            relu_forward_f(nxt, h, co);
+        else
+            highway_forward_f(nxt, h, cur, 1, c->cout);
+        float *t = cur;
+        cur = nxt;
+        nxt = t;
+    }
+    memcpy(y, cur, sizeof(float) * s->l[s->n - 1].cout);
+}
+
+int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_opts *o,
+                   t2m_frame_cb cb, void *user, float *align, int *stop_reason, tts_err *err)
+{
+    const t2m_config *c = &m->cfg;
+    const float *P = m->p.params;
+    int d = c->d, r = c->r, nm = c->n_mels, fr = r * nm;
+    if (N <= 0)
+        return tts_seterr(err, TTS_E_INVALID, "acoustic model: empty phoneme sequence");
+    for (int n = 0; n < N; n++)
+        if (ids[n] < 0 || ids[n] >= c->n_symbols)
+            return tts_seterr(err, TTS_E_INVALID, "acoustic model: phoneme id %d out of range",
+                              ids[n]);
+    long cap = (long)o->max_steps_per_token * N + 10;
+    if (o->max_steps > 0 && cap > o->max_steps)
+        cap = o->max_steps;
+
+    int rc = TTS_OK, steps = 0, reason = 1;
+    t2m_arena ar = {0};
+    stack_state sa, so;
+    int sa_ok = stack_state_init(&sa, &m->aenc) == 0;
+    int so_ok = stack_state_init(&so, &m->adec) == 0;
+    size_t need = sizeof(float) * ((size_t)N * (stack_floats_per_step(&m->text) + 4 * d +
+                                                c->embed_dim) + 8 * (size_t)fr + 8 * d + 2 * N + 1024);
+    if (!sa_ok || !so_ok || arena_reserve(&ar, need)) {
+        rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+        goto done;
+    }
+    float *E = arena_floats(&ar, (size_t)N * c->embed_dim);
+    embedding_forward_f(E, ids, P + m->embed, N, c->embed_dim);
+    layer_act tact[T2M_MAX_LAYERS];
+    if (stack_forward(&m->text, P, E, N, tact, &ar)) {
+        rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+        goto done;
+    }
+    const float *KV = tact[m->text.n - 1].y;
+    float *x = arena_zeros(&ar, fr), *out = arena_floats(&ar, fr), *frames = arena_floats(&ar, fr);
+    float *q = arena_floats(&ar, d), *rq = arena_floats(&ar, 2 * d), *a = arena_floats(&ar, N);
+    float scale = 1.0f / sqrtf((float)d);
+    int pos = 0, at_end = 0;
+
+    for (steps = 0; steps < cap;) {
+        stack_step(&m->aenc, P, &sa, x, q);
+        /* attention restricted to a window around the last attended token */
+        int lo = pos - o->window_back, hi = pos + o->window_ahead;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > N - 1 ? N - 1 : hi;
+        float mx = -INFINITY, sum = 0;
+        for (int n = 0; n < N; n++) {
+            a[n] = 0;
+            if (n < lo || n > hi)
+                continue;
+            float s = 0;
+            const float *kn = KV + (size_t)n * 2 * d;
+            for (int j = 0; j < d; j++)
+                s += q[j] * kn[j];
+            a[n] = s * scale;
+            mx = a[n] > mx ? a[n] : mx;
+        }
+        int best = lo;
+        for (int n = lo; n <= hi; n++) {
+            a[n] = expf(a[n] - mx);
+            sum += a[n];
+            if (a[n] > a[best])
+                best = n;
+        }
+        memset(rq, 0, sizeof(float) * d);
+        for (int n = lo; n <= hi; n++) {
+            a[n] /= sum;
+            const float *vn = KV + (size_t)n * 2 * d + d;
+            for (int j = 0; j < d; j++)
+                rq[j] += a[n] * vn[j];
+        }
+        memcpy(rq + d, q, sizeof(float) * d);
+        if (best > pos)
+            pos = best; /* never move back */
+        if (align)
+            memcpy(align + (size_t)steps * N, a, sizeof(float) * N);
+        stack_step(&m->adec, P, &so, rq, out);
+        memcpy(x, out, sizeof(float) * fr); /* fed back as the next step's input */
+        for (int j = 0; j < r; j++)
+            for (int b = 0; b < nm; b++)
+                frames[j * nm + b] = out[j * nm + b] * m->mel_std[b] + m->mel_mean[b];
+        steps++;
+        if (cb && cb(frames, r, pos, user)) {
+            reason = 2;
+            break;
+        }
+        /* the end: attention has reached the end token and stayed there */
+        if (pos >= N - 1 && ++at_end >= 2) {
+            reason = 0;
+            break;
+        }
+    }
+done:
+    if (sa_ok)
+        stack_state_free(&sa, &m->aenc);
+    if (so_ok)
+        stack_state_free(&so, &m->adec);
+    t2m_arena_free(&ar);
+    if (stop_reason)
+        *stop_reason = reason;
+    return rc ? rc : steps;
+}

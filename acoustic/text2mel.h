@@ -1,0 +1,114 @@
+/*
+ * Text2Mel: the acoustic model (phoneme ids -> log-mel frames).
+ *
+ * A DCTTS-style attention seq2seq network, fully convolutional:
+ *
+ *   ids[N] -> Embed -> TextEnc (highway convs, non-causal) -> K[N,d], V[N,d]
+ *   previous frames[S, r*n_mels] -> AudioEnc (causal highway convs) -> Q[S,d]
+ *   A[S,N] = softmax(Q K^T / sqrt d),  R = A V
+ *   [R | Q] -> AudioDec (causal convs) -> frames[S, r*n_mels]
+ *
+ * Each decoder step emits r mel frames. Training is teacher-forced: step s sees the
+ * ground-truth frames of step s-1, so a whole utterance is one batched pass (one GEMM
+ * per conv tap). Inference runs the causal stacks step by step with per-layer history
+ * and forces the attention to be monotonic.
+ *
+ * Mel frames are handled normalized, (x - mean) / std per band; the statistics are part
+ * of the model.
+ */
+#ifndef TTS_ACOUSTIC_TEXT2MEL_H
+#define TTS_ACOUSTIC_TEXT2MEL_H
+
+#include "core/err.h"
+#include "nn/layers.h"
+
+typedef struct {
+    int n_symbols; /* size of the phoneme symbol table */
+    int n_mels;    /* mel bands per frame */
+    int r;         /* frames per decoder step */
+    int embed_dim; /* phoneme embedding width */
+    int text_ch;   /* channels inside the text encoder */
+    int d;         /* attention / audio channels */
+} t2m_config;
+
+t2m_config t2m_config_default(int n_symbols, int n_mels);
+
+enum { T2M_ACT_NONE, T2M_ACT_RELU, T2M_ACT_HIGHWAY };
+
+typedef struct {
+    int cin, cout, K, dil, causal, act; /* for highway, the conv itself outputs 2*cout */
+    size_t w, b;                        /* offsets of W[K,cin,conv_out] and b in the parameters */
+} t2m_conv;
+
+#define T2M_MAX_LAYERS 24
+typedef struct {
+    int n;
+    t2m_conv l[T2M_MAX_LAYERS];
+} t2m_stack;
+
+typedef struct {
+    t2m_config cfg;
+    nn_params p;
+    size_t embed; /* offset of E[n_symbols, embed_dim] */
+    t2m_stack text, aenc, adec;
+    float *mel_mean, *mel_std; /* [n_mels] */
+} t2m_model;
+
+/* Registers every tensor and allocates parameters (+ gradients and Adam moments when
+ * for_training). Weights are initialized randomly from seed. */
+int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err);
+void t2m_free(t2m_model *m);
+
+/* ---- training ---------------------------------------------------------------------- */
+
+/* Per-thread scratch memory, grown on demand, reset per utterance. */
+typedef struct {
+    char *base;
+    size_t size, used;
+} t2m_arena;
+void t2m_arena_free(t2m_arena *a);
+
+typedef struct {
+    double l1, guided, total; /* losses of the utterance (weighted as in the total) */
+    int n_steps, n_tokens;
+} t2m_loss;
+
+typedef struct {
+    float guided_weight; /* weight of the guided-attention loss */
+    float guided_g;      /* its width g (DCTTS: 0.2) */
+    float input_dropout; /* dropout on teacher-forced decoder input frames */
+} t2m_train_opts;
+
+/*
+ * One utterance, forward and (if grads != NULL) backward. mel[F, n_mels] is the
+ * normalized target. Gradients are ADDED into grads (a buffer mirroring m->p.params),
+ * scaled by grad_scale. If align != NULL it receives the attention A[S, N].
+ */
+int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *mel, int F,
+                        const t2m_train_opts *o, float *grads, float grad_scale, uint64_t *rng,
+                        t2m_arena *ar, t2m_loss *loss, float *align);
+
+/* ---- inference ------------------------------------------------------------------- */
+
+/* Receives each decoder step's r frames (de-normalized log-mel, [r, n_mels]) and the
+ * attended token position; returns non-zero to stop. */
+typedef int (*t2m_frame_cb)(const float *frames, int r, int attended_token, void *user);
+
+typedef struct {
+    int window_back, window_ahead; /* monotonic window around the last attended token */
+    int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
+    int max_steps;                 /* absolute cap, 0 = none */
+} t2m_infer_opts;
+
+t2m_infer_opts t2m_infer_opts_default(void);
+
+/*
+ * Synthesizes frames for ids[N] step by step, calling cb as each step is decoded.
+ * Returns the number of steps (>= 0) or a negative status. align (optional,
+ * [max_steps_cap, N]) receives the attention rows; *stop_reason says why it stopped
+ * (0 = passed the end token, 1 = length cap, 2 = callback).
+ */
+int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_opts *o,
+                   t2m_frame_cb cb, void *user, float *align, int *stop_reason, tts_err *err);
+
+#endif
