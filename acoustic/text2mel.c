@@ -322,7 +322,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     /* losses */
     float *dout = grads ? arena_zeros(ar, (size_t)S * fr) : NULL;
     float *dA = grads ? arena_zeros(ar, (size_t)S * N) : NULL;
-    loss->l1 = l1_loss_f(dout, out, Y, (size_t)S * fr, grad_scale);
+    loss->l1 = (o->use_l2 ? l2_loss_f : l1_loss_f)(dout, out, Y, (size_t)S * fr, grad_scale);
     loss->guided = guided_attention_loss_f(dA, A, S, N, o->guided_g, o->guided_weight * grad_scale);
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;

@@ -77,6 +77,7 @@ typedef struct {
     float guided_weight; /* weight of the guided-attention loss */
     float guided_g;      /* its width g (DCTTS: 0.2) */
     float input_dropout; /* dropout on teacher-forced decoder input frames */
+    int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
 } t2m_train_opts;
 
 /*

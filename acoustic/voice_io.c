@@ -1,0 +1,114 @@
+#include "acoustic/voice_io.h"
+
+#include <string.h>
+
+void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a)
+{
+    tts_mf_set_i64(w, "audio.sample_rate", a->sample_rate);
+    tts_mf_set_i64(w, "audio.n_fft", a->n_fft);
+    tts_mf_set_i64(w, "audio.win_length", a->win_length);
+    tts_mf_set_i64(w, "audio.hop_length", a->hop_length);
+    tts_mf_set_i64(w, "audio.n_mels", a->n_mels);
+    tts_mf_set_f64(w, "audio.fmin", a->fmin);
+    tts_mf_set_f64(w, "audio.fmax", a->fmax);
+    tts_mf_set_f64(w, "audio.log_floor", a->log_floor);
+}
+
+static int get_int(const tts_mf *mf, const char *key, int lo, int hi, int *out, tts_err *err)
+{
+    int64_t v;
+    int rc = tts_mf_get_i64(mf, key, &v, err);
+    if (rc)
+        return rc;
+    if (v < lo || v > hi)
+        return tts_seterr(err, TTS_E_FORMAT, "model file: %s = %lld is out of range [%d, %d]",
+                          key, (long long)v, lo, hi);
+    *out = (int)v;
+    return TTS_OK;
+}
+
+int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err)
+{
+    double fmin, fmax, fl;
+    int rc;
+    if ((rc = get_int(mf, "audio.sample_rate", 1000, 192000, &a->sample_rate, err)) ||
+        (rc = get_int(mf, "audio.n_fft", 2, 1 << 16, &a->n_fft, err)) ||
+        (rc = get_int(mf, "audio.win_length", 1, 1 << 16, &a->win_length, err)) ||
+        (rc = get_int(mf, "audio.hop_length", 1, 1 << 16, &a->hop_length, err)) ||
+        (rc = get_int(mf, "audio.n_mels", 1, 1024, &a->n_mels, err)) ||
+        (rc = tts_mf_get_f64(mf, "audio.fmin", &fmin, err)) ||
+        (rc = tts_mf_get_f64(mf, "audio.fmax", &fmax, err)) ||
+        (rc = tts_mf_get_f64(mf, "audio.log_floor", &fl, err)))
+        return rc;
+    a->fmin = (float)fmin;
+    a->fmax = (float)fmax;
+    a->log_floor = (float)fl;
+    rc = tts_audio_cfg_check(a, err);
+    return rc ? tts_seterr(err, TTS_E_FORMAT, "model file: bad audio settings: %s", err->msg) : 0;
+}
+
+void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
+{
+    const t2m_config *c = &m->cfg;
+    tts_mf_set_str(w, "kind", "acoustic");
+    tts_mf_set_i64(w, "acoustic.n_symbols", c->n_symbols);
+    tts_mf_set_i64(w, "acoustic.n_mels", c->n_mels);
+    tts_mf_set_i64(w, "acoustic.r", c->r);
+    tts_mf_set_i64(w, "acoustic.embed_dim", c->embed_dim);
+    tts_mf_set_i64(w, "acoustic.text_ch", c->text_ch);
+    tts_mf_set_i64(w, "acoustic.d", c->d);
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        tts_mf_add_tensor_ref(w, t->name, TTS_MF_F32, t->ndim, t->shape, m->p.params + t->offset);
+    }
+    if (adam && m->p.m && m->p.v) {
+        int64_t n = (int64_t)m->p.count;
+        tts_mf_add_tensor_ref(w, "adam.m", TTS_MF_F32, 1, &n, m->p.m);
+        tts_mf_add_tensor_ref(w, "adam.v", TTS_MF_F32, 1, &n, m->p.v);
+        tts_mf_set_i64(w, "train.step", adam->step);
+    }
+}
+
+int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
+{
+    t2m_config c;
+    const char *kind;
+    int rc;
+    if ((rc = tts_mf_get_str(mf, "kind", &kind, err)))
+        return rc;
+    if (strcmp(kind, "acoustic") != 0)
+        return tts_seterr(err, TTS_E_FORMAT, "model file holds a '%s' model, not an acoustic model",
+                          kind);
+    if ((rc = get_int(mf, "acoustic.n_symbols", 1, 100000, &c.n_symbols, err)) ||
+        (rc = get_int(mf, "acoustic.n_mels", 1, 1024, &c.n_mels, err)) ||
+        (rc = get_int(mf, "acoustic.r", 1, 16, &c.r, err)) ||
+        (rc = get_int(mf, "acoustic.embed_dim", 1, 4096, &c.embed_dim, err)) ||
+        (rc = get_int(mf, "acoustic.text_ch", 1, 4096, &c.text_ch, err)) ||
+        (rc = get_int(mf, "acoustic.d", 1, 4096, &c.d, err)))
+        return rc;
+    if ((rc = t2m_init(m, &c, for_training, 1, err)))
+        return rc;
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        const float *data;
+        if ((rc = tts_mf_get_f32(mf, t->name, t->ndim, t->shape, &data, err))) {
+            t2m_free(m);
+            return rc;
+        }
+        memcpy(m->p.params + t->offset, data, t->size * sizeof(float));
+    }
+    if (for_training && adam && tts_mf_find(mf, "adam.m")) {
+        int64_t n = (int64_t)m->p.count, step;
+        const float *mm, *vv;
+        if ((rc = tts_mf_get_f32(mf, "adam.m", 1, &n, &mm, err)) ||
+            (rc = tts_mf_get_f32(mf, "adam.v", 1, &n, &vv, err)) ||
+            (rc = tts_mf_get_i64(mf, "train.step", &step, err))) {
+            t2m_free(m);
+            return rc;
+        }
+        memcpy(m->p.m, mm, m->p.count * sizeof(float));
+        memcpy(m->p.v, vv, m->p.count * sizeof(float));
+        adam->step = step;
+    }
+    return TTS_OK;
+}

@@ -1,0 +1,30 @@
+/*
+ * Reading and writing the acoustic model inside a model file (nn/modelfile.h), with the
+ * audio feature settings and the phoneme symbol table it was trained with. The same
+ * layout serves the shipped voice and training checkpoints (which add the optimizer
+ * state and step so training resumes exactly).
+ *
+ * Metadata keys: "kind" = "acoustic", "acoustic.{n_symbols,n_mels,r,embed_dim,text_ch,d}",
+ * "audio.{sample_rate,n_fft,win_length,hop_length,n_mels,fmin,fmax,log_floor}",
+ * "symbols" (the table, one symbol per line), "train.step" in checkpoints.
+ * Tensors: every parameter by name; checkpoints add "adam.m" and "adam.v".
+ */
+#ifndef TTS_ACOUSTIC_VOICE_IO_H
+#define TTS_ACOUSTIC_VOICE_IO_H
+
+#include "acoustic/text2mel.h"
+#include "dsp/dsp.h"
+#include "nn/modelfile.h"
+
+void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a);
+int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err);
+
+/* Adds the model (config + tensors, referenced not copied) to w; with adam != NULL also
+ * the optimizer moments and step. */
+void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam);
+
+/* Builds *m from mf. for_training allocates gradients and moments and, when the file has
+ * them, restores the moments and adam->step (adam may be NULL). */
+int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * The training cache written by `tts-train prepare`: phoneme ids and log-mel frames of
+ * every utterance of a corpus, with a train/validation split, in one model file
+ * (nn/modelfile.h, "kind" = "dataset").
+ *
+ * Tensors: ids i32[total_ids], ids_off i32[n+1], mel f32[total_frames, n_mels],
+ * mel_off i32[n+1], split u8[n] (0 = train, 1 = validation), names u8[..] and
+ * texts u8[..] (one line per utterance), mel_mean / mel_std f32[n_mels] (over the
+ * training split). Metadata: audio.* (the feature settings), symbols, n.
+ */
+#ifndef TTS_TRAIN_DATASET_H
+#define TTS_TRAIN_DATASET_H
+
+#include "dsp/dsp.h"
+#include "nn/modelfile.h"
+
+typedef struct {
+    tts_mf *mf;
+    int n, n_mels;
+    const int32_t *ids, *ids_off, *mel_off;
+    const float *mel, *mel_mean, *mel_std;
+    const uint8_t *split;
+    char **names, **texts; /* [n], owned copies */
+    const char *symbols;
+    tts_audio_cfg audio;
+} tts_dataset;
+
+int tts_dataset_open(tts_dataset *ds, const char *path, tts_err *err);
+void tts_dataset_close(tts_dataset *ds);
+
+static inline int tts_dataset_n_ids(const tts_dataset *ds, int i)
+{
+    return ds->ids_off[i + 1] - ds->ids_off[i];
+}
+static inline int tts_dataset_n_frames(const tts_dataset *ds, int i)
+{
+    return ds->mel_off[i + 1] - ds->mel_off[i];
+}
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * tts-train synth MODEL TEXT OUT.wav: free-running synthesis of one text by an acoustic
+ * model (or checkpoint), vocoded with Griffin-Lim; the attention is drawn to OUT.wav.png.
+ * A training-time check of what the model really says.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acoustic/voice_io.h"
+#include "audio/wav.h"
+#include "frontend/frontend.h"
+#include "train/plot.h"
+#include "train/train.h"
+
+typedef struct {
+    float *frames;
+    size_t n, cap;
+    int n_mels;
+} collect;
+
+static int on_frames(const float *frames, int r, int pos, void *user)
+{
+    collect *c = user;
+    (void)pos;
+    size_t need = (c->n + r) * c->n_mels;
+    if (need > c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 4096;
+        while (nc < need)
+            nc *= 2;
+        float *f = realloc(c->frames, nc * sizeof(float));
+        if (!f)
+            return 1;
+        c->frames = f;
+        c->cap = nc;
+    }
+    memcpy(c->frames + c->n * c->n_mels, frames, sizeof(float) * r * c->n_mels);
+    c->n += r;
+    return 0;
+}
+
+int train_synth_main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: tts-train synth MODEL.ltm TEXT OUT.wav\n");
+        return 2;
+    }
+    tts_err err = {0};
+    tts_mf *mf = NULL;
+    t2m_model m;
+    tts_audio_cfg cfg;
+    tts_frontend *fe = NULL;
+    tts_mel *mel = NULL;
+    if (tts_mf_open(&mf, argv[0], &err) || t2m_from_mf(&m, mf, 0, NULL, &err) ||
+        tts_audio_cfg_from_mf(mf, &cfg, &err) || tts_frontend_open(&fe, NULL, &err) ||
+        tts_mel_create(&mel, &cfg, &err)) {
+        fprintf(stderr, "tts-train synth: %s\n", err.msg);
+        return 1;
+    }
+    tts_phonemes ph;
+    if (tts_frontend_phonemize(fe, argv[1], strlen(argv[1]), &ph, &err)) {
+        fprintf(stderr, "tts-train synth: %s\n", err.msg);
+        return 1;
+    }
+    int N = (int)ph.n_ids;
+    int *ids = malloc(sizeof(int) * N);
+    for (int i = 0; i < N; i++)
+        ids[i] = ph.ids[i];
+    t2m_infer_opts io = t2m_infer_opts_default();
+    int cap = io.max_steps_per_token * N + 10;
+    float *align = calloc((size_t)cap * N, sizeof(float));
+    collect c = {.n_mels = cfg.n_mels};
+    int stop = -1;
+    int steps = t2m_synthesize(&m, ids, N, &io, on_frames, &c, align, &stop, &err);
+    if (steps < 0) {
+        fprintf(stderr, "tts-train synth: %s\n", err.msg);
+        return 1;
+    }
+    fprintf(stderr, "%d tokens -> %d steps (%zu frames, %.2f s), stop: %s\n", N, steps, c.n,
+            c.n * cfg.hop_length / (double)cfg.sample_rate,
+            stop == 0 ? "end of text" : stop == 1 ? "length cap" : "callback");
+    char png[4096];
+    snprintf(png, sizeof png, "%s.png", argv[2]);
+    plot_panel panels[2] = {{align, steps, N, 0, 1}, {c.frames, (int)c.n, cfg.n_mels, 0, 0}};
+    plot_png(png, panels, 1, 4, 4, &err);
+    snprintf(png, sizeof png, "%s.mel.png", argv[2]);
+    plot_png(png, panels + 1, 1, 1, 2, &err);
+    float *pcm = NULL;
+    size_t np = 0;
+    tts_gl_params gp = tts_gl_default_params();
+    gp.n_iter = 60;
+    if (tts_mel_synthesize(mel, c.frames, c.n, &gp, &pcm, &np, &err) ||
+        tts_wav_write(argv[2], pcm, np, cfg.sample_rate, &err)) {
+        fprintf(stderr, "tts-train synth: %s\n", err.msg);
+        return 1;
+    }
+    free(pcm);
+    free(align);
+    free(c.frames);
+    free(ids);
+    tts_phonemes_free(&ph);
+    tts_frontend_close(fe);
+    tts_mel_free(mel);
+    t2m_free(&m);
+    tts_mf_close(mf);
+    return 0;
+}

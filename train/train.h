@@ -1,0 +1,9 @@
+/* tts-train subcommands. Each takes the arguments after its name; returns the exit code. */
+#ifndef TTS_TRAIN_TRAIN_H
+#define TTS_TRAIN_TRAIN_H
+
+int train_prepare_main(int argc, char **argv);
+int train_acoustic_main(int argc, char **argv);
+int train_synth_main(int argc, char **argv);
+
+#endif

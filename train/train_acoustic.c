@@ -1,0 +1,456 @@
+/*
+ * tts-train acoustic: teacher-forced training of the Text2Mel model on a dataset cache,
+ * on all cores (one worker thread per core, each with its own gradient buffer, BLAS
+ * single-threaded inside). Resumes from RUN/ckpt.ltm; writes it every --ckpt-every
+ * steps (atomically), RUN/best.ltm whenever the validation loss improves, RUN/train.log,
+ * and RUN/align_STEP.png / RUN/mel_STEP.png for a fixed validation utterance.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "acoustic/voice_io.h"
+#include "train/dataset.h"
+#include "train/plot.h"
+#include "train/train.h"
+
+typedef struct {
+    int steps, batch, threads, ckpt_every, val_every, log_every, warmup, max_val;
+    double lr, minutes, clip;
+    int hard_mining; /* back-propagate only the hardest M of 2M utterances (0 = off) */
+    t2m_config cfg;
+    t2m_train_opts topts;
+} acoustic_args;
+
+typedef struct {
+    const t2m_model *m;
+    const tts_dataset *ds;
+    const t2m_train_opts *o;
+    const int *items;
+    int n_items, stride, first;
+    float *grads; /* NULL: forward only */
+    float grad_scale;
+    uint64_t seed;
+    t2m_arena arena;
+    double l1, guided, frames;
+    double *per_item; /* optional [n_items] losses */
+    int rc;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    w->l1 = w->guided = 0;
+    w->rc = 0;
+    for (int k = w->first; k < w->n_items; k += w->stride) {
+        int i = w->items[k];
+        const tts_dataset *ds = w->ds;
+        uint64_t rng = w->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1));
+        t2m_loss L;
+        int rc = t2m_train_utterance(w->m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i),
+                                     ds->mel + (size_t)ds->mel_off[i] * ds->n_mels,
+                                     tts_dataset_n_frames(ds, i), w->o, w->grads, w->grad_scale,
+                                     &rng, &w->arena, &L, NULL);
+        if (rc) {
+            w->rc = rc;
+            return NULL;
+        }
+        w->l1 += L.l1;
+        w->guided += L.guided;
+        if (w->per_item)
+            w->per_item[k] = L.total;
+    }
+    return NULL;
+}
+
+/* runs items over nthreads workers; sums gradients into m->p.grads when train */
+static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *o, const int *items,
+                     int n_items, worker *wk, int nthreads, int train, float grad_scale,
+                     uint64_t seed, double *l1, double *guided, double *per_item)
+{
+    pthread_t th[16];
+    for (int t = 0; t < nthreads; t++) {
+        worker *w = &wk[t];
+        w->m = m;
+        w->ds = ds;
+        w->o = o;
+        w->items = items;
+        w->n_items = n_items;
+        w->stride = nthreads;
+        w->first = t;
+        w->grad_scale = grad_scale;
+        w->seed = seed;
+        w->per_item = per_item;
+        if (train) {
+            if (!w->grads)
+                w->grads = aligned_alloc(64, ((m->p.count * sizeof(float)) + 63) & ~(size_t)63);
+            if (!w->grads)
+                return TTS_E_NOMEM;
+            memset(w->grads, 0, m->p.count * sizeof(float));
+        }
+        if (!train && w->grads) {
+            /* forward-only pass: keep the buffer but do not use it */
+        }
+    }
+    float *saved[16];
+    for (int t = 0; t < nthreads; t++) {
+        saved[t] = wk[t].grads;
+        if (!train)
+            wk[t].grads = NULL;
+        pthread_create(&th[t], NULL, worker_run, &wk[t]);
+    }
+    *l1 = *guided = 0;
+    int rc = 0;
+    for (int t = 0; t < nthreads; t++) {
+        pthread_join(th[t], NULL);
+        wk[t].grads = saved[t];
+        *l1 += wk[t].l1;
+        *guided += wk[t].guided;
+        if (wk[t].rc)
+            rc = wk[t].rc;
+    }
+    if (train && !rc) {
+        memcpy(m->p.grads, wk[0].grads, m->p.count * sizeof(float));
+        for (int t = 1; t < nthreads; t++)
+            for (size_t j = 0; j < m->p.count; j++)
+                m->p.grads[j] += wk[t].grads[j];
+    }
+    return rc;
+}
+
+static void shuffle(int *v, int n, uint64_t seed)
+{
+    uint64_t s = seed * 2654435761u + 12345;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(nn_rand_u64(&s) % (uint64_t)(i + 1));
+        int t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+static int save_model(const char *path, const t2m_model *m, const tts_dataset *ds,
+                      const nn_adam *adam, double val_loss, tts_err *err)
+{
+    tts_mf_writer *w = tts_mf_writer_new();
+    if (!w)
+        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
+    t2m_to_mf(w, m, adam);
+    tts_audio_cfg_to_mf(w, &ds->audio);
+    tts_mf_set_str(w, "symbols", ds->symbols);
+    if (val_loss >= 0)
+        tts_mf_set_f64(w, "train.val_loss", val_loss);
+    int rc = tts_mf_write(w, path, err);
+    tts_mf_writer_free(w);
+    return rc;
+}
+
+static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_dataset *ds, int item,
+                     const t2m_train_opts *o)
+{
+    int N = tts_dataset_n_ids(ds, item), F = tts_dataset_n_frames(ds, item), r = m->cfg.r;
+    int S = (F + r - 1) / r, nm = ds->n_mels;
+    float *align = malloc(sizeof(float) * (size_t)S * N);
+    float *melnorm = malloc(sizeof(float) * (size_t)F * nm);
+    if (!align || !melnorm)
+        goto out;
+    const float *mel = ds->mel + (size_t)ds->mel_off[item] * nm;
+    for (int f = 0; f < F; f++)
+        for (int b = 0; b < nm; b++)
+            melnorm[(size_t)f * nm + b] = (mel[(size_t)f * nm + b] - ds->mel_mean[b]) / ds->mel_std[b];
+    t2m_arena ar = {0};
+    t2m_loss L;
+    uint64_t rng = 1;
+    if (t2m_train_utterance(m, ds->ids + ds->ids_off[item], N, melnorm, F, o, NULL, 1, &rng, &ar,
+                            &L, align) == 0) {
+        char path[1024];
+        tts_err e;
+        plot_panel p = {align, S, N, 0, 1};
+        snprintf(path, sizeof path, "%s/align_%08lld.png", dir, (long long)step);
+        plot_png(path, &p, 1, 4, 4, &e);
+    }
+    /* free-running synthesis of the same sentence: the alignment that matters */
+    t2m_infer_opts io = t2m_infer_opts_default();
+    int cap = io.max_steps_per_token * N + 10;
+    float *falign = calloc((size_t)cap * N, sizeof(float));
+    if (falign) {
+        int stop = 0;
+        tts_err e;
+        int steps = t2m_synthesize(m, ds->ids + ds->ids_off[item], N, &io, NULL, NULL, falign,
+                                   &stop, &e);
+        if (steps > 0) {
+            char path[1024];
+            plot_panel p = {falign, steps, N, 0, 1};
+            snprintf(path, sizeof path, "%s/free_%08lld.png", dir, (long long)step);
+            plot_png(path, &p, 1, 4, 4, &e);
+        }
+        free(falign);
+    }
+    t2m_arena_free(&ar);
+out:
+    free(align);
+    free(melnorm);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int train_acoustic_main(int argc, char **argv)
+{
+    acoustic_args a = {.steps = 100000, .batch = 16, .threads = 2, .ckpt_every = 100,
+                       .val_every = 200, .log_every = 10, .warmup = 400, .max_val = 48,
+                       .lr = 1e-3, .minutes = 0, .clip = 1.0};
+    a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f};
+    const char *data = NULL, *dir = NULL;
+    int d = 0, text_ch = 0, r = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(s, name) == 0 && v && ++i)
+        if (OPT("--steps")) a.steps = atoi(v);
+        else if (OPT("--batch")) a.batch = atoi(v);
+        else if (OPT("--threads")) a.threads = atoi(v);
+        else if (OPT("--ckpt-every")) a.ckpt_every = atoi(v);
+        else if (OPT("--val-every")) a.val_every = atoi(v);
+        else if (OPT("--lr")) a.lr = atof(v);
+        else if (OPT("--warmup")) a.warmup = atoi(v);
+        else if (OPT("--minutes")) a.minutes = atof(v);
+        else if (OPT("--hard-mining")) a.hard_mining = atoi(v);
+        else if (OPT("--dropout")) a.topts.input_dropout = (float)atof(v);
+        else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
+        else if (OPT("--d")) d = atoi(v);
+        else if (OPT("--text-ch")) text_ch = atoi(v);
+        else if (OPT("--r")) r = atoi(v);
+        else if (!data && s[0] != '-') data = s;
+        else if (!dir && s[0] != '-') dir = s;
+        else {
+            fprintf(stderr, "tts-train acoustic: unknown or incomplete option '%s'\n", s);
+            return 2;
+        }
+#undef OPT
+    }
+    if (!data || !dir) {
+        fprintf(stderr, "usage: tts-train acoustic CACHE RUN_DIR [--steps N] [--batch B] [--minutes M] ...\n");
+        return 2;
+    }
+    if (a.threads < 1 || a.threads > 16 || a.batch < 1) {
+        fprintf(stderr, "tts-train acoustic: bad --threads or --batch\n");
+        return 2;
+    }
+    tts_err err = {0};
+    tts_dataset ds;
+    if (tts_dataset_open(&ds, data, &err)) {
+        fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+        return 1;
+    }
+    mkdir(dir, 0755);
+    char ckpt[1024], best[1024], logp[1024];
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.ltm", dir);
+    snprintf(best, sizeof best, "%s/best.ltm", dir);
+    snprintf(logp, sizeof logp, "%s/train.log", dir);
+
+    t2m_model m;
+    nn_adam adam = {.lr = a.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
+                    .clip_norm = a.clip, .step = 0};
+    double best_val = INFINITY;
+    tts_mf *mf = NULL;
+    if (tts_mf_open(&mf, ckpt, &err) == 0) {
+        int rc = t2m_from_mf(&m, mf, 1, &adam, &err);
+        double bv;
+        if (rc == 0 && tts_mf_get_f64(mf, "train.best_val", &bv, &err) == 0)
+            best_val = bv;
+        tts_mf_close(mf);
+        if (rc) {
+            fprintf(stderr, "tts-train acoustic: cannot resume from %s: %s\n", ckpt, err.msg);
+            return 1;
+        }
+        fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam.step);
+    } else {
+        int n_sym = 1;
+        for (const char *p = ds.symbols; *p; p++)
+            n_sym += *p == '\n';
+        a.cfg = t2m_config_default(n_sym, ds.n_mels);
+        if (d) a.cfg.d = d;
+        if (text_ch) a.cfg.text_ch = text_ch;
+        if (r) a.cfg.r = r;
+        if (t2m_init(&m, &a.cfg, 1, 1234, &err)) {
+            fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+            return 1;
+        }
+        fprintf(stderr, "new model: %zu parameters (d=%d text_ch=%d r=%d)\n", m.p.count,
+                m.cfg.d, m.cfg.text_ch, m.cfg.r);
+    }
+    memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
+    memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+    /* the statistics are data, not parameters: keep the optimizer off them */
+    size_t stat_lo = (size_t)(m.mel_mean - m.p.params);
+
+    int *train_idx = malloc(sizeof(int) * ds.n), *val_idx = malloc(sizeof(int) * ds.n);
+    int n_train = 0, n_val = 0;
+    for (int i = 0; i < ds.n; i++) {
+        if (ds.split[i])
+            val_idx[n_val++] = i;
+        else
+            train_idx[n_train++] = i;
+    }
+    if (n_val > a.max_val)
+        n_val = a.max_val;
+    int *perm = malloc(sizeof(int) * n_train), perm_epoch = -1;
+    int mb = a.hard_mining > 0 ? 2 * a.hard_mining : a.batch;
+    int *items = malloc(sizeof(int) * mb);
+    double *per_item = malloc(sizeof(double) * mb);
+    worker *wk = calloc((size_t)a.threads, sizeof(worker));
+    FILE *log = fopen(logp, "a");
+    if (!log) {
+        fprintf(stderr, "tts-train acoustic: cannot write %s\n", logp);
+        return 1;
+    }
+    fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d\n",
+            (long long)adam.step, data, n_train, n_val, m.p.count, mb);
+    fflush(log);
+    /* normalized validation mels are recomputed by each worker from the dataset: store the
+     * dataset itself normalized in memory instead */
+    size_t total_frames = (size_t)ds.mel_off[ds.n];
+    float *normmel = malloc(sizeof(float) * total_frames * ds.n_mels);
+    if (!normmel || !perm || !items || !wk || !train_idx || !val_idx) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
+    for (size_t f = 0; f < total_frames; f++)
+        for (int b = 0; b < ds.n_mels; b++)
+            normmel[f * ds.n_mels + b] = (ds.mel[f * ds.n_mels + b] - ds.mel_mean[b]) / ds.mel_std[b];
+    tts_dataset nds = ds;
+    nds.mel = normmel;
+
+    double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_g = 0, sum_norm = 0;
+    int64_t start_step = adam.step;
+    int nsum = 0;
+    while (adam.step < a.steps) {
+        if (a.minutes > 0 && now_s() - t0 > a.minutes * 60)
+            break;
+        /* the utterances of this step: a deterministic function of the step number */
+        for (int k = 0; k < mb; k++) {
+            int64_t idx = adam.step * (int64_t)mb + k;
+            int epoch = (int)(idx / n_train);
+            if (epoch != perm_epoch) {
+                memcpy(perm, train_idx, sizeof(int) * n_train);
+                shuffle(perm, n_train, (uint64_t)epoch + 1);
+                perm_epoch = epoch;
+            }
+            items[k] = perm[idx % n_train];
+        }
+        double l1, g;
+        int n_bp = mb;
+        if (a.hard_mining > 0) {
+            /* online hard example mining: score 2M, back-propagate the hardest M */
+            run_items(&m, &nds, &a.topts, items, mb, wk, a.threads, 0, 1, adam.step, &l1, &g,
+                      per_item);
+            for (int i = 0; i < mb; i++) /* selection sort of the top M, by loss */
+                for (int j = i + 1; j < mb; j++)
+                    if (per_item[j] > per_item[i]) {
+                        double t = per_item[i];
+                        per_item[i] = per_item[j];
+                        per_item[j] = t;
+                        int ti = items[i];
+                        items[i] = items[j];
+                        items[j] = ti;
+                    }
+            n_bp = a.hard_mining;
+        }
+        int rc = run_items(&m, &nds, &a.topts, items, n_bp, wk, a.threads, 1, 1.0f / n_bp,
+                           (uint64_t)adam.step, &l1, &g, NULL);
+        if (rc) {
+            fprintf(stderr, "tts-train acoustic: step failed (%d)\n", rc);
+            return 1;
+        }
+        memset(m.p.grads + stat_lo, 0, sizeof(float) * (m.p.count - stat_lo));
+        adam.lr = nn_lr_schedule(a.lr, adam.step, a.warmup);
+        double norm = nn_adam_update(&m.p, &adam);
+        memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
+        memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+        if (!isfinite(l1) || !isfinite(norm)) {
+            fprintf(stderr, "tts-train acoustic: loss is not finite at step %lld\n",
+                    (long long)adam.step);
+            return 1;
+        }
+        sum_l1 += l1 / n_bp;
+        sum_g += g / n_bp;
+        sum_norm += norm;
+        nsum++;
+        if (adam.step % a.log_every == 0) {
+            double t = now_s();
+            char line[512];
+            snprintf(line, sizeof line,
+                     "step %lld  l1 %.4f  guided %.4f  gnorm %.3f  lr %.2e  %.2f steps/s  %.1f min",
+                     (long long)adam.step, sum_l1 / nsum, sum_g / nsum, sum_norm / nsum, adam.lr,
+                     nsum / (t - tlast), (t - t0) / 60);
+            fprintf(stderr, "%s\n", line);
+            fprintf(log, "%s\n", line);
+            fflush(log);
+            tlast = t;
+            sum_l1 = sum_g = sum_norm = 0;
+            nsum = 0;
+        }
+        if (adam.step % a.val_every == 0 && n_val > 0) {
+            double vl1, vg;
+            run_items(&m, &nds, &a.topts, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL);
+            vl1 /= n_val;
+            vg /= n_val;
+            fprintf(stderr, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
+            fprintf(log, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
+            fflush(log);
+            plot_val(dir, adam.step, &m, &ds, val_idx[0], &a.topts);
+            if (vl1 < best_val) {
+                best_val = vl1;
+                if (save_model(best, &m, &ds, NULL, vl1, &err))
+                    fprintf(stderr, "warning: %s\n", err.msg);
+            }
+        }
+        if (adam.step % a.ckpt_every == 0 && adam.step > start_step) {
+            tts_mf_writer *w = tts_mf_writer_new();
+            t2m_to_mf(w, &m, &adam);
+            tts_audio_cfg_to_mf(w, &ds.audio);
+            tts_mf_set_str(w, "symbols", ds.symbols);
+            tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+            if (tts_mf_write(w, ckpt, &err))
+                fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
+            tts_mf_writer_free(w);
+        }
+    }
+    /* final checkpoint */
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf(w, &m, &adam);
+    tts_audio_cfg_to_mf(w, &ds.audio);
+    tts_mf_set_str(w, "symbols", ds.symbols);
+    tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+    int rc = tts_mf_write(w, ckpt, &err);
+    tts_mf_writer_free(w);
+    fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
+    fclose(log);
+    for (int t = 0; t < a.threads; t++) {
+        free(wk[t].grads);
+        t2m_arena_free(&wk[t].arena);
+    }
+    free(wk);
+    free(items);
+    free(per_item);
+    free(perm);
+    free(train_idx);
+    free(val_idx);
+    free(normmel);
+    t2m_free(&m);
+    tts_dataset_close(&ds);
+    if (rc) {
+        fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

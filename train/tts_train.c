@@ -1,0 +1,41 @@
+/* tts-train: prepares a corpus and trains the models of a libtts voice. */
+#include <stdio.h>
+#include <string.h>
+
+#include "train/train.h"
+#include "tts.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tts-train COMMAND ...\n"
+            "\n"
+            "  prepare CORPUS_DIR OUT.ltd     phonemes + log-mel cache of an LJSpeech-style corpus\n"
+            "                                 (metadata.csv with id|text, wav/ID.wav)\n"
+            "  acoustic OUT.ltd RUN_DIR       train the acoustic model; resumes RUN_DIR/ckpt.ltm\n"
+            "      --steps N --batch B --minutes M --lr LR --warmup N --threads T\n"
+            "      --hard-mining M (score 2M utterances, back-propagate the hardest M)\n"
+            "  synth MODEL.ltm TEXT OUT.wav   free-running synthesis with Griffin-Lim, and the\n"
+            "                                 attention as OUT.wav.png\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("tts-train %s\n", tts_version());
+        return 0;
+    }
+    if (!strcmp(argv[1], "prepare"))
+        return train_prepare_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "acoustic"))
+        return train_acoustic_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "synth"))
+        return train_synth_main(argc - 2, argv + 2);
+    fprintf(stderr, "tts-train: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
