@@ -1,9 +1,318 @@
-/* tts — command-line front end of libtts (being written). */
+/*
+ * tts — speak text with libtts.
+ *
+ * Exit status: 0 success; 1 synthesis or output failed; 2 bad usage or input;
+ * 3 no voice model installed (or the model file is unusable); 4 no audio device.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/play.h"
+#include "audio/wav.h"
+#include "dsp/vocode.h"
+#include "frontend/frontend.h"
 #include "tts.h"
 
-int main(void)
+enum { EXIT_SYNTH = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
+#define MAX_INPUT (16u << 20) /* bytes of text read from a file or stdin at once */
+
+static void usage(FILE *f)
 {
-    printf("tts %s\n", tts_version());
+    fprintf(f,
+        "usage: tts [OPTIONS] [TEXT...]\n"
+        "Speak English text with the libtts neural voice.\n"
+        "\n"
+        "Input (the first that applies):\n"
+        "  TEXT...               the words to speak (joined with spaces)\n"
+        "  -f, --file FILE       read the text from FILE ('-' = stdin)\n"
+        "  (none)                read stdin, speaking each line as it arrives\n"
+        "\n"
+        "Output (one of):\n"
+        "  -o, --output FILE     write a 16-bit mono WAV file\n"
+        "      --raw             write raw s16le mono PCM to stdout (no header)\n"
+        "      --play            play on the default audio device, streaming\n"
+        "\n"
+        "Voice:\n"
+        "  -m, --model FILE      voice model file (default: the shipped voice)\n"
+        "      --vocoder NAME    default | griffinlim\n"
+        "      --rate R          speaking rate, 0.5 .. 2 (default 1)\n"
+        "      --volume V        gain, 0 .. 4 (default 1)\n"
+        "      --silence S       seconds of silence after each sentence (default 0.2)\n"
+        "\n"
+        "Other:\n"
+        "      --phonemes        print each sentence's phonemes and ids, no audio\n"
+        "      --vocode IN.wav   analyse IN.wav to log-mel and resynthesize it with\n"
+        "                        Griffin-Lim into -o FILE (checks the audio path)\n"
+        "  -h, --help            this help\n"
+        "      --version         print the version\n"
+        "\n"
+        "Exit status: 0 success, 1 synthesis or output failed, 2 bad usage or input,\n"
+        "3 no voice model installed or the model file is unusable, 4 no audio device.\n");
+}
+
+static int status_exit(int status)
+{
+    switch (status) {
+    case TTS_OK: return 0;
+    case TTS_E_INVALID: return EXIT_USAGE;
+    case TTS_E_NO_MODEL: case TTS_E_FORMAT: return EXIT_MODEL;
+    case TTS_E_AUDIO: return EXIT_AUDIO;
+    default: return EXIT_SYNTH;
+    }
+}
+
+typedef struct {
+    int mode; /* 'o' file, 'r' raw, 'p' play */
+    tts_player *player;
+    tts_err err;
+    int failed;
+} sink;
+
+static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
+{
+    sink *s = user;
+    (void)ev;
+    (void)n_ev;
+    int rc = s->mode == 'r' ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
+                            : tts_player_push(s->player, pcm, n, &s->err);
+    if (rc)
+        s->failed = rc;
+    return rc != 0;
+}
+
+/* reads all of f (up to MAX_INPUT bytes) */
+static char *read_all(FILE *f, const char *name, int *rc)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+        if (n == cap) {
+            if (cap >= MAX_INPUT) {
+                fprintf(stderr, "tts: %s: input longer than %u bytes\n", name, MAX_INPUT);
+                free(buf);
+                *rc = EXIT_USAGE;
+                return NULL;
+            }
+            cap *= 2;
+            char *b = realloc(buf, cap + 1);
+            if (!b)
+                free(buf);
+            buf = b;
+        }
+    }
+    if (!buf) {
+        fprintf(stderr, "tts: out of memory\n");
+        *rc = EXIT_SYNTH;
+        return NULL;
+    }
+    if (ferror(f)) {
+        fprintf(stderr, "tts: cannot read %s: %s\n", name, strerror(errno));
+        free(buf);
+        *rc = EXIT_USAGE;
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (memchr(buf, '\0', n)) /* NUL bytes: treat as white space, like other control bytes */
+        for (size_t i = 0; i < n; i++)
+            if (!buf[i])
+                buf[i] = ' ';
+    return buf;
+}
+
+static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
+{
+    int rc = out ? tts_synthesize_to_file(eng, text, out) : tts_synthesize(eng, text, on_audio, s);
+    if (rc) {
+        const char *msg = s->failed ? s->err.msg : tts_engine_error(eng);
+        fprintf(stderr, "tts: %s\n", msg[0] ? msg : tts_status_string(rc));
+        return status_exit(s->failed ? s->failed : rc);
+    }
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"file", required_argument, 0, 'f'},   {"output", required_argument, 0, 'o'},
+        {"raw", no_argument, 0, 'r'},          {"play", no_argument, 0, 'p'},
+        {"model", required_argument, 0, 'm'},  {"vocoder", required_argument, 0, 'V'},
+        {"rate", required_argument, 0, 'R'},   {"volume", required_argument, 0, 'L'},
+        {"silence", required_argument, 0, 'S'}, {"phonemes", no_argument, 0, 'P'},
+        {"vocode", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'v'},      {0, 0, 0, 0}};
+    tts_options opts = tts_default_options();
+    const char *file = NULL, *out = NULL, *vocode_in = NULL;
+    int raw = 0, play = 0, phonemes = 0, c;
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is reported as an error, not a kill */
+    while ((c = getopt_long(argc, argv, "f:o:m:h", longopts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'f': file = optarg; break;
+        case 'o': out = optarg; break;
+        case 'r': raw = 1; break;
+        case 'p': play = 1; break;
+        case 'm': opts.model_path = optarg; break;
+        case 'V': opts.vocoder = optarg; break;
+        case 'R': case 'L': case 'S': {
+            float v = strtof(optarg, &end);
+            if (end == optarg || *end) {
+                fprintf(stderr, "tts: '%s' is not a number\n", optarg);
+                return EXIT_USAGE;
+            }
+            if (c == 'R') opts.rate = v;
+            else if (c == 'L') opts.volume = v;
+            else opts.sentence_silence = v;
+            break;
+        }
+        case 'P': phonemes = 1; break;
+        case 'C': vocode_in = optarg; break;
+        case 'h': usage(stdout); return 0;
+        case 'v': printf("tts %s\n", tts_version()); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (raw + play + (out != NULL) > 1) {
+        fprintf(stderr, "tts: choose one output: -o FILE, --raw or --play\n");
+        return EXIT_USAGE;
+    }
+    tts_err err = {0};
+    if (vocode_in) {
+        if (!out) {
+            fprintf(stderr, "tts: --vocode needs -o OUT.wav\n");
+            return EXIT_USAGE;
+        }
+        int rc = tts_vocode_file(vocode_in, out, 0, &err);
+        if (rc)
+            fprintf(stderr, "tts: %s\n", err.msg);
+        return rc ? (rc == TTS_E_IO || rc == TTS_E_FORMAT ? EXIT_USAGE : EXIT_SYNTH) : 0;
+    }
+
+    /* the text */
+    char *text = NULL;
+    int rc = 0, lines = 0;
+    if (optind < argc) {
+        size_t n = 0;
+        for (int i = optind; i < argc; i++)
+            n += strlen(argv[i]) + 1;
+        text = malloc(n + 1);
+        if (!text)
+            return EXIT_SYNTH;
+        text[0] = '\0';
+        for (int i = optind; i < argc; i++) {
+            strcat(text, argv[i]);
+            if (i + 1 < argc)
+                strcat(text, " ");
+        }
+    } else if (file) {
+        FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
+        if (!f) {
+            fprintf(stderr, "tts: cannot open %s: %s\n", file, strerror(errno));
+            return EXIT_USAGE;
+        }
+        text = read_all(f, file, &rc);
+        if (f != stdin)
+            fclose(f);
+        if (!text)
+            return rc;
+    } else {
+        lines = 1; /* stdin, line by line */
+    }
+
+    if (phonemes) {
+        tts_frontend *fe;
+        if (tts_frontend_open(&fe, NULL, &err)) {
+            fprintf(stderr, "tts: %s\n", err.msg);
+            return EXIT_SYNTH;
+        }
+        if (lines) {
+            text = read_all(stdin, "stdin", &rc);
+            if (!text)
+                return rc;
+        }
+        rc = tts_frontend_format(fe, text, strlen(text), stdout, &err);
+        if (rc)
+            fprintf(stderr, "tts: %s\n", err.msg);
+        tts_frontend_close(fe);
+        free(text);
+        return status_exit(rc);
+    }
+    if (!out && !raw && !play) {
+        fprintf(stderr, "tts: no output chosen: use -o FILE.wav, --raw or --play (see --help)\n");
+        free(text);
+        return EXIT_USAGE;
+    }
+    if (raw && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "tts: --raw writes binary audio; redirect stdout to a file or a pipe\n");
+        free(text);
+        return EXIT_USAGE;
+    }
+
+    tts_engine *eng = NULL;
+    rc = tts_engine_open(&eng, &opts);
+    if (rc) {
+        fprintf(stderr, "tts: %s\n", eng ? tts_engine_error(eng) : "out of memory");
+        tts_engine_close(eng);
+        free(text);
+        return status_exit(rc);
+    }
+    sink s = {.mode = raw ? 'r' : play ? 'p' : 'o'};
+    if (play) {
+        tts_player_params pp = {.sample_rate = tts_engine_sample_rate(eng), .buffer_seconds = 2.0,
+                                .prefill_seconds = 0.15};
+        if ((rc = tts_player_open(&s.player, &pp, &s.err))) {
+            fprintf(stderr, "tts: %s\n", s.err.msg);
+            tts_engine_close(eng);
+            free(text);
+            return EXIT_AUDIO;
+        }
+    }
+    if (!lines) {
+        rc = speak(eng, text, out, &s);
+    } else if (out) {
+        /* a WAV file needs the whole text: read it all, then speak */
+        text = read_all(stdin, "stdin", &rc);
+        rc = text ? speak(eng, text, out, &s) : rc;
+    } else {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        int spoke = 0;
+        while (rc == 0 && (n = getline(&line, &cap, stdin)) >= 0) {
+            size_t i = 0;
+            while (i < (size_t)n && (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r'))
+                i++;
+            if (i == (size_t)n)
+                continue; /* blank line */
+            for (ssize_t k = 0; k < n; k++)
+                if (!line[k])
+                    line[k] = ' ';
+            rc = speak(eng, line, NULL, &s);
+            spoke = 1;
+        }
+        free(line);
+        if (rc == 0 && !spoke) {
+            fprintf(stderr, "tts: no text given (on the command line, with -f, or on stdin)\n");
+            rc = EXIT_USAGE;
+        }
+    }
+    if (s.player) {
+        tts_err e2;
+        if (rc == 0 && tts_player_drain(s.player, &e2)) {
+            fprintf(stderr, "tts: %s\n", e2.msg);
+            rc = EXIT_AUDIO;
+        }
+        tts_player_close(s.player, &e2);
+    }
+    tts_engine_close(eng);
+    free(text);
+    return rc;
 }

@@ -18,6 +18,26 @@ static void colour(float v, unsigned char *rgb)
     rgb[2] = (unsigned char)(255 * (b < 0 ? 0 : b));
 }
 
+/* returns non-zero on failure */
+static int write_rgb(FILE *f, const unsigned char *img, int width, int height)
+{
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return 1;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < height; y++)
+        png_write_row(png, (png_const_bytep)(img + (size_t)y * width * 3));
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return 0;
+}
+
 int plot_png(const char *path, const plot_panel *panels, int n_panels, int scale_x, int scale_y,
              tts_err *err)
 {
@@ -59,23 +79,8 @@ int plot_png(const char *path, const plot_panel *panels, int n_panels, int scale
         free(img);
         return tts_seterr(err, TTS_E_IO, "cannot write %s: %s", path, strerror(errno));
     }
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!png || !info || setjmp(png_jmpbuf(png))) {
-        png_destroy_write_struct(&png, &info);
-        fclose(f);
-        free(img);
-        return tts_seterr(err, TTS_E_IO, "cannot write PNG %s", path);
-    }
-    png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB,
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    for (int y = 0; y < height; y++)
-        png_write_row(png, img + (size_t)y * width * 3);
-    png_write_end(png, NULL);
-    png_destroy_write_struct(&png, &info);
-    int bad = fclose(f) != 0;
+    int bad = write_rgb(f, img, width, height);
+    bad |= fclose(f) != 0;
     free(img);
     return bad ? tts_seterr(err, TTS_E_IO, "cannot write %s", path) : TTS_OK;
 }

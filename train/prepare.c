@@ -56,14 +56,20 @@ static uint64_t text_hash(const char *s)
 static int utterance_ids(tts_frontend *fe, const char *text, buf *out, int *n_out, tts_err *err)
 {
     tts_sentence_iter it;
-    tts_sentence_iter_init(&it, text, strlen(text));
+    int rc = tts_sentences_begin(&it, text, strlen(text), err);
+    if (rc)
+        return rc;
     size_t start = out->len;
     int32_t bos = TTS_SYM_BOS, eos = TTS_SYM_EOS;
     buf_add(out, &bos, sizeof bos);
     size_t off, len;
-    int rc;
-    while ((rc = tts_sentence_next(&it, &off, &len, err)) > 0) {
-        tts_phonemes ph;
+    int32_t space = TTS_SYM_SPACE;
+    int first = 1;
+    while (tts_sentences_next(&it, &off, &len) > 0) {
+        tts_phonemes ph = {0};
+        if (!first) /* a word boundary between sentences, as after a pause inside one */
+            buf_add(out, &space, sizeof space);
+        first = 0;
         if ((rc = tts_frontend_phonemize(fe, text + off, len, &ph, err)))
             return rc;
         /* drop each sentence's own BOS/EOS */
@@ -74,8 +80,6 @@ static int utterance_ids(tts_frontend *fe, const char *text, buf *out, int *n_ou
             }
         tts_phonemes_free(&ph);
     }
-    if (rc < 0)
-        return rc;
     buf_add(out, &eos, sizeof eos);
     *n_out = (int)((out->len - start) / sizeof(int32_t));
     return TTS_OK;
@@ -225,7 +229,9 @@ int train_prepare_main(int argc, char **argv)
     free(sum);
     free(sq);
 
-    char *symbols = tts_symbols_serialize();
+    size_t symlen = tts_symbols_serialize(NULL, 0);
+    char *symbols = malloc(symlen + 1);
+    tts_symbols_serialize(symbols, symlen + 1);
     tts_mf_writer *w = tts_mf_writer_new();
     tts_mf_set_str(w, "kind", "dataset");
     tts_mf_set_i64(w, "n", n);

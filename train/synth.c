@@ -57,7 +57,13 @@ int train_synth_main(int argc, char **argv)
         fprintf(stderr, "tts-train synth: %s\n", err.msg);
         return 1;
     }
-    tts_phonemes ph;
+    const char *symbols;
+    if (tts_mf_get_str(mf, "symbols", &symbols, &err) ||
+        tts_frontend_set_symbols(fe, symbols, strlen(symbols), &err)) {
+        fprintf(stderr, "tts-train synth: %s\n", err.msg);
+        return 1;
+    }
+    tts_phonemes ph = {0};
     if (tts_frontend_phonemize(fe, argv[1], strlen(argv[1]), &ph, &err)) {
         fprintf(stderr, "tts-train synth: %s\n", err.msg);
         return 1;

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "acoustic/voice_io.h"
 #include "train/dataset.h"
 #include "train/plot.h"
@@ -245,6 +247,8 @@ int train_acoustic_main(int argc, char **argv)
         fprintf(stderr, "tts-train acoustic: bad --threads or --batch\n");
         return 2;
     }
+    /* parallelism is across utterances: BLAS stays single-threaded inside each worker */
+    openblas_set_num_threads(1);
     tts_err err = {0};
     tts_dataset ds;
     if (tts_dataset_open(&ds, data, &err)) {

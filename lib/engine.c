@@ -1,0 +1,358 @@
+/*
+ * The engine behind include/tts.h: frontend -> acoustic model -> vocoder -> callback.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acoustic/voice_io.h"
+#include "audio/wav.h"
+#include "core/err.h"
+#include "dsp/dsp.h"
+#include "frontend/frontend.h"
+#include "tts.h"
+
+#define VOICE_FILE "kathleen.ltm"
+#define CHUNK 4096
+
+struct tts_engine {
+    tts_options opts;
+    tts_err err;
+    tts_mf *mf;
+    t2m_model am;
+    int am_loaded;
+    tts_audio_cfg audio;
+    tts_frontend *fe;
+    tts_mel *mel;
+    char model_path[4096];
+};
+
+tts_options tts_default_options(void)
+{
+    tts_options o = {.model_path = NULL, .vocoder = NULL, .threads = 1, .rate = 1.0f,
+                     .volume = 1.0f, .sentence_silence = 0.2f, .griffin_lim_iters = 32};
+    return o;
+}
+
+static int file_exists(const char *p)
+{
+    return access(p, R_OK) == 0;
+}
+
+/* the shipped voice: $TTS_MODEL_DIR, then the installed data dir, then the source tree */
+static int find_default_model(char *out, size_t cap)
+{
+    const char *dirs[3] = {getenv("TTS_MODEL_DIR"), TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR};
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i] || !dirs[i][0])
+            continue;
+        snprintf(out, cap, "%s/%s", dirs[i], VOICE_FILE);
+        if (file_exists(out))
+            return 1;
+    }
+    return 0;
+}
+
+int tts_engine_open(tts_engine **out, const tts_options *opts)
+{
+    tts_engine *e = calloc(1, sizeof *e);
+    *out = e;
+    if (!e)
+        return TTS_E_NOMEM;
+    e->opts = opts ? *opts : tts_default_options();
+    tts_options *o = &e->opts;
+    if (!(o->rate >= 0.5f && o->rate <= 2.0f))
+        return tts_seterr(&e->err, TTS_E_INVALID, "speaking rate %g is outside 0.5 .. 2", o->rate);
+    if (!(o->volume >= 0 && o->volume <= 4.0f))
+        return tts_seterr(&e->err, TTS_E_INVALID, "volume %g is outside 0 .. 4", o->volume);
+    if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
+        return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
+                          o->sentence_silence);
+    if (o->vocoder && strcmp(o->vocoder, "default") && strcmp(o->vocoder, "griffinlim"))
+        return tts_seterr(&e->err, TTS_E_INVALID,
+                          "unknown vocoder '%s' (available: griffinlim)", o->vocoder);
+    if (o->model_path) {
+        snprintf(e->model_path, sizeof e->model_path, "%s", o->model_path);
+    } else if (!find_default_model(e->model_path, sizeof e->model_path)) {
+        return tts_seterr(&e->err, TTS_E_NO_MODEL,
+                          "no voice model installed: %s not found in $TTS_MODEL_DIR, %s or %s "
+                          "(train one with tts-train, or pass a model file)",
+                          VOICE_FILE, TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR);
+    }
+    int rc;
+    const char *symbols;
+    if ((rc = tts_mf_open(&e->mf, e->model_path, &e->err)))
+        return rc;
+    if ((rc = t2m_from_mf(&e->am, e->mf, 0, NULL, &e->err)))
+        return rc;
+    e->am_loaded = 1;
+    if ((rc = tts_audio_cfg_from_mf(e->mf, &e->audio, &e->err)) ||
+        (rc = tts_mf_get_str(e->mf, "symbols", &symbols, &e->err)))
+        return rc;
+    if (e->audio.n_mels != e->am.cfg.n_mels)
+        return tts_seterr(&e->err, TTS_E_FORMAT, "%s: model has %d mel bands, audio settings %d",
+                          e->model_path, e->am.cfg.n_mels, e->audio.n_mels);
+    if ((rc = tts_frontend_open(&e->fe, NULL, &e->err)) ||
+        (rc = tts_frontend_set_symbols(e->fe, symbols, strlen(symbols), &e->err)) ||
+        (rc = tts_mel_create(&e->mel, &e->audio, &e->err)))
+        return rc;
+    if (tts_symtab_count(tts_frontend_symbols(e->fe)) != e->am.cfg.n_symbols)
+        return tts_seterr(&e->err, TTS_E_FORMAT, "%s: symbol table has %d symbols, model %d",
+                          e->model_path, tts_symtab_count(tts_frontend_symbols(e->fe)),
+                          e->am.cfg.n_symbols);
+    return TTS_OK;
+}
+
+void tts_engine_close(tts_engine *e)
+{
+    if (!e)
+        return;
+    if (e->am_loaded)
+        t2m_free(&e->am);
+    tts_mel_free(e->mel);
+    tts_frontend_close(e->fe);
+    tts_mf_close(e->mf);
+    free(e);
+}
+
+const char *tts_engine_error(const tts_engine *e)
+{
+    return e ? e->err.msg : "out of memory";
+}
+
+int tts_engine_sample_rate(const tts_engine *e)
+{
+    return e && e->am_loaded ? e->audio.sample_rate : 0;
+}
+
+/* ---- synthesis ------------------------------------------------------------------------ */
+
+typedef struct {
+    float *frames;
+    size_t n, cap;
+    int n_mels;
+    int *token_at_step; /* attended token per decoder step */
+    size_t steps, steps_cap;
+} frame_sink;
+
+static int on_frames(const float *frames, int r, int pos, void *user)
+{
+    frame_sink *s = user;
+    if ((s->n + r) * s->n_mels > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 8192;
+        while (nc < (s->n + r) * s->n_mels)
+            nc *= 2;
+        float *f = realloc(s->frames, nc * sizeof(float));
+        if (!f)
+            return 1;
+        s->frames = f;
+        s->cap = nc;
+    }
+    if (s->steps + 1 > s->steps_cap) {
+        size_t nc = s->steps_cap ? s->steps_cap * 2 : 256;
+        int *t = realloc(s->token_at_step, nc * sizeof(int));
+        if (!t)
+            return 1;
+        s->token_at_step = t;
+        s->steps_cap = nc;
+    }
+    memcpy(s->frames + s->n * s->n_mels, frames, sizeof(float) * r * s->n_mels);
+    s->n += r;
+    s->token_at_step[s->steps++] = pos;
+    return 0;
+}
+
+/* time-scales log-mel frames by linear interpolation: rate > 1 is faster (fewer frames) */
+static float *time_scale(const float *in, size_t n, int nm, float rate, size_t *n_out)
+{
+    size_t m = (size_t)((double)n / rate);
+    if (m < 1)
+        m = 1;
+    float *out = malloc(m * nm * sizeof(float));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < m; i++) {
+        double x = i * (double)rate;
+        size_t a = (size_t)x;
+        if (a >= n - 1)
+            a = n - 1;
+        size_t b = a + 1 < n ? a + 1 : a;
+        float w = (float)(x - a);
+        for (int k = 0; k < nm; k++)
+            out[i * nm + k] = (1 - w) * in[a * nm + k] + w * in[b * nm + k];
+    }
+    *n_out = m;
+    return out;
+}
+
+static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
+                   const tts_event *ev, size_t n_ev)
+{
+    size_t done = 0;
+    do {
+        size_t k = n - done < CHUNK ? n - done : CHUNK;
+        if (cb(pcm + done, k, ev, n_ev, user))
+            return tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+        ev = NULL;
+        n_ev = 0;
+        done += k;
+    } while (done < n);
+    return TTS_OK;
+}
+
+static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t len, uint64_t *pos,
+                          tts_audio_cb cb, void *user)
+{
+    tts_phonemes ph = {0};
+    frame_sink sink = {.n_mels = e->audio.n_mels};
+    float *scaled = NULL, *pcm = NULL;
+    tts_event *ev = NULL;
+    int *ids = NULL, rc;
+    if ((rc = tts_frontend_phonemize(e->fe, text + off, len, &ph, &e->err)))
+        goto out;
+    if (ph.n_words == 0)
+        goto out; /* nothing to say (e.g. only symbols eSpeak NG does not speak) */
+    ids = malloc(sizeof(int) * ph.n_ids);
+    ev = calloc(ph.n_words + 2, sizeof *ev);
+    if (!ids || !ev) {
+        rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < ph.n_ids; i++)
+        ids[i] = ph.ids[i];
+    t2m_infer_opts io = t2m_infer_opts_default();
+    int stop;
+    rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop, &e->err);
+    if (rc < 0)
+        goto out;
+    if (stop == 2) {
+        rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t nf = sink.n;
+    const float *frames = sink.frames;
+    if (e->opts.rate != 1.0f) {
+        scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, e->opts.rate, &nf);
+        if (!scaled) {
+            rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+            goto out;
+        }
+        frames = scaled;
+    }
+    size_t np = 0;
+    tts_gl_params gp = tts_gl_default_params();
+    if (e->opts.griffin_lim_iters > 0)
+        gp.n_iter = e->opts.griffin_lim_iters;
+    if ((rc = tts_mel_synthesize(e->mel, frames, nf, &gp, &pcm, &np, &e->err)))
+        goto out;
+    for (size_t i = 0; i < np; i++) {
+        float v = pcm[i] * e->opts.volume;
+        pcm[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    }
+    /* events: sentence start, each word when the attention first reaches it */
+    size_t n_ev = 0;
+    ev[n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, off, len, *pos};
+    double samples_per_step = (double)e->am.cfg.r * e->audio.hop_length / e->opts.rate;
+    size_t step = 0;
+    for (size_t w = 0; w < ph.n_words; w++) {
+        while (step < sink.steps && (size_t)sink.token_at_step[step] < ph.words[w].first_id)
+            step++;
+        ev[n_ev++] = (tts_event){TTS_EVENT_WORD, off + ph.words[w].offset, ph.words[w].length,
+                                 *pos + (uint64_t)(step * samples_per_step)};
+    }
+    if ((rc = deliver(e, cb, user, pcm, np, ev, n_ev)))
+        goto out;
+    *pos += np;
+    size_t ns = (size_t)(e->opts.sentence_silence * e->audio.sample_rate);
+    float zeros[1024] = {0};
+    tts_event end = {TTS_EVENT_SENTENCE_END, off, len, *pos};
+    for (size_t done = 0, first = 1; done < ns || first; first = 0) {
+        size_t k = ns - done < 1024 ? ns - done : 1024;
+        if (cb(zeros, k, first ? &end : NULL, first, user)) {
+            rc = tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+            goto out;
+        }
+        done += k;
+    }
+    *pos += ns;
+    rc = TTS_OK;
+out:
+    tts_phonemes_free(&ph);
+    free(sink.frames);
+    free(sink.token_at_step);
+    free(scaled);
+    free(pcm);
+    free(ev);
+    free(ids);
+    return rc;
+}
+
+int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
+{
+    if (!e)
+        return TTS_E_INVALID;
+    tts_err_clear(&e->err);
+    if (!e->am_loaded || !e->fe)
+        return tts_seterr(&e->err, TTS_E_NO_MODEL, "the engine has no voice loaded");
+    if (!text || !cb)
+        return tts_seterr(&e->err, TTS_E_INVALID, "text and callback must not be NULL");
+    tts_sentence_iter it;
+    int rc = tts_sentences_begin(&it, text, strlen(text), &e->err);
+    if (rc)
+        return rc;
+    size_t off, len;
+    uint64_t pos = 0;
+    int any = 0;
+    while (tts_sentences_next(&it, &off, &len) > 0) {
+        any = 1;
+        if ((rc = speak_sentence(e, text, off, len, &pos, cb, user)))
+            return rc;
+    }
+    if (!any)
+        return tts_seterr(&e->err, TTS_E_INVALID, "nothing to say: the text has no words");
+    return TTS_OK;
+}
+
+typedef struct {
+    tts_wav_writer *w;
+    tts_err *err;
+    int rc;
+} file_sink;
+
+static int to_file(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
+{
+    file_sink *f = user;
+    (void)ev;
+    (void)n_ev;
+    f->rc = tts_wav_writer_write(f->w, pcm, n, f->err);
+    return f->rc != 0;
+}
+
+int tts_synthesize_to_file(tts_engine *e, const char *text, const char *wav_path)
+{
+    if (!e)
+        return TTS_E_INVALID;
+    if (!wav_path)
+        return tts_seterr(&e->err, TTS_E_INVALID, "no output path");
+    if (!e->am_loaded)
+        return tts_seterr(&e->err, TTS_E_NO_MODEL, "the engine has no voice loaded");
+    file_sink f = {.err = &e->err};
+    int rc = tts_wav_writer_open(&f.w, wav_path, e->audio.sample_rate, &e->err);
+    if (rc)
+        return rc;
+    rc = tts_synthesize(e, text, to_file, &f);
+    if (f.rc) { /* the writer's own error message is already in e->err */
+        tts_wav_writer_abort(f.w);
+        return f.rc;
+    }
+    if (rc) {
+        tts_err keep = e->err;
+        tts_wav_writer_abort(f.w);
+        e->err = keep;
+        return rc;
+    }
+    return tts_wav_writer_close(f.w, &e->err);
+}
