@@ -48,7 +48,8 @@ typedef struct tts_engine tts_engine;
 typedef struct {
     const char *model_path; /* voice model file; NULL = the shipped default voice */
     const char *vocoder;    /* NULL or "default" = the best available; "griffinlim" */
-    int threads;            /* worker threads; 0 = 1 */
+    int threads;            /* worker threads; 0 = 1 (also sets OpenBLAS's process-wide
+                             * thread count) */
     float rate;             /* speaking rate, 1 = as trained (0.5 .. 2) */
     float volume;           /* linear gain, 1 = as trained (0 .. 4) */
     float sentence_silence; /* seconds of silence after each sentence */

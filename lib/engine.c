@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cblas.h>
+
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
 #include "core/err.h"
@@ -64,6 +66,11 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
         return TTS_E_NOMEM;
     e->opts = opts ? *opts : tts_default_options();
     tts_options *o = &e->opts;
+    if (o->threads < 0 || o->threads > 64)
+        return tts_seterr(&e->err, TTS_E_INVALID, "threads %d is outside 0 .. 64", o->threads);
+    /* OpenBLAS's pool is process-wide; a spinning pool larger than needed only steals
+     * time from the step-by-step decoder, which runs on our own kernels */
+    openblas_set_num_threads(o->threads > 0 ? o->threads : 1);
     if (!(o->rate >= 0.5f && o->rate <= 2.0f))
         return tts_seterr(&e->err, TTS_E_INVALID, "speaking rate %g is outside 0.5 .. 2", o->rate);
     if (!(o->volume >= 0 && o->volume <= 4.0f))

@@ -1,4 +1,5 @@
 #include "nn/layers.h"
+#include "nn/kernels.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -61,8 +62,7 @@ void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int
                 slot += st->len;
             xin = st->hist + (size_t)slot * Cin;
         }
-        cblas_sgemv(CblasRowMajor, CblasTrans, Cin, Cout, 1, W + (size_t)k * Cin * Cout, Cout,
-                    xin, 1, 1, y, 1);
+        nn_vecmat(y, xin, W + (size_t)k * Cin * Cout, Cin, Cout);
     }
     if (st->len > 0) {
         memcpy(st->hist + (size_t)st->pos * Cin, x, sizeof(float) * Cin);
