@@ -1,0 +1,308 @@
+/*
+ * tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt]
+ *
+ * Measures an acoustic model on the validation split of a dataset cache:
+ *   - teacher-forced mel L1 (normalized units, as in training) and the diagonality of
+ *     the teacher-forced attention (share of attention mass within 0.1 of the diagonal
+ *     in relative position, and mean row maximum "focus");
+ *   - free-running mel L1 against the recording after dynamic time warping, and the
+ *     length ratio (synthesized / recorded frames);
+ * and, on every line of SENTENCES.txt (unseen text), the attention failures of
+ * free-running synthesis: runaway (hit the length cap), skipped words (the attention
+ * never landed on a word's phonemes), stalls (stuck on one token for over a second).
+ * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
+ * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cblas.h>
+
+#include "acoustic/voice_io.h"
+#include "audio/wav.h"
+#include "frontend/frontend.h"
+#include "train/dataset.h"
+#include "train/plot.h"
+#include "train/train.h"
+
+typedef struct {
+    float *frames;
+    size_t n, cap;
+    int n_mels;
+    int *pos;
+    size_t steps, pcap;
+} run;
+
+static int collect(const float *frames, int r, int pos, void *user)
+{
+    run *c = user;
+    if ((c->n + r) * c->n_mels > c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 8192;
+        while (nc < (c->n + r) * c->n_mels)
+            nc *= 2;
+        float *f = realloc(c->frames, nc * sizeof(float));
+        if (!f)
+            return 1;
+        c->frames = f;
+        c->cap = nc;
+    }
+    if (c->steps + 1 > c->pcap) {
+        size_t nc = c->pcap ? c->pcap * 2 : 256;
+        int *p = realloc(c->pos, nc * sizeof(int));
+        if (!p)
+            return 1;
+        c->pos = p;
+        c->pcap = nc;
+    }
+    memcpy(c->frames + c->n * c->n_mels, frames, sizeof(float) * r * c->n_mels);
+    c->n += r;
+    c->pos[c->steps++] = pos;
+    return 0;
+}
+
+/* mean |a - b| per value along the best monotonic alignment of a[na] and b[nb] frames */
+static double dtw_l1(const float *a, int na, const float *b, int nb, int nm)
+{
+    double *D = malloc(sizeof(double) * (size_t)(na + 1) * (nb + 1));
+    int *L = malloc(sizeof(int) * (size_t)(na + 1) * (nb + 1));
+    if (!D || !L) {
+        free(D);
+        free(L);
+        return NAN;
+    }
+#define IX(i, j) ((size_t)(i) * (nb + 1) + (j))
+    for (int i = 0; i <= na; i++)
+        for (int j = 0; j <= nb; j++)
+            D[IX(i, j)] = INFINITY, L[IX(i, j)] = 0;
+    D[IX(0, 0)] = 0;
+    for (int i = 1; i <= na; i++)
+        for (int j = 1; j <= nb; j++) {
+            double c = 0;
+            for (int k = 0; k < nm; k++)
+                c += fabsf(a[(size_t)(i - 1) * nm + k] - b[(size_t)(j - 1) * nm + k]);
+            c /= nm;
+            double best = D[IX(i - 1, j - 1)];
+            int len = L[IX(i - 1, j - 1)];
+            if (D[IX(i - 1, j)] < best)
+                best = D[IX(i - 1, j)], len = L[IX(i - 1, j)];
+            if (D[IX(i, j - 1)] < best)
+                best = D[IX(i, j - 1)], len = L[IX(i, j - 1)];
+            D[IX(i, j)] = best + c;
+            L[IX(i, j)] = len + 1;
+        }
+    double r = D[IX(na, nb)] / L[IX(na, nb)];
+#undef IX
+    free(D);
+    free(L);
+    return r;
+}
+
+typedef struct {
+    int runaway, skipped_words, stalls;
+} failures;
+
+/* judges one free-running result against the words of its phonemes */
+static void judge(const run *c, const tts_phonemes *ph, int stop, int steps_per_second, failures *f)
+{
+    if (stop == 1)
+        f->runaway++;
+    for (size_t w = 0; w < ph->n_words; w++) {
+        size_t lo = ph->words[w].first_id, hi = lo + ph->words[w].n_ids;
+        int seen = 0;
+        for (size_t s = 0; s < c->steps && !seen; s++)
+            seen = (size_t)c->pos[s] >= lo && (size_t)c->pos[s] < hi;
+        if (!seen)
+            f->skipped_words++;
+    }
+    int same = 1;
+    for (size_t s = 1; s < c->steps; s++) {
+        same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
+        if (same == steps_per_second + 1 && (size_t)c->pos[s] + 1 < ph->n_ids)
+            f->stalls++;
+    }
+}
+
+static int vocode_to(tts_mel *mel, const run *c, int rate, const char *path, tts_err *err)
+{
+    float *pcm = NULL;
+    size_t np = 0;
+    tts_gl_params gp = tts_gl_default_params();
+    int rc = tts_mel_synthesize(mel, c->frames, c->n, &gp, &pcm, &np, err);
+    if (!rc)
+        rc = tts_wav_write(path, pcm, np, rate, err);
+    free(pcm);
+    return rc;
+}
+
+int train_eval_main(int argc, char **argv)
+{
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt]\n");
+        return 2;
+    }
+    openblas_set_num_threads(1);
+    const char *outdir = argv[2];
+    tts_err err = {0};
+    tts_mf *mf = NULL;
+    t2m_model m;
+    tts_dataset ds;
+    tts_frontend *fe = NULL;
+    tts_mel *mel = NULL;
+    const char *symbols;
+    if (tts_mf_open(&mf, argv[0], &err) || t2m_from_mf(&m, mf, 0, NULL, &err) ||
+        tts_mf_get_str(mf, "symbols", &symbols, &err) || tts_dataset_open(&ds, argv[1], &err) ||
+        tts_frontend_open(&fe, NULL, &err) ||
+        tts_frontend_set_symbols(fe, symbols, strlen(symbols), &err) ||
+        tts_mel_create(&mel, &ds.audio, &err)) {
+        fprintf(stderr, "tts-train eval: %s\n", err.msg);
+        return 1;
+    }
+    char path[4096];
+    mkdir(outdir, 0755);
+    snprintf(path, sizeof path, "%s/val", outdir);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/sent", outdir);
+    mkdir(path, 0755);
+    int nm = ds.n_mels, r = m.cfg.r;
+    int steps_per_second = (int)(ds.audio.sample_rate / (double)(ds.audio.hop_length * r) + 0.5);
+    t2m_train_opts to = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0};
+    t2m_infer_opts io = t2m_infer_opts_default();
+    t2m_arena ar = {0};
+    double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
+    int n_val = 0;
+    failures vf = {0}, sf = {0};
+    snprintf(path, sizeof path, "%s/val.tsv", outdir);
+    FILE *vt = fopen(path, "w");
+    if (!vt) {
+        fprintf(stderr, "tts-train eval: cannot write %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < ds.n; i++) {
+        if (!ds.split[i])
+            continue;
+        int N = tts_dataset_n_ids(&ds, i), F = tts_dataset_n_frames(&ds, i);
+        int S = (F + r - 1) / r;
+        const float *raw = ds.mel + (size_t)ds.mel_off[i] * nm;
+        float *norm = malloc(sizeof(float) * (size_t)F * nm);
+        float *A = malloc(sizeof(float) * (size_t)S * N);
+        for (int f = 0; f < F; f++)
+            for (int b = 0; b < nm; b++)
+                norm[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds.mel_mean[b]) / ds.mel_std[b];
+        t2m_loss L;
+        uint64_t rng = 1;
+        t2m_train_utterance(&m, ds.ids + ds.ids_off[i], N, norm, F, &to, NULL, 1, &rng, &ar, &L, A);
+        tf_l1 += L.l1;
+        double in_band = 0, fsum = 0;
+        for (int s = 0; s < S; s++) {
+            float mx = 0;
+            for (int n = 0; n < N; n++) {
+                float a = A[(size_t)s * N + n];
+                if (fabs((double)n / N - (double)s / S) < 0.1)
+                    in_band += a;
+                mx = a > mx ? a : mx;
+            }
+            fsum += mx;
+        }
+        diag += in_band / S;
+        focus += fsum / S;
+        /* free running */
+        run c = {.n_mels = nm};
+        int stop = 0;
+        t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, NULL, &stop, &err);
+        if (c.n > 0) {
+            float *cn = malloc(sizeof(float) * c.n * nm);
+            for (size_t f = 0; f < c.n; f++)
+                for (int b = 0; b < nm; b++)
+                    cn[f * nm + b] = (c.frames[f * nm + b] - ds.mel_mean[b]) / ds.mel_std[b];
+            fr_l1 += dtw_l1(cn, (int)c.n, norm, F, nm);
+            free(cn);
+        }
+        len_ratio += (double)c.n / F;
+        const char *text = ds.texts ? ds.texts[i] : "";
+        tts_phonemes ph = {0};
+        if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
+            judge(&c, &ph, stop, steps_per_second, &vf);
+        else if (stop == 1)
+            vf.runaway++;
+        tts_phonemes_free(&ph);
+        snprintf(path, sizeof path, "%s/val/%s.wav", outdir, ds.names ? ds.names[i] : "x");
+        if (c.n > 0 && vocode_to(mel, &c, ds.audio.sample_rate, path, &err) == 0)
+            fprintf(vt, "%s\t%s\n", path, text);
+        free(c.frames);
+        free(c.pos);
+        free(norm);
+        free(A);
+        n_val++;
+        fprintf(stderr, "\rvalidation %d", n_val);
+    }
+    fclose(vt);
+    fprintf(stderr, "\n");
+    int n_sent = 0, n_words = 0;
+    if (argc == 4) {
+        FILE *f = fopen(argv[3], "r");
+        snprintf(path, sizeof path, "%s/sent.tsv", outdir);
+        FILE *st = fopen(path, "w");
+        if (!f || !st) {
+            fprintf(stderr, "tts-train eval: cannot open %s or %s\n", argv[3], path);
+            return 1;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t got;
+        while ((got = getline(&line, &cap, f)) >= 0) {
+            while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+                line[--got] = '\0';
+            if (!got)
+                continue;
+            tts_phonemes ph = {0};
+            if (tts_frontend_phonemize(fe, line, (size_t)got, &ph, &err)) {
+                fprintf(stderr, "tts-train eval: %s\n", err.msg);
+                continue;
+            }
+            int *ids = malloc(sizeof(int) * ph.n_ids);
+            for (size_t k = 0; k < ph.n_ids; k++)
+                ids[k] = ph.ids[k];
+            run c = {.n_mels = nm};
+            int stop = 0;
+            t2m_synthesize(&m, ids, (int)ph.n_ids, &io, collect, &c, NULL, &stop, &err);
+            judge(&c, &ph, stop, steps_per_second, &sf);
+            n_words += (int)ph.n_words;
+            snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
+            if (c.n > 0 && vocode_to(mel, &c, ds.audio.sample_rate, path, &err) == 0)
+                fprintf(st, "%s\t%s\n", path, line);
+            free(ids);
+            free(c.frames);
+            free(c.pos);
+            tts_phonemes_free(&ph);
+            n_sent++;
+            fprintf(stderr, "\rsentences %d", n_sent);
+        }
+        fprintf(stderr, "\n");
+        free(line);
+        fclose(f);
+        fclose(st);
+    }
+    printf("| metric | value |\n|---|---|\n");
+    printf("| validation utterances | %d |\n", n_val);
+    printf("| teacher-forced mel L1 (normalized) | %.4f |\n", tf_l1 / n_val);
+    printf("| attention diagonality (mass within 0.1) | %.3f |\n", diag / n_val);
+    printf("| attention focus (mean row max) | %.3f |\n", focus / n_val);
+    printf("| free-running mel L1 after DTW (normalized) | %.4f |\n", fr_l1 / n_val);
+    printf("| free-running length / recorded length | %.3f |\n", len_ratio / n_val);
+    printf("| validation failures: runaway / skipped words / stalls | %d / %d / %d |\n", vf.runaway,
+           vf.skipped_words, vf.stalls);
+    if (n_sent)
+        printf("| unseen sentences: %d (%d words): runaway / skipped words / stalls | %d / %d / %d |\n",
+               n_sent, n_words, sf.runaway, sf.skipped_words, sf.stalls);
+    t2m_arena_free(&ar);
+    tts_mel_free(mel);
+    tts_frontend_close(fe);
+    tts_dataset_close(&ds);
+    t2m_free(&m);
+    tts_mf_close(mf);
+    return 0;
+}
