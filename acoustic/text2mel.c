@@ -369,8 +369,9 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 
 t2m_infer_opts t2m_infer_opts_default(void)
 {
-    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_steps_per_token = 4,
-                        .max_steps = 2000};
+    /* at 12.5 ms frames and r = 4, 16 steps on one token is 0.8 s: longer than any phoneme */
+    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = 16,
+                        .max_steps_per_token = 4, .max_steps = 2000};
     return o;
 }
 
@@ -474,13 +475,16 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     float *x = arena_zeros(&ar, fr), *out = arena_floats(&ar, fr), *frames = arena_floats(&ar, fr);
     float *q = arena_floats(&ar, d), *rq = arena_floats(&ar, 2 * d), *a = arena_floats(&ar, N);
     float scale = 1.0f / sqrtf((float)d);
-    int pos = 0, at_end = 0;
+    int pos = 0, at_end = 0, stay = 0;
 
     for (steps = 0; steps < cap;) {
         stack_step(&m->aenc, P, &sa, x, q);
         /* attention restricted to a window around the last attended token */
         int lo = pos - o->window_back, hi = pos + o->window_ahead;
+        if (o->max_stay > 0 && stay >= o->max_stay && pos < N - 1)
+            lo = pos + 1; /* stuck: make it move on */
         lo = lo < 0 ? 0 : lo;
+        hi = hi < lo ? lo : hi;
         hi = hi > N - 1 ? N - 1 : hi;
         float mx = -INFINITY, sum = 0;
         for (int n = 0; n < N; n++) {
@@ -509,8 +513,12 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
                 rq[j] += a[n] * vn[j];
         }
         memcpy(rq + d, q, sizeof(float) * d);
-        if (best > pos)
+        if (best > pos) {
             pos = best; /* never move back */
+            stay = 0;
+        } else {
+            stay++;
+        }
         if (align)
             memcpy(align + (size_t)steps * N, a, sizeof(float) * N);
         stack_step(&m->adec, P, &so, rq, out);

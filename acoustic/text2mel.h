@@ -97,6 +97,8 @@ typedef int (*t2m_frame_cb)(const float *frames, int r, int attended_token, void
 
 typedef struct {
     int window_back, window_ahead; /* monotonic window around the last attended token */
+    int max_stay;                  /* forced advance: after this many steps on one token the
+                                    * window starts one token further (0 = never) */
     int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
     int max_steps;                 /* absolute cap, 0 = none */
 } t2m_infer_opts;

@@ -167,10 +167,23 @@ static void test_training_and_inference(void)
     printf("toy inference: %d tokens -> %d steps, stop reason %d\n", N[0], s1, stop1);
     CHECK(stop1 == 0, "trained toy model did not reach the end token (stop %d)", stop1);
 
+    /* forced advance: with a window that cannot look ahead, only forced advance moves the
+     * attention; it must walk the whole text and stop at the end */
+    t2m_infer_opts fa = io;
+    fa.window_ahead = 0;
+    fa.window_back = 0;
+    fa.max_stay = 3;
+    int stopf;
+    int sf = t2m_synthesize(&m, ids[0], N[0], &fa, NULL, NULL, NULL, &stopf, &e);
+    /* each token: 3 steps staying, the 4th forced on; then one more step on the end token */
+    CHECK(stopf == 0 && sf == 4 * (N[0] - 1) + 1, "forced advance: %d steps, stop %d (want %d, 0)",
+          sf, stopf, 4 * (N[0] - 1) + 1);
+
     /* length cap: a model that never advances still stops */
     t2m_infer_opts tight = io;
     tight.window_ahead = 0;
     tight.window_back = 0;
+    tight.max_stay = 0;
     int stopc;
     int sc = t2m_synthesize(&m, ids[0], N[0], &tight, NULL, NULL, NULL, &stopc, &e);
     CHECK(sc == io.max_steps_per_token * N[0] + 10 && stopc == 1, "length cap not applied (%d, %d)",
