@@ -1,6 +1,9 @@
 #include "acoustic/voice_io.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "nn/half.h"
 
 void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a)
 {
@@ -69,6 +72,30 @@ void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
     }
 }
 
+void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m)
+{
+    const t2m_config *c = &m->cfg;
+    tts_mf_set_str(w, "kind", "acoustic");
+    tts_mf_set_i64(w, "acoustic.n_symbols", c->n_symbols);
+    tts_mf_set_i64(w, "acoustic.n_mels", c->n_mels);
+    tts_mf_set_i64(w, "acoustic.r", c->r);
+    tts_mf_set_i64(w, "acoustic.embed_dim", c->embed_dim);
+    tts_mf_set_i64(w, "acoustic.text_ch", c->text_ch);
+    tts_mf_set_i64(w, "acoustic.d", c->d);
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        uint16_t *h = malloc(t->size * sizeof(uint16_t));
+        if (!h) { /* remembered by the writer as a failure through a NULL tensor */
+            tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, NULL);
+            continue;
+        }
+        for (size_t j = 0; j < t->size; j++)
+            h[j] = nn_float_to_half(m->p.params[t->offset + j]);
+        tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, h);
+        free(h);
+    }
+}
+
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
 {
     t2m_config c;
@@ -90,12 +117,19 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         return rc;
     for (int i = 0; i < m->p.n_tensors; i++) {
         const nn_tensor_info *t = &m->p.tensors[i];
-        const float *data;
-        if ((rc = tts_mf_get_f32(mf, t->name, t->ndim, t->shape, &data, err))) {
+        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
+        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
+        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, &ft, err))) {
             t2m_free(m);
             return rc;
         }
-        memcpy(m->p.params + t->offset, data, t->size * sizeof(float));
+        if (dtype == TTS_MF_F32) {
+            memcpy(m->p.params + t->offset, ft->data, t->size * sizeof(float));
+        } else {
+            const uint16_t *h = ft->data;
+            for (size_t j = 0; j < t->size; j++)
+                m->p.params[t->offset + j] = nn_half_to_float(h[j]);
+        }
     }
     if (for_training && adam && tts_mf_find(mf, "adam.m")) {
         int64_t n = (int64_t)m->p.count, step;

@@ -23,7 +23,11 @@ int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err);
  * the optimizer moments and step. */
 void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam);
 
-/* Builds *m from mf. for_training allocates gradients and moments and, when the file has
+/* Adds the model's parameters as IEEE half floats (for shipping: half the size; the
+ * loader widens them back to float). The tensors are copied. */
+void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m);
+
+/* Builds *m from mf (tensors in f32 or f16). for_training allocates gradients and moments and, when the file has
  * them, restores the moments and adam->step (adam may be NULL). */
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err);
 

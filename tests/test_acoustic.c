@@ -4,9 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "acoustic/text2mel.h"
 #include "acoustic/voice_io.h"
+#include "nn/half.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                          \
@@ -198,8 +200,76 @@ static void test_training_and_inference(void)
     t2m_free(&m);
 }
 
+/* every half converts to float and back to itself; floats round to the nearest half */
+static void test_half(void)
+{
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = nn_half_to_float((uint16_t)h);
+        if (f != f)
+            continue; /* NaN payloads need not survive */
+        if (nn_float_to_half(f) != h)
+            bad++;
+#if defined(__FLT16_MAX__)
+        if ((float)(_Float16)f != f)
+            bad++;
+#endif
+    }
+    uint64_t rng = 9;
+    for (int i = 0; i < 1000000; i++) {
+        uint32_t bits = (uint32_t)nn_rand_u64(&rng);
+        float f;
+        memcpy(&f, &bits, 4);
+        if (f != f)
+            continue;
+        float back = nn_half_to_float(nn_float_to_half(f));
+#if defined(__FLT16_MAX__)
+        if (back != (float)(_Float16)f)
+            bad++;
+#else
+        if (fabsf(f) < 60000 && fabsf(f) > 1e-4f && fabsf(back - f) > fabsf(f) * 0.0005f)
+            bad++;
+#endif
+    }
+    printf("half conversion: %d mismatches\n", bad);
+    CHECK(bad == 0, "half conversion wrong in %d cases", bad);
+}
+
+/* a model written in half floats loads back within half precision */
+static void test_f16_roundtrip(void)
+{
+    t2m_model m, m2;
+    t2m_config c = tiny_cfg();
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 5, &e) == 0, "init");
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/m.ltm", dir);
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf_f16(w, &m);
+    CHECK(tts_mf_write(w, path, &e) == 0, "write: %s", e.msg);
+    tts_mf_writer_free(w);
+    tts_mf *mf;
+    CHECK(tts_mf_open(&mf, path, &e) == 0, "open: %s", e.msg);
+    CHECK(t2m_from_mf(&m2, mf, 0, NULL, &e) == 0, "load: %s", e.msg);
+    double worst = 0;
+    for (size_t j = 0; j < m.p.count; j++) {
+        double d = fabs(m.p.params[j] - m2.p.params[j]) / fmax(fabs(m.p.params[j]), 1e-3);
+        worst = d > worst ? d : worst;
+    }
+    printf("f16 model round trip: worst relative error %.2e\n", worst);
+    CHECK(worst < 1e-3, "f16 round trip error %.2e", worst);
+    t2m_free(&m2);
+    tts_mf_close(mf);
+    t2m_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_half();
+    test_f16_roundtrip();
     test_gradient();
     test_training_and_inference();
     if (failures) {

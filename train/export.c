@@ -1,0 +1,50 @@
+/*
+ * tts-train export IN.ltm OUT.ltm: a checkpoint (or best.ltm) -> the shipped voice file:
+ * parameters as half floats, no optimizer state, with the audio settings, the symbol
+ * table and the training provenance carried over.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "acoustic/voice_io.h"
+#include "train/train.h"
+
+int train_export_main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm\n");
+        return 2;
+    }
+    tts_err err = {0};
+    tts_mf *mf = NULL;
+    t2m_model m;
+    tts_audio_cfg audio;
+    const char *symbols;
+    if (tts_mf_open(&mf, argv[0], &err) || t2m_from_mf(&m, mf, 0, NULL, &err) ||
+        tts_audio_cfg_from_mf(mf, &audio, &err) || tts_mf_get_str(mf, "symbols", &symbols, &err)) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf_f16(w, &m);
+    tts_audio_cfg_to_mf(w, &audio);
+    tts_mf_set_str(w, "symbols", symbols);
+    static const char *keep_f64[] = {"train.val_loss", "train.best_val"};
+    for (int i = 0; i < 2; i++) {
+        double v;
+        if (tts_mf_get_f64(mf, keep_f64[i], &v, &err) == 0)
+            tts_mf_set_f64(w, keep_f64[i], v);
+    }
+    int64_t step;
+    if (tts_mf_get_i64(mf, "train.step", &step, &err) == 0)
+        tts_mf_set_i64(w, "train.step", step);
+    int rc = tts_mf_write(w, argv[1], &err);
+    tts_mf_writer_free(w);
+    t2m_free(&m);
+    tts_mf_close(mf);
+    if (rc) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
