@@ -108,6 +108,8 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
         cfg->n_symbols > 100000)
         return tts_seterr(err, TTS_E_FORMAT, "acoustic model: implausible hyper-parameters");
     build(m);
+    if (m->p.overflow)
+        return tts_seterr(err, TTS_E_INTERNAL, "acoustic model: too many tensors");
     int rc;
     if (for_training) {
         rc = nn_params_alloc(&m->p);

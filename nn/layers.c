@@ -56,11 +56,11 @@ void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int
         const float *xin;
         if (back == 0) {
             xin = x;
+        } else if (back > st->len) {
+            continue; /* a state shorter than the receptive field reads its past as zeros */
         } else {
-            int slot = st->pos - back;
-            while (slot < 0)
-                slot += st->len;
-            xin = st->hist + (size_t)slot * Cin;
+            int slot = (st->pos - back) % st->len;
+            xin = st->hist + (size_t)(slot < 0 ? slot + st->len : slot) * Cin;
         }
         nn_vecmat(y, xin, W + (size_t)k * Cin * Cout, Cin, Cout);
     }
@@ -72,6 +72,10 @@ void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int
 
 size_t nn_params_add(nn_params *p, const char *name, int ndim, const int64_t *shape)
 {
+    if (p->n_tensors >= NN_MAX_TENSORS || ndim < 0 || ndim > 4) {
+        p->overflow = 1; /* reported by nn_params_alloc */
+        return 0;
+    }
     nn_tensor_info *t = &p->tensors[p->n_tensors++];
     snprintf(t->name, sizeof t->name, "%s", name);
     t->ndim = ndim;
@@ -88,6 +92,8 @@ size_t nn_params_add(nn_params *p, const char *name, int ndim, const int64_t *sh
 
 int nn_params_alloc(nn_params *p)
 {
+    if (p->overflow)
+        return -1;
     size_t bytes = (p->count * sizeof(float) + 63) & ~(size_t)63;
     float **bufs[4] = {&p->params, &p->grads, &p->m, &p->v};
     for (int i = 0; i < 4; i++) {

@@ -100,10 +100,12 @@ typedef struct {
     float *params, *grads, *m, *v; /* each [count] */
     size_t count;
     int n_tensors;
+    int overflow; /* set when more than NN_MAX_TENSORS were added: nn_params_alloc fails */
     nn_tensor_info tensors[NN_MAX_TENSORS];
 } nn_params;
 
-/* Registers a tensor (before nn_params_alloc); returns its offset in floats. */
+/* Registers a tensor (before nn_params_alloc); returns its offset in floats. Past
+ * NN_MAX_TENSORS it records the overflow instead, and nn_params_alloc then fails. */
 size_t nn_params_add(nn_params *p, const char *name, int ndim, const int64_t *shape);
 int nn_params_alloc(nn_params *p);  /* 0 on success; all zeroed */
 void nn_params_free(nn_params *p);
