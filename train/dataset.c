@@ -69,6 +69,13 @@ int tts_dataset_open(tts_dataset *ds, const char *path, tts_err *err)
         goto fail;
     ds->ids = tid->data;
     ds->mel = tmel->data;
+    if ((t = tts_mf_find(ds->mf, "audio"))) {
+        int64_t ashape[1] = {tmel->shape[0] * ds->audio.hop_length};
+        const float *a;
+        if ((rc = tts_mf_get_f32(ds->mf, "audio", 1, ashape, &a, err)))
+            goto fail;
+        ds->pcm = a;
+    }
     /* offsets must be monotonic and inside their arrays */
     if (ds->ids_off[0] != 0 || ds->mel_off[0] != 0 || ds->ids_off[n] != tid->count ||
         ds->mel_off[n] != tmel->shape[0]) {

@@ -6,7 +6,9 @@
  * Tensors: ids i32[total_ids], ids_off i32[n+1], mel f32[total_frames, n_mels],
  * mel_off i32[n+1], split u8[n] (0 = train, 1 = validation), names u8[..] and
  * texts u8[..] (one line per utterance), mel_mean / mel_std f32[n_mels] (over the
- * training split). Metadata: audio.* (the feature settings), symbols, n.
+ * training split), audio f32[total_frames * hop] (the trimmed, normalized waveform of
+ * utterance i is audio[mel_off[i]*hop .. mel_off[i+1]*hop), zero-padded; frame t of an
+ * utterance is centred on its sample t*hop; absent from older caches: then NULL). Metadata: audio.* (the feature settings), symbols, n.
  */
 #ifndef TTS_TRAIN_DATASET_H
 #define TTS_TRAIN_DATASET_H
@@ -19,6 +21,7 @@ typedef struct {
     int n, n_mels;
     const int32_t *ids, *ids_off, *mel_off;
     const float *mel, *mel_mean, *mel_std;
+    const float *pcm; /* "audio": may be NULL */
     const uint8_t *split;
     char **names, **texts; /* [n], owned copies */
     const char *symbols;

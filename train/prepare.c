@@ -114,6 +114,7 @@ int train_prepare_main(int argc, char **argv)
     rewind(f);
 
     buf ids = {0}, ids_off = {0}, mels = {0}, mel_off = {0}, split = {0}, names = {0}, texts = {0};
+    buf audio = {0}; /* per utterance exactly frames * hop samples (vocoder training) */
     int32_t zero = 0, n_ids_total = 0, n_frames_total = 0;
     buf_add(&ids_off, &zero, 4);
     buf_add(&mel_off, &zero, 4);
@@ -178,6 +179,10 @@ int train_prepare_main(int argc, char **argv)
         }
         buf_add(&mels, frames, nf * cfg.n_mels * sizeof(float));
         free(frames);
+        size_t want = nf * (size_t)cfg.hop_length, have = s1 - s0;
+        buf_add(&audio, pcm + s0, (have < want ? have : want) * sizeof(float));
+        for (float z = 0; have < want; have++)
+            buf_add(&audio, &z, sizeof z);
         free(pcm);
         n_ids_total += nid;
         n_frames_total += (int32_t)nf;
@@ -248,6 +253,8 @@ int train_prepare_main(int argc, char **argv)
     tts_mf_add_tensor_ref(w, "split", TTS_MF_U8, 1, s_n, split.data);
     tts_mf_add_tensor_ref(w, "names", TTS_MF_U8, 1, s_names, names.data);
     tts_mf_add_tensor_ref(w, "texts", TTS_MF_U8, 1, s_texts, texts.data);
+    int64_t s_audio[1] = {(int64_t)n_frames_total * cfg.hop_length};
+    tts_mf_add_tensor_ref(w, "audio", TTS_MF_F32, 1, s_audio, audio.data);
     tts_mf_add_tensor_ref(w, "mel_mean", TTS_MF_F32, 1, s_nm, mean);
     tts_mf_add_tensor_ref(w, "mel_std", TTS_MF_F32, 1, s_nm, std);
     int rc = tts_mf_write(w, outp, &err);
@@ -269,6 +276,7 @@ int train_prepare_main(int argc, char **argv)
     free(split.data);
     free(names.data);
     free(texts.data);
+    free(audio.data);
     tts_frontend_close(fe);
     tts_mel_free(mel);
     return 0;
