@@ -98,7 +98,7 @@ static void init_stack(const t2m_stack *s, float *P, uint64_t *rng)
     }
 }
 
-int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err)
+int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
 {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
@@ -110,7 +110,14 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
     build(m);
     if (m->p.overflow)
         return tts_seterr(err, TTS_E_INTERNAL, "acoustic model: too many tensors");
-    int rc;
+    return TTS_OK;
+}
+
+int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err)
+{
+    int rc = t2m_layout(m, cfg, err);
+    if (rc)
+        return rc;
     if (for_training) {
         rc = nn_params_alloc(&m->p);
     } else {

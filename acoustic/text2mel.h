@@ -54,6 +54,9 @@ typedef struct {
     float *mel_mean, *mel_std; /* [n_mels] */
 } t2m_model;
 
+/* Registers every tensor (names, shapes, offsets) without allocating anything. */
+int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err);
+
 /* Registers every tensor and allocates parameters (+ gradients and Adam moments when
  * for_training). Weights are initialized randomly from seed. */
 int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err);

@@ -104,8 +104,8 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     if ((rc = tts_mf_get_str(mf, "kind", &kind, err)))
         return rc;
     if (strcmp(kind, "acoustic") != 0)
-        return tts_seterr(err, TTS_E_FORMAT, "model file holds a '%s' model, not an acoustic model",
-                          kind);
+        return tts_seterr(err, TTS_E_FORMAT,
+                          "the model file holds a '%s', not an acoustic model (a voice)", kind);
     if ((rc = get_int(mf, "acoustic.n_symbols", 1, 100000, &c.n_symbols, err)) ||
         (rc = get_int(mf, "acoustic.n_mels", 1, 1024, &c.n_mels, err)) ||
         (rc = get_int(mf, "acoustic.r", 1, 16, &c.r, err)) ||
@@ -113,6 +113,18 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (rc = get_int(mf, "acoustic.text_ch", 1, 4096, &c.text_ch, err)) ||
         (rc = get_int(mf, "acoustic.d", 1, 4096, &c.d, err)))
         return rc;
+    /* check that the file holds every tensor, with its shape, before allocating anything:
+     * a small corrupt file must not make us allocate what its metadata claims */
+    t2m_model probe;
+    if ((rc = t2m_layout(&probe, &c, err)))
+        return rc;
+    for (int i = 0; i < probe.p.n_tensors; i++) {
+        const nn_tensor_info *t = &probe.p.tensors[i];
+        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
+        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
+        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, NULL, err)))
+            return rc;
+    }
     if ((rc = t2m_init(m, &c, for_training, 1, err)))
         return rc;
     for (int i = 0; i < m->p.n_tensors; i++) {

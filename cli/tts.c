@@ -262,7 +262,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "tts: %s\n", eng ? tts_engine_error(eng) : "out of memory");
         tts_engine_close(eng);
         free(text);
-        return status_exit(rc);
+        /* a model file that cannot be read is an unusable model, like a corrupt one */
+        return rc == TTS_E_IO ? EXIT_MODEL : status_exit(rc);
     }
     sink s = {.mode = raw ? 'r' : play ? 'p' : 'o'};
     if (play) {

@@ -4,6 +4,7 @@
  *
  *   make_seed_model OUT.ltm          a tiny acoustic model (n_mels 8, r 1, widths 4)
  *   make_seed_model --ckpt OUT.ltm   the same as a training checkpoint (Adam moments)
+ *   make_seed_model --f16 OUT.ltm    the same in half floats, as voices are shipped
  *
  * The audio settings and symbol table are consistent with the model, so
  * `tts -m OUT.ltm "Hello." -o x.wav` speaks (noise) with it.
@@ -18,11 +19,12 @@
 int main(int argc, char **argv)
 {
     int ckpt = argc == 3 && strcmp(argv[1], "--ckpt") == 0;
-    if (argc != 2 + ckpt) {
-        fprintf(stderr, "usage: make_seed_model [--ckpt] OUT.ltm\n");
+    int f16 = argc == 3 && strcmp(argv[1], "--f16") == 0;
+    if (argc != 2 + ckpt + f16) {
+        fprintf(stderr, "usage: make_seed_model [--ckpt | --f16] OUT.ltm\n");
         return 2;
     }
-    const char *out = argv[1 + ckpt];
+    const char *out = argv[argc - 1];
     tts_err err = {0};
     tts_audio_cfg a = tts_audio_cfg_default();
     a.n_mels = 8;
@@ -41,7 +43,10 @@ int main(int argc, char **argv)
     tts_symbols_serialize(symbols, len + 1);
     nn_adam adam = {.step = 3};
     tts_mf_writer *w = tts_mf_writer_new();
-    t2m_to_mf(w, &m, ckpt ? &adam : NULL);
+    if (f16)
+        t2m_to_mf_f16(w, &m);
+    else
+        t2m_to_mf(w, &m, ckpt ? &adam : NULL);
     tts_audio_cfg_to_mf(w, &a);
     tts_mf_set_str(w, "symbols", symbols);
     int rc = tts_mf_write(w, out, &err);

@@ -325,7 +325,7 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
 
 typedef struct {
     tts_wav_writer *w;
-    tts_err *err;
+    tts_err err; /* the writer's own failure (deliver() reports "cancelled" over it) */
     int rc;
 } file_sink;
 
@@ -334,7 +334,7 @@ static int to_file(const float *pcm, size_t n, const tts_event *ev, size_t n_ev,
     file_sink *f = user;
     (void)ev;
     (void)n_ev;
-    f->rc = tts_wav_writer_write(f->w, pcm, n, f->err);
+    f->rc = tts_wav_writer_write(f->w, pcm, n, &f->err);
     return f->rc != 0;
 }
 
@@ -346,13 +346,14 @@ int tts_synthesize_to_file(tts_engine *e, const char *text, const char *wav_path
         return tts_seterr(&e->err, TTS_E_INVALID, "no output path");
     if (!e->am_loaded)
         return tts_seterr(&e->err, TTS_E_NO_MODEL, "the engine has no voice loaded");
-    file_sink f = {.err = &e->err};
+    file_sink f = {0};
     int rc = tts_wav_writer_open(&f.w, wav_path, e->audio.sample_rate, &e->err);
     if (rc)
         return rc;
     rc = tts_synthesize(e, text, to_file, &f);
-    if (f.rc) { /* the writer's own error message is already in e->err */
+    if (f.rc) { /* report the writer's failure (full disk...), not the cancellation */
         tts_wav_writer_abort(f.w);
+        e->err = f.err;
         return f.rc;
     }
     if (rc) {

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Intelligibility check of a voice on text it never saw: synthesize every sentence
+# with libtts, espeak-ng (en-us) and flite (slt), transcribe each WAV with
+# pocketsphinx through scripts/wer.py, and print one markdown table:
+# WER, words, files, failures, synthesis wall time, audio length, real-time factor.
+#
+# usage: scripts/eval_voice.sh OUTDIR [SENTENCES] [TTS_ARGS...]
+#   OUTDIR     where everything goes (created): tts/ espeak/ flite/ NNN.wav,
+#              {tts,espeak,flite}.tsv (wav<TAB>reference, what wer.py reads),
+#              SYSTEM.wer.txt (per-file transcripts), SYSTEM.times, results.md
+#   SENTENCES  one sentence per line (default eval/sentences.txt; "" = default).
+#              Blank lines and lines starting with '#' are skipped. A line may be
+#              "TEXT<TAB>REFERENCE" to give the spoken form used for scoring;
+#              otherwise the reference is TEXT with numbers, currency, times,
+#              ordinals spelled out and a.m./p.m. joined (see normalize() below),
+#              because pocketsphinx writes "forty five dollars", never "$45".
+#   TTS_ARGS   passed to build/cli/tts before -o, e.g. -m /tmp/run0/best.ltm
+#
+# environment:
+#   SYSTEMS="tts espeak flite"   which systems to run (any subset, any order)
+#   TTS=build/cli/tts            the libtts CLI to use
+#
+# exit status: 0 all requested systems scored; 1 a tool or step failed;
+# 2 bad usage; 3 the baselines were scored but libtts has no usable voice model
+# (the CLI exited 3), so its row is empty.
+set -euo pipefail
+
+prog=eval_voice
+die() { echo "$prog: $*" >&2; exit 1; }
+note() { echo "$prog: $*" >&2; }
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+    "") usage >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUTDIR=$1
+SENTENCES=${2:-}
+[ -n "$SENTENCES" ] || SENTENCES=$ROOT/eval/sentences.txt
+shift $(( $# >= 2 ? 2 : 1 ))
+TTS_ARGS=("$@")
+TTS=${TTS:-$ROOT/build/cli/tts}
+read -r -a SYS_LIST <<< "${SYSTEMS:-tts espeak flite}"
+[ "${#SYS_LIST[@]}" -gt 0 ] || die "SYSTEMS is empty"
+
+[ -f "$SENTENCES" ] && [ -r "$SENTENCES" ] || die "cannot read sentence file '$SENTENCES'"
+
+# ---- tools -------------------------------------------------------------------------
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$1 (Debian package: $2)"); }
+need python3 python3
+need pocketsphinx_batch "pocketsphinx pocketsphinx-en-us"
+need sox sox
+need soxi sox
+for s in "${SYS_LIST[@]}"; do
+    case $s in
+        tts)    [ -x "$TTS" ] || missing+=("$TTS (build it: meson setup build && ninja -C build)") ;;
+        espeak) need espeak-ng espeak-ng ;;
+        flite)  need flite flite ;;
+        *)      echo "$prog: unknown system '$s' in SYSTEMS (use tts, espeak, flite)" >&2; exit 2 ;;
+    esac
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    note "missing tools:"
+    for m in "${missing[@]}"; do echo "  - $m" >&2; done
+    note "e.g. apt-get install -y espeak-ng flite sox pocketsphinx pocketsphinx-en-us;" \
+         "set SYSTEMS to skip a system"
+    exit 1
+fi
+[ -f "$ROOT/scripts/wer.py" ] || die "scripts/wer.py not found under $ROOT"
+
+mkdir -p "$OUTDIR" || die "cannot create '$OUTDIR'"
+OUTDIR=$(cd "$OUTDIR" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$prog.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+# ---- sentences and spoken-form references -------------------------------------------
+# items.tsv: "TEXT<TAB>REFERENCE", one per sentence, in file order.
+python3 - "$SENTENCES" > "$OUTDIR/items.tsv" <<'PY' || die "cannot parse '$SENTENCES'"
+import re, sys
+
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+def card(n):
+    if n < 20: return ONES[n]
+    if n < 100: return TENS[n // 10] + ("" if n % 10 == 0 else " " + ONES[n % 10])
+    for size, name in ((10**9, "billion"), (10**6, "million"), (1000, "thousand"), (100, "hundred")):
+        if n >= size:
+            head, rest = divmod(n, size)
+            return card(head) + " " + name + ("" if rest == 0 else " " + card(rest))
+
+IRREG = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+         "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+def ordinal(n):
+    words = card(n).split()
+    last = words[-1]
+    if last in IRREG: last = IRREG[last]
+    elif last.endswith("y"): last = last[:-1] + "ieth"
+    else: last += "th"
+    return " ".join(words[:-1] + [last])
+
+def year(n):
+    if 2000 <= n <= 2009: return card(n)
+    hi, lo = divmod(n, 100)
+    if lo == 0: return card(hi) + " hundred"
+    return card(hi) + (" oh " if lo < 10 else " ") + card(lo)
+
+def num(s): return int(s.replace(",", ""))
+
+# Abbreviations are scored as the token pocketsphinx writes for them: its dictionary
+# has "mr", "mrs", "dr", "ms", "st", "jr", "prof", "etc", "vs", "am", "pm", and
+# wer.py drops the dots, so "Dr." already reads "dr"; only the dotted pairs are joined.
+ABBREV = [(r"\b([aApP])\.[mM]\.", lambda m: m.group(1).lower() + "m"),
+          (r"\be\.g\.", "for example"), (r"\bi\.e\.", "that is")]
+N = r"\d{1,3}(?:,\d{3})+|\d+"
+
+def normalize(t):
+    def money(m):
+        d, c = num(m.group(1)), int(m.group(2) or 0)
+        out = card(d) + (" dollar" if d == 1 else " dollars")
+        if c: out += " " + card(c) + (" cent" if c == 1 else " cents")
+        return out
+    t = re.sub(r"\$(%s)(?:\.(\d\d))?" % N, money, t)
+    def clock(m):
+        h, mm = int(m.group(1)), int(m.group(2))
+        return card(h) + (" o'clock" if mm == 0 else (" oh " if mm < 10 else " ") + card(mm))
+    t = re.sub(r"\b(\d{1,2}):(\d\d)\b", clock, t)
+    t = re.sub(r"(%s)\s?%%" % N, lambda m: card(num(m.group(1))) + " percent", t)
+    t = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", lambda m: ordinal(int(m.group(1))), t)
+    t = re.sub(r"\b(\d+)\.(\d+)\b",
+               lambda m: card(int(m.group(1))) + " point " + " ".join(ONES[int(c)] for c in m.group(2)), t)
+    t = re.sub(r"\b(1[1-9]\d\d|20\d\d)\b", lambda m: year(int(m.group(1))), t)
+    t = re.sub(r"\b(%s)\b" % N, lambda m: card(num(m.group(1))), t)
+    for pat, rep in ABBREV:
+        t = re.sub(pat, rep, t)
+    return t
+
+n = 0
+with open(sys.argv[1], encoding="utf-8", errors="strict") as f:
+    for line in f:
+        line = line.rstrip("\r\n")
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        text, _, ref = line.partition("\t")
+        text = " ".join(text.split())
+        ref = " ".join(ref.split()) or normalize(text)
+        print(text + "\t" + ref)
+        n += 1
+if n == 0:
+    sys.exit("no sentences in " + sys.argv[1])
+PY
+
+mapfile -t TEXTS < <(cut -f1 "$OUTDIR/items.tsv")
+mapfile -t REFS < <(cut -f2- "$OUTDIR/items.tsv")
+count=${#TEXTS[@]}
+note "$count sentences from $SENTENCES -> $OUTDIR"
+
+# ---- synthesis ---------------------------------------------------------------------
+# to16k IN OUT: 16 kHz mono 16-bit, what pocketsphinx and wer.py expect. -D: no
+# dither; sox's default random dither made espeak-ng's WER move by +-0.5 points
+# from run to run on identical input.
+to16k() { sox -q -D "$1" -r 16000 -c 1 -b 16 "$2"; }
+# silence OUT: a placeholder for a failed utterance, scored as all deletions.
+silence() { sox -q -n -r 16000 -c 1 -b 16 "$1" trim 0 0.1; }
+now() { date +%s.%N; }
+
+declare -A SYNTH_S AUDIO_S FAILED STATUS
+rc_final=0
+
+run_system() {
+    local sys=$1 dir=$OUTDIR/$1 i id text wav raw t0 t1 rc total=0 fails=0
+    mkdir -p "$dir"
+    rm -f "$dir"/[0-9][0-9][0-9]*.wav "$dir"/[0-9][0-9][0-9]*.log "$OUTDIR/$sys.tsv" \
+          "$OUTDIR/$sys.times" "$OUTDIR/$sys.wer.txt"
+    : > "$OUTDIR/$sys.times"
+    STATUS[$sys]=ok
+    for (( i = 0; i < count; i++ )); do
+        printf -v id '%03d' $(( i + 1 ))
+        text=${TEXTS[i]}
+        wav=$dir/$id.wav
+        raw=$tmp/$sys-$id.wav
+        rc=0
+        t0=$(now)
+        case $sys in
+            tts)    "$TTS" ${TTS_ARGS[@]+"${TTS_ARGS[@]}"} -o "$wav" -- "$text" 2> "$dir/$id.log" || rc=$? ;;
+            espeak) espeak-ng -v en-us -w "$raw" -- "$text" 2> "$dir/$id.log" || rc=$? ;;
+            flite)  flite -voice slt -t "$text" -o "$raw" 2> "$dir/$id.log" || rc=$? ;;
+        esac
+        t1=$(now)
+        if [ "$sys" = tts ] && [ "$rc" -eq 3 ]; then
+            note "tts: no usable voice model (the CLI exited 3):"
+            sed 's/^/    /' "$dir/$id.log" >&2
+            note "tts: stopped; pass a model, e.g. $0 $OUTDIR '' -m path/to/model.ltm"
+            STATUS[$sys]="no model (exit 3)"
+            rm -f "$wav"
+            return 3
+        fi
+        printf '%s\t%s\n' "$id" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+            >> "$OUTDIR/$sys.times"
+        if [ "$sys" != tts ] && [ "$rc" -eq 0 ]; then
+            to16k "$raw" "$wav" 2>> "$dir/$id.log" || rc=$?
+            rm -f "$raw"
+        elif [ "$sys" = tts ] && [ "$rc" -eq 0 ]; then
+            # the CLI should already write 16 kHz mono 16-bit; convert if it does not
+            if ! soxi "$wav" >/dev/null 2>&1; then
+                echo "output is not a readable WAV" >> "$dir/$id.log"; rc=1
+            elif [ "$(soxi -r "$wav")/$(soxi -c "$wav")/$(soxi -b "$wav")" != 16000/1/16 ]; then
+                to16k "$wav" "$raw" && mv "$raw" "$wav" || rc=$?
+            fi
+        fi
+        if [ "$rc" -ne 0 ] || [ ! -s "$wav" ]; then
+            fails=$(( fails + 1 ))
+            note "$sys: sentence $id failed (status $rc), scored as silence: $text"
+            [ -s "$dir/$id.log" ] && sed 's/^/    /' "$dir/$id.log" >&2
+            rm -f "$wav"
+            silence "$wav"
+        fi
+        printf '%s\t%s\n' "$wav" "${REFS[i]}" >> "$OUTDIR/$sys.tsv"
+        if (( (i + 1) % 20 == 0 )); then note "$sys: $(( i + 1 ))/$count"; fi
+    done
+    FAILED[$sys]=$fails
+    SYNTH_S[$sys]=$(awk -F'\t' '{ s += $2 } END { printf "%.1f", s }' "$OUTDIR/$sys.times")
+    AUDIO_S[$sys]=$(cut -f1 "$OUTDIR/$sys.tsv" | while IFS= read -r f; do soxi -D "$f"; done |
+                    awk '{ s += $1 } END { printf "%.1f", s }')
+    return 0
+}
+
+declare -A WER WORDS FILES
+for sys in "${SYS_LIST[@]}"; do
+    note "$sys: synthesizing $count sentences"
+    src=0
+    run_system "$sys" || src=$?
+    if [ "$src" -eq 3 ]; then rc_final=3; continue; fi
+    [ "$src" -eq 0 ] || die "$sys: synthesis failed"
+    note "$sys: transcribing with pocketsphinx (scripts/wer.py)"
+    if ! python3 "$ROOT/scripts/wer.py" "$OUTDIR/$sys.tsv" > "$OUTDIR/$sys.wer.txt" 2> "$tmp/wer.err"; then
+        cat "$tmp/wer.err" >&2
+        die "$sys: scripts/wer.py failed (is pocketsphinx-en-us installed?)"
+    fi
+    last=$(tail -n 1 "$OUTDIR/$sys.wer.txt")
+    if [[ $last =~ ^WER\ ([0-9.]+)%\ \(([0-9]+)\ edits\ /\ ([0-9]+)\ words,\ ([0-9]+)\ files\) ]]; then
+        WER[$sys]=${BASH_REMATCH[1]}%
+        WORDS[$sys]=${BASH_REMATCH[3]}
+        FILES[$sys]=${BASH_REMATCH[4]}
+    else
+        die "$sys: cannot read the WER line of $OUTDIR/$sys.wer.txt: $last"
+    fi
+done
+
+# ---- report ------------------------------------------------------------------------
+{
+    echo "| system | WER | words | files | failed | synth s | audio s | RTF |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for sys in "${SYS_LIST[@]}"; do
+        case $sys in
+            tts)    name="libtts${TTS_ARGS[*]:+ (${TTS_ARGS[*]})}" ;;
+            espeak) name="espeak-ng en-us" ;;
+            flite)  name="flite slt" ;;
+        esac
+        if [ "${STATUS[$sys]}" != ok ]; then
+            echo "| $name | n/a: ${STATUS[$sys]} | | 0 | | | | |"
+            continue
+        fi
+        rtf=$(awk -v s="${SYNTH_S[$sys]}" -v a="${AUDIO_S[$sys]}" 'BEGIN { printf "%.3f", (a > 0 ? s / a : 0) }')
+        echo "| $name | ${WER[$sys]} | ${WORDS[$sys]} | ${FILES[$sys]} | ${FAILED[$sys]} | ${SYNTH_S[$sys]} | ${AUDIO_S[$sys]} | $rtf |"
+    done
+    echo
+    echo "$count sentences from $SENTENCES; $(date -u '+%Y-%m-%d %H:%M UTC'), $(hostname), $(nproc) CPUs."
+    echo "synth s: summed wall time of the synthesis commands alone (date +%s.%N), without"
+    echo "resampling or recognition; RTF = synth s / audio s. Transcripts: OUTDIR/SYSTEM.wer.txt."
+} | tee "$OUTDIR/results.md"
+exit "$rc_final"

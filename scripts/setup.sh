@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install what libtts needs on Debian 12 and build it.
+#
+#   scripts/setup.sh           packages for building and testing, then build/ (meson + ninja)
+#   scripts/setup.sh --dev     also clang and its sanitizer/libFuzzer runtime (CI, fuzzing)
+#   scripts/setup.sh --no-build   packages only
+#
+# Idempotent: when dpkg reports every package installed, apt is not run at all;
+# otherwise `apt-get update` runs once, then `apt-get install`. sudo is used only when
+# not running as root. An existing build/ is kept (ninja reconfigures it when a
+# meson.build changed); only a configuration that never finished is wiped.
+#
+# Environment: BUILD_DIR (default: build) — the build folder, relative to the source root.
+set -euo pipefail
+
+dev=0
+build=1
+for arg in "$@"; do
+    case "$arg" in
+        --dev) dev=1 ;;
+        --no-build) build=0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
+        *) echo "setup.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.." || exit 1
+build_dir=${BUILD_DIR:-build}
+
+# Build: compiler, meson, ninja, pkg-config and the libraries found through it.
+pkgs=(gcc libc6-dev meson ninja-build pkg-config
+      libespeak-ng-dev espeak-ng-data libsndfile1-dev libfftw3-dev portaudio19-dev
+      libopenblas-dev libpng-dev)
+# --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/).
+dev_pkgs=(clang libclang-rt-14-dev)
+((dev)) && pkgs+=("${dev_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+    # "install ok installed" is the only state that means the package is usable
+    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]})); then
+    echo "setup.sh: installing ${missing[*]}"
+    sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null || { echo "setup.sh: not root and no sudo: install ${missing[*]} by hand" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -q
+    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+    echo "setup.sh: all ${#pkgs[@]} Debian packages present"
+fi
+
+((build)) || exit 0
+
+if [ -f "$build_dir/build.ninja" ]; then
+    : # ninja re-runs meson by itself when a meson.build changed
+elif [ -d "$build_dir/meson-private" ]; then
+    meson setup --wipe "$build_dir" # a configuration that never finished
+else
+    meson setup "$build_dir"
+fi
+ninja -C "$build_dir"

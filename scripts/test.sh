@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# scripts/test.sh — set up, build and run the whole test suite.
+#
+#   scripts/test.sh               scripts/setup.sh, then `meson test -C build --print-errorlogs`
+#   scripts/test.sh --sanitize    also the same suite under ASan+UBSan in build-asan/
+#   scripts/test.sh --fuzz        also a libFuzzer smoke run of every fuzz/ target (clang)
+#
+# With CI=true (as .ci/run is run) both --sanitize and --fuzz are on.
+# FUZZ_SECONDS (default 30) is the length of each fuzz target's run.
+# Every stage runs even if an earlier one failed; the exit status is 0 only when all
+# passed. The last line is the total: "N passed, M failed" (meson tests + fuzz runs).
+set -uo pipefail
+
+sanitize=0
+fuzz=0
+if [ "${CI:-}" = true ]; then sanitize=1; fuzz=1; fi
+for arg in "$@"; do
+    case "$arg" in
+        --sanitize) sanitize=1 ;;
+        --fuzz) fuzz=1 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
+        *) echo "test.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+    esac
+done
+fuzz_seconds=${FUZZ_SECONDS:-30}
+
+cd "$(dirname "$0")/.." || exit 1
+root=$PWD
+passed=0
+failed=0
+t_start=$SECONDS
+
+stage() { printf '\n==== %s (%ds since start)\n' "$*" $((SECONDS - t_start)); }
+
+# Adds the counts of a `meson test` run (its summary lines) to the totals. A run that
+# did not get as far as the summary counts as one failure.
+count_meson() {
+    local log=$1 ok fail
+    ok=$(awk '/^Ok:/ {s += $2} /^Expected Fail:/ {s += $3} END {print s + 0}' "$log")
+    fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s + 0}' "$log")
+    if ! grep -q '^Ok:' "$log"; then fail=$((fail + 1)); fi
+    passed=$((passed + ok))
+    failed=$((failed + fail))
+}
+
+# ---------------------------------------------------------------- setup + test suite
+dev=()
+((sanitize || fuzz)) && dev=(--dev)
+stage "setup: scripts/setup.sh ${dev[*]}"
+if ! bash scripts/setup.sh "${dev[@]}"; then
+    echo "test.sh: setup or build failed" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+stage "test suite: meson test -C build"
+meson test -C build --print-errorlogs 2>&1 | tee "$log_dir/build.log"
+count_meson "$log_dir/build.log"
+
+# ------------------------------------------------------------------- ASan + UBSan
+if ((sanitize)); then
+    stage "sanitizers: build-asan (ASan+UBSan, debugoptimized)"
+    if { [ -f build-asan/build.ninja ] ||
+         meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+             --buildtype=debugoptimized; } && ninja -C build-asan; then
+        # meson test sets ASAN_OPTIONS / UBSAN_OPTIONS (halt and abort on error) itself
+        # unless they are already set, so set them here in full.
+        ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1:detect_leaks=1 \
+        UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_summary=1:print_stacktrace=1 \
+            meson test -C build-asan --print-errorlogs --timeout-multiplier 4 2>&1 |
+            tee "$log_dir/asan.log"
+        count_meson "$log_dir/asan.log"
+    else
+        echo "test.sh: the sanitizer build failed" >&2
+        failed=$((failed + 1))
+    fi
+fi
+
+# ------------------------------------------------------------------- libFuzzer smoke
+if ((fuzz)); then
+    stage "fuzzing: build-fuzz (clang, libFuzzer + ASan + UBSan), ${fuzz_seconds}s per target"
+    targets=(fuzz_frontend fuzz_modelfile)
+    if { [ -f build-fuzz/build.ninja ] ||
+         CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
+             -Db_lundef=false --buildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link; } &&
+       ninja -C build-fuzz "${targets[@]/#/fuzz/}"; then
+        for t in "${targets[@]}"; do
+            name=${t#fuzz_}
+            work=$log_dir/corpus-$name            # new inputs go here, not into the tree
+            mkdir -p "$work" build-fuzz/artifacts
+            max_len=2048
+            [ "$name" = modelfile ] && max_len=65536
+            echo "-- $t: ${fuzz_seconds}s"
+            if build-fuzz/fuzz/$t -max_total_time="$fuzz_seconds" -timeout=20 \
+                   -rss_limit_mb=4096 -max_len=$max_len -print_final_stats=1 \
+                   -artifact_prefix="$root/build-fuzz/artifacts/$name-" \
+                   "$work" "fuzz/corpus/$name" >"$log_dir/$t.log" 2>&1; then
+                passed=$((passed + 1))
+                grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb)' "$log_dir/$t.log"
+            else
+                failed=$((failed + 1))
+                echo "FAIL: $t found a problem; the input is in build-fuzz/artifacts/:"
+                tail -n 60 "$log_dir/$t.log"
+            fi
+        done
+    else
+        echo "test.sh: the fuzz build failed" >&2
+        failed=$((failed + 1))
+    fi
+fi
+
+stage "done"
+echo "$passed passed, $failed failed"
+((failed == 0))
