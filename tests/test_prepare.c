@@ -1,0 +1,120 @@
+/* tts-train prepare on the 5 real clips of tests/data/corpus: counts, shapes, ids, mel
+ * values, statistics and waveform of the cache; skipped takes; an unusable corpus. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audio/wav.h"
+#include "frontend/frontend.h"
+#include "train/dataset.h"
+#include "train/train.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+static int prepare(const char *corpus, const char *out)
+{
+    char *argv[2] = {(char *)corpus, (char *)out};
+    fflush(stdout);
+    return train_prepare_main(2, argv);
+}
+
+int main(void)
+{
+    const char *data = getenv("TTS_TEST_DATA");
+    if (!data) {
+        printf("TTS_TEST_DATA is not set\n");
+        return 1;
+    }
+    char dir[] = "/tmp/tts_prepare_XXXXXX", corpus[1024], out[1024], path[8192];
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(corpus, sizeof corpus, "%s/corpus", data);
+    snprintf(out, sizeof out, "%s/ds.ltd", dir);
+    CHECK(prepare(corpus, out) == 0, "prepare failed");
+
+    tts_dataset ds;
+    tts_err err;
+    CHECK(tts_dataset_open(&ds, out, &err) == 0, "open: %s", err.msg);
+    CHECK(ds.n == 5, "%d utterances, want 5", ds.n);
+    CHECK(ds.n_mels == 80 && ds.audio.sample_rate == 16000 && ds.audio.hop_length == 200,
+          "audio settings");
+    CHECK(ds.pcm != NULL, "no waveform in the cache");
+    double lo = log(ds.audio.log_floor) - 1e-3;
+    for (int i = 0; i < ds.n; i++) {
+        /* frames match the clip's duration: trimming may only shorten it */
+        snprintf(path, sizeof path, "%s/wav/%s.wav", corpus, ds.names[i]);
+        float *pcm;
+        size_t np;
+        CHECK(tts_wav_read(path, 16000, &pcm, &np, NULL, &err) == 0, "read %s", path);
+        int F = tts_dataset_n_frames(&ds, i);
+        CHECK(F <= (int)(np / 200 + 1) && F > (int)(np / 200) / 2, "%s: %d frames for %zu samples",
+              ds.names[i], F, np);
+        free(pcm);
+        int N = tts_dataset_n_ids(&ds, i);
+        const int32_t *ids = ds.ids + ds.ids_off[i];
+        CHECK(N > 10 && ids[0] == TTS_SYM_BOS && ids[N - 1] == TTS_SYM_EOS, "%s: ids", ds.names[i]);
+        for (int k = 1; k < N - 1; k++)
+            CHECK(ids[k] > TTS_SYM_EOS && ids[k] < tts_symbols_count(), "%s: id %d", ds.names[i], ids[k]);
+        /* about 12 phoneme symbols per second of speech: a sanity bound on the alignment */
+        double sec = F * 200 / 16000.0, rate = N / sec;
+        CHECK(rate > 5 && rate < 40, "%s: %.1f ids per second", ds.names[i], rate);
+        int bad = 0;
+        for (size_t v = 0; v < (size_t)F * 80; v++) {
+            float m = ds.mel[(size_t)ds.mel_off[i] * 80 + v];
+            bad += !(m >= lo && m < 8);
+        }
+        CHECK(bad == 0, "%s: %d mel values outside [log floor, 8)", ds.names[i], bad);
+        /* loudness normalized to about -20 dBFS RMS */
+        const float *w = ds.pcm + (size_t)ds.mel_off[i] * 200;
+        double e = 0;
+        for (int s = 0; s < F * 200; s++)
+            e += (double)w[s] * w[s];
+        double db = 10 * log10(e / (F * 200) + 1e-20);
+        CHECK(db > -23 && db < -17, "%s: RMS %.1f dBFS", ds.names[i], db);
+        CHECK(ds.split[i] <= 1, "split value");
+    }
+    for (int b = 0; b < 80; b++)
+        CHECK(isfinite(ds.mel_mean[b]) && ds.mel_std[b] > 0.01f && ds.mel_std[b] < 10, "stats band %d", b);
+    CHECK(strstr(ds.texts[0], "danger trail") != NULL, "text of the first take: %s", ds.texts[0]);
+    tts_dataset_close(&ds);
+
+    /* a corpus with a bad line and a missing WAV: both skipped, the rest prepared */
+    char c2[1024];
+    snprintf(c2, sizeof c2, "%s/c2", dir);
+    snprintf(path, sizeof path, "mkdir -p %s/wav && cp %s/wav/arctic_a0001_1592748574.wav %s/wav/ && "
+             "printf 'arctic_a0001_1592748574|Author of the danger trail.\\nno separator here\\n"
+             "missing_take|This file does not exist.\\n' > %s/metadata.csv", c2, corpus, c2, c2);
+    CHECK(system(path) == 0, "making the second corpus");
+    snprintf(out, sizeof out, "%s/ds2.ltd", dir);
+    CHECK(prepare(c2, out) == 0, "prepare with skipped takes failed");
+    CHECK(tts_dataset_open(&ds, out, &err) == 0 && ds.n == 1, "want 1 utterance");
+    tts_dataset_close(&ds);
+
+    /* nothing usable: a clear failure, no cache */
+    snprintf(path, sizeof path, "printf 'missing_take|Nothing here.\\n' > %s/metadata.csv", c2);
+    CHECK(system(path) == 0, "rewriting metadata");
+    snprintf(out, sizeof out, "%s/ds3.ltd", dir);
+    CHECK(prepare(c2, out) != 0, "an unusable corpus must fail");
+    CHECK(access(out, F_OK) != 0, "no cache may be written for an unusable corpus");
+    CHECK(prepare("/nonexistent-corpus", out) != 0, "a missing corpus must fail");
+
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    CHECK(system(path) == 0, "cleanup");
+    if (failures) {
+        printf("%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all prepare tests passed\n");
+    return 0;
+}
