@@ -1,0 +1,230 @@
+/* The public API (include/tts.h) on a tiny random voice: errors, events, cancellation,
+ * determinism, two engines in two threads, rate and volume. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "acoustic/voice_io.h"
+#include "frontend/frontend.h"
+#include "tts.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+static char model_path[256];
+
+/* a voice with random weights: speaks noise, but exercises every path */
+static int make_voice(const char *path)
+{
+    size_t len = tts_symbols_serialize(NULL, 0);
+    char *sym = malloc(len + 1);
+    tts_symbols_serialize(sym, len + 1);
+    t2m_config c = t2m_config_default(tts_symbols_count(), 80);
+    c.d = 16;
+    c.text_ch = 16;
+    c.embed_dim = 8;
+    t2m_model m;
+    tts_err e;
+    if (t2m_init(&m, &c, 0, 3, &e))
+        return -1;
+    for (int b = 0; b < 80; b++) {
+        m.mel_mean[b] = -5;
+        m.mel_std[b] = 1;
+    }
+    tts_audio_cfg a = tts_audio_cfg_default();
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf(w, &m, NULL);
+    tts_audio_cfg_to_mf(w, &a);
+    tts_mf_set_str(w, "symbols", sym);
+    int rc = tts_mf_write(w, path, &e);
+    tts_mf_writer_free(w);
+    t2m_free(&m);
+    free(sym);
+    return rc;
+}
+
+typedef struct {
+    float *pcm;
+    size_t n, cap;
+    tts_event ev[256];
+    size_t n_ev;
+    size_t stop_after; /* cancel once this many samples arrived (0 = never) */
+} capture;
+
+static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
+{
+    capture *c = user;
+    if (c->n + n > c->cap) {
+        c->cap = (c->n + n) * 2;
+        c->pcm = realloc(c->pcm, c->cap * sizeof(float));
+    }
+    memcpy(c->pcm + c->n, pcm, n * sizeof(float));
+    c->n += n;
+    for (size_t i = 0; i < n_ev && c->n_ev < 256; i++)
+        c->ev[c->n_ev++] = ev[i];
+    return c->stop_after && c->n >= c->stop_after;
+}
+
+static tts_engine *open_engine(float rate, float volume)
+{
+    tts_options o = tts_default_options();
+    o.model_path = model_path;
+    o.rate = rate;
+    o.volume = volume;
+    tts_engine *e;
+    int rc = tts_engine_open(&e, &o);
+    CHECK(rc == TTS_OK, "open: %s", tts_engine_error(e));
+    return e;
+}
+
+static const char *TEXT = "Hello there, world. How are you today?";
+
+static void *thread_main(void *arg)
+{
+    capture *c = arg;
+    tts_engine *e = open_engine(1, 1);
+    for (int i = 0; i < 3; i++) {
+        c->n = c->n_ev = 0;
+        CHECK(tts_synthesize(e, TEXT, on_audio, c) == TTS_OK, "thread synth");
+    }
+    tts_engine_close(e);
+    return NULL;
+}
+
+int main(void)
+{
+    char dir[] = "/tmp/tts_engine_XXXXXX";
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(model_path, sizeof model_path, "%s/voice.ltm", dir);
+    CHECK(make_voice(model_path) == 0, "making the voice");
+
+    /* errors */
+    tts_options o = tts_default_options();
+    tts_engine *e;
+    o.model_path = "/nonexistent/voice.ltm";
+    CHECK(tts_engine_open(&e, &o) == TTS_E_IO && strstr(tts_engine_error(e), "/nonexistent"),
+          "missing model: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    o = tts_default_options();
+    o.model_path = model_path;
+    o.rate = 5;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "rate"),
+          "bad rate: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    o.rate = 1;
+    o.vocoder = "nonesuch";
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "nonesuch"),
+          "bad vocoder: %s", tts_engine_error(e));
+    tts_engine_close(e);
+
+    e = open_engine(1, 1);
+    CHECK(tts_engine_sample_rate(e) == 16000, "sample rate");
+    capture c = {0};
+    CHECK(tts_synthesize(e, "", on_audio, &c) == TTS_E_INVALID, "empty text");
+    CHECK(tts_synthesize(e, "  \n\t ", on_audio, &c) == TTS_E_INVALID, "white space");
+    CHECK(tts_synthesize(e, "ab\xff" "cd", on_audio, &c) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "2"), "invalid UTF-8: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, NULL, on_audio, &c) == TTS_E_INVALID, "NULL text");
+    CHECK(tts_synthesize(e, TEXT, NULL, NULL) == TTS_E_INVALID, "NULL callback");
+    CHECK(c.n == 0, "no audio for rejected input");
+
+    /* events: two sentences, each word once, in order, inside the audio */
+    c.n = c.n_ev = 0;
+    CHECK(tts_synthesize(e, TEXT, on_audio, &c) == TTS_OK, "synth: %s", tts_engine_error(e));
+    int starts = 0, ends = 0, words = 0, ordered = 1;
+    uint64_t last = 0;
+    const char *expect[] = {"Hello", "there", "world", "How", "are", "you", "today"};
+    for (size_t i = 0; i < c.n_ev; i++) {
+        tts_event *v = &c.ev[i];
+        starts += v->type == TTS_EVENT_SENTENCE_START;
+        ends += v->type == TTS_EVENT_SENTENCE_END;
+        if (v->type == TTS_EVENT_WORD) {
+            if (words < 7)
+                CHECK(v->text_length == strlen(expect[words]) &&
+                          !strncmp(TEXT + v->text_offset, expect[words], v->text_length),
+                      "word %d is '%.*s'", words, (int)v->text_length, TEXT + v->text_offset);
+            words++;
+        }
+        ordered &= v->sample >= last && v->sample <= c.n;
+        last = v->sample;
+    }
+    CHECK(starts == 2 && ends == 2 && words == 7, "events: %d starts, %d ends, %d words", starts,
+          ends, words);
+    CHECK(ordered, "event positions not increasing or past the audio");
+    float peak = 0;
+    for (size_t i = 0; i < c.n; i++)
+        peak = fabsf(c.pcm[i]) > peak ? fabsf(c.pcm[i]) : peak;
+    CHECK(c.n > 16000 / 2 && peak > 0 && peak <= 1, "audio: %zu samples, peak %g", c.n, peak);
+
+    /* deterministic */
+    capture d = {0};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &d) == TTS_OK, "second synth");
+    CHECK(d.n == c.n && !memcmp(d.pcm, c.pcm, c.n * sizeof(float)), "not deterministic");
+
+    /* cancellation: stops at once, says so */
+    capture k = {.stop_after = 1000};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &k) == TTS_E_CANCELLED, "cancel status");
+    CHECK(k.n < c.n, "cancel did not stop (%zu of %zu)", k.n, c.n);
+    CHECK(strstr(tts_engine_error(e), "cancel") != NULL, "cancel message: %s", tts_engine_error(e));
+    /* the engine works after a cancellation */
+    capture after = {0};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &after) == TTS_OK && after.n == c.n, "after cancel");
+    tts_engine_close(e);
+
+    /* rate and volume */
+    tts_engine *fast = open_engine(2.0f, 0.5f);
+    capture f = {0};
+    CHECK(tts_synthesize(fast, TEXT, on_audio, &f) == TTS_OK, "fast synth");
+    size_t speech = c.n - 2 * 3200, fspeech = f.n - 2 * 3200; /* minus the sentence pauses */
+    CHECK(fspeech < speech * 0.6 && fspeech > speech * 0.4, "rate 2: %zu vs %zu samples", fspeech, speech);
+    tts_engine_close(fast);
+
+    /* two engines in two threads: each gives exactly the single-thread audio */
+    capture t1 = {0}, t2 = {0};
+    pthread_t a, b;
+    pthread_create(&a, NULL, thread_main, &t1);
+    pthread_create(&b, NULL, thread_main, &t2);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    CHECK(t1.n == c.n && !memcmp(t1.pcm, c.pcm, c.n * sizeof(float)), "thread 1 audio differs");
+    CHECK(t2.n == c.n && !memcmp(t2.pcm, c.pcm, c.n * sizeof(float)), "thread 2 audio differs");
+
+    /* to file: nothing left behind on failure */
+    e = open_engine(1, 1);
+    char wav[300];
+    snprintf(wav, sizeof wav, "%s/out.wav", dir);
+    CHECK(tts_synthesize_to_file(e, TEXT, wav) == TTS_OK && access(wav, F_OK) == 0, "to file");
+    unlink(wav);
+    CHECK(tts_synthesize_to_file(e, "\xc3", wav) == TTS_E_INVALID && access(wav, F_OK) != 0,
+          "bad text leaves no file");
+    CHECK(tts_synthesize_to_file(e, TEXT, "/nonexistent-dir/x.wav") == TTS_E_IO, "bad path");
+    tts_engine_close(e);
+
+    free(c.pcm);
+    free(d.pcm);
+    free(k.pcm);
+    free(after.pcm);
+    free(f.pcm);
+    free(t1.pcm);
+    free(t2.pcm);
+    unlink(model_path);
+    rmdir(dir);
+    if (failures) {
+        printf("%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all engine tests passed\n");
+    return 0;
+}
