@@ -191,18 +191,21 @@ static size_t stack_floats_per_step(const t2m_stack *s)
 {
     size_t n = 0;
     for (int i = 0; i < s->n; i++)
-        n += 2 * (size_t)conv_out(&s->l[i]) + 2 * (size_t)s->l[i].cout + s->l[i].cin + 64;
+        n += 2 * (size_t)conv_out(&s->l[i]) + 2 * (size_t)s->l[i].cout + 3 * (size_t)s->l[i].cin + 64;
     return n;
 }
 
 /* ---- stacks, batched ------------------------------------------------------------------ */
 
 typedef struct {
-    float *h, *y; /* conv output [T, conv_out], layer output [T, cout] (y == h for NONE) */
+    float *h, *y;        /* conv output [T, conv_out], layer output [T, cout] (y == h for NONE) */
+    float *xd;           /* the conv's input after dropout [T, cin] (NULL: no dropout) */
+    unsigned char *mask; /* its dropout mask */
 } layer_act;
 
+/* p_drop > 0 (training): dropout on every conv's input, not on the highway carry path */
 static int stack_forward(const t2m_stack *s, const float *P, const float *x, int T,
-                         layer_act *act, t2m_arena *ar)
+                         layer_act *act, t2m_arena *ar, float p_drop, uint64_t *rng)
 {
     const float *in = x;
     for (int i = 0; i < s->n; i++) {
@@ -211,7 +214,19 @@ static int stack_forward(const t2m_stack *s, const float *P, const float *x, int
         act[i].h = arena_floats(ar, (size_t)T * co);
         if (!act[i].h)
             return -1;
-        conv1d_forward_f(act[i].h, in, P + c->w, P + c->b, T, c->cin, co, c->K, c->dil, c->causal);
+        const float *cin = in;
+        act[i].xd = NULL;
+        act[i].mask = NULL;
+        if (p_drop > 0) {
+            size_t n = (size_t)T * c->cin;
+            act[i].xd = arena_floats(ar, n);
+            act[i].mask = (unsigned char *)arena_floats(ar, n / 4 + 1);
+            if (!act[i].xd || !act[i].mask)
+                return -1;
+            dropout_forward_f(act[i].xd, act[i].mask, in, n, p_drop, rng);
+            cin = act[i].xd;
+        }
+        conv1d_forward_f(act[i].h, cin, P + c->w, P + c->b, T, c->cin, co, c->K, c->dil, c->causal);
         if (c->act == T2M_ACT_NONE) {
             act[i].y = act[i].h;
         } else {
@@ -230,7 +245,8 @@ static int stack_forward(const t2m_stack *s, const float *P, const float *x, int
 
 /* dy[T, cout of the last layer] in; dx (accumulated, may be NULL) out. */
 static int stack_backward(const t2m_stack *s, const float *P, float *G, const float *x, int T,
-                          const layer_act *act, const float *dy_top, float *dx, t2m_arena *ar)
+                          const layer_act *act, const float *dy_top, float *dx, t2m_arena *ar,
+                          float p_drop)
 {
     const float *dy = dy_top;
     for (int i = s->n - 1; i >= 0; i--) {
@@ -251,8 +267,18 @@ static int stack_backward(const t2m_stack *s, const float *P, float *G, const fl
                 highway_backward_f(t, dxi, dy, act[i].h, in, T, c->cout);
             dh = t;
         }
-        conv1d_backward_f(dxi, G + c->w, G + c->b, dh, in, P + c->w, T, c->cin, co, c->K, c->dil,
-                          c->causal);
+        if (act[i].xd) {
+            float *dxd = dxi ? arena_zeros(ar, (size_t)T * c->cin) : NULL;
+            if (dxi && !dxd)
+                return -1;
+            conv1d_backward_f(dxd, G + c->w, G + c->b, dh, act[i].xd, P + c->w, T, c->cin, co,
+                              c->K, c->dil, c->causal);
+            if (dxi)
+                dropout_backward_f(dxi, dxd, act[i].mask, (size_t)T * c->cin, p_drop);
+        } else {
+            conv1d_backward_f(dxi, G + c->w, G + c->b, dh, in, P + c->w, T, c->cin, co, c->K,
+                              c->dil, c->causal);
+        }
         dy = dxi;
     }
     return 0;
@@ -302,7 +328,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     float *E = arena_floats(ar, (size_t)N * c->embed_dim);
     embedding_forward_f(E, ids, P + m->embed, N, c->embed_dim);
     layer_act tact[T2M_MAX_LAYERS], aact[T2M_MAX_LAYERS], oact[T2M_MAX_LAYERS];
-    if (stack_forward(&m->text, P, E, N, tact, ar))
+    float pd = o->layer_dropout; /* the caller turns it off for validation */
+    if (stack_forward(&m->text, P, E, N, tact, ar, pd, rng))
         return TTS_E_NOMEM;
     const float *KV = tact[m->text.n - 1].y; /* [N, 2d] */
     float *K = arena_floats(ar, (size_t)N * d), *V = arena_floats(ar, (size_t)N * d);
@@ -312,7 +339,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     }
 
     /* audio side */
-    if (stack_forward(&m->aenc, P, X, S, aact, ar))
+    if (stack_forward(&m->aenc, P, X, S, aact, ar, pd, rng))
         return TTS_E_NOMEM;
     const float *Q = aact[m->aenc.n - 1].y; /* [S, d] */
     float *A = arena_floats(ar, (size_t)S * N), *R = arena_floats(ar, (size_t)S * d);
@@ -322,7 +349,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(RQ + (size_t)s * tc2, R + (size_t)s * d, sizeof(float) * d);
         memcpy(RQ + (size_t)s * tc2 + d, Q + (size_t)s * d, sizeof(float) * d);
     }
-    if (stack_forward(&m->adec, P, RQ, S, oact, ar))
+    if (stack_forward(&m->adec, P, RQ, S, oact, ar, pd, rng))
         return TTS_E_NOMEM;
     const float *out = oact[m->adec.n - 1].y; /* [S, fr] */
     if (stack_out(&m->adec) != fr)
@@ -347,7 +374,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 
     /* backward */
     float *dRQ = arena_zeros(ar, (size_t)S * tc2);
-    if (!dRQ || stack_backward(&m->adec, P, grads, RQ, S, oact, dout, dRQ, ar))
+    if (!dRQ || stack_backward(&m->adec, P, grads, RQ, S, oact, dout, dRQ, ar, pd))
         return TTS_E_NOMEM;
     float *dR = arena_floats(ar, (size_t)S * d), *dQ = arena_floats(ar, (size_t)S * d);
     float *dK = arena_zeros(ar, (size_t)N * d), *dV = arena_zeros(ar, (size_t)N * d);
@@ -359,7 +386,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(dQ + (size_t)s * d, dRQ + (size_t)s * tc2 + d, sizeof(float) * d);
     }
     attention_backward_f(dQ, dK, dV, dR, dA, A, Q, K, V, scratch, S, N, d, d);
-    if (stack_backward(&m->aenc, P, grads, X, S, aact, dQ, NULL, ar))
+    if (stack_backward(&m->aenc, P, grads, X, S, aact, dQ, NULL, ar, pd))
         return TTS_E_NOMEM;
     float *dKV = arena_floats(ar, (size_t)N * tc2), *dE = arena_zeros(ar, (size_t)N * c->embed_dim);
     if (!dKV || !dE)
@@ -368,7 +395,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(dKV + (size_t)n * tc2, dK + (size_t)n * d, sizeof(float) * d);
         memcpy(dKV + (size_t)n * tc2 + d, dV + (size_t)n * d, sizeof(float) * d);
     }
-    if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar))
+    if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar, pd))
         return TTS_E_NOMEM;
     embedding_backward_f(grads + m->embed, dE, ids, N, c->embed_dim);
     return TTS_OK;
@@ -476,7 +503,7 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     float *E = arena_floats(&ar, (size_t)N * c->embed_dim);
     embedding_forward_f(E, ids, P + m->embed, N, c->embed_dim);
     layer_act tact[T2M_MAX_LAYERS];
-    if (stack_forward(&m->text, P, E, N, tact, &ar)) {
+    if (stack_forward(&m->text, P, E, N, tact, &ar, 0, NULL)) {
         rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
         goto done;
     }

@@ -80,6 +80,8 @@ typedef struct {
     float guided_weight; /* weight of the guided-attention loss */
     float guided_g;      /* its width g (DCTTS: 0.2) */
     float input_dropout; /* dropout on teacher-forced decoder input frames */
+    float layer_dropout; /* dropout on the input of every conv (not the highway carry);
+                          * applied whenever > 0, also without grads: zero it to validate */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
 } t2m_train_opts;
 

@@ -227,6 +227,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--minutes")) a.minutes = atof(v);
         else if (OPT("--hard-mining")) a.hard_mining = atoi(v);
         else if (OPT("--dropout")) a.topts.input_dropout = (float)atof(v);
+        else if (OPT("--layer-dropout")) a.topts.layer_dropout = (float)atof(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
@@ -405,13 +406,15 @@ int train_acoustic_main(int argc, char **argv)
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
             double vl1, vg;
-            run_items(&m, &nds, &a.topts, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL);
+            t2m_train_opts vo = a.topts;
+            vo.layer_dropout = 0;
+            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL);
             vl1 /= n_val;
             vg /= n_val;
             fprintf(stderr, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
             fprintf(log, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
             fflush(log);
-            plot_val(dir, adam.step, &m, &ds, val_idx[0], &a.topts);
+            plot_val(dir, adam.step, &m, &ds, val_idx[0], &vo);
             if (vl1 < best_val) {
                 best_val = vl1;
                 if (save_model(best, &m, &ds, NULL, vl1, &err))
