@@ -7,5 +7,6 @@ int train_acoustic_main(int argc, char **argv);
 int train_synth_main(int argc, char **argv);
 int train_eval_main(int argc, char **argv);
 int train_export_main(int argc, char **argv);
+int train_vocoder_main(int argc, char **argv);
 
 #endif

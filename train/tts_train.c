@@ -15,6 +15,8 @@ static void usage(FILE *f)
             "  acoustic OUT.ltd RUN_DIR       train the acoustic model; resumes RUN_DIR/ckpt.ltm\n"
             "      --steps N --batch B --minutes M --lr LR --warmup N --threads T\n"
             "      --hard-mining M (score 2M utterances, back-propagate the hardest M)\n"
+            "  vocoder OUT.ltd RUN_DIR        train the neural vocoder on the cache's waveforms; resumes\n"
+            "      --steps N --batch B --minutes M --crop F --ctx F --lr LR --threads T --wav-every N\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
             "  eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt]\n"
             "                                 validation metrics, attention failures, WAVs for WER\n"
@@ -36,6 +38,8 @@ int main(int argc, char **argv)
         return train_prepare_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "acoustic"))
         return train_acoustic_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "vocoder"))
+        return train_vocoder_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "export"))
         return train_export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))

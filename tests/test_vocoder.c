@@ -1,0 +1,712 @@
+/*
+ * vocoder/: every new layer's backward against finite differences in double precision
+ * (the upsampling interpolation, the multi-resolution STFT loss, and the whole network's
+ * loss end to end, every parameter), the float passes against the double ones, gradient
+ * accumulation, the STFT loss against an independent naive DFT, streaming output against
+ * the batched forward (<= 1e-5, several configurations), causality, model file round trips
+ * (f32 and f16), and a tiny model's training steps reducing the loss on real audio
+ * (tests/data/corpus).
+ *
+ * Finite differences: the 5-point central stencil
+ *     (8 (L(x+h) - L(x-h)) - (L(x+2h) - L(x-2h))) / 12h,  h = 1e-4,
+ * compared with relative error |a - b| / max(|a|, |b|, 1e-5 max(1, |L|)) <= 1e-6, as in
+ * tests/test_nn.c (whose header explains the floor). The L1 part of the loss and the ReLUs
+ * have kinks; random inputs keep them far (>> 2h) from almost every evaluation point, and a
+ * check that straddles one is reported by name (at most a handful allowed, none expected).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "audio/wav.h"
+#include "dsp/dsp.h"
+#include "nn/modelfile.h"
+#include "vocoder/vocoder.h"
+#include "vocoder/vocoder_io.h"
+
+static int failures;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+#define FD_H 1e-4
+#define TOL_FD 1e-6
+#define FD_FLOOR 1e-5
+
+static double rel_err(double a, double b, double L)
+{
+    double floor = FD_FLOOR * fmax(1, fabs(L));
+    return fabs(a - b) / fmax(fmax(fabs(a), fabs(b)), floor);
+}
+
+static void fill_normal(double *d, float *f, size_t n, double sd, double mean, uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = (float)(mean + sd * nn_rand_normal(rng));
+        if (d)
+            d[i] = v;
+        if (f)
+            f[i] = v;
+    }
+}
+
+/* ---- upsampling ------------------------------------------------------------------------ */
+static void test_upsample(void)
+{
+    enum { NB = 5, HS = 4, LA = 1, N = 3, LDH = 7, LDP = 5 };
+    uint64_t rng = 11;
+    double P[(NB + LA) * LDP], R[NB * HS * LDH], dP[(NB + LA) * LDP], h[NB * HS * LDH];
+    fill_normal(P, NULL, sizeof P / sizeof *P, 1, 0, &rng);
+    fill_normal(R, NULL, sizeof R / sizeof *R, 1, 0, &rng);
+    /* L = sum(h * R) with h = 0 + upsample(P): dL/dP = upsample^T R */
+    memset(dP, 0, sizeof dP);
+    voc_upsample_backward_d(dP, LDP, R, LDH, N, NB, HS, LA);
+    double worst = 0;
+    for (int i = 0; i < (NB + LA) * LDP; i++) {
+        double keep = P[i], Lv[4];
+        const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
+        for (int s = 0; s < 4; s++) {
+            P[i] = keep + off[s];
+            memset(h, 0, sizeof h);
+            voc_upsample_forward_d(h, LDH, P, LDP, N, NB, HS, LA);
+            Lv[s] = 0;
+            for (int j = 0; j < NB * HS * LDH; j++)
+                Lv[s] += h[j] * R[j];
+        }
+        P[i] = keep;
+        double num = (8 * (Lv[0] - Lv[1]) - (Lv[2] - Lv[3])) / (12 * FD_H);
+        double e = rel_err(num, dP[i], 1);
+        worst = e > worst ? e : worst;
+    }
+    /* columns >= N and rows of h are untouched; the interpolation ends on P[t + la] */
+    memset(h, 0, sizeof h);
+    voc_upsample_forward_d(h, LDH, P, LDP, N, NB, HS, LA);
+    int layout_ok = 1;
+    for (int r = 0; r < NB * HS; r++)
+        for (int c = N; c < LDH; c++)
+            layout_ok &= h[r * LDH + c] == 0;
+    for (int t = 0; t < NB; t++)
+        for (int c = 0; c < N; c++)
+            layout_ok &= fabs(h[((t + 1) * HS - 1) * LDH + c] - P[(t + LA) * LDP + c]) < 1e-12;
+    /* float twin */
+    float Pf[(NB + LA) * LDP], hf[NB * HS * LDH];
+    for (int i = 0; i < (NB + LA) * LDP; i++)
+        Pf[i] = (float)P[i];
+    memset(hf, 0, sizeof hf);
+    voc_upsample_forward_f(hf, LDH, Pf, LDP, N, NB, HS, LA);
+    double fe = 0;
+    for (int j = 0; j < NB * HS * LDH; j++)
+        fe = fmax(fe, fabs(hf[j] - h[j]));
+    printf("upsample: backward vs finite differences worst %.2e, float vs double %.2e\n", worst, fe);
+    CHECK(worst < TOL_FD, "upsample backward off: %.3g", worst);
+    CHECK(layout_ok, "upsample writes outside its columns or misses P[t + la] at block ends");
+    CHECK(fe < 1e-5, "upsample float differs from double by %.3g", fe);
+}
+
+/* ---- STFT loss ------------------------------------------------------------------------- */
+
+/* the loss by a naive DFT, written independently of the vocoder's basis matrices */
+static double naive_stft_loss(const voc_stft_res *res, int n_res, const double *y,
+                              const double *target, int n)
+{
+    double tot = 0;
+    int used = 0;
+    for (int r = 0; r < n_res; r++) {
+        int N = res[r].n_fft, W = res[r].win, H = res[r].hop;
+        if (n < W)
+            continue;
+        int nfr = 1 + (n - W) / H, nb = N / 2 + 1;
+        double num = 0, den = 0, lm = 0;
+        for (int f = 0; f < nfr; f++)
+            for (int k = 0; k < nb; k++) {
+                double xr = 0, xi = 0, yr = 0, yi = 0;
+                for (int j = 0; j < W; j++) {
+                    double w = 0.5 - 0.5 * cos(2 * M_PI * j / W);
+                    double ph = -2 * M_PI * (double)k * j / N;
+                    xr += w * y[f * H + j] * cos(ph);
+                    xi += w * y[f * H + j] * sin(ph);
+                    yr += w * target[f * H + j] * cos(ph);
+                    yi += w * target[f * H + j] * sin(ph);
+                }
+                double mx = sqrt(xr * xr + xi * xi + 1e-7), my = sqrt(yr * yr + yi * yi + 1e-7);
+                num += (my - mx) * (my - mx);
+                den += my * my;
+                lm += fabs(log(mx) - log(my));
+            }
+        tot += sqrt(num) / sqrt(den) + lm / ((double)nfr * nb);
+        used++;
+    }
+    return used ? tot / used : 0;
+}
+
+static void test_stft_loss(void)
+{
+    const voc_stft_res res[3] = {{32, 8, 24}, {16, 4, 16}, {64, 16, 48}};
+    voc_stft_loss L;
+    tts_err e;
+    CHECK(voc_stft_loss_init(&L, res, 3, 1, &e) == 0, "loss init: %s", e.msg);
+    enum { N = 40 }; /* the (64, 16, 48) resolution does not fit: skipped */
+    uint64_t rng = 5;
+    double y[N], t[N], dy[N];
+    float yf[N], tf[N], dyf[N];
+    fill_normal(y, yf, N, 0.3, 0, &rng);
+    fill_normal(t, tf, N, 0.3, 0, &rng);
+    voc_arena ar = {0};
+    memset(dy, 0, sizeof dy);
+    voc_loss_val v;
+    double Lv = voc_stft_loss_d(&L, dy, y, t, N, 1.0, &ar, &v);
+    double ref = naive_stft_loss(res, 3, y, t, N);
+    printf("stft loss: %.9f (sc %.6f, mag %.6f, %d resolutions) vs naive DFT %.9f\n", Lv, v.sc,
+           v.mag, v.n_res_used, ref);
+    CHECK(fabs(Lv - ref) < 1e-9 * fmax(1, fabs(ref)), "loss %.12g differs from the naive DFT %.12g",
+          Lv, ref);
+    CHECK(v.n_res_used == 2, "a resolution with win > n must be skipped (used %d)", v.n_res_used);
+    double worst = 0;
+    int kinks = 0;
+    for (int i = 0; i < N; i++) {
+        double keep = y[i], Ls[4];
+        const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
+        for (int s = 0; s < 4; s++) {
+            y[i] = keep + off[s];
+            Ls[s] = voc_stft_loss_d(&L, NULL, y, t, N, 1.0, &ar, NULL);
+        }
+        y[i] = keep;
+        double num = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * FD_H);
+        double e2 = rel_err(num, dy[i], Lv);
+        if (e2 > TOL_FD) {
+            kinks++;
+            printf("  stft loss dy[%d]: analytic %.10g numeric %.10g\n", i, dy[i], num);
+        }
+        worst = e2 > worst ? e2 : worst;
+    }
+    /* float twin: loss and gradient */
+    memset(dyf, 0, sizeof dyf);
+    double Lf = voc_stft_loss_f(&L, dyf, yf, tf, N, 1.0, &ar, NULL);
+    double gmax = 0, gerr = 0;
+    for (int i = 0; i < N; i++) {
+        gmax = fmax(gmax, fabs(dy[i]));
+        gerr = fmax(gerr, fabs(dyf[i] - dy[i]));
+    }
+    /* identical inputs: zero loss */
+    double L0 = voc_stft_loss_d(&L, NULL, t, t, N, 1.0, &ar, &v);
+    printf("stft loss: backward vs finite differences worst %.2e; float vs double loss %.2e, "
+           "gradient %.2e of max; loss(target, target) = %.3g\n",
+           worst, fabs(Lf - Lv) / Lv, gerr / gmax, L0);
+    CHECK(kinks == 0, "%d STFT-loss gradient entries off", kinks);
+    CHECK(fabs(Lf - Lv) < 1e-4 * Lv && gerr < 1e-3 * gmax, "float STFT loss differs from double");
+    CHECK(L0 == 0, "loss of the target against itself is %.3g", L0);
+    voc_arena_free(&ar);
+    voc_stft_loss_free(&L);
+}
+
+/* ---- the network: end-to-end gradient ---------------------------------------------------- */
+static voc_config tiny_config(void)
+{
+    voc_config c = voc_config_default(6, 8);
+    c.fold = 2;
+    c.res_ch = 4;
+    c.skip_ch = 5;
+    c.n_layers = 4;
+    c.dil_cycle = 2;
+    c.kernel = 2;
+    c.cond_ch = 4;
+    c.cond_layers = 2;
+    c.cond_kernel = 3;
+    c.lookahead = 1;
+    return c;
+}
+
+static void randomize_biases(voc_model *m, uint64_t *rng)
+{
+    /* biases start at 0: move them off so every term of the gradient is exercised */
+    for (int t = 0; t < m->p.n_tensors; t++) {
+        const nn_tensor_info *ti = &m->p.tensors[t];
+        if (strstr(ti->name, ".b") && !strstr(ti->name, "mel_"))
+            for (size_t j = 0; j < ti->size; j++)
+                m->p.params[ti->offset + j] = (float)(0.2 * nn_rand_normal(rng));
+    }
+}
+
+static void test_network_gradient(void)
+{
+    voc_config c = tiny_config();
+    voc_model m;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 1, 3, &e) == 0, "init: %s", e.msg);
+    uint64_t rng = 21;
+    randomize_biases(&m, &rng);
+    for (int b = 0; b < c.n_mels; b++) {
+        m.mel_mean[b] = (float)(-4 + 0.1 * b);
+        m.mel_std[b] = (float)(1.5 + 0.05 * b);
+    }
+    const voc_stft_res res[2] = {{16, 4, 12}, {8, 2, 8}};
+    voc_stft_loss L;
+    CHECK(voc_stft_loss_init(&L, res, 2, 1, &e) == 0, "loss init");
+    enum { NF = 7, NB = 6, CTX = 2 };
+    int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop;
+    double mel[NF * 6], noise[NB * 8], target[NB * 8];
+    float melf[NF * 6], noisef[NB * 8], targetf[NB * 8];
+    fill_normal(mel, melf, NF * nm, 1.5, -4, &rng);
+    fill_normal(noise, noisef, NB * hop, 1, 0, &rng);
+    fill_normal(target, targetf, nt, 0.2, 0, &rng);
+    size_t np = m.p.count;
+    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
+    for (size_t j = 0; j < np; j++)
+        P[j] = m.p.params[j];
+    voc_arena ar = {0};
+    voc_loss_val v;
+    CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, NULL) == 0,
+          "double pass");
+    double L0 = v.total;
+    int checked = 0, bad = 0;
+    double worst = 0;
+    for (int ti = 0; ti < m.p.n_tensors; ti++) {
+        const nn_tensor_info *t = &m.p.tensors[ti];
+        if (strstr(t->name, "mel_")) /* data, not trained: no gradient */
+            continue;
+        for (size_t j = t->offset; j < t->offset + t->size; j++) {
+            double keep = P[j], Ls[4];
+            const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
+            for (int s = 0; s < 4; s++) {
+                P[j] = keep + off[s];
+                voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v,
+                                 NULL);
+                Ls[s] = v.total;
+            }
+            P[j] = keep;
+            double num = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * FD_H);
+            double er = rel_err(num, G[j], L0);
+            checked++;
+            if (er > TOL_FD) {
+                bad++;
+                if (bad <= 10)
+                    printf("  grad %s[%zu]: analytic %.10g numeric %.10g\n", t->name, j - t->offset,
+                           G[j], num);
+            }
+            worst = er > worst ? er : worst;
+        }
+    }
+    printf("network: end-to-end gradient of the loss (%.6f), %d parameters checked, %d off by > "
+           "%.0e (worst %.2e)\n",
+           L0, checked, bad, TOL_FD, worst);
+    CHECK(bad == 0, "%d of %d network gradient entries off", bad, checked);
+
+    /* float against double: loss, output and every gradient */
+    float *Gf = calloc(np, sizeof(float)), *pcmf = malloc(sizeof(float) * NB * hop);
+    double *pcmd = malloc(sizeof(double) * NB * hop);
+    voc_loss_val vf;
+    CHECK(voc_train_crop(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, pcmf) == 0,
+          "float pass");
+    voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v, pcmd);
+    double gmax = 0, gerr = 0, perr = 0, pmax = 0;
+    for (size_t j = 0; j < np; j++) {
+        gmax = fmax(gmax, fabs(G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    }
+    for (int i = 0; i < NB * hop; i++) {
+        pmax = fmax(pmax, fabs(pcmd[i]));
+        perr = fmax(perr, fabs(pcmf[i] - pcmd[i]));
+    }
+    printf("network: float vs double: loss %.2e, output %.2e, gradient %.2e (of the max)\n",
+           fabs(vf.total - v.total) / v.total, perr / pmax, gerr / gmax);
+    CHECK(fabs(vf.total - v.total) < 1e-4 * v.total && perr < 1e-4 * pmax && gerr < 1e-3 * gmax,
+          "float network differs from double");
+
+    /* gradients accumulate: a second backward adds the same again */
+    double *G2 = malloc(np * sizeof(double));
+    memcpy(G2, G, np * sizeof(double));
+    voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G2, 1.0, &ar, &v, NULL);
+    double acc = 0;
+    for (size_t j = 0; j < np; j++)
+        acc = fmax(acc, fabs(G2[j] - 2 * G[j]));
+    CHECK(acc < 1e-12 * fmax(1, gmax), "gradients do not accumulate (%.3g)", acc);
+    /* the loss ignores the context blocks: changing their target-side output region is moot,
+     * and grad_scale scales */
+    memset(G2, 0, np * sizeof(double));
+    voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G2, 0.5, &ar, &v, NULL);
+    double sc = 0;
+    for (size_t j = 0; j < np; j++)
+        sc = fmax(sc, fabs(G2[j] - 0.5 * G[j]));
+    CHECK(sc < 1e-12 * fmax(1, gmax), "grad_scale not applied (%.3g)", sc);
+    free(G2);
+    free(Gf);
+    free(pcmf);
+    free(pcmd);
+    free(P);
+    free(G);
+    voc_arena_free(&ar);
+    voc_stft_loss_free(&L);
+    voc_free(&m);
+}
+
+/* ---- streaming == batched; causality ------------------------------------------------------ */
+static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int own_noise)
+{
+    voc_model m;
+    tts_err e;
+    if (voc_init(&m, c, 0, seed, &e)) {
+        printf("init: %s\n", e.msg);
+        return 1e9;
+    }
+    uint64_t rng = seed * 7 + 1;
+    randomize_biases(&m, &rng);
+    int hop = c->hop, nm = c->n_mels;
+    float *mel = malloc(sizeof(float) * nf * nm), *noise = malloc(sizeof(float) * nf * hop);
+    float *a = malloc(sizeof(float) * nf * hop), *b = malloc(sizeof(float) * nf * hop);
+    fill_normal(NULL, mel, (size_t)nf * nm, 2, -5, &rng);
+    for (int i = 0; i < nm; i++) {
+        m.mel_mean[i] = -5;
+        m.mel_std[i] = 2;
+    }
+    voc_stream s;
+    voc_stream_init(&s, &m, 99, &e);
+    if (own_noise) {
+        /* the stream draws its own noise: replay the same generator for the batched pass */
+        uint64_t r = 99;
+        for (int i = 0; i < nf * hop; i++)
+            noise[i] = (float)nn_rand_normal(&r);
+    } else {
+        fill_normal(NULL, noise, (size_t)nf * hop, 1, 0, &rng);
+    }
+    voc_arena ar = {0};
+    int rc = voc_forward(&m, mel, nf, nf, noise, a, &ar);
+    /* streamed twice: the second utterance after a reset must match too */
+    double worst = 0, scale = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        voc_stream_reset(&s, &m, 99);
+        int got = 0;
+        for (int f = 0; f < nf; f++) {
+            int k = voc_stream_push(&m, &s, mel + (size_t)f * nm,
+                                    own_noise ? NULL : noise + got, b + got);
+            if (f < c->lookahead && k != 0)
+                printf("  frame %d produced %d samples inside the look-ahead\n", f, k);
+            got += k;
+        }
+        got += voc_stream_finish(&m, &s, own_noise ? NULL : noise + got, b + got);
+        if (got != nf * hop || rc) {
+            printf("  streamed %d samples, want %d (rc %d)\n", got, nf * hop, rc);
+            worst = 1e9;
+        }
+        for (int i = 0; i < nf * hop; i++) {
+            worst = fmax(worst, fabs(a[i] - b[i]));
+            scale = fmax(scale, fabs(a[i]));
+        }
+    }
+    voc_stream_free(&s);
+    voc_arena_free(&ar);
+    free(mel);
+    free(noise);
+    free(a);
+    free(b);
+    voc_free(&m);
+    printf("  fold %d C %d L %d K %d la %d hop %d, %d frames: max |stream - batched| %.2e (output "
+           "peak %.3f)%s\n",
+           c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, nf, worst, scale,
+           own_noise ? ", stream's own noise" : "");
+    return worst;
+}
+
+static void test_streaming(void)
+{
+    printf("streaming vs batched:\n");
+    voc_config d = voc_config_default(80, 200);
+    CHECK(stream_vs_batched(&d, 30, 1, 0) <= 1e-5, "default config: stream != batched");
+    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "default config, own noise: stream != batched");
+    voc_config c = tiny_config();
+    CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
+    c.lookahead = 0;
+    c.fold = 1;
+    c.kernel = 3;
+    c.cond_layers = 1;
+    CHECK(stream_vs_batched(&c, 9, 4, 0) <= 1e-5, "la 0, fold 1, K 3");
+    c.lookahead = 3;
+    c.fold = 8;
+    c.dil_cycle = 3;
+    c.cond_kernel = 1;
+    CHECK(stream_vs_batched(&c, 2, 5, 0) <= 1e-5, "la 3 > frames, fold 8");
+}
+
+static void test_causality(void)
+{
+    voc_config c = voc_config_default(80, 200);
+    voc_model m;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 0, 8, &e) == 0, "init");
+    uint64_t rng = 77;
+    randomize_biases(&m, &rng);
+    for (int i = 0; i < 80; i++) {
+        m.mel_mean[i] = -5;
+        m.mel_std[i] = 2;
+    }
+    enum { NF = 16 };
+    int hop = c.hop, la = c.lookahead;
+    float *mel = malloc(sizeof(float) * NF * 80), *noise = malloc(sizeof(float) * NF * hop);
+    float *mel2 = malloc(sizeof(float) * NF * 80), *noise2 = malloc(sizeof(float) * NF * hop);
+    float *a = malloc(sizeof(float) * NF * hop), *b = malloc(sizeof(float) * NF * hop);
+    fill_normal(NULL, mel, NF * 80, 2, -5, &rng);
+    fill_normal(NULL, noise, NF * hop, 1, 0, &rng);
+    voc_arena ar = {0};
+    voc_forward(&m, mel, NF, NF, noise, a, &ar);
+    int ok = 1, changed_after = 1;
+    for (int tc = 0; tc + la + 1 < NF; tc += 3) {
+        /* change every mel frame after tc + la and every noise sample from (tc+1)*hop on */
+        memcpy(mel2, mel, sizeof(float) * NF * 80);
+        memcpy(noise2, noise, sizeof(float) * NF * hop);
+        for (int i = (tc + la + 1) * 80; i < NF * 80; i++)
+            mel2[i] += 3.0f;
+        for (int i = (tc + 1) * hop; i < NF * hop; i++)
+            noise2[i] = -noise2[i];
+        voc_forward(&m, mel2, NF, NF, noise2, b, &ar);
+        double before = 0, after = 0;
+        for (int i = 0; i < (tc + 1) * hop; i++)
+            before = fmax(before, fabs(a[i] - b[i]));
+        for (int i = (tc + 1) * hop; i < NF * hop; i++)
+            after = fmax(after, fabs(a[i] - b[i]));
+        ok &= before == 0;
+        changed_after &= after > 1e-4;
+        if (before != 0)
+            printf("  block %d: output before the change moved by %.3g\n", tc, before);
+    }
+    /* within a block: noise sample s affects only steps >= s / fold */
+    int s = 5 * hop + 77, step0 = s / c.fold * c.fold;
+    memcpy(noise2, noise, sizeof(float) * NF * hop);
+    noise2[s] += 1.0f;
+    voc_forward(&m, mel, NF, NF, noise2, b, &ar);
+    double before = 0, at = 0;
+    for (int i = 0; i < step0; i++)
+        before = fmax(before, fabs(a[i] - b[i]));
+    for (int i = step0; i < step0 + c.fold; i++)
+        at = fmax(at, fabs(a[i] - b[i]));
+    printf("causality: outputs before a change in later mel frames / noise are bit-identical: %s; "
+           "a noise change at sample %d moves only samples >= %d (moved there: %.2e)\n",
+           ok ? "yes" : "NO", s, step0, at);
+    CHECK(ok, "outputs depend on later inputs");
+    CHECK(changed_after, "later inputs do not change later outputs (test is vacuous)");
+    CHECK(before == 0 && at > 0, "noise causality within a block (before %.3g, at %.3g)", before, at);
+    voc_arena_free(&ar);
+    free(mel);
+    free(mel2);
+    free(noise);
+    free(noise2);
+    free(a);
+    free(b);
+    voc_free(&m);
+}
+
+/* ---- model file ------------------------------------------------------------------------ */
+static void test_model_file(void)
+{
+    voc_config c = tiny_config();
+    voc_model m, m2, m3;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 1, 5, &e) == 0, "init");
+    for (int i = 0; i < c.n_mels; i++) {
+        m.mel_mean[i] = -3 + i;
+        m.mel_std[i] = 2;
+    }
+    nn_adam adam = {.step = 42};
+    for (size_t j = 0; j < m.p.count; j++) {
+        m.p.m[j] = (float)j;
+        m.p.v[j] = 1.0f / (1 + j);
+    }
+    char dir[] = "/tmp/tts_vocoder_XXXXXX", p32[96], p16[96];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(p32, sizeof p32, "%s/v32.ltm", dir);
+    snprintf(p16, sizeof p16, "%s/v16.ltm", dir);
+    tts_mf_writer *w = tts_mf_writer_new();
+    voc_to_mf(w, &m, &adam);
+    CHECK(tts_mf_write(w, p32, &e) == 0, "write: %s", e.msg);
+    tts_mf_writer_free(w);
+    w = tts_mf_writer_new();
+    voc_to_mf_f16(w, &m);
+    CHECK(tts_mf_write(w, p16, &e) == 0, "write f16: %s", e.msg);
+    tts_mf_writer_free(w);
+
+    tts_mf *mf;
+    nn_adam a2 = {0};
+    CHECK(tts_mf_open(&mf, p32, &e) == 0, "open: %s", e.msg);
+    CHECK(voc_from_mf(&m2, mf, 1, &a2, &e) == 0, "load: %s", e.msg);
+    CHECK(memcmp(m.p.params, m2.p.params, m.p.count * sizeof(float)) == 0, "f32 params differ");
+    CHECK(memcmp(m.p.m, m2.p.m, m.p.count * sizeof(float)) == 0 && a2.step == 42,
+          "optimizer state not restored");
+    CHECK(!memcmp(&m.cfg, &m2.cfg, sizeof m.cfg), "config differs");
+    tts_mf_close(mf);
+    CHECK(tts_mf_open(&mf, p16, &e) == 0, "open f16: %s", e.msg);
+    CHECK(voc_from_mf(&m3, mf, 0, NULL, &e) == 0, "load f16: %s", e.msg);
+    double worst = 0;
+    for (size_t j = 0; j < m.p.count; j++)
+        worst = fmax(worst, fabs(m.p.params[j] - m3.p.params[j]) / fmax(fabs(m.p.params[j]), 1e-3));
+    tts_mf_close(mf);
+    printf("model file: f32 round trip exact, f16 worst relative error %.2e\n", worst);
+    CHECK(worst < 1e-3, "f16 round trip error %.2e", worst);
+
+    /* not a vocoder */
+    w = tts_mf_writer_new();
+    tts_mf_set_str(w, "kind", "acoustic");
+    tts_mf_write(w, p16, &e);
+    tts_mf_writer_free(w);
+    voc_model m4;
+    CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
+    CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT && strstr(e.msg, "vocoder"),
+          "wrong kind accepted (%s)", e.msg);
+    tts_mf_close(mf);
+    /* a bad hyper-parameter */
+    w = tts_mf_writer_new();
+    voc_to_mf(w, &m, NULL);
+    tts_mf_set_i64(w, "vocoder.fold", 3); /* does not divide hop 8 */
+    tts_mf_write(w, p16, &e);
+    tts_mf_writer_free(w);
+    CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
+    CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT, "fold 3 with hop 8 accepted");
+    tts_mf_close(mf);
+    unlink(p32);
+    unlink(p16);
+    rmdir(dir);
+    voc_free(&m);
+    voc_free(&m2);
+    voc_free(&m3);
+}
+
+/* ---- a tiny model learns real audio ------------------------------------------------------- */
+static int load_clip(const char *name, tts_mel *mel, float **pcm_out, float **mel_out, int *nf)
+{
+    const char *dir = getenv("TTS_TEST_DATA");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/corpus/wav/%s.wav", dir ? dir : "tests/data", name);
+    float *pcm;
+    size_t n;
+    tts_err e;
+    if (tts_wav_read(path, 16000, &pcm, &n, NULL, &e)) {
+        printf("cannot read %s: %s\n", path, e.msg);
+        return -1;
+    }
+    tts_normalize_rms(pcm, n, -20.0f, 0.99f);
+    size_t frames;
+    float *mf;
+    if (tts_mel_analyze(mel, pcm, n, &mf, &frames, &e)) {
+        free(pcm);
+        return -1;
+    }
+    /* exactly frames * hop samples, frame t centred on sample t * hop (as the cache) */
+    float *p = calloc(frames * 200, sizeof(float));
+    memcpy(p, pcm, sizeof(float) * (n < frames * 200 ? n : frames * 200));
+    free(pcm);
+    *pcm_out = p;
+    *mel_out = mf;
+    *nf = (int)frames;
+    return 0;
+}
+
+static void test_training_reduces_loss(void)
+{
+    tts_audio_cfg ac = tts_audio_cfg_default();
+    tts_mel *mel;
+    tts_err e;
+    CHECK(tts_mel_create(&mel, &ac, &e) == 0, "mel");
+    const char *names[2] = {"arctic_a0001_1592748574", "arctic_a0190_1592712976"};
+    float *pcm[2], *mf[2];
+    int nf[2];
+    for (int i = 0; i < 2; i++)
+        if (load_clip(names[i], mel, &pcm[i], &mf[i], &nf[i])) {
+            CHECK(0, "test audio missing");
+            tts_mel_free(mel);
+            return;
+        }
+    voc_config c = voc_config_default(80, 200);
+    c.res_ch = 16;
+    c.skip_ch = 16;
+    c.n_layers = 6;
+    c.dil_cycle = 6;
+    c.cond_ch = 16;
+    voc_model m;
+    CHECK(voc_init(&m, &c, 1, 1, &e) == 0, "init");
+    /* mel statistics of the two clips */
+    for (int b = 0; b < 80; b++) {
+        double s = 0, s2 = 0, n = 0;
+        for (int i = 0; i < 2; i++)
+            for (int f = 0; f < nf[i]; f++) {
+                double v = mf[i][(size_t)f * 80 + b];
+                s += v;
+                s2 += v * v;
+                n++;
+            }
+        m.mel_mean[b] = (float)(s / n);
+        m.mel_std[b] = (float)sqrt(fmax(s2 / n - (s / n) * (s / n), 1e-4));
+    }
+    voc_stft_loss L;
+    CHECK(voc_stft_loss_init(&L, NULL, 0, 0, &e) == 0, "loss");
+    /* 4 fixed crops of 8 frames (+ 2 of context) from the voiced middle of the clips */
+    enum { NCROP = 4, CROP = 8, CTX = 2, NB = CROP + CTX };
+    int start[NCROP], clip[NCROP];
+    for (int k = 0; k < NCROP; k++) {
+        clip[k] = k % 2;
+        start[k] = nf[clip[k]] / 4 + k * 17;
+    }
+    float *noise = malloc(sizeof(float) * NB * 200);
+    uint64_t rng = 3;
+    fill_normal(NULL, noise, NB * 200, 1, 0, &rng);
+    nn_adam adam = {.lr = 3e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .clip_norm = 1};
+    voc_arena ar = {0};
+    double first = 0, last = 0;
+    int steps = 40;
+    for (int step = 0; step < steps; step++) {
+        memset(m.p.grads, 0, m.p.count * sizeof(float));
+        double tot = 0;
+        for (int k = 0; k < NCROP; k++) {
+            int i = clip[k], s0 = start[k] - CTX;
+            int nfr = NB + c.lookahead;
+            voc_loss_val v;
+            int rc = voc_train_crop(&m, &L, mf[i] + (size_t)s0 * 80, nfr, NB, CTX, noise,
+                                    pcm[i] + (size_t)start[k] * 200, m.p.grads, 1.0f / NCROP, &ar,
+                                    &v, NULL);
+            CHECK(rc == 0, "train crop rc %d", rc);
+            tot += v.total / NCROP;
+        }
+        memset(m.p.grads + m.n_trainable, 0, (m.p.count - m.n_trainable) * sizeof(float));
+        nn_adam_update(&m.p, &adam);
+        if (step == 0)
+            first = tot;
+        last = tot;
+        if (step % 10 == 0 || step == steps - 1)
+            printf("  step %2d: loss %.4f\n", step, tot);
+    }
+    printf("tiny vocoder on real audio: STFT loss %.4f -> %.4f after %d steps\n", first, last, steps);
+    CHECK(last < 0.8 * first, "training did not reduce the loss by 20%% (%.4f -> %.4f)", first, last);
+    voc_arena_free(&ar);
+    voc_stft_loss_free(&L);
+    voc_free(&m);
+    free(noise);
+    for (int i = 0; i < 2; i++) {
+        free(pcm[i]);
+        free(mf[i]);
+    }
+    tts_mel_free(mel);
+}
+
+int main(void)
+{
+    openblas_set_num_threads(1);
+    test_upsample();
+    test_stft_loss();
+    test_network_gradient();
+    test_streaming();
+    test_causality();
+    test_model_file();
+    test_training_reduces_loss();
+    if (failures) {
+        printf("%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all vocoder tests passed\n");
+    return 0;
+}

@@ -1,0 +1,508 @@
+/*
+ * tts-train vocoder: trains the neural vocoder (vocoder/vocoder.h) on the ground-truth
+ * mels and waveforms of a dataset cache (its "audio" tensor), on random crops of the
+ * training split, with the multi-resolution STFT loss. All cores: one worker thread per
+ * core, each with its own gradient buffer and scratch, BLAS single-threaded inside (as
+ * tts-train acoustic).
+ *
+ * Each crop: `--crop` frames whose loss counts, preceded by up to `--ctx` frames that only
+ * give the layers their history (as streaming has it), with the look-ahead frames after
+ * it. Crops, their positions and their noise are a deterministic function of the step, so
+ * a resumed run continues exactly.
+ *
+ * RUN_DIR: ckpt.ltm (model + Adam state; resumed from; written every --ckpt-every steps and
+ * at the end, atomically), best.ltm (best validation loss), train.log, val_ref.wav (the
+ * first validation clip as recorded) and val_STEP.wav (that clip vocoded, streamed, from
+ * its recorded mel) every --wav-every steps, with its log-mel L1 to the recording's mel.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "acoustic/voice_io.h"
+#include "audio/wav.h"
+#include "train/dataset.h"
+#include "train/train.h"
+#include "vocoder/vocoder.h"
+#include "vocoder/vocoder_io.h"
+
+typedef struct {
+    int utt, start, ctx, crop; /* frames */
+    uint64_t noise_seed;
+} crop_spec;
+
+typedef struct {
+    const voc_model *m;
+    const voc_stft_loss *L;
+    const tts_dataset *ds;
+    const crop_spec *crops;
+    int n_crops, stride, first;
+    float *grads; /* NULL: forward only */
+    float grad_scale;
+    voc_arena arena;
+    float *noise;
+    size_t noise_cap;
+    double sc, mag, total;
+    int rc;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    const tts_dataset *ds = w->ds;
+    const voc_config *c = &w->m->cfg;
+    int hop = c->hop, nm = ds->n_mels;
+    w->sc = w->mag = w->total = 0;
+    w->rc = 0;
+    for (int k = w->first; k < w->n_crops; k += w->stride) {
+        const crop_spec *cs = &w->crops[k];
+        int F = tts_dataset_n_frames(ds, cs->utt);
+        int s0 = cs->start - cs->ctx, nb = cs->ctx + cs->crop;
+        int end = cs->start + cs->crop + c->lookahead;
+        int nf = (end < F ? end : F) - s0;
+        size_t need = (size_t)nb * hop;
+        if (need > w->noise_cap) {
+            free(w->noise);
+            w->noise = malloc(need * sizeof(float));
+            w->noise_cap = w->noise ? need : 0;
+            if (!w->noise) {
+                w->rc = TTS_E_NOMEM;
+                return NULL;
+            }
+        }
+        uint64_t r = cs->noise_seed;
+        for (size_t i = 0; i < need; i++)
+            w->noise[i] = (float)nn_rand_normal(&r);
+        const float *mel = ds->mel + ((size_t)ds->mel_off[cs->utt] + s0) * nm;
+        const float *target = ds->pcm + ((size_t)ds->mel_off[cs->utt] + cs->start) * hop;
+        voc_loss_val v;
+        int rc = voc_train_crop(w->m, w->L, mel, nf, nb, cs->ctx, w->noise, target, w->grads,
+                                w->grad_scale, &w->arena, &v, NULL);
+        if (rc) {
+            w->rc = rc;
+            return NULL;
+        }
+        w->sc += v.sc;
+        w->mag += v.mag;
+        w->total += v.total;
+    }
+    return NULL;
+}
+
+/* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
+static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
+                     const crop_spec *crops, int n, worker *wk, int nthreads, int train,
+                     double *sc, double *mag, double *total)
+{
+    pthread_t th[16];
+    for (int t = 0; t < nthreads; t++) {
+        worker *w = &wk[t];
+        w->m = m;
+        w->L = L;
+        w->ds = ds;
+        w->crops = crops;
+        w->n_crops = n;
+        w->stride = nthreads;
+        w->first = t;
+        w->grad_scale = 1.0f / n;
+        if (train && !w->grads) {
+            w->grads = aligned_alloc(64, ((m->p.count * sizeof(float)) + 63) & ~(size_t)63);
+            if (!w->grads)
+                return TTS_E_NOMEM;
+        }
+        if (train)
+            memset(w->grads, 0, m->p.count * sizeof(float));
+    }
+    float *saved[16];
+    for (int t = 0; t < nthreads; t++) {
+        saved[t] = wk[t].grads;
+        if (!train)
+            wk[t].grads = NULL;
+        pthread_create(&th[t], NULL, worker_run, &wk[t]);
+    }
+    *sc = *mag = *total = 0;
+    int rc = 0;
+    for (int t = 0; t < nthreads; t++) {
+        pthread_join(th[t], NULL);
+        wk[t].grads = saved[t];
+        *sc += wk[t].sc;
+        *mag += wk[t].mag;
+        *total += wk[t].total;
+        if (wk[t].rc)
+            rc = wk[t].rc;
+    }
+    *sc /= n;
+    *mag /= n;
+    *total /= n;
+    if (train && !rc) {
+        memcpy(m->p.grads, wk[0].grads, m->p.count * sizeof(float));
+        for (int t = 1; t < nthreads; t++)
+            for (size_t j = 0; j < m->p.count; j++)
+                m->p.grads[j] += wk[t].grads[j];
+    }
+    return rc;
+}
+
+static void shuffle(int *v, int n, uint64_t seed)
+{
+    uint64_t s = seed * 2654435761u + 12345;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(nn_rand_u64(&s) % (uint64_t)(i + 1));
+        int t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* a crop of `crop` frames of utterance u at a position drawn from rng (the middle when
+ * rng is NULL) */
+static crop_spec make_crop(const tts_dataset *ds, int u, int crop, int ctx, uint64_t *rng,
+                           uint64_t noise_seed)
+{
+    crop_spec cs;
+    int F = tts_dataset_n_frames(ds, u);
+    cs.utt = u;
+    cs.crop = crop < F ? crop : F;
+    int room = F - cs.crop;
+    cs.start = rng ? (int)(nn_rand_u64(rng) % (uint64_t)(room + 1)) : room / 2;
+    cs.ctx = ctx < cs.start ? ctx : cs.start;
+    cs.noise_seed = noise_seed;
+    return cs;
+}
+
+static int save_model(const char *path, const voc_model *m, const tts_dataset *ds,
+                      const nn_adam *adam, double best_val, tts_err *err)
+{
+    tts_mf_writer *w = tts_mf_writer_new();
+    if (!w)
+        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
+    voc_to_mf(w, m, adam);
+    tts_audio_cfg_to_mf(w, &ds->audio);
+    if (adam)
+        tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+    else if (isfinite(best_val))
+        tts_mf_set_f64(w, "train.val_loss", best_val);
+    int rc = tts_mf_write(w, path, err);
+    tts_mf_writer_free(w);
+    return rc;
+}
+
+/* Vocodes utterance u from its recorded mel through the streaming API; writes path and
+ * returns the log-mel L1 between the result and the recorded mel (-1 on failure). */
+static double vocode_clip(const voc_model *m, const tts_dataset *ds, int u, const char *path,
+                          tts_mel *mel, double *rtf)
+{
+    const voc_config *c = &m->cfg;
+    int F = tts_dataset_n_frames(ds, u), hop = c->hop, nm = ds->n_mels;
+    float *pcm = malloc(sizeof(float) * ((size_t)F + c->lookahead) * hop);
+    voc_stream s;
+    tts_err err;
+    double l1 = -1;
+    if (!pcm || voc_stream_init(&s, m, 12345, &err)) {
+        free(pcm);
+        return -1;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const float *frames = ds->mel + (size_t)ds->mel_off[u] * nm;
+    size_t n = 0;
+    for (int f = 0; f < F; f++)
+        n += voc_stream_push(m, &s, frames + (size_t)f * nm, NULL, pcm + n);
+    n += voc_stream_finish(m, &s, NULL, pcm + n);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *rtf = ((t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)) /
+           ((double)n / ds->audio.sample_rate);
+    voc_stream_free(&s);
+    if (tts_wav_write(path, pcm, n, ds->audio.sample_rate, &err))
+        fprintf(stderr, "warning: %s\n", err.msg);
+    float *vm = NULL;
+    size_t vf = 0;
+    if (tts_mel_analyze(mel, pcm, n, &vm, &vf, &err) == 0) {
+        size_t cnt = (vf < (size_t)F ? vf : (size_t)F) * nm;
+        double s1 = 0;
+        for (size_t i = 0; i < cnt; i++)
+            s1 += fabs(vm[i] - frames[i]);
+        l1 = cnt ? s1 / cnt : -1;
+    }
+    free(vm);
+    free(pcm);
+    return l1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int train_vocoder_main(int argc, char **argv)
+{
+    int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
+    int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
+    double lr = 1e-3, minutes = 0, clip = 1.0;
+    voc_config over = {0};
+    const char *data = NULL, *dir = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (strcmp(s, name) == 0 && v && ++i)
+        if (OPT("--steps")) steps = atoi(v);
+        else if (OPT("--batch")) batch = atoi(v);
+        else if (OPT("--threads")) threads = atoi(v);
+        else if (OPT("--crop")) crop = atoi(v);
+        else if (OPT("--ctx")) ctx = atoi(v);
+        else if (OPT("--lr")) lr = atof(v);
+        else if (OPT("--warmup")) warmup = atoi(v);
+        else if (OPT("--minutes")) minutes = atof(v);
+        else if (OPT("--clip")) clip = atof(v);
+        else if (OPT("--ckpt-every")) ckpt_every = atoi(v);
+        else if (OPT("--val-every")) val_every = atoi(v);
+        else if (OPT("--wav-every")) wav_every = atoi(v);
+        else if (OPT("--log-every")) log_every = atoi(v);
+        else if (OPT("--max-val")) max_val = atoi(v);
+        else if (OPT("--fold")) over.fold = atoi(v);
+        else if (OPT("--res-ch")) over.res_ch = atoi(v);
+        else if (OPT("--skip-ch")) over.skip_ch = atoi(v);
+        else if (OPT("--layers")) over.n_layers = atoi(v);
+        else if (OPT("--dil-cycle")) over.dil_cycle = atoi(v);
+        else if (OPT("--cond-ch")) over.cond_ch = atoi(v);
+        else if (OPT("--lookahead")) over.lookahead = atoi(v) + 1; /* +1: 0 means "unset" */
+        else if (!data && s[0] != '-') data = s;
+        else if (!dir && s[0] != '-') dir = s;
+        else {
+            fprintf(stderr, "tts-train vocoder: unknown or incomplete option '%s'\n", s);
+            return 2;
+        }
+#undef OPT
+    }
+    if (!data || !dir) {
+        fprintf(stderr, "usage: tts-train vocoder CACHE RUN_DIR [--steps N] [--minutes M] "
+                        "[--batch B] [--crop FRAMES] [--ctx FRAMES] [--lr LR] ...\n");
+        return 2;
+    }
+    if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 || ckpt_every < 1 ||
+        val_every < 1 || wav_every < 1 || log_every < 1) {
+        fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx or "
+                        "--*-every\n");
+        return 2;
+    }
+    openblas_set_num_threads(1);
+    tts_err err = {0};
+    tts_dataset ds;
+    if (tts_dataset_open(&ds, data, &err)) {
+        fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+        return 1;
+    }
+    if (!ds.pcm) {
+        fprintf(stderr, "tts-train vocoder: %s has no waveforms (\"audio\"): prepare it again "
+                        "with this version of tts-train\n", data);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    mkdir(dir, 0755);
+    char ckpt[1024], best[1024], logp[1024], path[1100];
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt.ltm", dir);
+    snprintf(best, sizeof best, "%s/best.ltm", dir);
+    snprintf(logp, sizeof logp, "%s/train.log", dir);
+
+    voc_model m;
+    nn_adam adam = {.lr = lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
+                    .clip_norm = clip, .step = 0};
+    double best_val = INFINITY;
+    tts_mf *mf = NULL;
+    if (tts_mf_open(&mf, ckpt, &err) == 0) {
+        int rc = voc_from_mf(&m, mf, 1, &adam, &err);
+        double bv;
+        if (rc == 0 && tts_mf_get_f64(mf, "train.best_val", &bv, &err) == 0 && bv < 1e29)
+            best_val = bv;
+        tts_mf_close(mf);
+        if (rc) {
+            fprintf(stderr, "tts-train vocoder: cannot resume from %s: %s\n", ckpt, err.msg);
+            tts_dataset_close(&ds);
+            return 1;
+        }
+        fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam.step);
+    } else {
+        voc_config c = voc_config_default(ds.n_mels, ds.audio.hop_length);
+        if (over.fold) c.fold = over.fold;
+        if (over.res_ch) c.res_ch = over.res_ch;
+        if (over.skip_ch) c.skip_ch = over.skip_ch;
+        if (over.n_layers) c.n_layers = over.n_layers;
+        if (over.dil_cycle) c.dil_cycle = over.dil_cycle;
+        if (over.cond_ch) c.cond_ch = over.cond_ch;
+        if (over.lookahead) c.lookahead = over.lookahead - 1;
+        if (voc_init(&m, &c, 1, 4321, &err)) {
+            fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+            tts_dataset_close(&ds);
+            return 1;
+        }
+        fprintf(stderr,
+                "new vocoder: %zu parameters (fold %d, C %d, S %d, %d layers, dilation cycle %d, "
+                "cond %d, look-ahead %d); receptive field %d samples; %.0f kFLOP/sample\n",
+                m.p.count, c.fold, c.res_ch, c.skip_ch, c.n_layers, c.dil_cycle, c.cond_ch,
+                c.lookahead, voc_receptive_field(&c), voc_flops_per_sample(&c) / 1e3);
+    }
+    if (m.cfg.n_mels != ds.n_mels || m.cfg.hop != ds.audio.hop_length) {
+        fprintf(stderr, "tts-train vocoder: the model (%d mels, hop %d) does not fit the cache "
+                        "(%d mels, hop %d)\n", m.cfg.n_mels, m.cfg.hop, ds.n_mels,
+                ds.audio.hop_length);
+        voc_free(&m);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
+    memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+
+    voc_stft_loss L;
+    tts_mel *mel = NULL;
+    if (voc_stft_loss_init(&L, NULL, 0, 0, &err) || tts_mel_create(&mel, &ds.audio, &err)) {
+        fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+        return 1;
+    }
+    int *train_idx = malloc(sizeof(int) * ds.n), *val_idx = malloc(sizeof(int) * ds.n);
+    int n_train = 0, n_val = 0;
+    for (int i = 0; i < ds.n; i++) {
+        if (ds.split[i])
+            val_idx[n_val++] = i;
+        else
+            train_idx[n_train++] = i;
+    }
+    if (n_val > max_val)
+        n_val = max_val;
+    int *perm = malloc(sizeof(int) * (n_train ? n_train : 1)), perm_epoch = -1;
+    crop_spec *crops = malloc(sizeof(crop_spec) * batch);
+    crop_spec *vcrops = malloc(sizeof(crop_spec) * (n_val ? n_val : 1));
+    worker *wk = calloc((size_t)threads, sizeof(worker));
+    FILE *log = fopen(logp, "a");
+    if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
+        fprintf(stderr, "tts-train vocoder: %s\n",
+                !log ? "cannot write the log" : n_train == 0 ? "no training utterances"
+                                                             : "out of memory");
+        return 1;
+    }
+    for (int i = 0; i < n_val; i++)
+        vcrops[i] = make_crop(&ds, val_idx[i], crop, ctx, NULL, 1000003u * (i + 1));
+    fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
+                 "crop %d + ctx %d frames, lr %g\n",
+            (long long)adam.step, data, n_train, n_val, m.p.count, batch, crop, ctx, lr);
+    fflush(log);
+    if (n_val > 0) {
+        snprintf(path, sizeof path, "%s/val_ref.wav", dir);
+        int u = val_idx[0];
+        tts_wav_write(path, ds.pcm + (size_t)ds.mel_off[u] * m.cfg.hop,
+                      (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
+    }
+
+    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0;
+    int64_t start_step = adam.step;
+    int nsum = 0, rc = 0;
+    double audio_per_step = (double)batch * crop * m.cfg.hop / ds.audio.sample_rate;
+    while (adam.step < steps) {
+        if (minutes > 0 && now_s() - t0 > minutes * 60)
+            break;
+        /* the crops of this step: a deterministic function of the step number */
+        for (int k = 0; k < batch; k++) {
+            int64_t idx = adam.step * (int64_t)batch + k;
+            int epoch = (int)(idx / n_train);
+            if (epoch != perm_epoch) {
+                memcpy(perm, train_idx, sizeof(int) * n_train);
+                shuffle(perm, n_train, (uint64_t)epoch + 1);
+                perm_epoch = epoch;
+            }
+            uint64_t r = 0x9E3779B97F4A7C15ull * (uint64_t)(idx + 1) + 77;
+            crops[k] = make_crop(&ds, perm[idx % n_train], crop, ctx, &r, nn_rand_u64(&r));
+        }
+        double sc, mag, tot;
+        rc = run_crops(&m, &L, &ds, crops, batch, wk, threads, 1, &sc, &mag, &tot);
+        if (rc) {
+            fprintf(stderr, "tts-train vocoder: step failed (%d)\n", rc);
+            break;
+        }
+        memset(m.p.grads + m.n_trainable, 0, sizeof(float) * (m.p.count - m.n_trainable));
+        adam.lr = nn_lr_schedule(lr, adam.step, warmup);
+        double norm = nn_adam_update(&m.p, &adam);
+        memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
+        memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+        if (!isfinite(tot) || !isfinite(norm)) {
+            fprintf(stderr, "tts-train vocoder: loss is not finite at step %lld\n",
+                    (long long)adam.step);
+            rc = 1;
+            break;
+        }
+        s_sc += sc;
+        s_mag += mag;
+        s_norm += norm;
+        nsum++;
+        if (adam.step % log_every == 0) {
+            double t = now_s();
+            char line[512];
+            snprintf(line, sizeof line,
+                     "step %lld  loss %.4f  sc %.4f  mag %.4f  gnorm %.3f  lr %.2e  %.2f steps/s "
+                     "(%.1f s audio/s)  %.1f min",
+                     (long long)adam.step, (s_sc + s_mag) / nsum, s_sc / nsum, s_mag / nsum,
+                     s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
+                     (t - t0) / 60);
+            fprintf(stderr, "%s\n", line);
+            fprintf(log, "%s\n", line);
+            fflush(log);
+            tlast = t;
+            s_sc = s_mag = s_norm = 0;
+            nsum = 0;
+        }
+        if (adam.step % val_every == 0 && n_val > 0) {
+            double vsc, vmag, vtot;
+            if (run_crops(&m, &L, &ds, vcrops, n_val, wk, threads, 0, &vsc, &vmag, &vtot) == 0) {
+                fprintf(stderr, "val step %lld  loss %.4f  sc %.4f  mag %.4f\n",
+                        (long long)adam.step, vtot, vsc, vmag);
+                fprintf(log, "val step %lld  loss %.4f  sc %.4f  mag %.4f\n", (long long)adam.step,
+                        vtot, vsc, vmag);
+                fflush(log);
+                if (vtot < best_val) {
+                    best_val = vtot;
+                    if (save_model(best, &m, &ds, NULL, vtot, &err))
+                        fprintf(stderr, "warning: %s\n", err.msg);
+                }
+            }
+        }
+        if (adam.step % wav_every == 0 && n_val > 0) {
+            double rtf = 0;
+            snprintf(path, sizeof path, "%s/val_%08lld.wav", dir, (long long)adam.step);
+            double l1 = vocode_clip(&m, &ds, val_idx[0], path, mel, &rtf);
+            fprintf(stderr, "wav step %lld  %s  log-mel L1 to the recording %.4f  (streamed, RTF "
+                            "%.3f)\n", (long long)adam.step, path, l1, rtf);
+            fprintf(log, "wav step %lld  %s  log-mel L1 %.4f\n", (long long)adam.step, path, l1);
+            fflush(log);
+        }
+        if (adam.step % ckpt_every == 0 && adam.step > start_step &&
+            save_model(ckpt, &m, &ds, &adam, best_val, &err))
+            fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
+    }
+    int wrc = save_model(ckpt, &m, &ds, &adam, best_val, &err);
+    if (wrc)
+        fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+    fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
+    fclose(log);
+    for (int t = 0; t < threads; t++) {
+        free(wk[t].grads);
+        free(wk[t].noise);
+        voc_arena_free(&wk[t].arena);
+    }
+    free(wk);
+    free(crops);
+    free(vcrops);
+    free(perm);
+    free(train_idx);
+    free(val_idx);
+    tts_mel_free(mel);
+    voc_stft_loss_free(&L);
+    voc_free(&m);
+    tts_dataset_close(&ds);
+    return rc || wrc ? 1 : 0;
+}

@@ -1,0 +1,556 @@
+#include "vocoder/vocoder.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/kernels.h"
+
+voc_config voc_config_default(int n_mels, int hop)
+{
+    voc_config c = {.n_mels = n_mels, .hop = hop, .fold = 4, .res_ch = 48, .skip_ch = 64,
+                    .n_layers = 16, .dil_cycle = 8, .kernel = 2, .cond_ch = 64,
+                    .cond_layers = 2, .cond_kernel = 3, .lookahead = 1};
+    return c;
+}
+
+static int check_config(const voc_config *c, tts_err *err)
+{
+#define BAD(cond, what)                                                                            \
+    if (cond)                                                                                      \
+        return tts_seterr(err, TTS_E_FORMAT, "vocoder: implausible hyper-parameter: %s", what);
+    BAD(c->n_mels < 1 || c->n_mels > 1024, "n_mels")
+    BAD(c->hop < 1 || c->hop > 4096, "hop")
+    BAD(c->fold < 1 || c->fold > c->hop || c->hop % c->fold != 0, "fold (must divide hop)")
+    BAD(c->res_ch < 1 || c->res_ch > 1024, "res_ch")
+    BAD(c->skip_ch < 1 || c->skip_ch > 1024, "skip_ch")
+    BAD(c->n_layers < 1 || c->n_layers > VOC_MAX_LAYERS, "n_layers")
+    BAD(c->dil_cycle < 1 || c->dil_cycle > 14, "dil_cycle")
+    BAD(c->kernel < 1 || c->kernel > 8, "kernel")
+    BAD(c->cond_ch < 1 || c->cond_ch > 1024, "cond_ch")
+    BAD(c->cond_layers < 1 || c->cond_layers > VOC_MAX_COND, "cond_layers")
+    BAD(c->cond_kernel < 1 || c->cond_kernel > 9, "cond_kernel")
+    BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
+#undef BAD
+    return TTS_OK;
+}
+
+int voc_receptive_field(const voc_config *c)
+{
+    long rf = 1;
+    for (int l = 0; l < c->n_layers; l++)
+        rf += (long)(c->kernel - 1) << (l % c->dil_cycle);
+    return (int)(rf * c->fold);
+}
+
+int voc_cond_receptive_field(const voc_config *c)
+{
+    return 1 + c->cond_layers * (c->cond_kernel - 1) + 1;
+}
+
+double voc_flops_per_sample(const voc_config *c)
+{
+    double C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, K = c->kernel;
+    double per_step = F * C + L * (K * C * 2 * C + C * (C + S)) + S * S + S * F;
+    double per_frame = (double)c->cond_kernel * c->n_mels * c->cond_ch +
+                       (c->cond_layers - 1.0) * c->cond_kernel * c->cond_ch * c->cond_ch +
+                       c->cond_ch * L * 2 * C;
+    return 2 * (per_step / F + per_frame / c->hop);
+}
+
+/* ---- parameters ---------------------------------------------------------------------- */
+
+static size_t add(nn_params *p, const char *name, int ndim, int64_t a, int64_t b, int64_t c)
+{
+    int64_t shape[3] = {a, b, c};
+    return nn_params_add(p, name, ndim, shape);
+}
+
+static void build(voc_model *m)
+{
+    const voc_config *c = &m->cfg;
+    nn_params *p = &m->p;
+    int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, Cc = c->cond_ch;
+    char name[64];
+    for (int i = 0; i < c->cond_layers; i++) {
+        m->cond[i].cin = i ? Cc : c->n_mels;
+        snprintf(name, sizeof name, "vocoder.cond.%d.w", i);
+        m->cond[i].w = add(p, name, 3, c->cond_kernel, m->cond[i].cin, Cc);
+        snprintf(name, sizeof name, "vocoder.cond.%d.b", i);
+        m->cond[i].b = add(p, name, 1, Cc, 0, 0);
+    }
+    m->cproj = add(p, "vocoder.cond.proj", 2, Cc, (int64_t)L * 2 * C, 0);
+    m->in_w = add(p, "vocoder.in.w", 2, F, C, 0);
+    m->in_b = add(p, "vocoder.in.b", 1, C, 0, 0);
+    for (int l = 0; l < L; l++) {
+        m->layer[l].dil = 1 << (l % c->dil_cycle);
+        snprintf(name, sizeof name, "vocoder.layer.%d.conv.w", l);
+        m->layer[l].cw = add(p, name, 3, c->kernel, C, 2 * C);
+        snprintf(name, sizeof name, "vocoder.layer.%d.conv.b", l);
+        m->layer[l].cb = add(p, name, 1, 2 * C, 0, 0);
+        snprintf(name, sizeof name, "vocoder.layer.%d.out.w", l);
+        m->layer[l].ow = add(p, name, 2, C, C + S, 0);
+        snprintf(name, sizeof name, "vocoder.layer.%d.out.b", l);
+        m->layer[l].ob = add(p, name, 1, C + S, 0, 0);
+    }
+    m->post0_w = add(p, "vocoder.post.0.w", 2, S, S, 0);
+    m->post0_b = add(p, "vocoder.post.0.b", 1, S, 0, 0);
+    m->post1_w = add(p, "vocoder.post.1.w", 2, S, F, 0);
+    m->post1_b = add(p, "vocoder.post.1.b", 1, F, 0, 0);
+    add(p, "vocoder.mel_mean", 1, c->n_mels, 0, 0);
+    add(p, "vocoder.mel_std", 1, c->n_mels, 0, 0);
+}
+
+static void init_normal(float *P, size_t off, size_t n, double sd, uint64_t *rng)
+{
+    for (size_t j = 0; j < n; j++)
+        P[off + j] = (float)(sd * nn_rand_normal(rng));
+}
+
+int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = check_config(cfg, err);
+    if (rc)
+        return rc;
+    m->cfg = *cfg;
+    build(m);
+    if (m->p.overflow)
+        return tts_seterr(err, TTS_E_INTERNAL, "vocoder: too many tensors");
+    if (for_training) {
+        rc = nn_params_alloc(&m->p);
+    } else {
+        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
+        rc = m->p.params ? 0 : -1;
+        if (m->p.params)
+            memset(m->p.params, 0, m->p.count * sizeof(float));
+    }
+    if (rc)
+        return tts_seterr(err, TTS_E_NOMEM, "vocoder: out of memory");
+    const voc_config *c = &m->cfg;
+    int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, Cc = c->cond_ch;
+    float *P = m->p.params;
+    uint64_t rng = seed ? seed : 1;
+    for (int i = 0; i < c->cond_layers; i++)
+        init_normal(P, m->cond[i].w, (size_t)c->cond_kernel * m->cond[i].cin * Cc,
+                    sqrt(1.0 / (c->cond_kernel * m->cond[i].cin)), &rng);
+    init_normal(P, m->cproj, (size_t)Cc * L * 2 * C, sqrt(1.0 / Cc), &rng);
+    init_normal(P, m->in_w, (size_t)F * C, sqrt(1.0 / F), &rng);
+    for (int l = 0; l < L; l++) {
+        init_normal(P, m->layer[l].cw, (size_t)c->kernel * C * 2 * C, sqrt(1.0 / (c->kernel * C)),
+                    &rng);
+        init_normal(P, m->layer[l].ow, (size_t)C * (C + S), sqrt(1.0 / C), &rng);
+    }
+    init_normal(P, m->post0_w, (size_t)S * S, sqrt(2.0 / S), &rng);
+    init_normal(P, m->post1_w, (size_t)S * F, 0.1 * sqrt(1.0 / S), &rng);
+    m->mel_mean = P + nn_params_find(&m->p, "vocoder.mel_mean")->offset;
+    m->mel_std = P + nn_params_find(&m->p, "vocoder.mel_std")->offset;
+    m->n_trainable = (size_t)(m->mel_mean - P);
+    for (int i = 0; i < c->n_mels; i++)
+        m->mel_std[i] = 1;
+    return TTS_OK;
+}
+
+void voc_free(voc_model *m)
+{
+    nn_params_free(&m->p);
+    m->mel_mean = m->mel_std = NULL;
+}
+
+/* ---- scratch memory ------------------------------------------------------------------ */
+
+static void *arena_take(voc_arena *a, size_t bytes)
+{
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (a->used + bytes > a->size)
+        return NULL;
+    void *p = a->base + a->used;
+    a->used += bytes;
+    return p;
+}
+
+static int arena_reserve(voc_arena *a, size_t bytes)
+{
+    a->used = 0;
+    if (a->size >= bytes)
+        return 0;
+    free(a->base);
+    a->base = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+    a->size = a->base ? bytes : 0;
+    return a->base ? 0 : -1;
+}
+
+void voc_arena_free(voc_arena *a)
+{
+    free(a->base);
+    a->base = NULL;
+    a->size = a->used = 0;
+}
+
+/* bytes of one batched pass over nb blocks (forward, + backward) */
+static size_t pass_bytes(const voc_config *c, int nb, int backward, const voc_stft_loss *L,
+                         size_t elem)
+{
+    (void)L;
+    size_t C = c->res_ch, S = c->skip_ch, NL = c->n_layers, F = c->fold, Cc = c->cond_ch;
+    size_t hs = c->hop / c->fold, T = (size_t)nb * hs, Tf = (size_t)nb + c->lookahead;
+    size_t L2C = NL * 2 * C;
+    size_t n = Tf * (c->n_mels + 2 * c->cond_layers * Cc + L2C) +
+               T * (C + S + NL * (2 * C + C + (C + S) + C) + 3 * S + 2 * F);
+    if (backward)
+        n += T * (4 * S + 2 * C + (C + S) + C + 2 * C) + Tf * (L2C + 3 * Cc);
+    return n * elem + 64 * (8 * NL + 64);
+}
+
+static size_t loss_bytes(const voc_stft_loss *L, int n, size_t elem)
+{
+    size_t most = 0;
+    for (int r = 0; r < L->n_res; r++) {
+        const voc_stft_res *rs = &L->res[r];
+        if (n < rs->win)
+            continue;
+        size_t nfr = 1 + (size_t)(n - rs->win) / rs->hop, nb2 = 2 * (size_t)(rs->n_fft / 2 + 1);
+        size_t k = nfr * rs->win * 2 + nfr * nb2 * 2 + nfr * nb2;
+        most = k > most ? k : most;
+    }
+    return most * elem + 64 * 8;
+}
+
+/* ---- the STFT loss's DFT bases --------------------------------------------------------- */
+
+int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int with_double,
+                       tts_err *err)
+{
+    static const voc_stft_res def[3] = {{512, 80, 400}, {1024, 160, 800}, {256, 40, 160}};
+    memset(L, 0, sizeof *L);
+    if (!res) {
+        res = def;
+        n_res = 3;
+    }
+    if (n_res < 1 || n_res > VOC_MAX_RES)
+        return tts_seterr(err, TTS_E_INVALID, "vocoder loss: %d resolutions (1 .. %d)", n_res,
+                          VOC_MAX_RES);
+    for (int r = 0; r < n_res; r++) {
+        const voc_stft_res *s = &res[r];
+        if (s->n_fft < 2 || s->n_fft > 8192 || s->win < 1 || s->win > s->n_fft || s->hop < 1 ||
+            s->hop > s->win)
+            return tts_seterr(err, TTS_E_INVALID,
+                              "vocoder loss: bad resolution (n_fft %d, hop %d, win %d)", s->n_fft,
+                              s->hop, s->win);
+    }
+    L->n_res = n_res;
+    for (int r = 0; r < n_res; r++) {
+        const voc_stft_res *s = &res[r];
+        L->res[r] = *s;
+        int nb = s->n_fft / 2 + 1;
+        size_t cnt = (size_t)s->win * 2 * nb;
+        L->basis_f[r] = malloc(cnt * sizeof(float));
+        if (with_double)
+            L->basis_d[r] = malloc(cnt * sizeof(double));
+        if (!L->basis_f[r] || (with_double && !L->basis_d[r])) {
+            voc_stft_loss_free(L);
+            return tts_seterr(err, TTS_E_NOMEM, "vocoder loss: out of memory");
+        }
+        for (int n = 0; n < s->win; n++) {
+            double w = 0.5 - 0.5 * cos(2 * M_PI * n / s->win); /* periodic Hann */
+            for (int k = 0; k < nb; k++) {
+                /* exact phase: (k n) mod n_fft keeps the argument small */
+                double ph = 2 * M_PI * (double)(((long)k * n) % s->n_fft) / s->n_fft;
+                double re = w * cos(ph), im = -w * sin(ph);
+                size_t j = ((size_t)n * nb + k) * 2;
+                L->basis_f[r][j] = (float)re;
+                L->basis_f[r][j + 1] = (float)im;
+                if (with_double) {
+                    L->basis_d[r][j] = re;
+                    L->basis_d[r][j + 1] = im;
+                }
+            }
+        }
+    }
+    return TTS_OK;
+}
+
+void voc_stft_loss_free(voc_stft_loss *L)
+{
+    for (int r = 0; r < VOC_MAX_RES; r++) {
+        free(L->basis_f[r]);
+        free(L->basis_d[r]);
+        L->basis_f[r] = NULL;
+        L->basis_d[r] = NULL;
+    }
+}
+
+/* ---- the batched passes, in float and double ----------------------------------------- */
+
+static void vtanh_d(double *y, const double *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = tanh(x[i]);
+}
+
+static void vsigmoid_d(double *y, const double *x, int n)
+{
+    for (int i = 0; i < n; i++)
+        y[i] = x[i] >= 0 ? 1 / (1 + exp(-x[i])) : exp(x[i]) / (1 + exp(x[i]));
+}
+
+#define REAL float
+#define NN(name) name##_f
+#define LAYER(name) name##_f
+#define GEMM cblas_sgemm
+#define SQRT sqrtf
+#define BASIS(L, r) ((L)->basis_f[r])
+#define VTANH nn_vtanh
+#define VSIGMOID nn_vsigmoid
+#include "vocoder/vocoder_impl.h"
+#undef REAL
+#undef NN
+#undef LAYER
+#undef GEMM
+#undef SQRT
+#undef BASIS
+#undef VTANH
+#undef VSIGMOID
+
+#define REAL double
+#define NN(name) name##_d
+#define LAYER(name) name##_d
+#define GEMM cblas_dgemm
+#define SQRT sqrt
+#define BASIS(L, r) ((L)->basis_d[r])
+#define VTANH vtanh_d
+#define VSIGMOID vsigmoid_d
+#include "vocoder/vocoder_impl.h"
+#undef REAL
+#undef NN
+#undef LAYER
+#undef GEMM
+#undef SQRT
+#undef BASIS
+#undef VTANH
+#undef VSIGMOID
+
+int voc_forward(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                const float *noise, float *pcm, voc_arena *ar)
+{
+    return forward_f(m, m->p.params, mel, n_frames, n_blocks, noise, pcm, ar);
+}
+
+int voc_train_crop(const voc_model *m, const voc_stft_loss *L, const float *mel, int n_frames,
+                   int n_blocks, int ctx_blocks, const float *noise, const float *target,
+                   float *grads, float grad_scale, voc_arena *ar, voc_loss_val *loss, float *pcm)
+{
+    return train_crop_f(m, m->p.params, L, mel, n_frames, n_blocks, ctx_blocks, noise, target,
+                        grads, grad_scale, ar, loss, pcm);
+}
+
+int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L,
+                     const double *mel, int n_frames, int n_blocks, int ctx_blocks,
+                     const double *noise, const double *target, double *grads, double grad_scale,
+                     voc_arena *ar, voc_loss_val *loss, double *pcm)
+{
+    if (!L->basis_d[0])
+        return TTS_E_INVALID;
+    return train_crop_d(m, P, L, mel, n_frames, n_blocks, ctx_blocks, noise, target, grads,
+                        grad_scale, ar, loss, pcm);
+}
+
+/* ---- streaming ------------------------------------------------------------------------- */
+
+static size_t stream_floats(const voc_config *c)
+{
+    size_t C = c->res_ch, S = c->skip_ch, F = c->fold, hs = c->hop / c->fold;
+    size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
+    return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F + 16 * 16;
+}
+
+void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
+{
+    const voc_config *c = &m->cfg;
+    s->frames_in = 0;
+    s->rng = seed ? seed : 1;
+    for (int i = 0; i < c->cond_layers; i++) {
+        if (s->cond_st[i].hist)
+            memset(s->cond_st[i].hist, 0, sizeof(float) * s->cond_st[i].len * m->cond[i].cin);
+        s->cond_st[i].pos = 0;
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t rows = (size_t)(c->kernel - 1) * m->layer[l].dil + s->hs;
+        memset(s->hist[l], 0, sizeof(float) * rows * c->res_ch);
+    }
+}
+
+void voc_stream_free(voc_stream *s)
+{
+    for (int i = 0; i < VOC_MAX_COND; i++)
+        free(s->cond_st[i].hist);
+    for (int l = 0; l < VOC_MAX_LAYERS; l++)
+        free(s->hist[l]);
+    free(s->buf);
+    memset(s, 0, sizeof *s);
+}
+
+int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *err)
+{
+    const voc_config *c = &m->cfg;
+    memset(s, 0, sizeof *s);
+    s->hs = c->hop / c->fold;
+    int ok = 1;
+    for (int i = 0; i < c->cond_layers; i++) {
+        s->cond_st[i].len = c->cond_kernel - 1;
+        if (s->cond_st[i].len > 0) {
+            s->cond_st[i].hist = calloc((size_t)s->cond_st[i].len * m->cond[i].cin, sizeof(float));
+            ok &= s->cond_st[i].hist != NULL;
+        }
+    }
+    for (int l = 0; l < c->n_layers; l++) {
+        size_t rows = (size_t)(c->kernel - 1) * m->layer[l].dil + s->hs;
+        s->hist[l] = aligned_alloc(64, (rows * c->res_ch * sizeof(float) + 63) & ~(size_t)63);
+        ok &= s->hist[l] != NULL;
+    }
+    size_t n = stream_floats(c);
+    s->buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+    if (!ok || !s->buf) {
+        voc_stream_free(s);
+        return tts_seterr(err, TTS_E_NOMEM, "vocoder stream: out of memory");
+    }
+    size_t C = c->res_ch, S = c->skip_ch, hs = s->hs, L2C = (size_t)c->n_layers * 2 * C;
+    float *p = s->buf;
+#define CARVE(ptr, cnt)                                                                            \
+    do {                                                                                           \
+        ptr = p;                                                                                   \
+        p += ((cnt) + 15) & ~(size_t)15;                                                           \
+    } while (0)
+    CARVE(s->meln, (size_t)c->n_mels);
+    CARVE(s->cact[0], (size_t)c->cond_ch);
+    CARVE(s->cact[1], (size_t)c->cond_ch);
+    CARVE(s->P_prev, L2C);
+    CARVE(s->P_cur, L2C);
+    CARVE(s->last_mel, (size_t)c->n_mels);
+    CARVE(s->x, hs * C);
+    CARVE(s->h, hs * 2 * C);
+    CARVE(s->z, hs * C);
+    CARVE(s->o, hs * (C + S));
+    CARVE(s->skip, hs * S);
+    CARVE(s->a1, hs * S);
+    CARVE(s->a2, hs * S);
+    CARVE(s->noise, (size_t)c->hop);
+#undef CARVE
+    voc_stream_reset(s, m, seed);
+    return TTS_OK;
+}
+
+static void rows_bias(float *y, const float *b, int rows, int n)
+{
+    for (int r = 0; r < rows; r++)
+        memcpy(y + (size_t)r * n, b, sizeof(float) * n);
+}
+
+/* one block of hs steps from s->P_prev / s->P_cur; writes hop samples */
+static void stream_block(const voc_model *m, voc_stream *s, const float *noise, float *pcm)
+{
+    const voc_config *c = &m->cfg;
+    const float *P = m->p.params;
+    int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, hs = s->hs, K = c->kernel;
+    if (!noise) {
+        for (int i = 0; i < c->hop; i++)
+            s->noise[i] = (float)nn_rand_normal(&s->rng);
+        noise = s->noise;
+    }
+    rows_bias(s->x, P + m->in_b, hs, C);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C, F, 1, noise, F, P + m->in_w, C,
+                1, s->x, C);
+    memset(s->skip, 0, sizeof(float) * hs * S);
+    const float r2 = 0.70710678118654752440f;
+    for (int l = 0; l < L; l++) {
+        int d = m->layer[l].dil, hl = (K - 1) * d;
+        float *hb = s->hist[l];
+        memcpy(hb + (size_t)hl * C, s->x, sizeof(float) * hs * C);
+        rows_bias(s->h, P + m->layer[l].cb, hs, 2 * C);
+        for (int k = 0; k < K; k++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, 2 * C, C, 1,
+                        hb + (size_t)k * d * C, C, P + m->layer[l].cw + (size_t)k * C * 2 * C,
+                        2 * C, 1, s->h, 2 * C);
+        const float *p0 = s->P_prev + (size_t)l * 2 * C, *p1 = s->P_cur + (size_t)l * 2 * C;
+        for (int j = 0; j < hs; j++) {
+            float a = (float)(j + 1) / (float)hs, b = 1 - a;
+            float *hr = s->h + (size_t)j * 2 * C;
+            for (int k = 0; k < 2 * C; k++)
+                hr[k] += b * p0[k] + a * p1[k];
+            nn_vgated(s->z + (size_t)j * C, hr, hr + C, C);
+        }
+        rows_bias(s->o, P + m->layer[l].ob, hs, C + S);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C + S, C, 1, s->z, C,
+                    P + m->layer[l].ow, C + S, 1, s->o, C + S);
+        for (int j = 0; j < hs; j++) {
+            float *xt = s->x + (size_t)j * C, *st = s->skip + (size_t)j * S;
+            const float *ot = s->o + (size_t)j * (C + S);
+            for (int k = 0; k < C; k++)
+                xt[k] = (xt[k] + ot[k]) * r2;
+            for (int k = 0; k < S; k++)
+                st[k] += ot[C + k];
+        }
+        if (hl > 0)
+            memmove(hb, hb + (size_t)hs * C, sizeof(float) * hl * C);
+    }
+    float ks = (float)(1 / sqrt((double)L));
+    for (int i = 0; i < hs * S; i++) {
+        float v = s->skip[i] * ks;
+        s->a1[i] = v > 0 ? v : 0;
+    }
+    rows_bias(s->a2, P + m->post0_b, hs, S);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, S, S, 1, s->a1, S, P + m->post0_w,
+                S, 1, s->a2, S);
+    for (int i = 0; i < hs * S; i++)
+        s->a2[i] = s->a2[i] > 0 ? s->a2[i] : 0;
+    rows_bias(pcm, P + m->post1_b, hs, F);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, F, S, 1, s->a2, S, P + m->post1_w,
+                F, 1, pcm, F);
+}
+
+int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, const float *noise,
+                    float *pcm)
+{
+    const voc_config *c = &m->cfg;
+    const float *P = m->p.params;
+    int nm = c->n_mels, Cc = c->cond_ch, L2C = c->n_layers * 2 * c->res_ch;
+    if (mel_frame != s->last_mel)
+        memcpy(s->last_mel, mel_frame, sizeof(float) * nm);
+    for (int b = 0; b < nm; b++)
+        s->meln[b] = (mel_frame[b] - m->mel_mean[b]) / m->mel_std[b];
+    const float *in = s->meln;
+    for (int i = 0; i < c->cond_layers; i++) {
+        float *out = s->cact[i & 1];
+        conv1d_step_f(out, in, P + m->cond[i].w, P + m->cond[i].b, m->cond[i].cin, Cc,
+                      c->cond_kernel, 1, &s->cond_st[i]);
+        tanh_forward_f(out, out, Cc);
+        in = out;
+    }
+    memset(s->P_cur, 0, sizeof(float) * L2C);
+    nn_vecmat(s->P_cur, in, P + m->cproj, Cc, L2C);
+    int j = s->frames_in++;
+    if (j == 0)
+        memcpy(s->P_prev, s->P_cur, sizeof(float) * L2C); /* P[-1] := P[0] */
+    int produced = 0;
+    if (j - c->lookahead >= 0) {
+        stream_block(m, s, noise, pcm);
+        produced = c->hop;
+    }
+    float *t = s->P_prev;
+    s->P_prev = s->P_cur;
+    s->P_cur = t;
+    return produced;
+}
+
+int voc_stream_finish(const voc_model *m, voc_stream *s, const float *noise, float *pcm)
+{
+    const voc_config *c = &m->cfg;
+    if (s->frames_in == 0)
+        return 0;
+    int n = 0;
+    for (int i = 0; i < c->lookahead; i++)
+        n += voc_stream_push(m, s, s->last_mel, noise ? noise + n : NULL, pcm + n);
+    return n;
+}

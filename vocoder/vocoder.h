@@ -1,0 +1,263 @@
+/*
+ * The neural vocoder: log-mel frames -> 16 kHz PCM, streaming, faster than real time on
+ * one core.
+ *
+ * ---- Design choice (issue 5), by measurement ------------------------------------------
+ * Candidates, timed with random weights on this machine's cores (AMD EPYC, AVX2, one core
+ * pinned, OpenBLAS single-threaded; the machine was busy: load average ~5 on 2 cores from
+ * other jobs, so the figures are pessimistic; median of 5 runs):
+ *
+ *   autoregressive WaveNet, mu-law 256-way softmax, Fast-WaveNet queues, one sample at a
+ *   time through nn_vecmat / nn_vgated (the only way: sample n+1 needs sample n):
+ *     C=64 S=128 L=20:  1245 kFLOP/sample  RTF 1.34   (14.8 GFLOP/s)
+ *     C=32 S=64  L=10:   184 kFLOP/sample  RTF 0.22   (13.2 GFLOP/s)
+ *     C=24 S=64  L=10:   129 kFLOP/sample  RTF 0.17
+ *   Matrix-vector products reach ~13-15 GFLOP/s; even a 10-layer, 24-channel WaveNet (too
+ *   small to sound good) misses the 0.05 aim, and the usable sizes miss the 0.2 limit.
+ *
+ *   non-autoregressive (noise in, no feedback), one frame block of hop/fold steps per
+ *   layer as a batched GEMM (cblas_sgemm, M = hop/fold rows), 16 layers, K = 2:
+ *     fold 1 (sample rate):  C=32 238 kFLOP/sample RTF 0.17; C=48 475 kFLOP RTF 0.29
+ *     fold 2:                C=32 119 kFLOP RTF 0.077;   C=48 238 kFLOP RTF 0.12
+ *     fold 4:                C=32  60 kFLOP RTF 0.036;   C=48 119 kFLOP RTF 0.067;
+ *                            C=64 199 kFLOP RTF 0.12
+ *     fold 8:                C=48  60 kFLOP RTF 0.032
+ *   GEMMs over a block reach 25-35 GFLOP/s (2x the matrix-vector rate); the same layers
+ *   through nn_vecmat row by row were 20-30% slower at fold 4 (about equal at fold 1), so
+ *   blocks use sgemm.
+ *
+ * Chosen: non-autoregressive, "folded" WaveNet. The stack runs at sample_rate / fold
+ * (fold = 4: 4 kHz); each step reads `fold` noise samples and writes `fold` output
+ * samples (space-to-depth, as in SqueezeWave / WaveFlow's squeeze). Defaults: C = 48
+ * residual, S = 64 skip channels, 16 gated layers, dilations 1..128 steps twice (K = 2;
+ * receptive field 511 steps = 2044 samples = 128 ms), mel conditioning through 2 causal
+ * frame-rate convs (K = 3, 64 channels), 1 frame of look-ahead; 368 k parameters,
+ * 120 kFLOP per output sample (voc_flops_per_sample).
+ * The real code (bench/bench_vocoder, streaming, one pinned core, random weights, 5 s
+ * utterance, median of 5 runs, load average 5-7 on the 2 cores from other jobs):
+ *   RTF 0.080 - 0.083 (best run 0.060 - 0.077); first samples 0.65 ms after the frames
+ *   they need (frame 0 and its look-ahead frame 1); 67% of the time is in sgemm.
+ *   --sweep, same conditions: fold 1 C 32/48/64: RTF 0.17 / 0.27 / 0.42; fold 2: 0.08 /
+ *   0.14 / 0.24; fold 4: 0.024 / 0.080 / 0.10; fold 8: 0.023 / 0.043 / 0.061.
+ *   The autoregressive candidates, same run: RTF 1.83 / 0.34 / 0.25 (sizes above).
+ * Training: multi-resolution STFT loss (spectral convergence + log-magnitude L1, as PWG /
+ * NSF) whose DFT is a GEMM against a windowed cos/sin basis (8.7 kMAC per sample forward,
+ * ~10% of a training step; no FFTW plans, thread-safe, and the same code runs in double
+ * for the gradient checks). Measured (tts-train vocoder, 2 threads, same busy machine,
+ * ~0.5 core actually obtained): 3.4 s of audio per second, ~7 s of audio per CPU-second
+ * of user time, so one epoch of Kathleen's 75 training minutes takes ~6-10 min on 2 free
+ * cores and a few hours are 20-30 epochs. (The WaveNet gate through libm's tanhf / expf
+ * took 55% of a step; it goes through the SIMD kernels, see vocoder_impl.h.)
+ *
+ * ---- The network -----------------------------------------------------------------------
+ *   mel[F, n_mels] -> (x - mean) / std -> cond: causal conv (K=cond_kernel) + tanh, x
+ *       cond_layers -> c[F, cond_ch] -> P = c V  [F, n_layers * 2C] (one 1x1 conv for all
+ *       layers' gate conditioning, at frame rate)
+ *   upsampling to steps (hs = hop / fold steps per frame): step j of block t gets
+ *       (1 - a) P[t + la - 1] + a P[t + la],  a = (j + 1) / hs,  P[-1] := P[0]
+ *       (linear interpolation = a fixed triangular transposed conv; with la = 1 block t,
+ *       which spans frames t .. t+1 (frame t is centred on sample t*hop), interpolates
+ *       between exactly those two frames)
+ *   noise z[T, fold] (N(0,1)) -> 1x1 -> x_0[T, C]
+ *   layer l: h = causal dilated conv(x_l) [T, 2C] + upsampled P_l;  g = tanh(h_a) sig(h_b)
+ *            o = g W_o + b_o [T, C + S];  x_{l+1} = (x_l + o[:, :C]) sqrt(0.5);
+ *            skip += o[:, C:]
+ *   skip / sqrt(L) -> ReLU -> 1x1 S->S -> ReLU -> 1x1 S->fold = the T*fold samples.
+ *
+ * Causality: output block t (samples [t*hop, (t+1)*hop)) depends on mel frames <= t + la
+ * and noise samples < (t+1)*hop only (within a block, step s on noise steps <= s).
+ *
+ * ---- Streaming -------------------------------------------------------------------------
+ * voc_stream_push() takes one mel frame and returns the hop samples of block t - la at
+ * once (each layer keeps its last (K-1)*dil input steps; the frame-rate convs keep their
+ * own history: conv1d_step_f). voc_stream_finish() pads la frames (the last one repeated)
+ * and returns the last la blocks. An utterance of F frames gives exactly F * hop samples,
+ * the same as voc_forward() over the whole utterance (tests/test_vocoder.c: <= 1e-5).
+ *
+ * Thread safety: a voc_model is read-only after init / load; any number of threads may
+ * run voc_forward / voc_train_crop / streams on one model, each with its own arena or
+ * stream. A voc_stft_loss is read-only after init too.
+ */
+#ifndef TTS_VOCODER_VOCODER_H
+#define TTS_VOCODER_VOCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "nn/layers.h"
+
+#define VOC_MAX_LAYERS 56 /* 4 tensors each: 56 keeps a model within NN_MAX_TENSORS */
+#define VOC_MAX_COND 4
+#define VOC_MAX_RES 4
+
+typedef struct {
+    int n_mels;      /* mel bands per frame */
+    int hop;         /* samples per mel frame */
+    int fold;        /* samples per network step; hop % fold == 0 */
+    int res_ch;      /* C: residual channels */
+    int skip_ch;     /* S: skip channels */
+    int n_layers;    /* L: gated layers */
+    int dil_cycle;   /* dilation of layer l = 2^(l % dil_cycle) steps */
+    int kernel;      /* taps of the dilated convs */
+    int cond_ch;     /* channels of the frame-rate conditioning convs */
+    int cond_layers; /* number of them (1 .. VOC_MAX_COND) */
+    int cond_kernel; /* their taps (causal, dilation 1) */
+    int lookahead;   /* mel frames of look-ahead (0 .. 4) */
+} voc_config;
+
+/* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1 */
+voc_config voc_config_default(int n_mels, int hop);
+
+typedef struct {
+    size_t w, b;
+    int cin;
+} voc_conv_off;
+
+typedef struct {
+    voc_config cfg;
+    nn_params p;
+    voc_conv_off cond[VOC_MAX_COND]; /* W[cond_kernel, cin, cond_ch], b[cond_ch] */
+    size_t cproj;                    /* V[cond_ch, L * 2C] (no bias) */
+    size_t in_w, in_b;               /* [fold, C], [C] */
+    struct {
+        size_t cw, cb, ow, ob; /* conv W[K, C, 2C], b[2C]; out W[C, C + S], b[C + S] */
+        int dil;
+    } layer[VOC_MAX_LAYERS];
+    size_t post0_w, post0_b, post1_w, post1_b; /* [S, S], [S], [S, fold], [fold] */
+    float *mel_mean, *mel_std;                 /* [n_mels]: data, not trained */
+    size_t n_trainable;                        /* parameters before mel_mean (optimizer range) */
+} voc_model;
+
+/* Checks cfg; registers every tensor; allocates parameters (+ gradients and Adam moments
+ * when for_training); random initialization from seed; mel statistics 0 / 1. */
+int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err);
+void voc_free(voc_model *m);
+
+/* Receptive field of the gated stack in samples (1 + (K-1) sum dil) * fold; of the
+ * conditioning in frames (1 + cond_layers (cond_kernel - 1) + 1 for the interpolation). */
+int voc_receptive_field(const voc_config *c);
+int voc_cond_receptive_field(const voc_config *c);
+/* Forward FLOPs per output sample (multiply-adds x 2; element-wise work not counted). */
+double voc_flops_per_sample(const voc_config *c);
+
+/* ---- scratch memory: per thread, grown on demand, reused ---- */
+typedef struct {
+    char *base;
+    size_t size, used;
+} voc_arena;
+void voc_arena_free(voc_arena *a);
+
+/* ---- batched forward ---------------------------------------------------------------
+ * mel[n_frames, n_mels] (log-mel as the dsp analysis gives it; normalized inside),
+ * noise[n_blocks * hop]; writes pcm[n_blocks * hop]. Block t uses mel frames
+ * <= min(t + la, n_frames - 1): frames past the end read as the last frame (what
+ * voc_stream_finish pads with). With n_blocks == n_frames this is exactly the streamed
+ * utterance. Returns 0 or a negative tts_status. */
+int voc_forward(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                const float *noise, float *pcm, voc_arena *ar);
+
+/* ---- training loss: multi-resolution STFT ------------------------------------------
+ * For each resolution (n_fft, hop, win): frames of win samples every hop samples, not
+ * padded (frame i = x[i*hop .. i*hop + win), 1 + (n - win) / hop frames; a resolution
+ * whose win exceeds n is skipped), periodic Hann window, DFT of size n_fft (zero-padded),
+ * magnitude |X| = sqrt(re^2 + im^2 + 1e-7);
+ *   sc  = ||S_target - S||_F / ||S_target||_F,    mag = mean |log S - log S_target|
+ * loss = mean over the resolutions used of (sc + mag). */
+typedef struct {
+    int n_fft, hop, win;
+} voc_stft_res;
+
+typedef struct {
+    int n_res;
+    voc_stft_res res[VOC_MAX_RES];
+    float *basis_f[VOC_MAX_RES];  /* [win, 2 * (n_fft / 2 + 1)]: w_n cos, -w_n sin */
+    double *basis_d[VOC_MAX_RES]; /* the same in double (when built with_double) */
+} voc_stft_loss;
+
+/* res == NULL: the default resolutions at 16 kHz, (n_fft, hop, win) = (512, 80, 400),
+ * (1024, 160, 800), (256, 40, 160). with_double also builds the double bases (tests). */
+int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int with_double,
+                       tts_err *err);
+void voc_stft_loss_free(voc_stft_loss *L);
+
+typedef struct {
+    double sc, mag, total; /* averaged over the resolutions used */
+    int n_res_used;
+} voc_loss_val;
+
+/* Loss of y[n] against target[n]; with dy != NULL ADDS scale * dloss/dy into dy. ar is
+ * scratch (reset and grown as needed). Returns the total (unscaled, >= 0), or a negative
+ * number when out of memory or given NULL. */
+double voc_stft_loss_f(const voc_stft_loss *L, float *dy, const float *y, const float *target,
+                       int n, double scale, voc_arena *ar, voc_loss_val *out);
+double voc_stft_loss_d(const voc_stft_loss *L, double *dy, const double *y,
+                       const double *target, int n, double scale, voc_arena *ar,
+                       voc_loss_val *out);
+
+/*
+ * One training crop, forward and (if grads != NULL) backward: the network runs over
+ * n_blocks blocks from mel[n_frames] and noise as voc_forward does (mel should hold the la
+ * frames after the last block when the utterance has them: frames past n_frames read as
+ * the last one, which is right only at the utterance's end); the
+ * loss is taken on blocks [ctx_blocks, n_blocks) against target[(n_blocks - ctx_blocks) *
+ * hop] (the first ctx_blocks give the layers their history, as in streaming). Gradients are
+ * ADDED into grads (mirroring m->p.params) times grad_scale; pcm (optional,
+ * [n_blocks * hop]) receives the output.
+ */
+int voc_train_crop(const voc_model *m, const voc_stft_loss *L, const float *mel, int n_frames,
+                   int n_blocks, int ctx_blocks, const float *noise, const float *target,
+                   float *grads, float grad_scale, voc_arena *ar, voc_loss_val *loss,
+                   float *pcm);
+
+/* The same in double, with the parameters P (laid out as m->p.params) in double: the
+ * reference of the gradient tests. */
+int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L,
+                     const double *mel, int n_frames, int n_blocks, int ctx_blocks,
+                     const double *noise, const double *target, double *grads,
+                     double grad_scale, voc_arena *ar, voc_loss_val *loss, double *pcm);
+
+/* ---- the layer new in the vocoder (float / double, as nn/layers.h) --------------------
+ * Upsampling by linear interpolation, ADDED into h: for block t < n_blocks, step
+ * j < hs, row r = t * hs + j:  h[r, 0..n) += (1 - a) P[max(t + la - 1, 0)] + a P[t + la],
+ * a = (j + 1) / hs. Rows of h are ldh apart, of P ldp apart; P needs n_blocks + la rows.
+ * The backward ADDS into dP. */
+void voc_upsample_forward_f(float *h, int ldh, const float *P, int ldp, int n, int n_blocks,
+                            int hs, int la);
+void voc_upsample_backward_f(float *dP, int ldp, const float *dh, int ldh, int n, int n_blocks,
+                             int hs, int la);
+void voc_upsample_forward_d(double *h, int ldh, const double *P, int ldp, int n, int n_blocks,
+                            int hs, int la);
+void voc_upsample_backward_d(double *dP, int ldp, const double *dh, int ldh, int n,
+                             int n_blocks, int hs, int la);
+
+/* ---- streaming inference ------------------------------------------------------------- */
+typedef struct {
+    int frames_in;  /* mel frames pushed so far (pads included) */
+    uint64_t rng;   /* noise generator (when the caller passes no noise) */
+    int hs;         /* steps per block */
+    nn_conv_state cond_st[VOC_MAX_COND];
+    float *hist[VOC_MAX_LAYERS]; /* [(K-1)*dil + hs, C]: a layer's past inputs, then the block */
+    float *buf;                  /* everything else, one allocation */
+    float *meln, *cact[2], *P_prev, *P_cur, *last_mel;
+    float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
+} voc_stream;
+
+/* Allocates the state of one stream of model m (history zeroed, noise seeded). */
+int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *err);
+void voc_stream_free(voc_stream *s);
+/* Starts a new utterance (history cleared, noise reseeded) without reallocating. */
+void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed);
+
+/* Pushes one mel frame (log-mel, n_mels values). Writes the hop samples of block
+ * frames_in - la to pcm and returns hop, or returns 0 while the look-ahead fills.
+ * noise: hop N(0,1) samples for that block, or NULL to draw them from the stream. */
+int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame,
+                    const float *noise, float *pcm);
+/* Ends the utterance: pads la frames (the last frame repeated) and writes the blocks not
+ * yet written (la of them, fewer when fewer frames were pushed) to pcm (room for la * hop);
+ * noise: N(0,1) samples for them (la * hop) or NULL. Returns the number of samples written;
+ * in all, an utterance of F frames gives F * hop samples. */
+int voc_stream_finish(const voc_model *m, voc_stream *s, const float *noise, float *pcm);
+
+#endif

@@ -1,0 +1,393 @@
+/*
+ * The vocoder's batched passes, written once over a real type (as nn/layers_impl.h):
+ * included by vocoder/vocoder.c with REAL = float (training, inference) and REAL = double
+ * (the reference the gradient tests compare with finite differences). NN(name) adds the
+ * suffix _f or _d; LAYER(name) calls the nn layer of the same type; BASIS(L, r) is the
+ * DFT basis of that type.
+ *
+ * Shapes: time-major, row-major, as in nn/layers.h. T = n_blocks * hs network steps,
+ * Tf = n_blocks + la conditioning frames.
+ */
+
+/* ---- upsampling: linear interpolation between conditioning frames ---------------------- */
+void NN(voc_upsample_forward)(REAL *h, int ldh, const REAL *P, int ldp, int n, int n_blocks,
+                              int hs, int la)
+{
+    for (int t = 0; t < n_blocks; t++) {
+        const REAL *p1 = P + (size_t)(t + la) * ldp;
+        const REAL *p0 = P + (size_t)(t + la - 1 > 0 ? t + la - 1 : 0) * ldp;
+        for (int j = 0; j < hs; j++) {
+            REAL a = (REAL)(j + 1) / (REAL)hs, b = 1 - a;
+            REAL *hr = h + ((size_t)t * hs + j) * ldh;
+            for (int c = 0; c < n; c++)
+                hr[c] += b * p0[c] + a * p1[c];
+        }
+    }
+}
+
+void NN(voc_upsample_backward)(REAL *dP, int ldp, const REAL *dh, int ldh, int n, int n_blocks,
+                               int hs, int la)
+{
+    for (int t = 0; t < n_blocks; t++) {
+        REAL *p1 = dP + (size_t)(t + la) * ldp;
+        REAL *p0 = dP + (size_t)(t + la - 1 > 0 ? t + la - 1 : 0) * ldp;
+        for (int j = 0; j < hs; j++) {
+            REAL a = (REAL)(j + 1) / (REAL)hs, b = 1 - a;
+            const REAL *dr = dh + ((size_t)t * hs + j) * ldh;
+            for (int c = 0; c < n; c++) {
+                p0[c] += b * dr[c];
+                p1[c] += a * dr[c];
+            }
+        }
+    }
+}
+
+static REAL *NN(take)(voc_arena *a, size_t n)
+{
+    return (REAL *)arena_take(a, n * sizeof(REAL));
+}
+
+static REAL *NN(take0)(voc_arena *a, size_t n)
+{
+    REAL *p = NN(take)(a, n);
+    if (p)
+        memset(p, 0, n * sizeof(REAL));
+    return p;
+}
+
+/* ---- multi-resolution STFT loss ------------------------------------------------------ */
+static int NN(stft_res_used)(const voc_stft_loss *L, int r, int n)
+{
+    return BASIS(L, r) != NULL && n >= L->res[r].win;
+}
+
+static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, const REAL *target,
+                            int n, double scale, voc_arena *ar, voc_loss_val *out)
+{
+    voc_loss_val v = {0, 0, 0, 0};
+    int n_used = 0;
+    for (int r = 0; r < L->n_res; r++)
+        n_used += NN(stft_res_used)(L, r, n);
+    for (int r = 0; r < L->n_res; r++) {
+        if (!NN(stft_res_used)(L, r, n))
+            continue;
+        const voc_stft_res *rs = &L->res[r];
+        const REAL *B = BASIS(L, r);
+        int win = rs->win, nb2 = 2 * (rs->n_fft / 2 + 1), hop = rs->hop;
+        int nfr = 1 + (n - win) / hop;
+        size_t nbins = (size_t)nfr * (nb2 / 2), mark = ar->used;
+        /* frames of the output and the target; spectra X (output), Y (target), magnitudes */
+        REAL *fr = NN(take)(ar, (size_t)nfr * win), *ft = NN(take)(ar, (size_t)nfr * win);
+        REAL *X = NN(take)(ar, (size_t)nfr * nb2), *Y = NN(take)(ar, (size_t)nfr * nb2);
+        REAL *mX = NN(take)(ar, nbins), *mY = NN(take)(ar, nbins);
+        if (!fr || !ft || !X || !Y || !mX || !mY)
+            return -1;
+        for (int i = 0; i < nfr; i++) {
+            memcpy(fr + (size_t)i * win, y + (size_t)i * hop, sizeof(REAL) * win);
+            memcpy(ft + (size_t)i * win, target + (size_t)i * hop, sizeof(REAL) * win);
+        }
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, fr, win, B, nb2, 0, X,
+             nb2);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, ft, win, B, nb2, 0, Y,
+             nb2);
+        double num = 0, den = 0, lm = 0;
+        for (size_t k = 0; k < nbins; k++) {
+            REAL xr = X[2 * k], xi = X[2 * k + 1], yr = Y[2 * k], yi = Y[2 * k + 1];
+            mX[k] = SQRT(xr * xr + xi * xi + (REAL)1e-7);
+            mY[k] = SQRT(yr * yr + yi * yi + (REAL)1e-7);
+            double d = (double)mY[k] - mX[k];
+            num += d * d;
+            den += (double)mY[k] * mY[k];
+            lm += fabs(log((double)mX[k]) - log((double)mY[k]));
+        }
+        double nrm = sqrt(num), dnm = sqrt(den);
+        v.sc += nrm / dnm; /* dnm >= sqrt(nbins * 1e-7) > 0 */
+        v.mag += lm / (double)nbins;
+        v.n_res_used++;
+        if (dy) {
+            /* dL/d|X| = (|X| - |Y|) / (||Y - X|| ||Y||) + sign(log|X| - log|Y|) / (nbins |X|),
+             * dL/d(re, im) = dL/d|X| (re, im) / |X|; frames: dX B^T, overlap-added into dy */
+            double w = scale / n_used, a_sc = nrm > 0 ? w / (nrm * dnm) : 0;
+            double a_lm = w / (double)nbins;
+            REAL *dX = Y; /* the target spectrum is no longer needed */
+            for (size_t k = 0; k < nbins; k++) {
+                double dl = log((double)mX[k]) - log((double)mY[k]);
+                double g = a_sc * ((double)mX[k] - mY[k]) +
+                           a_lm * (dl > 0 ? 1.0 : dl < 0 ? -1.0 : 0.0) / mX[k];
+                REAL gm = (REAL)(g / mX[k]);
+                dX[2 * k] = gm * X[2 * k];
+                dX[2 * k + 1] = gm * X[2 * k + 1];
+            }
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, win, nb2, 1, dX, nb2, B, nb2, 0, ft,
+                 win);
+            for (int i = 0; i < nfr; i++) {
+                REAL *d = dy + (size_t)i * hop;
+                const REAL *s = ft + (size_t)i * win;
+                for (int j = 0; j < win; j++)
+                    d[j] += s[j];
+            }
+        }
+        ar->used = mark;
+    }
+    if (v.n_res_used > 0) {
+        v.sc /= v.n_res_used;
+        v.mag /= v.n_res_used;
+    }
+    v.total = v.sc + v.mag;
+    if (out)
+        *out = v;
+    return v.total;
+}
+
+/* ---- the WaveNet gate, keeping its activations for the backward pass --------------------
+ * g[T, 2C] holds h = [a | b] on entry and [tanh(a) | sigmoid(b)] on return; z[T, C] =
+ * tanh(a) sigmoid(b). In float through the SIMD kernels (nn_vtanh / nn_vsigmoid: libm's
+ * tanhf / expf took over half of a training step), in double through libm. The backward ADDS
+ * dh = [dz sb (1 - ta^2) | dz ta sb (1 - sb)] from the kept activations. */
+static void NN(gate_forward)(REAL *g, REAL *z, int T, int C)
+{
+    for (int t = 0; t < T; t++) {
+        REAL *ga = g + (size_t)t * 2 * C, *gb = ga + C, *zt = z + (size_t)t * C;
+        VTANH(ga, ga, C);
+        VSIGMOID(gb, gb, C);
+        for (int c = 0; c < C; c++)
+            zt[c] = ga[c] * gb[c];
+    }
+}
+
+static void NN(gate_backward)(REAL *dh, const REAL *dz, const REAL *g, int T, int C)
+{
+    for (int t = 0; t < T; t++) {
+        const REAL *ga = g + (size_t)t * 2 * C, *gb = ga + C, *dzt = dz + (size_t)t * C;
+        REAL *da = dh + (size_t)t * 2 * C, *db = da + C;
+        for (int c = 0; c < C; c++) {
+            da[c] += dzt[c] * gb[c] * (1 - ga[c] * ga[c]);
+            db[c] += dzt[c] * ga[c] * gb[c] * (1 - gb[c]);
+        }
+    }
+}
+
+/* ---- the network, batched ------------------------------------------------------------ */
+typedef struct {
+    REAL *meln, *cpre[VOC_MAX_COND], *cact[VOC_MAX_COND], *P;
+    REAL *x[VOC_MAX_LAYERS + 1], *h[VOC_MAX_LAYERS], *z[VOC_MAX_LAYERS], *o[VOC_MAX_LAYERS];
+    REAL *skip, *a1, *p0, *a2, *y;
+} NN(acts);
+
+/* mel[nf, n_mels] raw log-mel, noise[nb * hop]: fills A (activations in ar) */
+static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, int nf, int nb,
+                           const REAL *noise, NN(acts) *A, voc_arena *ar)
+{
+    const voc_config *c = &m->cfg;
+    int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, nm = c->n_mels;
+    int Cc = c->cond_ch, la = c->lookahead, hs = c->hop / F, T = nb * hs, Tf = nb + la;
+    int L2C = L * 2 * C;
+    size_t mo = (size_t)(m->mel_mean - m->p.params), so = (size_t)(m->mel_std - m->p.params);
+
+    /* conditioning at frame rate */
+    A->meln = NN(take)(ar, (size_t)Tf * nm);
+    if (!A->meln)
+        return TTS_E_NOMEM;
+    for (int i = 0; i < Tf; i++) {
+        const REAL *src = mel + (size_t)(i < nf ? i : nf - 1) * nm;
+        REAL *dst = A->meln + (size_t)i * nm;
+        for (int b = 0; b < nm; b++)
+            dst[b] = (src[b] - P[mo + b]) / P[so + b];
+    }
+    const REAL *in = A->meln;
+    for (int i = 0; i < c->cond_layers; i++) {
+        const voc_conv_off *cv = &m->cond[i];
+        A->cpre[i] = NN(take)(ar, (size_t)Tf * Cc);
+        A->cact[i] = NN(take)(ar, (size_t)Tf * Cc);
+        if (!A->cpre[i] || !A->cact[i])
+            return TTS_E_NOMEM;
+        LAYER(conv1d_forward)(A->cpre[i], in, P + cv->w, P + cv->b, Tf, cv->cin, Cc,
+                              c->cond_kernel, 1, 1);
+        LAYER(tanh_forward)(A->cact[i], A->cpre[i], (size_t)Tf * Cc);
+        in = A->cact[i];
+    }
+    A->P = NN(take)(ar, (size_t)Tf * L2C);
+    if (!A->P)
+        return TTS_E_NOMEM;
+    LAYER(conv1d_forward)(A->P, in, P + m->cproj, NULL, Tf, Cc, L2C, 1, 1, 1);
+
+    /* the gated stack at step rate */
+    A->x[0] = NN(take)(ar, (size_t)T * C);
+    A->skip = NN(take0)(ar, (size_t)T * S);
+    if (!A->x[0] || !A->skip)
+        return TTS_E_NOMEM;
+    LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F, C, 1, 1, 1);
+    const REAL r2 = (REAL)0.70710678118654752440;
+    for (int l = 0; l < L; l++) {
+        A->h[l] = NN(take)(ar, (size_t)T * 2 * C);
+        A->z[l] = NN(take)(ar, (size_t)T * C);
+        A->o[l] = NN(take)(ar, (size_t)T * (C + S));
+        A->x[l + 1] = NN(take)(ar, (size_t)T * C);
+        if (!A->h[l] || !A->z[l] || !A->o[l] || !A->x[l + 1])
+            return TTS_E_NOMEM;
+        LAYER(conv1d_forward)(A->h[l], A->x[l], P + m->layer[l].cw, P + m->layer[l].cb, T, C,
+                              2 * C, c->kernel, m->layer[l].dil, 1);
+        NN(voc_upsample_forward)(A->h[l], 2 * C, A->P + (size_t)l * 2 * C, L2C, 2 * C, nb, hs,
+                                 la);
+        NN(gate_forward)(A->h[l], A->z[l], T, C); /* h[l] now holds the gate activations */
+        LAYER(conv1d_forward)(A->o[l], A->z[l], P + m->layer[l].ow, P + m->layer[l].ob, T, C,
+                              C + S, 1, 1, 1);
+        for (int t = 0; t < T; t++) {
+            const REAL *xt = A->x[l] + (size_t)t * C, *ot = A->o[l] + (size_t)t * (C + S);
+            REAL *xn = A->x[l + 1] + (size_t)t * C, *st = A->skip + (size_t)t * S;
+            for (int k = 0; k < C; k++)
+                xn[k] = (xt[k] + ot[k]) * r2;
+            for (int k = 0; k < S; k++)
+                st[k] += ot[C + k];
+        }
+    }
+    /* output: skip / sqrt(L) -> ReLU -> 1x1 -> ReLU -> 1x1 */
+    REAL ks = (REAL)(1 / sqrt((double)L));
+    for (size_t i = 0; i < (size_t)T * S; i++)
+        A->skip[i] *= ks;
+    A->a1 = NN(take)(ar, (size_t)T * S);
+    A->p0 = NN(take)(ar, (size_t)T * S);
+    A->a2 = NN(take)(ar, (size_t)T * S);
+    A->y = NN(take)(ar, (size_t)T * F);
+    if (!A->a1 || !A->p0 || !A->a2 || !A->y)
+        return TTS_E_NOMEM;
+    LAYER(relu_forward)(A->a1, A->skip, (size_t)T * S);
+    LAYER(conv1d_forward)(A->p0, A->a1, P + m->post0_w, P + m->post0_b, T, S, S, 1, 1, 1);
+    LAYER(relu_forward)(A->a2, A->p0, (size_t)T * S);
+    LAYER(conv1d_forward)(A->y, A->a2, P + m->post1_w, P + m->post1_b, T, S, F, 1, 1, 1);
+    return TTS_OK;
+}
+
+/* dy[nb * hop] in; gradients ADDED into G */
+static int NN(net_backward)(const voc_model *m, const REAL *P, REAL *G, int nb, const REAL *noise,
+                            const NN(acts) *A, const REAL *dy, voc_arena *ar)
+{
+    const voc_config *c = &m->cfg;
+    int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold;
+    int Cc = c->cond_ch, la = c->lookahead, hs = c->hop / F, T = nb * hs, Tf = nb + la;
+    int L2C = L * 2 * C;
+    size_t TS = (size_t)T * S;
+    REAL *da2 = NN(take0)(ar, TS), *dp0 = NN(take0)(ar, TS), *da1 = NN(take0)(ar, TS);
+    REAL *dskip = NN(take0)(ar, TS), *dP = NN(take0)(ar, (size_t)Tf * L2C);
+    REAL *dx = NN(take0)(ar, (size_t)T * C), *dxn = NN(take)(ar, (size_t)T * C);
+    REAL *dO = NN(take)(ar, (size_t)T * (C + S)), *dz = NN(take)(ar, (size_t)T * C);
+    REAL *dh = NN(take)(ar, (size_t)T * 2 * C);
+    if (!da2 || !dp0 || !da1 || !dskip || !dP || !dx || !dxn || !dO || !dz || !dh)
+        return TTS_E_NOMEM;
+    LAYER(conv1d_backward)(da2, G + m->post1_w, G + m->post1_b, dy, A->a2, P + m->post1_w, T, S,
+                           F, 1, 1, 1);
+    LAYER(relu_backward)(dp0, da2, A->a2, TS);
+    LAYER(conv1d_backward)(da1, G + m->post0_w, G + m->post0_b, dp0, A->a1, P + m->post0_w, T, S,
+                           S, 1, 1, 1);
+    LAYER(relu_backward)(dskip, da1, A->a1, TS);
+    REAL ks = (REAL)(1 / sqrt((double)L));
+    for (size_t i = 0; i < TS; i++)
+        dskip[i] *= ks;
+    const REAL r2 = (REAL)0.70710678118654752440;
+    for (int l = L - 1; l >= 0; l--) {
+        for (int t = 0; t < T; t++) {
+            REAL *d = dO + (size_t)t * (C + S);
+            const REAL *a = dx + (size_t)t * C, *b = dskip + (size_t)t * S;
+            for (int k = 0; k < C; k++)
+                d[k] = a[k] * r2;
+            memcpy(d + C, b, sizeof(REAL) * S);
+        }
+        memset(dz, 0, sizeof(REAL) * T * C);
+        LAYER(conv1d_backward)(dz, G + m->layer[l].ow, G + m->layer[l].ob, dO, A->z[l],
+                               P + m->layer[l].ow, T, C, C + S, 1, 1, 1);
+        memset(dh, 0, sizeof(REAL) * T * 2 * C);
+        NN(gate_backward)(dh, dz, A->h[l], T, C);
+        NN(voc_upsample_backward)(dP + (size_t)l * 2 * C, L2C, dh, 2 * C, 2 * C, nb, hs, la);
+        for (size_t i = 0; i < (size_t)T * C; i++)
+            dxn[i] = dx[i] * r2;
+        LAYER(conv1d_backward)(dxn, G + m->layer[l].cw, G + m->layer[l].cb, dh, A->x[l],
+                               P + m->layer[l].cw, T, C, 2 * C, c->kernel, m->layer[l].dil, 1);
+        REAL *t = dx;
+        dx = dxn;
+        dxn = t;
+    }
+    LAYER(conv1d_backward)(NULL, G + m->in_w, G + m->in_b, dx, noise, P + m->in_w, T, F, C, 1, 1,
+                           1);
+    /* conditioning */
+    int nc = c->cond_layers;
+    REAL *dc = NN(take0)(ar, (size_t)Tf * Cc), *dpre = NN(take)(ar, (size_t)Tf * Cc);
+    REAL *dprev = NN(take)(ar, (size_t)Tf * Cc);
+    if (!dc || !dpre || !dprev)
+        return TTS_E_NOMEM;
+    LAYER(conv1d_backward)(dc, G + m->cproj, NULL, dP, A->cact[nc - 1], P + m->cproj, Tf, Cc, L2C,
+                           1, 1, 1);
+    for (int i = nc - 1; i >= 0; i--) {
+        const voc_conv_off *cv = &m->cond[i];
+        memset(dpre, 0, sizeof(REAL) * Tf * Cc);
+        LAYER(tanh_backward)(dpre, dc, A->cact[i], (size_t)Tf * Cc);
+        if (i)
+            memset(dprev, 0, sizeof(REAL) * Tf * Cc);
+        LAYER(conv1d_backward)(i ? dprev : NULL, G + cv->w, G + cv->b, dpre,
+                               i ? A->cact[i - 1] : A->meln, P + cv->w, Tf, cv->cin, Cc,
+                               c->cond_kernel, 1, 1);
+        REAL *t = dc;
+        dc = dprev;
+        dprev = t;
+    }
+    return TTS_OK;
+}
+
+static int NN(check_args)(const voc_model *m, int nf, int nb, int ctx)
+{
+    (void)m;
+    return nf >= 1 && nb >= 1 && ctx >= 0 && ctx < nb;
+}
+
+static inline int NN(forward)(const voc_model *m, const REAL *P, const REAL *mel, int nf, int nb,
+                       const REAL *noise, REAL *pcm, voc_arena *ar)
+{
+    if (!NN(check_args)(m, nf, nb, 0) || !mel || !noise || !pcm)
+        return TTS_E_INVALID;
+    if (arena_reserve(ar, pass_bytes(&m->cfg, nb, 0, NULL, sizeof(REAL))))
+        return TTS_E_NOMEM;
+    NN(acts) A;
+    int rc = NN(net_forward)(m, P, mel, nf, nb, noise, &A, ar);
+    if (rc)
+        return rc;
+    memcpy(pcm, A.y, sizeof(REAL) * (size_t)nb * m->cfg.hop);
+    return TTS_OK;
+}
+
+static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss *L,
+                          const REAL *mel, int nf, int nb, int ctx, const REAL *noise,
+                          const REAL *target, REAL *G, double scale, voc_arena *ar,
+                          voc_loss_val *loss, REAL *pcm)
+{
+    if (!NN(check_args)(m, nf, nb, ctx) || !mel || !noise || !target || !L)
+        return TTS_E_INVALID;
+    int hop = m->cfg.hop, n = (nb - ctx) * hop;
+    if (arena_reserve(ar, pass_bytes(&m->cfg, nb, G != NULL, L, sizeof(REAL)) +
+                              loss_bytes(L, n, sizeof(REAL))))
+        return TTS_E_NOMEM;
+    NN(acts) A;
+    int rc = NN(net_forward)(m, P, mel, nf, nb, noise, &A, ar);
+    if (rc)
+        return rc;
+    if (pcm)
+        memcpy(pcm, A.y, sizeof(REAL) * (size_t)nb * hop);
+    REAL *dy = G ? NN(take0)(ar, (size_t)nb * hop) : NULL;
+    if (G && !dy)
+        return TTS_E_NOMEM;
+    voc_loss_val v;
+    if (NN(stft_loss)(L, dy ? dy + (size_t)ctx * hop : NULL, A.y + (size_t)ctx * hop, target,
+                          n, scale, ar, &v) < 0)
+        return TTS_E_NOMEM;
+    if (loss)
+        *loss = v;
+    if (!G)
+        return TTS_OK;
+    return NN(net_backward)(m, P, G, nb, noise, &A, dy, ar);
+}
+
+double NN(voc_stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, const REAL *target,
+                         int n, double scale, voc_arena *ar, voc_loss_val *out)
+{
+    if (!L || !y || !target || n < 0 || arena_reserve(ar, loss_bytes(L, n, sizeof(REAL))))
+        return -1;
+    return NN(stft_loss)(L, dy, y, target, n, scale, ar, out);
+}

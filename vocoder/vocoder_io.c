@@ -1,0 +1,130 @@
+#include "vocoder/vocoder_io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/half.h"
+
+static void config_to_mf(tts_mf_writer *w, const voc_config *c)
+{
+    tts_mf_set_str(w, "kind", "vocoder");
+    tts_mf_set_i64(w, "vocoder.n_mels", c->n_mels);
+    tts_mf_set_i64(w, "vocoder.hop", c->hop);
+    tts_mf_set_i64(w, "vocoder.fold", c->fold);
+    tts_mf_set_i64(w, "vocoder.res_ch", c->res_ch);
+    tts_mf_set_i64(w, "vocoder.skip_ch", c->skip_ch);
+    tts_mf_set_i64(w, "vocoder.n_layers", c->n_layers);
+    tts_mf_set_i64(w, "vocoder.dil_cycle", c->dil_cycle);
+    tts_mf_set_i64(w, "vocoder.kernel", c->kernel);
+    tts_mf_set_i64(w, "vocoder.cond_ch", c->cond_ch);
+    tts_mf_set_i64(w, "vocoder.cond_layers", c->cond_layers);
+    tts_mf_set_i64(w, "vocoder.cond_kernel", c->cond_kernel);
+    tts_mf_set_i64(w, "vocoder.lookahead", c->lookahead);
+}
+
+void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
+{
+    config_to_mf(w, &m->cfg);
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        tts_mf_add_tensor_ref(w, t->name, TTS_MF_F32, t->ndim, t->shape, m->p.params + t->offset);
+    }
+    if (adam && m->p.m && m->p.v) {
+        int64_t n = (int64_t)m->p.count;
+        tts_mf_add_tensor_ref(w, "adam.m", TTS_MF_F32, 1, &n, m->p.m);
+        tts_mf_add_tensor_ref(w, "adam.v", TTS_MF_F32, 1, &n, m->p.v);
+        tts_mf_set_i64(w, "train.step", adam->step);
+    }
+}
+
+void voc_to_mf_f16(tts_mf_writer *w, const voc_model *m)
+{
+    config_to_mf(w, &m->cfg);
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        uint16_t *h = malloc(t->size * sizeof(uint16_t) + 1);
+        if (!h) { /* remembered by the writer as a failure through a NULL tensor */
+            tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, NULL);
+            continue;
+        }
+        for (size_t j = 0; j < t->size; j++)
+            h[j] = nn_float_to_half(m->p.params[t->offset + j]);
+        tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, h);
+        free(h);
+    }
+}
+
+static int get_int(const tts_mf *mf, const char *key, int lo, int hi, int *out, tts_err *err)
+{
+    int64_t v;
+    int rc = tts_mf_get_i64(mf, key, &v, err);
+    if (rc)
+        return rc;
+    if (v < lo || v > hi)
+        return tts_seterr(err, TTS_E_FORMAT, "model file: %s = %lld is out of range [%d, %d]",
+                          key, (long long)v, lo, hi);
+    *out = (int)v;
+    return TTS_OK;
+}
+
+int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
+{
+    voc_config c;
+    const char *kind;
+    int rc;
+    memset(m, 0, sizeof *m);
+    if ((rc = tts_mf_get_str(mf, "kind", &kind, err)))
+        return rc;
+    if (strcmp(kind, "vocoder") != 0)
+        return tts_seterr(err, TTS_E_FORMAT, "model file holds a '%s' model, not a vocoder", kind);
+    if ((rc = get_int(mf, "vocoder.n_mels", 1, 1024, &c.n_mels, err)) ||
+        (rc = get_int(mf, "vocoder.hop", 1, 4096, &c.hop, err)) ||
+        (rc = get_int(mf, "vocoder.fold", 1, 4096, &c.fold, err)) ||
+        (rc = get_int(mf, "vocoder.res_ch", 1, 1024, &c.res_ch, err)) ||
+        (rc = get_int(mf, "vocoder.skip_ch", 1, 1024, &c.skip_ch, err)) ||
+        (rc = get_int(mf, "vocoder.n_layers", 1, VOC_MAX_LAYERS, &c.n_layers, err)) ||
+        (rc = get_int(mf, "vocoder.dil_cycle", 1, 14, &c.dil_cycle, err)) ||
+        (rc = get_int(mf, "vocoder.kernel", 1, 8, &c.kernel, err)) ||
+        (rc = get_int(mf, "vocoder.cond_ch", 1, 1024, &c.cond_ch, err)) ||
+        (rc = get_int(mf, "vocoder.cond_layers", 1, VOC_MAX_COND, &c.cond_layers, err)) ||
+        (rc = get_int(mf, "vocoder.cond_kernel", 1, 9, &c.cond_kernel, err)) ||
+        (rc = get_int(mf, "vocoder.lookahead", 0, 4, &c.lookahead, err)))
+        return rc;
+    if ((rc = voc_init(m, &c, for_training, 1, err)))
+        return rc;
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
+        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
+        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, &ft, err))) {
+            voc_free(m);
+            return rc;
+        }
+        if (dtype == TTS_MF_F32) {
+            memcpy(m->p.params + t->offset, ft->data, t->size * sizeof(float));
+        } else {
+            const uint16_t *h = ft->data;
+            for (size_t j = 0; j < t->size; j++)
+                m->p.params[t->offset + j] = nn_half_to_float(h[j]);
+        }
+    }
+    for (int b = 0; b < c.n_mels; b++)
+        if (!(m->mel_std[b] > 0) || !(m->mel_std[b] < 1e30f) || m->mel_mean[b] != m->mel_mean[b]) {
+            voc_free(m);
+            return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder mel statistics are not valid");
+        }
+    if (for_training && adam && tts_mf_find(mf, "adam.m")) {
+        int64_t n = (int64_t)m->p.count, step;
+        const float *mm, *vv;
+        if ((rc = tts_mf_get_f32(mf, "adam.m", 1, &n, &mm, err)) ||
+            (rc = tts_mf_get_f32(mf, "adam.v", 1, &n, &vv, err)) ||
+            (rc = tts_mf_get_i64(mf, "train.step", &step, err))) {
+            voc_free(m);
+            return rc;
+        }
+        memcpy(m->p.m, mm, m->p.count * sizeof(float));
+        memcpy(m->p.v, vv, m->p.count * sizeof(float));
+        adam->step = step;
+    }
+    return TTS_OK;
+}
