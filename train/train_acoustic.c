@@ -135,6 +135,8 @@ static void shuffle(int *v, int n, uint64_t seed)
     }
 }
 
+static int64_t step_of_best; /* the step a best.ltm is written at */
+
 static int save_model(const char *path, const t2m_model *m, const tts_dataset *ds,
                       const nn_adam *adam, double val_loss, tts_err *err)
 {
@@ -146,6 +148,8 @@ static int save_model(const char *path, const t2m_model *m, const tts_dataset *d
     tts_mf_set_str(w, "symbols", ds->symbols);
     if (val_loss >= 0)
         tts_mf_set_f64(w, "train.val_loss", val_loss);
+    if (adam == NULL)
+        tts_mf_set_i64(w, "train.step", step_of_best);
     int rc = tts_mf_write(w, path, err);
     tts_mf_writer_free(w);
     return rc;
@@ -211,7 +215,7 @@ int train_acoustic_main(int argc, char **argv)
                        .val_every = 200, .log_every = 10, .warmup = 400, .max_val = 48,
                        .lr = 1e-3, .minutes = 0, .clip = 1.0};
     a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f};
-    const char *data = NULL, *dir = NULL;
+    const char *data = NULL, *dir = NULL, *init = NULL;
     int d = 0, text_ch = 0, r = 0;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
@@ -229,6 +233,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--dropout")) a.topts.input_dropout = (float)atof(v);
         else if (OPT("--layer-dropout")) a.topts.layer_dropout = (float)atof(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
+        else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
         else if (OPT("--r")) r = atoi(v);
@@ -278,6 +283,19 @@ int train_acoustic_main(int argc, char **argv)
             return 1;
         }
         fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam.step);
+    } else if (init) {
+        /* a fresh run from a shipped model: its weights (and step, for the learning-rate
+         * schedule), new Adam moments */
+        int64_t step = 0;
+        tts_err e2;
+        if (tts_mf_open(&mf, init, &err) || t2m_from_mf(&m, mf, 1, NULL, &err)) {
+            fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
+            return 1;
+        }
+        if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
+            adam.step = step;
+        tts_mf_close(mf);
+        fprintf(stderr, "started from %s (step %lld, new optimizer state)\n", init, (long long)step);
     } else {
         int n_sym = 1;
         for (const char *p = ds.symbols; *p; p++)
@@ -417,6 +435,7 @@ int train_acoustic_main(int argc, char **argv)
             plot_val(dir, adam.step, &m, &ds, val_idx[0], &vo);
             if (vl1 < best_val) {
                 best_val = vl1;
+                step_of_best = adam.step;
                 if (save_model(best, &m, &ds, NULL, vl1, &err))
                     fprintf(stderr, "warning: %s\n", err.msg);
             }

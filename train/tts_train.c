@@ -14,6 +14,8 @@ static void usage(FILE *f)
             "                                 (metadata.csv with id|text, wav/ID.wav)\n"
             "  acoustic OUT.ltd RUN_DIR       train the acoustic model; resumes RUN_DIR/ckpt.ltm\n"
             "      --steps N --batch B --minutes M --lr LR --warmup N --threads T\n"
+            "      --init MODEL.ltm (no checkpoint yet: start from a shipped model's weights)\n"
+            "      --layer-dropout P --dropout P (conv inputs / teacher-forced frames)\n"
             "      --hard-mining M (score 2M utterances, back-propagate the hardest M)\n"
             "  vocoder OUT.ltd RUN_DIR        train the neural vocoder on the cache's waveforms; resumes\n"
             "      --steps N --batch B --minutes M --crop F --ctx F --lr LR --threads T --wav-every N\n"
