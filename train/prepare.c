@@ -92,6 +92,12 @@ int train_prepare_main(int argc, char **argv)
         return 2;
     }
     const char *dir = argv[0], *outp = argv[1];
+    buf ids = {0}, ids_off = {0}, mels = {0}, mel_off = {0}, split = {0}, names = {0}, texts = {0};
+    buf audio = {0}; /* per utterance exactly frames * hop samples (vocoder training) */
+    char *line = NULL, *symbols = NULL;
+    tts_mel *mel = NULL;
+    tts_frontend *fe = NULL;
+    int status = 1;
     char path[4096];
     snprintf(path, sizeof path, "%s/metadata.csv", dir);
     FILE *f = fopen(path, "r");
@@ -101,11 +107,10 @@ int train_prepare_main(int argc, char **argv)
     }
     tts_err err = {0};
     tts_audio_cfg cfg = tts_audio_cfg_default();
-    tts_mel *mel = NULL;
-    tts_frontend *fe = NULL;
     if (tts_mel_create(&mel, &cfg, &err) || tts_frontend_open(&fe, NULL, &err)) {
         fprintf(stderr, "tts-train prepare: %s\n", err.msg);
-        return 1;
+        fclose(f);
+        goto done;
     }
     /* count lines for the progress display */
     int total = 0;
@@ -113,14 +118,11 @@ int train_prepare_main(int argc, char **argv)
         total += c == '\n';
     rewind(f);
 
-    buf ids = {0}, ids_off = {0}, mels = {0}, mel_off = {0}, split = {0}, names = {0}, texts = {0};
-    buf audio = {0}; /* per utterance exactly frames * hop samples (vocoder training) */
     int32_t zero = 0, n_ids_total = 0, n_frames_total = 0;
     buf_add(&ids_off, &zero, 4);
     buf_add(&mel_off, &zero, 4);
     int n = 0, n_skipped = 0, lineno = 0, n_val = 0;
     double seconds = 0, seconds_raw = 0;
-    char *line = NULL;
     size_t cap = 0;
     ssize_t got;
     tts_trim_params tp = tts_trim_default_params();
@@ -175,7 +177,10 @@ int train_prepare_main(int argc, char **argv)
         float *frames = malloc(nf * cfg.n_mels * sizeof(float));
         if (!frames || tts_mel_analyze_into(mel, pcm + s0, s1 - s0, frames, &err)) {
             fprintf(stderr, "tts-train prepare: %s: %s\n", id, frames ? err.msg : "out of memory");
-            return 1;
+            free(frames);
+            free(pcm);
+            fclose(f);
+            goto done;
         }
         buf_add(&mels, frames, nf * cfg.n_mels * sizeof(float));
         free(frames);
@@ -202,11 +207,10 @@ int train_prepare_main(int argc, char **argv)
                     seconds / 60);
     }
     fprintf(stderr, "\n");
-    free(line);
     fclose(f);
     if (n == 0) {
         fprintf(stderr, "tts-train prepare: no usable utterance in %s\n", dir);
-        return 1;
+        goto done;
     }
     /* per-band statistics over the training split */
     int nm = cfg.n_mels;
@@ -235,7 +239,7 @@ int train_prepare_main(int argc, char **argv)
     free(sq);
 
     size_t symlen = tts_symbols_serialize(NULL, 0);
-    char *symbols = malloc(symlen + 1);
+    symbols = malloc(symlen + 1);
     tts_symbols_serialize(symbols, symlen + 1);
     tts_mf_writer *w = tts_mf_writer_new();
     tts_mf_set_str(w, "kind", "dataset");
@@ -259,16 +263,19 @@ int train_prepare_main(int argc, char **argv)
     tts_mf_add_tensor_ref(w, "mel_std", TTS_MF_F32, 1, s_nm, std);
     int rc = tts_mf_write(w, outp, &err);
     tts_mf_writer_free(w);
-    free(symbols);
     if (rc) {
         fprintf(stderr, "tts-train prepare: %s\n", err.msg);
-        return 1;
+        goto done;
     }
     printf("prepared %d utterances (%d train, %d validation), skipped %d\n", n, n - n_val, n_val,
            n_skipped);
     printf("audio: %.1f min read, %.1f min after trimming; %d frames, %d phoneme ids\n",
            seconds_raw / 60, seconds / 60, n_frames_total, n_ids_total);
     printf("wrote %s\n", outp);
+    status = 0;
+done:
+    free(line);
+    free(symbols);
     free(ids.data);
     free(ids_off.data);
     free(mels.data);
@@ -279,5 +286,5 @@ int train_prepare_main(int argc, char **argv)
     free(audio.data);
     tts_frontend_close(fe);
     tts_mel_free(mel);
-    return 0;
+    return status;
 }
