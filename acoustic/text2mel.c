@@ -406,7 +406,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 t2m_infer_opts t2m_infer_opts_default(void)
 {
     /* at 12.5 ms frames and r = 4, 16 steps on one token is 0.8 s: longer than any phoneme */
-    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = 16,
+    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = 16, .quiet_margin = 1.0f,
                         .max_steps_per_token = 4, .max_steps = 2000};
     return o;
 }
@@ -511,7 +511,11 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     float *x = arena_zeros(&ar, fr), *out = arena_floats(&ar, fr), *frames = arena_floats(&ar, fr);
     float *q = arena_floats(&ar, d), *rq = arena_floats(&ar, 2 * d), *a = arena_floats(&ar, N);
     float scale = 1.0f / sqrtf((float)d);
-    int pos = 0, at_end = 0, stay = 0;
+    int pos = 0, at_end = 0, stay = 0, quiet = 0;
+    float quiet_level = 0; /* mean energy of the training frames, minus the margin */
+    for (int b = 0; b < nm; b++)
+        quiet_level += m->mel_mean[b] / nm;
+    quiet_level -= o->quiet_margin;
 
     for (steps = 0; steps < cap;) {
         stack_step(&m->aenc, P, &sa, x, q);
@@ -567,10 +571,25 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             reason = 2;
             break;
         }
-        /* the end: attention has reached the end token and stayed there */
+        /* the end: attention has reached the end token and stayed there, or it is on the
+         * final pause and the voice has gone quiet */
         if (pos >= N - 1 && ++at_end >= 2) {
             reason = 0;
             break;
+        }
+        if (o->quiet_margin > 0 && pos >= N - 2) {
+            int all_quiet = 1;
+            for (int j = 0; j < r && all_quiet; j++) {
+                float e = 0;
+                for (int b = 0; b < nm; b++)
+                    e += frames[j * nm + b];
+                all_quiet = e / nm < quiet_level;
+            }
+            quiet = all_quiet ? quiet + 1 : 0;
+            if (quiet >= 2) {
+                reason = 0;
+                break;
+            }
         }
     }
 done:

@@ -104,6 +104,10 @@ typedef struct {
     int window_back, window_ahead; /* monotonic window around the last attended token */
     int max_stay;                  /* forced advance: after this many steps on one token the
                                     * window starts one token further (0 = never) */
+    float quiet_margin;            /* end of speech: once at the last two tokens (final pause,
+                                    * end token), two steps whose frames are all quieter than
+                                    * the model's mean energy minus this (log units) end it;
+                                    * <= 0: off */
     int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
     int max_steps;                 /* absolute cap, 0 = none */
 } t2m_infer_opts;
