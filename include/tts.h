@@ -47,7 +47,11 @@ typedef struct tts_engine tts_engine;
 
 typedef struct {
     const char *model_path; /* voice model file; NULL = the shipped default voice */
-    const char *vocoder;    /* NULL or "default" = the best available; "griffinlim" */
+    const char *vocoder;    /* NULL or "default": the voice's neural vocoder when it has one,
+                             * else Griffin-Lim; "wavenet": the neural one (an error if the
+                             * voice has none); "griffinlim": the reference vocoder */
+    const char *vocoder_path; /* neural vocoder file; NULL = VOICE.vocoder.ltm beside the
+                               * voice file */
     int threads;            /* worker threads; 0 = 1 (also sets OpenBLAS's process-wide
                              * thread count) */
     float rate;             /* speaking rate, 1 = as trained (0.5 .. 2) */

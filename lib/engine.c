@@ -12,6 +12,7 @@
 
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
+#include "vocoder/vocoder_io.h"
 #include "core/err.h"
 #include "dsp/dsp.h"
 #include "frontend/frontend.h"
@@ -29,7 +30,12 @@ struct tts_engine {
     tts_audio_cfg audio;
     tts_frontend *fe;
     tts_mel *mel;
+    voc_model voc; /* the neural vocoder, when one is loaded */
+    int voc_loaded;
+    voc_stream vs;
+    int vs_ok;
     char model_path[4096];
+    char voc_path[4096];
 };
 
 tts_options tts_default_options(void)
@@ -58,6 +64,44 @@ static int find_default_model(char *out, size_t cap)
     return 0;
 }
 
+/* The neural vocoder: opts.vocoder_path, else VOICE.vocoder.ltm beside the voice file.
+ * "default" uses it when it exists (Griffin-Lim otherwise); "wavenet" requires it. */
+static int open_vocoder(tts_engine *e)
+{
+    const tts_options *o = &e->opts;
+    if (o->vocoder && !strcmp(o->vocoder, "griffinlim"))
+        return TTS_OK;
+    int required = o->vocoder && !strcmp(o->vocoder, "wavenet");
+    if (o->vocoder_path) {
+        snprintf(e->voc_path, sizeof e->voc_path, "%s", o->vocoder_path);
+    } else {
+        size_t n = strlen(e->model_path);
+        if (n > 4 && !strcmp(e->model_path + n - 4, ".ltm"))
+            n -= 4;
+        snprintf(e->voc_path, sizeof e->voc_path, "%.*s.vocoder.ltm", (int)n, e->model_path);
+    }
+    if (!required && !o->vocoder_path && !file_exists(e->voc_path))
+        return TTS_OK; /* no neural vocoder for this voice: Griffin-Lim */
+    tts_mf *mf;
+    int rc = tts_mf_open(&mf, e->voc_path, &e->err);
+    if (rc)
+        return rc == TTS_E_IO ? TTS_E_NO_MODEL : rc;
+    rc = voc_from_mf(&e->voc, mf, 0, NULL, &e->err);
+    tts_mf_close(mf);
+    if (rc)
+        return rc;
+    e->voc_loaded = 1;
+    if (e->voc.cfg.n_mels != e->audio.n_mels || e->voc.cfg.hop != e->audio.hop_length)
+        return tts_seterr(&e->err, TTS_E_FORMAT,
+                          "%s: vocoder expects %d mel bands and hop %d, the voice has %d and %d",
+                          e->voc_path, e->voc.cfg.n_mels, e->voc.cfg.hop, e->audio.n_mels,
+                          e->audio.hop_length);
+    if ((rc = voc_stream_init(&e->vs, &e->voc, 1, &e->err)))
+        return rc;
+    e->vs_ok = 1;
+    return TTS_OK;
+}
+
 int tts_engine_open(tts_engine **out, const tts_options *opts)
 {
     tts_engine *e = calloc(1, sizeof *e);
@@ -78,9 +122,11 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
         return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
                           o->sentence_silence);
-    if (o->vocoder && strcmp(o->vocoder, "default") && strcmp(o->vocoder, "griffinlim"))
+    if (o->vocoder && strcmp(o->vocoder, "default") && strcmp(o->vocoder, "griffinlim") &&
+        strcmp(o->vocoder, "wavenet"))
         return tts_seterr(&e->err, TTS_E_INVALID,
-                          "unknown vocoder '%s' (available: griffinlim)", o->vocoder);
+                          "unknown vocoder '%s' (available: default, wavenet, griffinlim)",
+                          o->vocoder);
     if (o->model_path) {
         snprintf(e->model_path, sizeof e->model_path, "%s", o->model_path);
     } else if (!find_default_model(e->model_path, sizeof e->model_path)) {
@@ -110,7 +156,7 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
         return tts_seterr(&e->err, TTS_E_FORMAT, "%s: symbol table has %d symbols, model %d",
                           e->model_path, tts_symtab_count(tts_frontend_symbols(e->fe)),
                           e->am.cfg.n_symbols);
-    return TTS_OK;
+    return open_vocoder(e);
 }
 
 void tts_engine_close(tts_engine *e)
@@ -119,6 +165,10 @@ void tts_engine_close(tts_engine *e)
         return;
     if (e->am_loaded)
         t2m_free(&e->am);
+    if (e->vs_ok)
+        voc_stream_free(&e->vs);
+    if (e->voc_loaded)
+        voc_free(&e->voc);
     tts_mel_free(e->mel);
     tts_frontend_close(e->fe);
     tts_mf_close(e->mf);
@@ -143,7 +193,51 @@ typedef struct {
     int n_mels;
     int *token_at_step; /* attended token per decoder step */
     size_t steps, steps_cap;
+    /* streaming through the neural vocoder: each decoder step is vocoded and delivered at
+     * once, with the word events it reached */
+    int stream;
+    tts_engine *e;
+    tts_audio_cb cb;
+    void *user;
+    const tts_phonemes *ph;
+    size_t sent_off, next_word;
+    uint64_t pos0;      /* stream position of the sentence's first sample */
+    size_t samples_per_step;
+    tts_event *ev;      /* pending events, room for n_words + 2 */
+    size_t n_ev;
+    float *pcm;         /* scratch: (lookahead + 1) * hop */
+    size_t delivered;   /* samples of this sentence delivered so far */
+    int failed;         /* a status when delivering failed */
 } frame_sink;
+
+static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
+                   const tts_event *ev, size_t n_ev);
+
+/* queues a word event for every word the attention has reached by token pos */
+static void queue_words(frame_sink *s, int pos, uint64_t sample)
+{
+    while (s->next_word < s->ph->n_words && (size_t)pos >= s->ph->words[s->next_word].first_id) {
+        const tts_word *w = &s->ph->words[s->next_word++];
+        s->ev[s->n_ev++] = (tts_event){TTS_EVENT_WORD, s->sent_off + w->offset, w->length, sample};
+    }
+}
+
+static int stream_out(frame_sink *s, float *pcm, size_t n)
+{
+    float vol = s->e->opts.volume;
+    for (size_t i = 0; i < n; i++) {
+        float v = pcm[i] * vol;
+        pcm[i] = v > 1 ? 1 : v < -1 ? -1 : v;
+    }
+    if (n == 0 && s->n_ev == 0)
+        return 0;
+    int rc = deliver(s->e, s->cb, s->user, pcm, n, s->ev, s->n_ev);
+    s->n_ev = 0;
+    s->delivered += n;
+    if (rc)
+        s->failed = rc;
+    return rc;
+}
 
 static int on_frames(const float *frames, int r, int pos, void *user)
 {
@@ -154,7 +248,7 @@ static int on_frames(const float *frames, int r, int pos, void *user)
             nc *= 2;
         float *f = realloc(s->frames, nc * sizeof(float));
         if (!f)
-            return 1;
+            return s->failed = TTS_E_NOMEM, 1;
         s->frames = f;
         s->cap = nc;
     }
@@ -162,13 +256,21 @@ static int on_frames(const float *frames, int r, int pos, void *user)
         size_t nc = s->steps_cap ? s->steps_cap * 2 : 256;
         int *t = realloc(s->token_at_step, nc * sizeof(int));
         if (!t)
-            return 1;
+            return s->failed = TTS_E_NOMEM, 1;
         s->token_at_step = t;
         s->steps_cap = nc;
     }
     memcpy(s->frames + s->n * s->n_mels, frames, sizeof(float) * r * s->n_mels);
     s->n += r;
     s->token_at_step[s->steps++] = pos;
+    if (!s->stream)
+        return 0;
+    queue_words(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
+    for (int j = 0; j < r; j++) {
+        int n = voc_stream_push(&s->e->voc, &s->e->vs, frames + (size_t)j * s->n_mels, NULL, s->pcm);
+        if (stream_out(s, s->pcm, (size_t)(n > 0 ? n : 0)))
+            return 1;
+    }
     return 0;
 }
 
@@ -214,65 +316,92 @@ static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t le
                           tts_audio_cb cb, void *user)
 {
     tts_phonemes ph = {0};
-    frame_sink sink = {.n_mels = e->audio.n_mels};
+    frame_sink sink = {.n_mels = e->audio.n_mels, .e = e, .cb = cb, .user = user,
+                       .sent_off = off, .pos0 = *pos};
     float *scaled = NULL, *pcm = NULL;
-    tts_event *ev = NULL;
     int *ids = NULL, rc;
     if ((rc = tts_frontend_phonemize(e->fe, text + off, len, &ph, &e->err)))
         goto out;
     if (ph.n_words == 0)
         goto out; /* nothing to say (e.g. only symbols eSpeak NG does not speak) */
+    sink.ph = &ph;
     ids = malloc(sizeof(int) * ph.n_ids);
-    ev = calloc(ph.n_words + 2, sizeof *ev);
-    if (!ids || !ev) {
+    sink.ev = calloc(ph.n_words + 2, sizeof *sink.ev);
+    if (e->voc_loaded)
+        sink.pcm = malloc(sizeof(float) * (size_t)(e->voc.cfg.lookahead + 1) * e->audio.hop_length);
+    if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm)) {
         rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < ph.n_ids; i++)
         ids[i] = ph.ids[i];
+    /* stream through the neural vocoder step by step; otherwise vocode the sentence */
+    sink.stream = e->voc_loaded && e->opts.rate == 1.0f;
+    sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
+    sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, off, len, *pos};
+    if (e->voc_loaded)
+        voc_stream_reset(&e->vs, &e->voc, 1);
     t2m_infer_opts io = t2m_infer_opts_default();
     int stop;
     rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop, &e->err);
     if (rc < 0)
         goto out;
-    if (stop == 2) {
-        rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+    if (sink.failed) {
+        rc = sink.failed == TTS_E_NOMEM ? tts_seterr(&e->err, TTS_E_NOMEM, "out of memory")
+                                        : sink.failed;
         goto out;
     }
-    size_t nf = sink.n;
-    const float *frames = sink.frames;
-    if (e->opts.rate != 1.0f) {
-        scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, e->opts.rate, &nf);
-        if (!scaled) {
-            rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+    if (sink.stream) {
+        int n = voc_stream_finish(&e->voc, &e->vs, NULL, sink.pcm);
+        queue_words(&sink, (int)ph.n_ids, *pos + sink.delivered); /* any never reached */
+        if ((rc = stream_out(&sink, sink.pcm, (size_t)(n > 0 ? n : 0))))
             goto out;
+        *pos += sink.delivered;
+    } else {
+        size_t nf = sink.n;
+        const float *frames = sink.frames;
+        if (e->opts.rate != 1.0f) {
+            scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, e->opts.rate, &nf);
+            if (!scaled) {
+                rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+                goto out;
+            }
+            frames = scaled;
         }
-        frames = scaled;
+        size_t np = 0;
+        if (e->voc_loaded) {
+            pcm = malloc(sizeof(float) * (nf + (size_t)e->voc.cfg.lookahead) * e->audio.hop_length);
+            if (!pcm) {
+                rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+                goto out;
+            }
+            for (size_t f = 0; f < nf; f++) {
+                int n = voc_stream_push(&e->voc, &e->vs, frames + f * e->audio.n_mels, NULL, pcm + np);
+                np += (size_t)(n > 0 ? n : 0);
+            }
+            int n = voc_stream_finish(&e->voc, &e->vs, NULL, pcm + np);
+            np += (size_t)(n > 0 ? n : 0);
+        } else {
+            tts_gl_params gp = tts_gl_default_params();
+            if (e->opts.griffin_lim_iters > 0)
+                gp.n_iter = e->opts.griffin_lim_iters;
+            if ((rc = tts_mel_synthesize(e->mel, frames, nf, &gp, &pcm, &np, &e->err)))
+                goto out;
+        }
+        /* word events: where the attention first reached each word, on the scaled time axis */
+        double samples_per_step = (double)sink.samples_per_step / e->opts.rate;
+        size_t step = 0;
+        for (size_t w = 0; w < ph.n_words; w++) {
+            while (step < sink.steps && (size_t)sink.token_at_step[step] < ph.words[w].first_id)
+                step++;
+            sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_WORD, off + ph.words[w].offset,
+                                               ph.words[w].length,
+                                               *pos + (uint64_t)(step * samples_per_step)};
+        }
+        if ((rc = stream_out(&sink, pcm, np)))
+            goto out;
+        *pos += np;
     }
-    size_t np = 0;
-    tts_gl_params gp = tts_gl_default_params();
-    if (e->opts.griffin_lim_iters > 0)
-        gp.n_iter = e->opts.griffin_lim_iters;
-    if ((rc = tts_mel_synthesize(e->mel, frames, nf, &gp, &pcm, &np, &e->err)))
-        goto out;
-    for (size_t i = 0; i < np; i++) {
-        float v = pcm[i] * e->opts.volume;
-        pcm[i] = v > 1 ? 1 : v < -1 ? -1 : v;
-    }
-    /* events: sentence start, each word when the attention first reaches it */
-    size_t n_ev = 0;
-    ev[n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, off, len, *pos};
-    double samples_per_step = (double)e->am.cfg.r * e->audio.hop_length / e->opts.rate;
-    size_t step = 0;
-    for (size_t w = 0; w < ph.n_words; w++) {
-        while (step < sink.steps && (size_t)sink.token_at_step[step] < ph.words[w].first_id)
-            step++;
-        ev[n_ev++] = (tts_event){TTS_EVENT_WORD, off + ph.words[w].offset, ph.words[w].length,
-                                 *pos + (uint64_t)(step * samples_per_step)};
-    }
-    if ((rc = deliver(e, cb, user, pcm, np, ev, n_ev)))
-        goto out;
-    *pos += np;
     size_t ns = (size_t)(e->opts.sentence_silence * e->audio.sample_rate);
     float zeros[1024] = {0};
     tts_event end = {TTS_EVENT_SENTENCE_END, off, len, *pos};
@@ -290,9 +419,10 @@ out:
     tts_phonemes_free(&ph);
     free(sink.frames);
     free(sink.token_at_step);
+    free(sink.ev);
+    free(sink.pcm);
     free(scaled);
     free(pcm);
-    free(ev);
     free(ids);
     return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "acoustic/voice_io.h"
 #include "frontend/frontend.h"
+#include "vocoder/vocoder_io.h"
 #include "tts.h"
 
 static int failures;
@@ -54,9 +55,30 @@ static int make_voice(const char *path)
     return rc;
 }
 
+/* a tiny neural vocoder with random weights beside the voice (VOICE.vocoder.ltm) */
+static int make_vocoder(const char *path)
+{
+    voc_config c = voc_config_default(80, 200);
+    c.res_ch = 8;
+    c.skip_ch = 8;
+    c.n_layers = 4;
+    c.cond_ch = 8;
+    voc_model m;
+    tts_err e;
+    if (voc_init(&m, &c, 0, 4, &e))
+        return -1;
+    tts_mf_writer *w = tts_mf_writer_new();
+    voc_to_mf(w, &m, NULL);
+    int rc = tts_mf_write(w, path, &e);
+    tts_mf_writer_free(w);
+    voc_free(&m);
+    return rc;
+}
+
 typedef struct {
     float *pcm;
     size_t n, cap;
+    size_t calls, calls_before_end; /* callbacks, and those before the first sentence end */
     tts_event ev[256];
     size_t n_ev;
     size_t stop_after; /* cancel once this many samples arrived (0 = never) */
@@ -71,6 +93,12 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
     }
     memcpy(c->pcm + c->n, pcm, n * sizeof(float));
     c->n += n;
+    c->calls++;
+    int ended = 0;
+    for (size_t i = 0; i < c->n_ev; i++)
+        ended |= c->ev[i].type == TTS_EVENT_SENTENCE_END;
+    if (!ended)
+        c->calls_before_end++;
     for (size_t i = 0; i < n_ev && c->n_ev < 256; i++)
         c->ev[c->n_ev++] = ev[i];
     return c->stop_after && c->n >= c->stop_after;
@@ -211,6 +239,53 @@ int main(void)
           "bad text leaves no file");
     CHECK(tts_synthesize_to_file(e, TEXT, "/nonexistent-dir/x.wav") == TTS_E_IO, "bad path");
     tts_engine_close(e);
+
+    /* the neural vocoder streams: many small chunks within the first sentence, every word
+     * event once and in order, deterministic, cancellable, and Griffin-Lim still on demand */
+    char voc[300];
+    snprintf(voc, sizeof voc, "%s/voice.vocoder.ltm", dir);
+    CHECK(make_vocoder(voc) == 0, "making the vocoder");
+    o = tts_default_options();
+    o.model_path = model_path;
+    o.vocoder = "wavenet";
+    CHECK(tts_engine_open(&e, &o) == TTS_OK, "open with vocoder: %s", tts_engine_error(e));
+    capture v1 = {0}, v2 = {0};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &v1) == TTS_OK, "neural synth: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, TEXT, on_audio, &v2) == TTS_OK, "neural synth again");
+    CHECK(v1.n == v2.n && !memcmp(v1.pcm, v2.pcm, v1.n * sizeof(float)), "neural not deterministic");
+    CHECK(v1.calls_before_end >= 8, "not streamed: %zu chunks before the first sentence ended",
+          v1.calls_before_end);
+    int vw = 0, vord = 1;
+    last = 0;
+    for (size_t i = 0; i < v1.n_ev; i++) {
+        if (v1.ev[i].type == TTS_EVENT_WORD) {
+            if (vw < 7)
+                CHECK(!strncmp(TEXT + v1.ev[i].text_offset, expect[vw], v1.ev[i].text_length),
+                      "neural word %d", vw);
+            vw++;
+        }
+        vord &= v1.ev[i].sample >= last && v1.ev[i].sample <= v1.n;
+        last = v1.ev[i].sample;
+    }
+    CHECK(vw == 7 && vord, "neural events: %d words, ordered %d", vw, vord);
+    capture vk = {.stop_after = 500};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &vk) == TTS_E_CANCELLED && vk.n < 2000,
+          "neural cancel: %zu samples", vk.n);
+    tts_engine_close(e);
+    o.vocoder = "griffinlim";
+    CHECK(tts_engine_open(&e, &o) == TTS_OK, "open griffinlim");
+    capture g = {0};
+    CHECK(tts_synthesize(e, TEXT, on_audio, &g) == TTS_OK && g.n == c.n &&
+              !memcmp(g.pcm, c.pcm, c.n * sizeof(float)), "griffinlim beside a vocoder file");
+    tts_engine_close(e);
+    unlink(voc);
+    o.vocoder = "wavenet";
+    CHECK(tts_engine_open(&e, &o) == TTS_E_NO_MODEL, "wavenet without a vocoder file");
+    tts_engine_close(e);
+    free(v1.pcm);
+    free(v2.pcm);
+    free(vk.pcm);
+    free(g.pcm);
 
     free(c.pcm);
     free(d.pcm);
