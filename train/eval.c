@@ -9,7 +9,8 @@
  *     length ratio (synthesized / recorded frames);
  * and, on every line of SENTENCES.txt (unseen text), the attention failures of
  * free-running synthesis: runaway (hit the length cap), skipped words (the attention
- * never landed on a word's phonemes), stalls (stuck on one token for over a second).
+ * spent less than half a decoder step on a word's phonemes), stalls (stuck on one token
+ * for over a second).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
  */
@@ -105,17 +106,22 @@ typedef struct {
     int runaway, skipped_words, stalls;
 } failures;
 
-/* judges one free-running result against the words of its phonemes */
-static void judge(const run *c, const tts_phonemes *ph, int stop, int steps_per_second, failures *f)
+/* judges one free-running result against the words of its phonemes. A word is skipped
+ * when the attention spent less than half a decoder step on its phonemes in all (its
+ * attention mass over the steps, from align[steps, N]): at r = 4 a short word may be
+ * passed within a single step, which is not a skip. */
+static void judge(const run *c, const float *align, int N, const tts_phonemes *ph, int stop,
+                  int steps_per_second, failures *f)
 {
     if (stop == 1)
         f->runaway++;
     for (size_t w = 0; w < ph->n_words; w++) {
         size_t lo = ph->words[w].first_id, hi = lo + ph->words[w].n_ids;
-        int seen = 0;
-        for (size_t s = 0; s < c->steps && !seen; s++)
-            seen = (size_t)c->pos[s] >= lo && (size_t)c->pos[s] < hi;
-        if (!seen)
+        double mass = 0;
+        for (size_t s = 0; s < c->steps; s++)
+            for (size_t k = lo; k < hi && k < (size_t)N; k++)
+                mass += align[s * N + k];
+        if (mass < 0.5)
             f->skipped_words++;
     }
     int same = 1;
@@ -212,7 +218,8 @@ int train_eval_main(int argc, char **argv)
         /* free running */
         run c = {.n_mels = nm};
         int stop = 0;
-        t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, NULL, &stop, &err);
+        float *al = calloc(((size_t)io.max_steps_per_token * N + 10) * N, sizeof(float));
+        t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, al, &stop, &err);
         if (c.n > 0) {
             float *cn = malloc(sizeof(float) * c.n * nm);
             for (size_t f = 0; f < c.n; f++)
@@ -225,7 +232,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, &ph, stop, steps_per_second, &vf);
+            judge(&c, al, N, &ph, stop, steps_per_second, &vf);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -235,6 +242,7 @@ int train_eval_main(int argc, char **argv)
         free(c.frames);
         free(c.pos);
         free(norm);
+        free(al);
         free(A);
         n_val++;
         fprintf(stderr, "\rvalidation %d", n_val);
@@ -268,8 +276,11 @@ int train_eval_main(int argc, char **argv)
                 ids[k] = ph.ids[k];
             run c = {.n_mels = nm};
             int stop = 0;
-            t2m_synthesize(&m, ids, (int)ph.n_ids, &io, collect, &c, NULL, &stop, &err);
-            judge(&c, &ph, stop, steps_per_second, &sf);
+            int Ns = (int)ph.n_ids;
+            float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
+            t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
+            judge(&c, al, Ns, &ph, stop, steps_per_second, &sf);
+            free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
             if (c.n > 0 && vocode_to(mel, &c, ds.audio.sample_rate, path, &err) == 0)
