@@ -87,7 +87,8 @@ typedef struct {
 } tts_event;
 
 /* Receives audio as it is produced: pcm[n] mono floats in [-1, 1] at the engine's sample
- * rate, and the events that fall in or before this chunk. Return non-zero to stop: the
+ * rate, and the events that fall in or before this chunk (n may be 0 when a call carries
+ * only events). Return non-zero to stop: the
  * synthesis call then returns TTS_E_CANCELLED. */
 typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
                             size_t n_events, void *user_data);

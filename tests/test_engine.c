@@ -91,7 +91,8 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         c->cap = (c->n + n) * 2;
         c->pcm = realloc(c->pcm, c->cap * sizeof(float));
     }
-    memcpy(c->pcm + c->n, pcm, n * sizeof(float));
+    if (n) /* a chunk may carry only events */
+        memcpy(c->pcm + c->n, pcm, n * sizeof(float));
     c->n += n;
     c->calls++;
     int ended = 0;
