@@ -50,9 +50,8 @@ int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err)
     return rc ? tts_seterr(err, TTS_E_FORMAT, "model file: bad audio settings: %s", err->msg) : 0;
 }
 
-void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
+static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
 {
-    const t2m_config *c = &m->cfg;
     tts_mf_set_str(w, "kind", "acoustic");
     tts_mf_set_i64(w, "acoustic.n_symbols", c->n_symbols);
     tts_mf_set_i64(w, "acoustic.n_mels", c->n_mels);
@@ -60,6 +59,11 @@ void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
     tts_mf_set_i64(w, "acoustic.embed_dim", c->embed_dim);
     tts_mf_set_i64(w, "acoustic.text_ch", c->text_ch);
     tts_mf_set_i64(w, "acoustic.d", c->d);
+}
+
+void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
+{
+    config_to_mf(w, &m->cfg);
     for (int i = 0; i < m->p.n_tensors; i++) {
         const nn_tensor_info *t = &m->p.tensors[i];
         tts_mf_add_tensor_ref(w, t->name, TTS_MF_F32, t->ndim, t->shape, m->p.params + t->offset);
@@ -74,14 +78,7 @@ void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
 
 void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m)
 {
-    const t2m_config *c = &m->cfg;
-    tts_mf_set_str(w, "kind", "acoustic");
-    tts_mf_set_i64(w, "acoustic.n_symbols", c->n_symbols);
-    tts_mf_set_i64(w, "acoustic.n_mels", c->n_mels);
-    tts_mf_set_i64(w, "acoustic.r", c->r);
-    tts_mf_set_i64(w, "acoustic.embed_dim", c->embed_dim);
-    tts_mf_set_i64(w, "acoustic.text_ch", c->text_ch);
-    tts_mf_set_i64(w, "acoustic.d", c->d);
+    config_to_mf(w, &m->cfg);
     for (int i = 0; i < m->p.n_tensors; i++) {
         const nn_tensor_info *t = &m->p.tensors[i];
         uint16_t *h = malloc(t->size * sizeof(uint16_t));
