@@ -50,13 +50,18 @@ static int file_exists(const char *p)
     return access(p, R_OK) == 0;
 }
 
-/* the shipped voice: $TTS_MODEL_DIR, then the installed data dir, then the source tree */
+/* the shipped voice: only in $TTS_MODEL_DIR when it is set; else the installed data dir,
+ * then the source tree */
 static int find_default_model(char *out, size_t cap)
 {
-    const char *dirs[3] = {getenv("TTS_MODEL_DIR"), TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR};
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i] || !dirs[i][0])
-            continue;
+    const char *env = getenv("TTS_MODEL_DIR");
+    const char *dirs[2] = {TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR};
+    int n = 2;
+    if (env && env[0]) {
+        dirs[0] = env;
+        n = 1;
+    }
+    for (int i = 0; i < n; i++) {
         snprintf(out, cap, "%s/%s", dirs[i], VOICE_FILE);
         if (file_exists(out))
             return 1;
@@ -130,8 +135,13 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (o->model_path) {
         snprintf(e->model_path, sizeof e->model_path, "%s", o->model_path);
     } else if (!find_default_model(e->model_path, sizeof e->model_path)) {
+        const char *env = getenv("TTS_MODEL_DIR");
+        if (env && env[0])
+            return tts_seterr(&e->err, TTS_E_NO_MODEL,
+                              "no voice model installed: %s not found in $TTS_MODEL_DIR (%s)",
+                              VOICE_FILE, env);
         return tts_seterr(&e->err, TTS_E_NO_MODEL,
-                          "no voice model installed: %s not found in $TTS_MODEL_DIR, %s or %s "
+                          "no voice model installed: %s not found in %s or %s "
                           "(train one with tts-train, or pass a model file)",
                           VOICE_FILE, TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR);
     }
