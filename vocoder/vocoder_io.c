@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/params_io.h"
+
 #include "nn/half.h"
 
 static void config_to_mf(tts_mf_writer *w, const voc_config *c)
@@ -25,33 +27,13 @@ static void config_to_mf(tts_mf_writer *w, const voc_config *c)
 void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
 {
     config_to_mf(w, &m->cfg);
-    for (int i = 0; i < m->p.n_tensors; i++) {
-        const nn_tensor_info *t = &m->p.tensors[i];
-        tts_mf_add_tensor_ref(w, t->name, TTS_MF_F32, t->ndim, t->shape, m->p.params + t->offset);
-    }
-    if (adam && m->p.m && m->p.v) {
-        int64_t n = (int64_t)m->p.count;
-        tts_mf_add_tensor_ref(w, "adam.m", TTS_MF_F32, 1, &n, m->p.m);
-        tts_mf_add_tensor_ref(w, "adam.v", TTS_MF_F32, 1, &n, m->p.v);
-        tts_mf_set_i64(w, "train.step", adam->step);
-    }
+    nn_params_to_mf(w, &m->p, adam);
 }
 
 void voc_to_mf_f16(tts_mf_writer *w, const voc_model *m)
 {
     config_to_mf(w, &m->cfg);
-    for (int i = 0; i < m->p.n_tensors; i++) {
-        const nn_tensor_info *t = &m->p.tensors[i];
-        uint16_t *h = malloc(t->size * sizeof(uint16_t) + 1);
-        if (!h) { /* remembered by the writer as a failure through a NULL tensor */
-            tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, NULL);
-            continue;
-        }
-        for (size_t j = 0; j < t->size; j++)
-            h[j] = nn_float_to_half(m->p.params[t->offset + j]);
-        tts_mf_add_tensor(w, t->name, TTS_MF_F16, t->ndim, t->shape, h);
-        free(h);
-    }
+    nn_params_to_mf_f16(w, &m->p);
 }
 
 static int get_int(const tts_mf *mf, const char *key, int lo, int hi, int *out, tts_err *err)
