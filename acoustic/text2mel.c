@@ -369,6 +369,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     loss->n_tokens = N;
     if (align)
         memcpy(align, A, sizeof(float) * (size_t)S * N);
+    if (o->pred)
+        memcpy(o->pred, out, sizeof(float) * (size_t)F * nm); /* [S*r >= F, nm] row-major */
     if (!grads)
         return TTS_OK;
 

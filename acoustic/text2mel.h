@@ -83,6 +83,8 @@ typedef struct {
     float layer_dropout; /* dropout on the input of every conv (not the highway carry);
                           * applied whenever > 0, also without grads: zero it to validate */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
+    float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
+                          * as the target): teacher-forced mels for fine-tuning a vocoder */
 } t2m_train_opts;
 
 /*

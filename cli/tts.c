@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audio/play.h"
 #include "audio/wav.h"
 #include "dsp/vocode.h"
 #include "frontend/frontend.h"
+#include "frontend/ssml.h"
 #include "tts.h"
 
 enum { EXIT_SYNTH = 1, EXIT_USAGE = 2, EXIT_MODEL = 3, EXIT_AUDIO = 4 };
@@ -28,14 +30,21 @@ static void usage(FILE *f)
         "Speak English text with the libtts neural voice.\n"
         "\n"
         "Input (the first that applies):\n"
-        "  TEXT...               the words to speak (joined with spaces)\n"
+        "  TEXT...               the words to speak (joined with spaces); a lone '-'\n"
+        "                        reads stdin line by line, as with no TEXT\n"
         "  -f, --file FILE       read the text from FILE ('-' = stdin)\n"
         "  (none)                read stdin, speaking each line as it arrives\n"
+        "      --ssml            the text is SSML (also assumed when it begins with <speak\n"
+        "                        or <?xml); stdin is then read whole, not line by line\n"
+        "  [[...]] in the text is phoneme input, spoken as given: the IPA that --phonemes\n"
+        "  prints, e.g. \"[[t\xC9\x99m\xCB\x88\x65\xC9\xAAto\xCA\x8A]]\"\n"
         "\n"
         "Output (one of):\n"
         "  -o, --output FILE     write a 16-bit mono WAV file\n"
         "      --raw             write raw s16le mono PCM to stdout (no header)\n"
         "      --play            play on the default audio device, streaming\n"
+        "                        (TTS_PLAY_NULL=1 in the environment: play into a null\n"
+        "                        device that consumes samples in real time, no sound)\n"
         "\n"
         "Voice:\n"
         "  -m, --model FILE      voice model file (default: the shipped voice)\n"
@@ -44,9 +53,15 @@ static void usage(FILE *f)
         "      --rate R          speaking rate, 0.5 .. 2 (default 1)\n"
         "      --volume V        gain, 0 .. 4 (default 1)\n"
         "      --silence S       seconds of silence after each sentence (default 0.2)\n"
+        "      --lexicon FILE    your pronunciations, used before eSpeak NG: UTF-8 lines\n"
+        "                        'word<TAB or spaces>phonemes' (phonemes as in [[...]]),\n"
+        "                        '#' comments; words match in any case\n"
         "\n"
         "Other:\n"
         "      --phonemes        print each sentence's phonemes and ids, no audio\n"
+        "      --stats           with --play or --raw: print to stderr the first-audio\n"
+        "                        latency (text in -> first sample out), the buffer\n"
+        "                        underruns (--play), the audio and the wall time\n"
         "      --vocode IN.wav   analyse IN.wav to log-mel and resynthesize it with\n"
         "                        Griffin-Lim into -o FILE (checks the audio path)\n"
         "  -h, --help            this help\n"
@@ -72,7 +87,15 @@ typedef struct {
     tts_player *player;
     tts_err err;
     int failed;
+    double t_first; /* --raw: CLOCK_MONOTONIC seconds of the first audio written */
 } sink;
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
 {
@@ -81,6 +104,8 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
     (void)n_ev;
     int rc = s->mode == 'r' ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
                             : tts_player_push(s->player, pcm, n, &s->err);
+    if (s->mode == 'r' && n > 0 && s->t_first == 0)
+        s->t_first = mono_now();
     if (rc)
         s->failed = rc;
     return rc != 0;
@@ -140,6 +165,29 @@ static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
     return 0;
 }
 
+/* --phonemes: the sentences of the text (or of the SSML document) with their phonemes,
+ * after the lexicon */
+static int print_phonemes(tts_frontend *fe, const tts_options *o, const char *text, tts_err *err)
+{
+    size_t len = strlen(text);
+    int rc;
+    if (o->lexicon_path) {
+        tts_lexicon *lex;
+        if ((rc = tts_lexicon_load(&lex, o->lexicon_path, tts_frontend_symbols(fe), err)))
+            return rc;
+        tts_frontend_set_lexicon(fe, lex);
+    }
+    if (o->ssml > 0 || (o->ssml == 0 && tts_ssml_detect(text, len))) {
+        tts_doc doc;
+        rc = tts_ssml_parse(&doc, text, len, tts_frontend_symbols(fe), err);
+        if (!rc)
+            rc = tts_doc_format(fe, &doc, stdout, err);
+        tts_doc_free(&doc);
+        return rc;
+    }
+    return tts_frontend_format(fe, text, len, stdout, err);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -149,10 +197,13 @@ int main(int argc, char **argv)
         {"rate", required_argument, 0, 'R'},   {"volume", required_argument, 0, 'L'},
         {"silence", required_argument, 0, 'S'}, {"phonemes", no_argument, 0, 'P'},
         {"vocode", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'v'},      {0, 0, 0, 0}};
+        {"version", no_argument, 0, 'v'},      {"stats", no_argument, 0, 'T'},
+        {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
+        {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL;
-    int raw = 0, play = 0, phonemes = 0, c;
+    int raw = 0, play = 0, phonemes = 0, stats = 0, c;
+    double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is reported as an error, not a kill */
     while ((c = getopt_long(argc, argv, "f:o:m:h", longopts, NULL)) != -1) {
         char *end;
@@ -175,6 +226,9 @@ int main(int argc, char **argv)
             break;
         }
         case 'P': phonemes = 1; break;
+        case 'X': opts.ssml = 1; break;
+        case 'K': opts.lexicon_path = optarg; break;
+        case 'T': stats = 1; break;
         case 'C': vocode_in = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'v': printf("tts %s\n", tts_version()); return 0;
@@ -200,7 +254,9 @@ int main(int argc, char **argv)
     /* the text */
     char *text = NULL;
     int rc = 0, lines = 0;
-    if (optind < argc) {
+    if (optind + 1 == argc && !strcmp(argv[optind], "-") && !file) {
+        lines = 1; /* a lone '-': stdin, line by line */
+    } else if (optind < argc) {
         size_t n = 0;
         for (int i = optind; i < argc; i++)
             n += strlen(argv[i]) + 1;
@@ -239,7 +295,7 @@ int main(int argc, char **argv)
             if (!text)
                 return rc;
         }
-        rc = tts_frontend_format(fe, text, strlen(text), stdout, &err);
+        rc = print_phonemes(fe, &opts, text, &err);
         if (rc)
             fprintf(stderr, "tts: %s\n", err.msg);
         tts_frontend_close(fe);
@@ -270,6 +326,9 @@ int main(int argc, char **argv)
     if (play) {
         tts_player_params pp = {.sample_rate = tts_engine_sample_rate(eng), .buffer_seconds = 2.0,
                                 .prefill_seconds = 0.15};
+        const char *null_sink = getenv("TTS_PLAY_NULL");
+        if (null_sink && *null_sink && strcmp(null_sink, "0"))
+            pp.sink = TTS_PLAYER_SINK_NULL;
         if ((rc = tts_player_open(&s.player, &pp, &s.err))) {
             fprintf(stderr, "tts: %s\n", s.err.msg);
             tts_engine_close(eng);
@@ -278,10 +337,12 @@ int main(int argc, char **argv)
         }
     }
     if (!lines) {
+        t_in = mono_now();
         rc = speak(eng, text, out, &s);
-    } else if (out) {
-        /* a WAV file needs the whole text: read it all, then speak */
+    } else if (out || opts.ssml > 0) {
+        /* a WAV file, or an SSML document, needs the whole text: read it all, then speak */
         text = read_all(stdin, "stdin", &rc);
+        t_in = mono_now();
         rc = text ? speak(eng, text, out, &s) : rc;
     } else {
         char *line = NULL;
@@ -297,7 +358,32 @@ int main(int argc, char **argv)
             for (ssize_t k = 0; k < n; k++)
                 if (!line[k])
                     line[k] = ' ';
-            rc = speak(eng, line, NULL, &s);
+            if (!spoke)
+                t_in = mono_now();
+            char *doc = NULL;
+            if (!spoke && opts.ssml == 0 && tts_ssml_detect(line, (size_t)n)) {
+                /* an SSML document: the rest of stdin belongs to it */
+                char *rest = read_all(stdin, "stdin", &rc);
+                size_t a = (size_t)n, b = rest ? strlen(rest) : 0;
+                doc = rest ? malloc(a + b + 1) : NULL;
+                if (!doc) {
+                    if (rest)
+                        fprintf(stderr, "tts: out of memory\n");
+                    rc = rest ? EXIT_SYNTH : rc;
+                    free(rest);
+                    break;
+                }
+                memcpy(doc, line, a);
+                memcpy(doc + a, rest, b + 1);
+                free(rest);
+            }
+            rc = speak(eng, doc ? doc : line, NULL, &s);
+            free(doc);
+            /* the line is complete: waiting for the next one is a gap, not an underrun */
+            if (rc == 0 && s.player && tts_player_end_utterance(s.player, &s.err)) {
+                fprintf(stderr, "tts: %s\n", s.err.msg);
+                rc = EXIT_AUDIO;
+            }
             spoke = 1;
         }
         free(line);
@@ -312,7 +398,23 @@ int main(int argc, char **argv)
             fprintf(stderr, "tts: %s\n", e2.msg);
             rc = EXIT_AUDIO;
         }
+        if (stats) {
+            double first = tts_player_first_audio_time(s.player), now = mono_now();
+            double audio = (double)tts_player_samples_played(s.player) / tts_engine_sample_rate(eng);
+            if (first > 0)
+                fprintf(stderr, "tts: stats: first audio %.1f ms after the text came in "
+                        "(%.1f ms after start)\n", 1e3 * (first - t_in), 1e3 * (first - t_start));
+            fprintf(stderr, "tts: stats: %lu underruns (%.3f s of silence inserted), %lu gaps "
+                    "between lines, %.2f s of audio played in %.2f s\n",
+                    tts_player_underruns(s.player),
+                    (double)tts_player_underrun_samples(s.player) / tts_engine_sample_rate(eng),
+                    tts_player_gaps(s.player), audio, now - t_start);
+        }
         tts_player_close(s.player, &e2);
+    } else if (stats && raw && s.t_first > 0) {
+        fprintf(stderr, "tts: stats: first audio %.1f ms after the text came in "
+                "(%.1f ms after start), written in %.2f s\n", 1e3 * (s.t_first - t_in),
+                1e3 * (s.t_first - t_start), mono_now() - t_start);
     }
     tts_engine_close(eng);
     free(text);

@@ -8,6 +8,7 @@
 struct tts_frontend {
     char voice[64];
     tts_symtab *tab;
+    tts_lexicon *lex; /* user lexicon, or NULL */
 };
 
 /* eSpeak NG is given at most this many words (and bytes) at once; a clause that is longer
@@ -52,7 +53,56 @@ void tts_frontend_close(tts_frontend *fe)
     if (!fe)
         return;
     tts_symtab_free(fe->tab);
+    tts_lexicon_free(fe->lex);
     free(fe);
+}
+
+void tts_frontend_set_lexicon(tts_frontend *fe, tts_lexicon *lex)
+{
+    if (!fe) {
+        tts_lexicon_free(lex);
+        return;
+    }
+    tts_lexicon_free(fe->lex);
+    fe->lex = lex;
+}
+
+/* tts_frontend_check_phonemes, with the byte offset in the message */
+static int check_input(const tts_frontend *fe, const char *text, size_t len, tts_err *err)
+{
+    tts_err e = {0};
+    size_t where = 0;
+    int rc = tts_frontend_check_phonemes(fe, text, len, &where, &e);
+    if (rc)
+        return tts_seterr(err, rc, "%s at byte offset %zu", e.msg, where);
+    return TTS_OK;
+}
+
+/* Words the user lexicon knows become FE_PHON items: matched as written, without an
+ * abbreviation's '.', or as the one word the normalizer made of them. */
+static void apply_lexicon(const tts_lexicon *lex, const char *text, fe_items *items)
+{
+    for (size_t i = 0; i < items->n; i++) {
+        fe_item *it = &items->v[i];
+        if (it->kind != FE_WORD)
+            continue;
+        const char *src = text + it->src, *ipa = tts_lexicon_lookup(lex, src, it->srclen);
+        if (!ipa && it->srclen > 1 && src[it->srclen - 1] == '.')
+            ipa = tts_lexicon_lookup(lex, src, it->srclen - 1);
+        if (!ipa) {
+            const char *w = items->arena.p + it->text;
+            if (!strchr(w, ' '))
+                ipa = tts_lexicon_lookup(lex, w, strlen(w));
+        }
+        if (!ipa)
+            continue;
+        it->kind = FE_PHON;
+        it->text = items->arena.n;
+        fe_buf_puts(&items->arena, ipa);
+        fe_buf_putc(&items->arena, '\0');
+        if (items->arena.oom)
+            items->oom = 1;
+    }
 }
 
 int tts_frontend_set_symbols(tts_frontend *fe, const char *s, size_t len, tts_err *err)
@@ -354,6 +404,9 @@ int tts_frontend_phonemize(tts_frontend *fe, const char *text, size_t len, tts_p
     size_t bad;
     if (!fe_utf8_valid(text, len, &bad))
         return tts_seterr(err, TTS_E_INVALID, "invalid UTF-8 in text at byte offset %zu", bad);
+    int rc = check_input(fe, text, len, err);
+    if (rc)
+        return rc;
 
     fe_items items;
     fe_items_init(&items);
@@ -361,7 +414,12 @@ int tts_frontend_phonemize(tts_frontend *fe, const char *text, size_t len, tts_p
     long *item_of = NULL;
     fe_buf ipa;
     fe_buf_init(&ipa);
-    int rc = fe_normalize(text, len, &items);
+    rc = fe_normalize(text, len, &items);
+    if (!rc && fe->lex) {
+        apply_lexicon(fe->lex, text, &items);
+        if (items.oom)
+            rc = TTS_E_NOMEM;
+    }
     if (rc) {
         tts_seterr(err, rc, "out of memory while normalizing text");
         goto fail;
@@ -369,6 +427,14 @@ int tts_frontend_phonemize(tts_frontend *fe, const char *text, size_t len, tts_p
 
     /* IPA codepoints, each owned by an item */
     for (size_t i = 0; i < items.n && !rc;) {
+        if (items.v[i].kind == FE_PHON) { /* the user's phonemes, as given */
+            const char *p = items.arena.p + items.v[i].text;
+            if (seq.n)
+                seq_push(&seq, ' ', (long)i);
+            seq_decode(&seq, p, strlen(p), (long)i);
+            i++;
+            continue;
+        }
         if (items.v[i].kind == FE_BREAK) {
             if (seq.n)
                 seq_push(&seq, (uint32_t)(unsigned char)items.v[i].brk, (long)i);
@@ -490,10 +556,15 @@ int tts_frontend_normalize(const char *text, size_t len, char **out, tts_err *er
     fe_buf b;
     fe_buf_init(&b);
     for (size_t i = 0; i < items.n && !rc; i++) {
-        if (items.v[i].kind == FE_BREAK)
+        if (items.v[i].kind == FE_BREAK) {
             fe_buf_putc(&b, items.v[i].brk);
-        else
+        } else if (items.v[i].kind == FE_PHON) {
+            fe_buf_word(&b, "[[");
+            fe_buf_puts(&b, items.arena.p + items.v[i].text);
+            fe_buf_puts(&b, "]]");
+        } else {
             fe_buf_word(&b, items.arena.p + items.v[i].text);
+        }
     }
     fe_items_free(&items);
     if (rc || fe_buf_cstr(&b)) {
@@ -511,7 +582,7 @@ int tts_frontend_format(tts_frontend *fe, const char *text, size_t len, FILE *ou
         return tts_seterr(err, TTS_E_INVALID, "tts_frontend_format: no frontend or stream");
     tts_sentence_iter it;
     int rc = tts_sentences_begin(&it, text, len, err);
-    if (rc)
+    if (rc || (rc = check_input(fe, text, len, err)))
         return rc;
     size_t off, n;
     int count = 0;

@@ -140,4 +140,45 @@ int tts_frontend_normalize(const char *text, size_t len, char **out, tts_err *er
 int tts_frontend_format(tts_frontend *fe, const char *text, size_t len, FILE *out,
                         tts_err *err);
 
+/* ------------------------------------------------------ phoneme input, lexicon ----- */
+
+/* Phoneme input: "[[həlˈoʊ]]" inside text is spoken as given. Between the double brackets
+ * go the voice's symbols, as `tts --phonemes` prints them in its "ipa:" lines (IPA, with
+ * stress ˈ ˌ and length ː as symbols of their own, pauses , . ? ! ;); white space is a word
+ * boundary. A bracketed stretch is one word for events and is never split across
+ * sentences. At most TTS_PHONEME_INPUT_MAX bytes between the brackets. */
+#define TTS_PHONEME_INPUT_MAX 256
+
+/* Checks every "[[ … ]]" of text[0..len) (valid UTF-8) against the frontend's table:
+ * TTS_E_INVALID when one is not closed (within TTS_PHONEME_INPUT_MAX bytes), is empty or
+ * holds a codepoint that is not a symbol; *where (if not NULL) receives the byte offset of
+ * the fault and the message does not name it (the caller knows how to: byte offset, SSML
+ * line and column). tts_frontend_phonemize and tts_frontend_format check their input
+ * themselves. */
+int tts_frontend_check_phonemes(const tts_frontend *fe, const char *text, size_t len,
+                                size_t *where, tts_err *err);
+
+/* A user lexicon: UTF-8 lines "word<TAB or spaces>phonemes"; '#' starts a comment line;
+ * blank lines are skipped. word has no white space and is matched case-insensitively
+ * (ASCII and Latin-1 letters) against each word of the text as written (also without an
+ * abbreviation's final '.') and, when the frontend rewrote it into one word ("Dr." →
+ * "Doctor"), against that word; phonemes are written like phoneme input (see above). A
+ * later line for the same word wins. The lexicon is consulted before eSpeak NG. */
+typedef struct tts_lexicon tts_lexicon;
+
+/* Reads the lexicon file at path, checking its phonemes against tab. Errors
+ * (TTS_E_INVALID, or TTS_E_NOMEM) name the file and, for bad content, the line:
+ * "lexicon 'PATH' line 3: unknown phoneme symbol 'Q' (U+0051)". */
+int tts_lexicon_load(tts_lexicon **out, const char *path, const tts_symtab *tab,
+                     tts_err *err);
+/* The same from memory; name is what errors call it. */
+int tts_lexicon_parse(tts_lexicon **out, const char *text, size_t len, const char *name,
+                      const tts_symtab *tab, tts_err *err);
+void tts_lexicon_free(tts_lexicon *lex);
+size_t tts_lexicon_count(const tts_lexicon *lex);
+/* The phonemes for word[0..n) (NUL-terminated, owned by lex), or NULL. */
+const char *tts_lexicon_lookup(const tts_lexicon *lex, const char *word, size_t n);
+/* The frontend consults lex (which it now owns; NULL removes the lexicon). */
+void tts_frontend_set_lexicon(tts_frontend *fe, tts_lexicon *lex);
+
 #endif

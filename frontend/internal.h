@@ -53,12 +53,24 @@ int fe_has_content(const char *s, size_t n);
 int fe_period_ends_sentence(const char *text, size_t len, size_t sentence_start,
                             size_t word, size_t dot);
 
+/* ---- phoneme input and lexicon (lexicon.c) */
+/* If s[i..n) begins a phoneme-input block "[[ … ]]" (closed within TTS_PHONEME_INPUT_MAX
+ * bytes), returns the offset just after its "]]" and sets [*a, *b) to what is between the
+ * brackets; else returns 0. */
+size_t fe_phon_block(const char *s, size_t n, size_t i, size_t *a, size_t *b);
+/* Checks valid UTF-8 s[0..n) as user phonemes: white space, or symbols of tab other than
+ * pad, BOS and EOS. Returns 0, or 1 with *bad the offset and *cp the codepoint at fault. */
+int fe_ipa_check(const tts_symtab *tab, const char *s, size_t n, size_t *bad, uint32_t *cp);
+/* Appends s[0..n) to out with white-space runs as single spaces, trimmed. */
+void fe_ipa_squeeze(fe_buf *out, const char *s, size_t n);
+
 /* ---- normalizer output: words for eSpeak NG and pause marks, each with its source span */
-enum { FE_WORD = 0, FE_BREAK = 1 };
+/* FE_PHON: phonemes given by the user ("[[ … ]]", or a lexicon entry): its text is IPA */
+enum { FE_WORD = 0, FE_BREAK = 1, FE_PHON = 2 };
 
 typedef struct {
-    int kind;          /* FE_WORD or FE_BREAK */
-    size_t text;       /* FE_WORD: offset of its NUL-terminated text in the arena */
+    int kind;          /* FE_WORD, FE_BREAK or FE_PHON */
+    size_t text;       /* FE_WORD, FE_PHON: offset of its NUL-terminated text in the arena */
     char brk;          /* FE_BREAK: one of , . ? ! ; */
     size_t src, srclen;/* byte span in the input */
 } fe_item;

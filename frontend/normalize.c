@@ -376,7 +376,7 @@ int fe_period_ends_sentence(const char *s, size_t len, size_t sstart, size_t w, 
 
 /* ------------------------------------------------------------------ tokenizer ------- */
 
-enum { RT_WORD, RT_PUNCT };
+enum { RT_WORD, RT_PUNCT, RT_PHON }; /* RT_PHON: phoneme input "[[ … ]]" */
 
 typedef struct {
     int kind;
@@ -580,10 +580,16 @@ static void tokenize(const char *s, size_t n, rtoks *r)
             i += k;
             continue;
         }
+        size_t e = fe_phon_block(s, n, i, NULL, NULL);
+        if (e) { /* phoneme input: one token, whatever it holds */
+            rt_push(r, RT_PHON, i, e - i, 0, 0);
+            i = e;
+            continue;
+        }
         size_t a = i;
         while (i < n) {
             k = fe_utf8_next(s + i, n - i, &cp);
-            if (fe_is_space(cp))
+            if (fe_is_space(cp) || (i > a && s[i] == '[' && fe_phon_block(s, n, i, NULL, NULL)))
                 break;
             i += k;
         }
@@ -1516,6 +1522,19 @@ int fe_normalize(const char *s, size_t n, fe_items *out)
         rtok *t = &r.v[i];
         if (t->kind == RT_PUNCT) {
             emit_break(&c, t->brk, t->off, t->len);
+            c.prev = PK_NONE;
+            c.prev_one = 0;
+            continue;
+        }
+        if (t->kind == RT_PHON) {
+            size_t a = 0, b = 0;
+            fe_phon_block(s, n, t->off, &a, &b);
+            fe_item x = {FE_PHON, out->arena.n, 0, t->off, t->len};
+            fe_ipa_squeeze(&out->arena, s + a, b - a);
+            if (out->arena.n > x.text) {
+                fe_buf_putc(&out->arena, '\0');
+                items_push(out, x);
+            }
             c.prev = PK_NONE;
             c.prev_one = 0;
             continue;

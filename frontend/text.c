@@ -346,6 +346,20 @@ int tts_sentences_next(tts_sentence_iter *it, size_t *offset, size_t *length)
                 next = end;
                 break;
             }
+            if (t[i] == '[') {
+                /* phoneme input "[[ … ]]" is never split: pass over it whole, or end the
+                 * sentence before it when it would not fit */
+                size_t e = fe_phon_block(t, len, i, NULL, NULL);
+                if (e) {
+                    if (e - start > TTS_SENTENCE_MAX_BYTES && i > start) {
+                        end = next = i;
+                        break;
+                    }
+                    i = e;
+                    prev_space = 0;
+                    continue;
+                }
+            }
             size_t k = fe_utf8_next(t + i, len - i, &cp);
             if (cp == '.' || cp == '!' || cp == '?' || cp == 0x2026) {
                 size_t j = i + k;

@@ -58,14 +58,21 @@ typedef struct {
     float volume;           /* linear gain, 1 = as trained (0 .. 4) */
     float sentence_silence; /* seconds of silence after each sentence */
     int griffin_lim_iters;  /* iterations of the Griffin-Lim vocoder; 0 = default */
+    /* -- added after 0.1.0 (new fields go at the end) -- */
+    int ssml;               /* how tts_synthesize reads its text: 0 = auto (SSML when it
+                             * begins, after white space, with "<speak" or "<?xml"),
+                             * 1 = always SSML, -1 = always plain text */
+    const char *lexicon_path; /* user lexicon file (see below); NULL = none */
 } tts_options;
 
-/* The defaults, by value: shipped voice, best vocoder, rate 1, volume 1, 0.2 s pauses. */
+/* The defaults, by value: shipped voice, best vocoder, rate 1, volume 1, 0.2 s pauses,
+ * SSML detected, no lexicon. */
 tts_options tts_default_options(void);
 
 /* Opens an engine. *out receives an engine even on failure (unless memory ran out, then
  * NULL), so that tts_engine_error() can say what went wrong; close it either way.
- * Returns TTS_E_NO_MODEL when no voice model is installed or found. */
+ * Returns TTS_E_NO_MODEL when no voice model is installed or found, TTS_E_INVALID for
+ * bad options or a bad lexicon (the message names the file and line). */
 int tts_engine_open(tts_engine **out, const tts_options *opts);
 void tts_engine_close(tts_engine *engine); /* NULL is fine */
 
@@ -77,13 +84,27 @@ int tts_engine_sample_rate(const tts_engine *engine);
 typedef enum {
     TTS_EVENT_SENTENCE_START = 1,
     TTS_EVENT_SENTENCE_END = 2,
-    TTS_EVENT_WORD = 3
+    TTS_EVENT_WORD = 3,
+    TTS_EVENT_PHONEME = 4
 } tts_event_type;
 
+/* Events, in the order of their sample positions (never decreasing):
+ *   SENTENCE_START, SENTENCE_END  the sentence's byte span; START at its first sample, END
+ *                                 after its last one (before the pause that follows)
+ *   WORD      the word's byte span; sample: where the attention first reaches the word
+ *   PHONEME   one per phoneme symbol of a word (stress and length marks are not phonemes
+ *             of their own; pauses and word boundaries get none), right after that word's
+ *             WORD event: text_offset/text_length are the span of the word it belongs to,
+ *             sample is where the attention first reaches the symbol, and phoneme holds it
+ *             (one IPA codepoint, UTF-8, as `tts --phonemes` prints it)
+ * Spans are bytes of the text given to tts_synthesize: of the SSML document itself when the
+ * text is SSML (a word of <say-as>, <sub> or <phoneme> spans the element's content). */
 typedef struct {
     tts_event_type type;
     size_t text_offset, text_length; /* byte span in the text given to tts_synthesize */
     uint64_t sample;                 /* position in the output stream, in samples */
+    char phoneme[8];                 /* TTS_EVENT_PHONEME: the symbol, NUL-terminated UTF-8
+                                      * (one codepoint); "" for other events */
 } tts_event;
 
 /* Receives audio as it is produced: pcm[n] mono floats in [-1, 1] at the engine's sample
@@ -93,7 +114,22 @@ typedef struct {
 typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
                             size_t n_events, void *user_data);
 
-/* Speaks UTF-8 text, sentence by sentence, delivering audio through cb. */
+/* Speaks UTF-8 text, sentence by sentence, delivering audio through cb.
+ *
+ * Plain text may hold phoneme input: "[[həlˈoʊ]]" is spoken as given, in the voice's
+ * symbols (the IPA that `tts --phonemes` prints; white space separates words); an unknown
+ * symbol or an unclosed "[[" is TTS_E_INVALID naming the byte offset. Words of the user
+ * lexicon (tts_options.lexicon_path: UTF-8 lines "word<TAB or spaces>phonemes", '#'
+ * comments, words matched case-insensitively) are spoken with its phonemes, before
+ * eSpeak NG is asked.
+ *
+ * SSML (tts_options.ssml): <speak>, <break time="300ms" strength="…">, <prosody
+ * rate="slow|80%|1.2|…" volume="loud|+6dB|50%|…">, <say-as interpret-as="characters|
+ * spell-out|cardinal|ordinal|date|telephone" format="mdy|dmy|…">, <sub alias="…">,
+ * <phoneme alphabet="ipa" ph="…">, <s>, <p>, XML entities, comments. Malformed SSML is
+ * TTS_E_INVALID with "SSML line L, column C: …" and nothing is spoken. A prosody change
+ * inside a sentence splits it into parts spoken one after another without a pause; a
+ * <break> replaces the pause that would follow a sentence. Elements nest at most 64 deep. */
 int tts_synthesize(tts_engine *engine, const char *text, tts_audio_cb cb, void *user_data);
 
 /* Speaks text into a 16-bit WAV file. On failure no file is left behind. */

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "dsp/dsp.h"
 #include "frontend/frontend.h"
+#include "frontend/ssml.h"
 #include "tts.h"
 
 #define VOICE_FILE "kathleen.ltm"
@@ -41,7 +42,8 @@ struct tts_engine {
 tts_options tts_default_options(void)
 {
     tts_options o = {.model_path = NULL, .vocoder = NULL, .threads = 1, .rate = 1.0f,
-                     .volume = 1.0f, .sentence_silence = 0.2f, .griffin_lim_iters = 32};
+                     .volume = 1.0f, .sentence_silence = 0.2f, .griffin_lim_iters = 32,
+                     .ssml = 0, .lexicon_path = NULL};
     return o;
 }
 
@@ -127,6 +129,9 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
         return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
                           o->sentence_silence);
+    if (o->ssml < -1 || o->ssml > 1)
+        return tts_seterr(&e->err, TTS_E_INVALID, "ssml %d is not -1 (plain text), 0 (auto) "
+                          "or 1 (SSML)", o->ssml);
     if (o->vocoder && strcmp(o->vocoder, "default") && strcmp(o->vocoder, "griffinlim") &&
         strcmp(o->vocoder, "wavenet"))
         return tts_seterr(&e->err, TTS_E_INVALID,
@@ -166,6 +171,12 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
         return tts_seterr(&e->err, TTS_E_FORMAT, "%s: symbol table has %d symbols, model %d",
                           e->model_path, tts_symtab_count(tts_frontend_symbols(e->fe)),
                           e->am.cfg.n_symbols);
+    if (o->lexicon_path) { /* checked against the voice's own symbols */
+        tts_lexicon *lex;
+        if ((rc = tts_lexicon_load(&lex, o->lexicon_path, tts_frontend_symbols(e->fe), &e->err)))
+            return rc;
+        tts_frontend_set_lexicon(e->fe, lex);
+    }
     return open_vocoder(e);
 }
 
@@ -197,6 +208,93 @@ int tts_engine_sample_rate(const tts_engine *e)
 
 /* ---- synthesis ------------------------------------------------------------------------ */
 
+/* A document (tts_doc: plain text or SSML) is spoken chunk by chunk: a chunk is one
+ * sentence of a TEXT segment, spoken with the segment's rate and volume. Chunks are taken
+ * in groups that make up one sentence for the events (a sentence can be cut into several
+ * chunks by breaks and prosody changes), each group followed by the breaks after it. */
+
+typedef struct {
+    int is_break;
+    size_t off, len;     /* chunk: span of the composed text */
+    float rate, volume;  /* chunk: factors on the engine's settings */
+    int ends;            /* chunk: a sentence ends with it (a pause follows) */
+    unsigned ms;         /* break: milliseconds */
+} plan_item;
+
+#define GROUP_MAX_CHUNKS 256 /* a sentence event never covers more chunks than this */
+
+typedef struct {
+    const tts_doc *doc;
+    size_t seg;            /* the segment being read */
+    int in_text;
+    tts_sentence_iter it;
+    int have_pending;
+    plan_item pending;     /* a chunk read ahead, to know whether it ends its segment */
+} walker;
+
+/* whether the chunk ends with sentence punctuation (before closing quotes and brackets) */
+static int ends_with_terminal(const char *t, size_t n)
+{
+    while (n > 0) {
+        unsigned char c = (unsigned char)t[n - 1];
+        if (c == '"' || c == '\'' || c == ')' || c == ']' || c == ' ' || c == '}') {
+            n--;
+            continue;
+        }
+        if (n >= 3 && !memcmp(t + n - 3, "\xE2\x80\xA6", 3)) /* … */
+            return 1;
+        if (n >= 3 && (!memcmp(t + n - 3, "\xE2\x80\x9D", 3) || !memcmp(t + n - 3, "\xE2\x80\x99", 3))) {
+            n -= 3; /* ” ’ */
+            continue;
+        }
+        return c == '.' || c == '!' || c == '?';
+    }
+    return 0;
+}
+
+static int walker_next(walker *w, plan_item *out)
+{
+    const tts_doc *d = w->doc;
+    for (;;) {
+        if (w->in_text) {
+            const tts_seg *g = &d->segs[w->seg];
+            size_t off, len;
+            if (tts_sentences_next(&w->it, &off, &len) > 0) {
+                plan_item c = {0, g->off + off, len, g->rate, g->volume, 1, 0};
+                if (w->have_pending) { /* not the last of its segment: a sentence ended */
+                    *out = w->pending;
+                    w->pending = c;
+                    return 1;
+                }
+                w->pending = c;
+                w->have_pending = 1;
+                continue;
+            }
+            w->in_text = 0;
+            w->seg++;
+            if (w->have_pending) {
+                w->have_pending = 0;
+                *out = w->pending;
+                out->ends = g->sentence_end || ends_with_terminal(d->text + out->off, out->len);
+                return 1;
+            }
+            continue;
+        }
+        if (w->seg >= d->n_segs)
+            return 0;
+        const tts_seg *g = &d->segs[w->seg];
+        if (g->kind == TTS_SEG_BREAK) {
+            w->seg++;
+            *out = (plan_item){.is_break = 1, .ms = g->ms};
+            return 1;
+        }
+        if (tts_sentences_begin(&w->it, d->text + g->off, g->len, NULL))
+            w->seg++; /* cannot happen: the document is valid UTF-8 */
+        else
+            w->in_text = 1;
+    }
+}
+
 typedef struct {
     float *frames;
     size_t n, cap;
@@ -204,37 +302,81 @@ typedef struct {
     int *token_at_step; /* attended token per decoder step */
     size_t steps, steps_cap;
     /* streaming through the neural vocoder: each decoder step is vocoded and delivered at
-     * once, with the word events it reached */
+     * once, with the word and phoneme events it reached */
     int stream;
     tts_engine *e;
     tts_audio_cb cb;
     void *user;
     const tts_phonemes *ph;
-    size_t sent_off, next_word;
-    uint64_t pos0;      /* stream position of the sentence's first sample */
+    const tts_doc *doc;
+    size_t chunk_off;   /* the chunk's offset in the composed text */
+    size_t next_id, next_word; /* the first id, and the word, not yet given events */
+    float volume;
+    uint64_t pos0;      /* stream position of the chunk's first sample */
     size_t samples_per_step;
-    tts_event *ev;      /* pending events, room for n_words + 2 */
+    tts_event *ev;      /* pending events, room for n_words + n_ids + 2 */
     size_t n_ev;
     float *pcm;         /* scratch: (lookahead + 1) * hop */
-    size_t delivered;   /* samples of this sentence delivered so far */
+    size_t delivered;   /* samples of this chunk delivered so far */
     int failed;         /* a status when delivering failed */
 } frame_sink;
 
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
                    const tts_event *ev, size_t n_ev);
 
-/* queues a word event for every word the attention has reached by token pos */
-static void queue_words(frame_sink *s, int pos, uint64_t sample)
+/* whether symbol id is a phoneme of its own (not a pause, boundary, special or a mark
+ * that modifies the symbol before it: stress, length, diacritics) */
+static int is_phoneme(const tts_symtab *tab, int id)
 {
-    while (s->next_word < s->ph->n_words && (size_t)pos >= s->ph->words[s->next_word].first_id) {
-        const tts_word *w = &s->ph->words[s->next_word++];
-        s->ev[s->n_ev++] = (tts_event){TTS_EVENT_WORD, s->sent_off + w->offset, w->length, sample};
+    if (id == tts_symtab_special(tab, TTS_SYM_SPACE) || id == tts_symtab_special(tab, TTS_SYM_PAD) ||
+        id == tts_symtab_special(tab, TTS_SYM_BOS) || id == tts_symtab_special(tab, TTS_SYM_EOS))
+        return 0;
+    const unsigned char *n = (const unsigned char *)tts_symtab_name(tab, id);
+    if (!n)
+        return 0;
+    uint32_t cp = n[0];
+    if (cp >= 0xC0 && n[1]) {
+        if (cp < 0xE0)
+            cp = ((cp & 0x1F) << 6) | (n[1] & 0x3F);
+        else if (cp < 0xF0 && n[2])
+            cp = ((cp & 0x0F) << 12) | ((uint32_t)(n[1] & 0x3F) << 6) | (n[2] & 0x3F);
+        else
+            cp = 0x10000; /* beyond the marks below */
+    }
+    if (cp == ',' || cp == '.' || cp == '?' || cp == '!' || cp == ';')
+        return 0;
+    return !((cp >= 0x2B0 && cp <= 0x2FF) || (cp >= 0x300 && cp <= 0x36F));
+}
+
+/* queues the word and phoneme events of every id up to token pos */
+static void queue_events(frame_sink *s, int pos, uint64_t sample)
+{
+    const tts_phonemes *ph = s->ph;
+    const tts_symtab *tab = tts_frontend_symbols(s->e->fe);
+    while (s->next_id < ph->n_ids && (long)s->next_id <= (long)pos) {
+        size_t i = s->next_id++;
+        while (s->next_word < ph->n_words &&
+               ph->words[s->next_word].first_id + ph->words[s->next_word].n_ids <= i)
+            s->next_word++;
+        if (s->next_word >= ph->n_words || i < ph->words[s->next_word].first_id)
+            continue; /* BOS, EOS, a boundary or pause between words */
+        const tts_word *w = &ph->words[s->next_word];
+        size_t so, sl;
+        tts_doc_source_span(s->doc, s->chunk_off + w->offset, s->chunk_off + w->offset + w->length,
+                            &so, &sl);
+        if (i == w->first_id)
+            s->ev[s->n_ev++] = (tts_event){TTS_EVENT_WORD, so, sl, sample, ""};
+        if (is_phoneme(tab, ph->ids[i])) {
+            tts_event *v = &s->ev[s->n_ev++];
+            *v = (tts_event){TTS_EVENT_PHONEME, so, sl, sample, ""};
+            snprintf(v->phoneme, sizeof v->phoneme, "%s", tts_symtab_name(tab, ph->ids[i]));
+        }
     }
 }
 
 static int stream_out(frame_sink *s, float *pcm, size_t n)
 {
-    float vol = s->e->opts.volume;
+    float vol = s->volume;
     for (size_t i = 0; i < n; i++) {
         float v = pcm[i] * vol;
         pcm[i] = v > 1 ? 1 : v < -1 ? -1 : v;
@@ -275,7 +417,7 @@ static int on_frames(const float *frames, int r, int pos, void *user)
     s->token_at_step[s->steps++] = pos;
     if (!s->stream)
         return 0;
-    queue_words(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
+    queue_events(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
     for (int j = 0; j < r; j++) {
         int n = voc_stream_push(&s->e->voc, &s->e->vs, frames + (size_t)j * s->n_mels, NULL, s->pcm);
         if (stream_out(s, s->pcm, (size_t)(n > 0 ? n : 0)))
@@ -322,21 +464,55 @@ static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm,
     return TTS_OK;
 }
 
-static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t len, uint64_t *pos,
-                          tts_audio_cb cb, void *user)
+/* ns samples of silence, the first call carrying ev (if any) */
+static int silence(tts_engine *e, tts_audio_cb cb, void *user, size_t ns, const tts_event *ev,
+                   uint64_t *pos)
+{
+    float zeros[1024] = {0};
+    for (size_t done = 0, first = 1; done < ns || (first && ev); first = 0) {
+        size_t k = ns - done < 1024 ? ns - done : 1024;
+        if (cb(zeros, k, first ? ev : NULL, first && ev ? 1 : 0, user))
+            return tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+        done += k;
+    }
+    *pos += ns;
+    return TTS_OK;
+}
+
+/* Speaks one chunk: its sentence's START event first when first, the END event after it
+ * when last (sentence span [s_off, s_off + s_len) of the source), then pause samples of
+ * silence. */
+static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, int first,
+                       int last, size_t s_off, size_t s_len, size_t pause, uint64_t *pos,
+                       tts_audio_cb cb, void *user)
 {
     tts_phonemes ph = {0};
-    frame_sink sink = {.n_mels = e->audio.n_mels, .e = e, .cb = cb, .user = user,
-                       .sent_off = off, .pos0 = *pos};
+    float rate = e->opts.rate * c->rate;
+    rate = rate < 0.1f ? 0.1f : rate > 10 ? 10 : rate;
+    frame_sink sink = {.n_mels = e->audio.n_mels, .e = e, .cb = cb, .user = user, .doc = doc,
+                       .chunk_off = c->off, .volume = e->opts.volume * c->volume, .pos0 = *pos};
     float *scaled = NULL, *pcm = NULL;
     int *ids = NULL, rc;
-    if ((rc = tts_frontend_phonemize(e->fe, text + off, len, &ph, &e->err)))
+    if ((rc = tts_frontend_phonemize(e->fe, doc->text + c->off, c->len, &ph, &e->err)))
         goto out;
-    if (ph.n_words == 0)
-        goto out; /* nothing to say (e.g. only symbols eSpeak NG does not speak) */
+    if (ph.n_words == 0) {
+        /* nothing to say (e.g. only symbols eSpeak NG does not speak); a sentence of
+         * several chunks still gets its events */
+        if (!(first && last)) {
+            tts_event ev[2];
+            size_t n = 0;
+            if (first)
+                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
+            if (last)
+                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, ""};
+            if (n && cb(NULL, 0, ev, n, user))
+                rc = tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+        }
+        goto out;
+    }
     sink.ph = &ph;
     ids = malloc(sizeof(int) * ph.n_ids);
-    sink.ev = calloc(ph.n_words + 2, sizeof *sink.ev);
+    sink.ev = calloc(ph.n_words + ph.n_ids + 2, sizeof *sink.ev);
     if (e->voc_loaded)
         sink.pcm = malloc(sizeof(float) * (size_t)(e->voc.cfg.lookahead + 1) * e->audio.hop_length);
     if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm)) {
@@ -346,9 +522,10 @@ static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t le
     for (size_t i = 0; i < ph.n_ids; i++)
         ids[i] = ph.ids[i];
     /* stream through the neural vocoder step by step; otherwise vocode the sentence */
-    sink.stream = e->voc_loaded && e->opts.rate == 1.0f;
+    sink.stream = e->voc_loaded && rate == 1.0f;
     sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
-    sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, off, len, *pos};
+    if (first)
+        sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
     if (e->voc_loaded)
         voc_stream_reset(&e->vs, &e->voc, 1);
     t2m_infer_opts io = t2m_infer_opts_default();
@@ -363,15 +540,15 @@ static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t le
     }
     if (sink.stream) {
         int n = voc_stream_finish(&e->voc, &e->vs, NULL, sink.pcm);
-        queue_words(&sink, (int)ph.n_ids, *pos + sink.delivered); /* any never reached */
+        queue_events(&sink, (int)ph.n_ids, *pos + sink.delivered); /* any never reached */
         if ((rc = stream_out(&sink, sink.pcm, (size_t)(n > 0 ? n : 0))))
             goto out;
         *pos += sink.delivered;
     } else {
         size_t nf = sink.n;
         const float *frames = sink.frames;
-        if (e->opts.rate != 1.0f) {
-            scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, e->opts.rate, &nf);
+        if (rate != 1.0f) {
+            scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, rate, &nf);
             if (!scaled) {
                 rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
                 goto out;
@@ -398,33 +575,18 @@ static int speak_sentence(tts_engine *e, const char *text, size_t off, size_t le
             if ((rc = tts_mel_synthesize(e->mel, frames, nf, &gp, &pcm, &np, &e->err)))
                 goto out;
         }
-        /* word events: where the attention first reached each word, on the scaled time axis */
-        double samples_per_step = (double)sink.samples_per_step / e->opts.rate;
-        size_t step = 0;
-        for (size_t w = 0; w < ph.n_words; w++) {
-            while (step < sink.steps && (size_t)sink.token_at_step[step] < ph.words[w].first_id)
-                step++;
-            sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_WORD, off + ph.words[w].offset,
-                                               ph.words[w].length,
-                                               *pos + (uint64_t)(step * samples_per_step)};
-        }
+        /* word and phoneme events: where the attention first reached each id, on the
+         * scaled time axis */
+        double samples_per_step = (double)sink.samples_per_step / rate;
+        for (size_t step = 0; step < sink.steps; step++)
+            queue_events(&sink, sink.token_at_step[step], *pos + (uint64_t)(step * samples_per_step));
+        queue_events(&sink, (int)ph.n_ids, *pos + (uint64_t)(sink.steps * samples_per_step));
         if ((rc = stream_out(&sink, pcm, np)))
             goto out;
         *pos += np;
     }
-    size_t ns = (size_t)(e->opts.sentence_silence * e->audio.sample_rate);
-    float zeros[1024] = {0};
-    tts_event end = {TTS_EVENT_SENTENCE_END, off, len, *pos};
-    for (size_t done = 0, first = 1; done < ns || first; first = 0) {
-        size_t k = ns - done < 1024 ? ns - done : 1024;
-        if (cb(zeros, k, first ? &end : NULL, first, user)) {
-            rc = tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
-            goto out;
-        }
-        done += k;
-    }
-    *pos += ns;
-    rc = TTS_OK;
+    tts_event end = {TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, ""};
+    rc = silence(e, cb, user, pause, last ? &end : NULL, pos);
 out:
     tts_phonemes_free(&ph);
     free(sink.frames);
@@ -437,6 +599,43 @@ out:
     return rc;
 }
 
+/* Speaks a group: chunks making up one sentence, then breaks. */
+static int speak_group(tts_engine *e, const tts_doc *doc, const plan_item *g, size_t n,
+                       uint64_t *pos, tts_audio_cb cb, void *user)
+{
+    size_t first = n, last = n;
+    for (size_t i = 0; i < n; i++)
+        if (!g[i].is_break) {
+            if (first == n)
+                first = i;
+            last = i;
+        }
+    size_t s_off = 0, s_len = 0;
+    if (first < n) {
+        size_t a, al, b, bl;
+        tts_doc_source_span(doc, g[first].off, g[first].off + g[first].len, &a, &al);
+        tts_doc_source_span(doc, g[last].off, g[last].off + g[last].len, &b, &bl);
+        s_off = a;
+        s_len = b + bl > a ? b + bl - a : al;
+    }
+    size_t sentence_pause = (size_t)(e->opts.sentence_silence * e->audio.sample_rate);
+    for (size_t i = 0; i < n; i++) {
+        int rc;
+        if (g[i].is_break) {
+            rc = silence(e, cb, user, (size_t)((uint64_t)g[i].ms * e->audio.sample_rate / 1000),
+                         NULL, pos);
+        } else {
+            /* a sentence's pause, unless a break follows and takes its place */
+            size_t pause = g[i].ends && !(i + 1 < n && g[i + 1].is_break) ? sentence_pause : 0;
+            rc = speak_chunk(e, doc, &g[i], i == first, i == last, s_off, s_len, pause, pos, cb,
+                             user);
+        }
+        if (rc)
+            return rc;
+    }
+    return TTS_OK;
+}
+
 int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
 {
     if (!e)
@@ -446,21 +645,60 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
         return tts_seterr(&e->err, TTS_E_NO_MODEL, "the engine has no voice loaded");
     if (!text || !cb)
         return tts_seterr(&e->err, TTS_E_INVALID, "text and callback must not be NULL");
-    tts_sentence_iter it;
-    int rc = tts_sentences_begin(&it, text, strlen(text), &e->err);
+    size_t len = strlen(text);
+    int ssml = e->opts.ssml > 0 || (e->opts.ssml == 0 && tts_ssml_detect(text, len));
+    tts_doc doc;
+    int rc;
+    if (ssml) {
+        rc = tts_ssml_parse(&doc, text, len, tts_frontend_symbols(e->fe), &e->err);
+    } else {
+        tts_sentence_iter it; /* checks the UTF-8 */
+        rc = tts_sentences_begin(&it, text, len, &e->err);
+        if (!rc)
+            rc = tts_doc_plain(&doc, text, len, &e->err);
+    }
     if (rc)
         return rc;
-    size_t off, len;
-    uint64_t pos = 0;
-    int any = 0;
-    while (tts_sentences_next(&it, &off, &len) > 0) {
-        any = 1;
-        if ((rc = speak_sentence(e, text, off, len, &pos, cb, user)))
-            return rc;
+    if ((rc = tts_doc_check_phonemes(e->fe, &doc, ssml, &e->err))) {
+        tts_doc_free(&doc);
+        return rc;
     }
-    if (!any)
+    walker w = {.doc = &doc};
+    plan_item *g = NULL, it;
+    size_t cap = 0;
+    uint64_t pos = 0;
+    int any = 0, have = walker_next(&w, &it);
+    while (have && !rc) {
+        /* a group: up to the chunk that ends a sentence, then the breaks after it */
+        size_t n = 0, chunks = 0;
+        int in_tail = 0;
+        while (have) {
+            if (in_tail && !it.is_break)
+                break;
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                plan_item *v = realloc(g, nc * sizeof *v);
+                if (!v) {
+                    rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+                    break;
+                }
+                g = v;
+                cap = nc;
+            }
+            g[n++] = it;
+            if (!it.is_break && (it.ends || ++chunks >= GROUP_MAX_CHUNKS))
+                in_tail = 1;
+            have = walker_next(&w, &it);
+        }
+        any = 1;
+        if (!rc)
+            rc = speak_group(e, &doc, g, n, &pos, cb, user);
+    }
+    free(g);
+    tts_doc_free(&doc);
+    if (!rc && !any)
         return tts_seterr(&e->err, TTS_E_INVALID, "nothing to say: the text has no words");
-    return TTS_OK;
+    return rc;
 }
 
 typedef struct {

@@ -2,7 +2,8 @@
 # scripts/setup.sh — install what libtts needs on Debian 12 and build it.
 #
 #   scripts/setup.sh           packages for building and testing, then build/ (meson + ninja)
-#   scripts/setup.sh --dev     also clang and its sanitizer/libFuzzer runtime (CI, fuzzing)
+#   scripts/setup.sh --dev     also clang and its sanitizer/libFuzzer runtime (CI, fuzzing),
+#                              and valgrind (tests/test_valgrind.sh)
 #   scripts/setup.sh --no-build   packages only
 #
 # Idempotent: when dpkg reports every package installed, apt is not run at all;
@@ -31,8 +32,9 @@ build_dir=${BUILD_DIR:-build}
 pkgs=(gcc libc6-dev meson ninja-build pkg-config
       libespeak-ng-dev espeak-ng-data libsndfile1-dev libfftw3-dev portaudio19-dev
       libopenblas-dev libpng-dev)
-# --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/).
-dev_pkgs=(clang libclang-rt-14-dev)
+# --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/), and
+# valgrind for tests/test_valgrind.sh (skipped without it).
+dev_pkgs=(clang libclang-rt-14-dev valgrind)
 ((dev)) && pkgs+=("${dev_pkgs[@]}")
 
 missing=()

@@ -6,7 +6,7 @@
 #   scripts/test.sh --fuzz        also a libFuzzer smoke run of every fuzz/ target (clang)
 #
 # With CI=true (as .ci/run is run) both --sanitize and --fuzz are on.
-# FUZZ_SECONDS (default 30) is the length of each fuzz target's run.
+# FUZZ_SECONDS (default 60) is the length of each fuzz target's run.
 # Every stage runs even if an earlier one failed; the exit status is 0 only when all
 # passed. The last line is the total: "N passed, M failed" (meson tests + fuzz runs).
 set -uo pipefail
@@ -22,7 +22,7 @@ for arg in "$@"; do
         *) echo "test.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
-fuzz_seconds=${FUZZ_SECONDS:-30}
+fuzz_seconds=${FUZZ_SECONDS:-60}
 
 cd "$(dirname "$0")/.." || exit 1
 root=$PWD
@@ -82,7 +82,7 @@ fi
 # ------------------------------------------------------------------- libFuzzer smoke
 if ((fuzz)); then
     stage "fuzzing: build-fuzz (clang, libFuzzer + ASan + UBSan), ${fuzz_seconds}s per target"
-    targets=(fuzz_frontend fuzz_modelfile)
+    targets=(fuzz_frontend fuzz_modelfile fuzz_ssml)
     if { [ -f build-fuzz/build.ninja ] ||
          CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
              -Db_lundef=false --buildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link; } &&

@@ -491,6 +491,61 @@ run "$TTS" -m "$model" -f 1mb-sparse.txt -o 1mb.wav
 check "-f with 1 MB of text (2 sentences, the rest white space and punctuation): exit 0, WAV" \
     '[ $(stat -c %s 1mb-sparse.txt) -ge 1000000 ]' '[ $rc -eq 0 ]' 'good_wav 1mb.wav'
 
+# ==================================================================== SSML, phoneme input, lexicon
+# Errors first (no voice needed to find them, but give the tiny one: they are input errors,
+# reported before any audio), then what each one does.
+run "$TTS" -m "$model" --ssml '<speak><prosody rate="slow">Hi</speak>' -o ssml-bad.wav
+check "malformed SSML: <prosody> closed by </speak>: exit 2, names line and column, no file" \
+    '[ $rc -eq 2 ]' 'grep -q "SSML line 1, column 31: <prosody> closed by </speak>" err' \
+    'nothing_at ssml-bad.wav'
+printf '<speak>\n  Fish &amp; chips\n  <break time="later"/>\n</speak>\n' >bad.ssml
+run "$TTS" -m "$model" -f bad.ssml -o ssml-bad.wav
+check "malformed SSML in a -f file (bad attribute value): exit 2, line 3, column 16" \
+    '[ $rc -eq 2 ]' 'grep -q "SSML line 3, column 16: bad value \"later\" for time= of <break>" err' \
+    'nothing_at ssml-bad.wav'
+for doc in '<speak>a <foo/></speak>|unknown element <foo>' '<speak>a &nbsp;</speak>|unknown entity &nbsp;' \
+    '<speak><p>a<break|tag is not closed' '<speak><s>a|<s> is not closed'; do
+    run "$TTS" --phonemes --ssml "${doc%%|*}"
+    check "malformed SSML through --phonemes: ${doc##*|}: exit 2" '[ $rc -eq 2 ]' \
+        'grep -q "SSML line 1, column" err' 'grep -qF "${doc##*|}" err'
+done
+run "$TTS" -m "$model" 'Say [[h@loU]] now.' -o ph-bad.wav
+check "phoneme input with an unknown symbol: exit 2, names the symbol and byte offset" \
+    '[ $rc -eq 2 ]' 'grep -q "unknown phoneme symbol .@. (U+0040)" err' 'grep -q "byte offset 7" err' \
+    'nothing_at ph-bad.wav'
+printf 'tomato\tt\xc9\x99m\xcb\x88\xc9\x91\xcb\x90to\xca\x8a\nword\n' >bad.lex
+run "$TTS" -m "$model" --lexicon bad.lex "A tomato." -o lex-bad.wav
+check "--lexicon with a bad line: exit 2, names the file and line, no file" \
+    '[ $rc -eq 2 ]' "grep -q \"lexicon 'bad.lex' line 2: no phonemes after 'word'\" err" \
+    'nothing_at lex-bad.wav'
+run "$TTS" -m "$model" --lexicon /nonexistent/my.lex "A tomato." -o lex-bad.wav
+check "--lexicon with a missing file: exit 2, names it" \
+    '[ $rc -eq 2 ]' "grep -q \"cannot open lexicon '/nonexistent/my.lex'\" err" 'nothing_at lex-bad.wav'
+
+printf '# my words\ntomato  t\xc9\x99m\xcb\x88\xc9\x91\xcb\x90to\xca\x8a\n' >good.lex
+run "$TTS" --phonemes "A tomato."
+plain_ipa=$(grep 'ipa:' out)
+run "$TTS" --phonemes --lexicon good.lex "A TOMATO."
+tomato_ipa=$(printf 't\xc9\x99m\xcb\x88\xc9\x91\xcb\x90to\xca\x8a')
+check "--phonemes --lexicon: the lexicon's phonemes replace eSpeak NG's" '[ $rc -eq 0 ]' \
+    'grep -qF "$tomato_ipa." out' '[ "$(grep ipa: out)" != "$plain_ipa" ]'
+run "$TTS" --phonemes "$(printf 'Say [[h\xc9\x99l\xcb\x88o\xca\x8a]] twice.')"
+check "--phonemes with phoneme input: spoken as given" '[ $rc -eq 0 ]' \
+    "grep -q \"ipa: s.*$(printf 'h\xc9\x99l\xcb\x88o\xca\x8a') tw\" out"
+run "$TTS" --phonemes '<speak>One <break time="500ms"/> <prosody rate="slow">two</prosody> <say-as interpret-as="ordinal">3</say-as></speak>'
+check "--phonemes of SSML (detected): the break, the slower part, say-as" '[ $rc -eq 0 ]' \
+    'grep -q "^break 500 ms" out' 'grep -q "rate x0.75" out' 'grep -q "): two$" out' 'grep -q "(bytes 99-100): third$" out'
+run "$TTS" -m "$model" '<speak>Hello <break time="300ms"/> world.</speak>' -o ssml.wav
+check "SSML (detected) to -o: exit 0, complete WAV" '[ $rc -eq 0 ]' 'good_wav ssml.wav'
+printf '<speak>\n<p>Line one.</p>\n<p>Line <sub alias="two">2</sub>.</p>\n</speak>\n' >doc.ssml
+run_in doc.ssml "$TTS" -m "$model" --ssml --raw
+check "--ssml on stdin (read whole, not line by line): exit 0, audio" '[ $rc -eq 0 ]' '[ -s out ]'
+run_in doc.ssml "$TTS" -m "$model" --raw
+check "SSML on stdin without --ssml (detected on its first line, then read whole): exit 0, audio" \
+    '[ $rc -eq 0 ]' '[ -s out ]' '[ ! -s err ]'
+run "$TTS" -m "$model" --lexicon good.lex "$(printf 'A tomato, [[h\xc9\x99l\xcb\x88o\xca\x8a]].')" -o lex.wav
+check "--lexicon and phoneme input to -o: exit 0, complete WAV" '[ $rc -eq 0 ]' 'good_wav lex.wav'
+
 # ==================================================================== fuzz regressions
 # Inputs that once crashed or hung a fuzz/ target (fuzz/corpus/*/regress-*) go through
 # the CLI here too.

@@ -1,5 +1,6 @@
-/* The public API (include/tts.h) on a tiny random voice: errors, events, cancellation,
- * determinism, two engines in two threads, rate and volume. */
+/* The public API (include/tts.h) on a tiny random voice: errors, events (phoneme events
+ * too), cancellation, determinism, two engines in two threads, rate and volume, SSML,
+ * phoneme input and the user lexicon. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -119,6 +120,223 @@ static tts_engine *open_engine(float rate, float volume)
 
 static const char *TEXT = "Hello there, world. How are you today?";
 
+/* Every PHONEME event follows the WORD event of its word (or another of its phonemes),
+ * carries that word's span and a symbol, and is not earlier than the word; every word has
+ * at least one. */
+static void check_phoneme_events(const capture *c, const char *what)
+{
+    const tts_event *word = NULL;
+    size_t phonemes = 0, words = 0, bare = 0, here = 0;
+    int ok = 1;
+    for (size_t i = 0; i < c->n_ev; i++) {
+        const tts_event *v = &c->ev[i];
+        if (v->type == TTS_EVENT_WORD) {
+            bare += word && here == 0;
+            word = v;
+            words++;
+            here = 0;
+            ok &= v->phoneme[0] == '\0';
+        } else if (v->type == TTS_EVENT_PHONEME) {
+            phonemes++;
+            here++;
+            ok &= word && v->text_offset == word->text_offset &&
+                  v->text_length == word->text_length && v->sample >= word->sample &&
+                  v->phoneme[0] && strcmp(v->phoneme, " ") &&
+                  strcmp(v->phoneme, "\xCB\x88") && strcmp(v->phoneme, ",");
+        } else {
+            if (v->type == TTS_EVENT_SENTENCE_END)
+                word = NULL;
+            ok &= v->phoneme[0] == '\0';
+        }
+    }
+    bare += word && here == 0;
+    if (!ok)
+        for (size_t i = 0; i < c->n_ev; i++)
+            printf("  event %d %zu+%zu @%llu %s\n", c->ev[i].type, c->ev[i].text_offset,
+                   c->ev[i].text_length, (unsigned long long)c->ev[i].sample,
+                   c->ev[i].phoneme);
+    CHECK(ok && words > 0 && phonemes >= 2 * words && bare == 0,
+          "%s phoneme events: ok %d, %zu words, %zu phonemes, %zu words without", what, ok,
+          words, phonemes, bare);
+}
+
+static size_t count_events(const capture *c, tts_event_type t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_ev; i++)
+        n += c->ev[i].type == t;
+    return n;
+}
+
+static int same_audio(const capture *a, const capture *b)
+{
+    return a->n == b->n && a->n > 0 && !memcmp(a->pcm, b->pcm, a->n * sizeof(float));
+}
+
+static int speak(tts_engine *e, const char *text, capture *c)
+{
+    free(c->pcm);
+    memset(c, 0, sizeof *c);
+    int rc = tts_synthesize(e, text, on_audio, c);
+    if (rc)
+        printf("  (%s: %s)\n", text, tts_engine_error(e));
+    return rc;
+}
+
+/* SSML breaks, prosody, say-as; phoneme input; the lexicon — all compared with the audio
+ * of plain text, which the deterministic voice makes exact. text_n: samples of TEXT. */
+static void test_ssml_engine(size_t text_n)
+{
+    const size_t pause = 3200; /* 0.2 s after each sentence */
+    tts_engine *e = open_engine(1, 1);
+    capture a = {0}, b = {0}, s = {0};
+
+    /* <break>: its silence, exactly, between the two parts of one sentence */
+    const char *brk = "<speak>Hello <break time=\"700ms\"/> world</speak>";
+    CHECK(speak(e, "Hello", &a) == 0 && speak(e, "world", &b) == 0 && speak(e, brk, &s) == 0,
+          "break synth");
+    size_t gap = 11200, h = a.n - pause;
+    CHECK(s.n == h + gap + b.n, "break: %zu samples, want %zu + %zu + %zu", s.n, h, gap, b.n);
+    int silent = s.n == h + gap + b.n && !memcmp(s.pcm, a.pcm, h * sizeof(float));
+    for (size_t i = h; silent && i < h + gap; i++)
+        silent = s.pcm[i] == 0;
+    CHECK(silent && s.n == h + gap + b.n && !memcmp(s.pcm + h + gap, b.pcm, b.n * sizeof(float)),
+          "break: not Hello, 700 ms of silence, world");
+    CHECK(count_events(&s, TTS_EVENT_SENTENCE_START) == 1 &&
+              count_events(&s, TTS_EVENT_SENTENCE_END) == 1 && count_events(&s, TTS_EVENT_WORD) == 2,
+          "break: one sentence of two words");
+    for (size_t i = 0; i < s.n_ev; i++) {
+        const tts_event *v = &s.ev[i];
+        if (v->type == TTS_EVENT_SENTENCE_START)
+            CHECK(v->text_offset == 7 && v->text_length == 33 && v->sample == 0,
+                  "break: sentence span %zu+%zu", v->text_offset, v->text_length);
+        if (v->type == TTS_EVENT_WORD && v->text_offset > 7)
+            CHECK(v->text_offset == 35 && v->text_length == 5 && v->sample >= h + gap,
+                  "break: 'world' at %zu+%zu, sample %llu", v->text_offset, v->text_length,
+                  (unsigned long long)v->sample);
+    }
+    check_phoneme_events(&s, "SSML");
+
+    /* a sentence ended by '.' before a break gets no pause of its own: the break replaces it */
+    const char *brk2 = "<speak>Hello. <break time=\"1s\"/>world</speak>";
+    CHECK(speak(e, "Hello.", &a) == 0 && speak(e, brk2, &s) == 0 &&
+              s.n == a.n - pause + 16000 + b.n,
+          "break after a sentence: %zu samples", s.n);
+
+    /* <prosody rate>: half the rate, twice the speech; volume: half the amplitude */
+    char doc[512];
+    snprintf(doc, sizeof doc, "<speak><prosody rate=\"50%%\">%s</prosody></speak>", TEXT);
+    CHECK(speak(e, doc, &s) == 0, "prosody synth");
+    size_t speech = text_n - 2 * pause, slow = s.n - 2 * pause;
+    CHECK(slow > speech * 1.8 && slow < speech * 2.2, "rate 50%%: %zu vs %zu samples", slow, speech);
+    CHECK(count_events(&s, TTS_EVENT_SENTENCE_START) == 2 && count_events(&s, TTS_EVENT_WORD) == 7,
+          "prosody events");
+    snprintf(doc, sizeof doc, "<speak><prosody volume=\"50%%\">%s</prosody></speak>", TEXT);
+    CHECK(speak(e, TEXT, &a) == 0 && speak(e, doc, &s) == 0 && s.n == a.n, "volume synth");
+    float worst = 0;
+    for (size_t i = 0; i < s.n && s.n == a.n; i++) {
+        float d = fabsf(s.pcm[i] - 0.5f * a.pcm[i]);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst < 1e-6f, "volume 50%%: off by %g", worst);
+    /* a rate change inside a sentence: the parts follow each other without a pause */
+    CHECK(speak(e, "<speak>Hello <prosody rate=\"2\">world</prosody></speak>", &s) == 0 &&
+              count_events(&s, TTS_EVENT_SENTENCE_START) == 1 &&
+              s.n < h + b.n - pause / 2 + pause, "prosody inside a sentence: %zu samples", s.n);
+
+    /* <say-as characters>: the letter names, spoken as if written out; events span "abc" */
+    CHECK(speak(e, "<speak><say-as interpret-as=\"characters\">abc</say-as></speak>", &s) == 0 &&
+              speak(e, "ay bee see", &a) == 0 && same_audio(&s, &a),
+          "say-as characters: %zu vs %zu samples", s.n, a.n);
+    size_t abc = 0;
+    for (size_t i = 0; i < s.n_ev; i++)
+        abc += s.ev[i].type == TTS_EVENT_WORD && s.ev[i].text_offset == 41 && s.ev[i].text_length == 3;
+    CHECK(abc == 3, "say-as characters: %zu word events span 'abc'", abc);
+    CHECK(speak(e, "<speak><say-as interpret-as=\"ordinal\">2</say-as> <sub alias=\"Doctor\">Dr.</sub>"
+                   "</speak>", &s) == 0 && speak(e, "second Doctor", &a) == 0 && same_audio(&s, &a),
+          "say-as ordinal and sub");
+
+    /* phoneme input: the IPA of a word, in [[ ]] or <phoneme>, speaks like the word */
+    tts_frontend *fe;
+    tts_err err = {0};
+    tts_phonemes ph;
+    CHECK(tts_frontend_open(&fe, NULL, &err) == 0 && tts_frontend_phonemize(fe, "Hello", 5, &ph, &err) == 0,
+          "phonemize Hello");
+    char in[256];
+    snprintf(in, sizeof in, "[[%s]]", ph.ipa);
+    CHECK(speak(e, in, &s) == 0 && speak(e, "Hello", &a) == 0 && same_audio(&s, &a),
+          "[[%s]] speaks like Hello: %zu vs %zu", ph.ipa, s.n, a.n);
+    CHECK(count_events(&s, TTS_EVENT_WORD) == 1 && s.ev[1].text_offset == 0 &&
+              s.ev[1].text_length == strlen(in), "phoneme input is one word");
+    snprintf(in, sizeof in, "<speak><phoneme alphabet=\"ipa\" ph=\"%s\">hi</phoneme></speak>", ph.ipa);
+    CHECK(speak(e, in, &s) == 0 && same_audio(&s, &a), "<phoneme> speaks like Hello");
+    capture none = {0};
+    CHECK(tts_synthesize(e, "Say [[hQ]] now", on_audio, &none) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "'Q'") && strstr(tts_engine_error(e), "byte offset 7"),
+          "unknown phoneme symbol: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, "<speak>\n<prosody rate=\"slow\">Hi</speak>", on_audio, &none) ==
+              TTS_E_INVALID && strstr(tts_engine_error(e), "SSML line 2, column 24: <prosody> "
+                                      "closed by </speak>"),
+          "malformed SSML: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, "<speak>Say [[hQ]]</speak>", on_audio, &none) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "SSML line 1, column 15: unknown phoneme symbol 'Q'"),
+          "phoneme input in SSML: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, "<speak> </speak>", on_audio, &none) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "nothing to say"), "empty SSML: %s", tts_engine_error(e));
+    CHECK(none.n == 0 && none.calls == 0, "no audio for rejected SSML");
+    tts_engine_close(e);
+
+    /* ssml = -1: markup is text */
+    tts_options o = tts_default_options();
+    o.model_path = model_path;
+    o.ssml = -1;
+    CHECK(tts_engine_open(&e, &o) == 0 && speak(e, "<speak>Hello</speak>", &s) == 0 &&
+              count_events(&s, TTS_EVENT_WORD) >= 1, "ssml = -1 reads markup as text");
+    tts_engine_close(e);
+
+    /* the lexicon: "Hello" said with the phonemes of "world" */
+    tts_phonemes pw;
+    CHECK(tts_frontend_phonemize(fe, "world", 5, &pw, &err) == 0, "phonemize world");
+    char lex[300];
+    snprintf(lex, sizeof lex, "%s.lex", model_path);
+    FILE *f = fopen(lex, "w");
+    fprintf(f, "# test lexicon\nHELLO\t%s\n", pw.ipa);
+    fclose(f);
+    o = tts_default_options();
+    o.model_path = model_path;
+    o.lexicon_path = lex;
+    CHECK(tts_engine_open(&e, &o) == 0, "open with lexicon: %s", tts_engine_error(e));
+    CHECK(speak(e, "hello", &s) == 0 && same_audio(&s, &b) && !same_audio(&s, &a),
+          "lexicon: hello speaks like world");
+    CHECK(s.n_ev > 1 && s.ev[1].type == TTS_EVENT_WORD && s.ev[1].text_length == 5,
+          "lexicon word event");
+    tts_engine_close(e);
+    f = fopen(lex, "w");
+    fprintf(f, "hello w\xC9\x9C\n\ngood \xC9\xA1\xCA\x8A\x64\nbad X\n");
+    fclose(f);
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), lex) &&
+              strstr(tts_engine_error(e), "line 4, column 5: unknown phoneme symbol 'X'"),
+          "bad lexicon: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    unlink(lex);
+    o.lexicon_path = "/nonexistent.lex";
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "/nonexistent.lex"),
+          "missing lexicon: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    o.lexicon_path = NULL;
+    o.ssml = 2;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID, "ssml = 2 is refused");
+    tts_engine_close(e);
+
+    tts_phonemes_free(&ph);
+    tts_phonemes_free(&pw);
+    tts_frontend_close(fe);
+    free(a.pcm);
+    free(b.pcm);
+    free(s.pcm);
+}
+
+
 static void *thread_main(void *arg)
 {
     capture *c = arg;
@@ -220,6 +438,12 @@ int main(void)
     CHECK(fspeech < speech * 0.6 && fspeech > speech * 0.4, "rate 2: %zu vs %zu samples", fspeech, speech);
     tts_engine_close(fast);
 
+    /* phoneme events: after their word's event, with its span, in order, one per phoneme */
+    check_phoneme_events(&c, "Griffin-Lim");
+
+    /* SSML, phoneme input, lexicon */
+    test_ssml_engine(c.n);
+
     /* two engines in two threads: each gives exactly the single-thread audio */
     capture t1 = {0}, t2 = {0};
     pthread_t a, b;
@@ -269,6 +493,7 @@ int main(void)
         last = v1.ev[i].sample;
     }
     CHECK(vw == 7 && vord, "neural events: %d words, ordered %d", vw, vord);
+    check_phoneme_events(&v1, "streamed");
     capture vk = {.stop_after = 500};
     CHECK(tts_synthesize(e, TEXT, on_audio, &vk) == TTS_E_CANCELLED && vk.n < 2000,
           "neural cancel: %zu samples", vk.n);

@@ -25,6 +25,7 @@
 #include "audio/wav.h"
 #include "dsp/dsp.h"
 #include "nn/modelfile.h"
+#include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
@@ -254,10 +255,11 @@ static void test_network_gradient(void)
     CHECK(voc_stft_loss_init(&L, res, 2, 1, &e) == 0, "loss init");
     enum { NF = 7, NB = 6, CTX = 2 };
     int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop;
-    double mel[NF * 6], noise[NB * 8], target[NB * 8];
-    float melf[NF * 6], noisef[NB * 8], targetf[NB * 8];
+    /* src 2: the source is noise and excitation, interleaved per step */
+    double mel[NF * 6], noise[NB * 8 * 2], target[NB * 8];
+    float melf[NF * 6], noisef[NB * 8 * 2], targetf[NB * 8];
     fill_normal(mel, melf, NF * nm, 1.5, -4, &rng);
-    fill_normal(noise, noisef, NB * hop, 1, 0, &rng);
+    fill_normal(noise, noisef, NB * hop * c.src, 1, 0, &rng);
     fill_normal(target, targetf, nt, 0.2, 0, &rng);
     size_t np = m.p.count;
     double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
@@ -361,7 +363,8 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     uint64_t rng = seed * 7 + 1;
     randomize_biases(&m, &rng);
     int hop = c->hop, nm = c->n_mels;
-    float *mel = malloc(sizeof(float) * nf * nm), *noise = malloc(sizeof(float) * nf * hop);
+    int ns = hop * c->src; /* source values per block */
+    float *mel = malloc(sizeof(float) * nf * nm), *noise = malloc(sizeof(float) * nf * ns);
     float *a = malloc(sizeof(float) * nf * hop), *b = malloc(sizeof(float) * nf * hop);
     fill_normal(NULL, mel, (size_t)nf * nm, 2, -5, &rng);
     for (int i = 0; i < nm; i++) {
@@ -370,15 +373,17 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     }
     voc_stream s;
     voc_stream_init(&s, &m, 99, &e);
-    if (own_noise) {
-        /* the stream draws its own noise: replay the same generator for the batched pass */
-        uint64_t r = 99;
-        for (int i = 0; i < nf * hop; i++)
-            noise[i] = (float)nn_rand_normal(&r);
-    } else {
-        fill_normal(NULL, noise, (size_t)nf * hop, 1, 0, &rng);
-    }
     voc_arena ar = {0};
+    if (own_noise) {
+        /* the stream makes its own source (noise; with src 2 the pitch head's excitation
+         * too): voc_source_from_mel makes the same for the batched pass */
+        if (voc_source_from_mel(&m, mel, nf, nf, 99, noise, &ar)) {
+            printf("  voc_source_from_mel failed\n");
+            return 1e9;
+        }
+    } else {
+        fill_normal(NULL, noise, (size_t)nf * ns, 1, 0, &rng);
+    }
     int rc = voc_forward(&m, mel, nf, nf, noise, a, &ar);
     /* streamed twice: the second utterance after a reset must match too */
     double worst = 0, scale = 0;
@@ -387,12 +392,12 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
         int got = 0;
         for (int f = 0; f < nf; f++) {
             int k = voc_stream_push(&m, &s, mel + (size_t)f * nm,
-                                    own_noise ? NULL : noise + got, b + got);
+                                    own_noise ? NULL : noise + (size_t)got * c->src, b + got);
             if (f < c->lookahead && k != 0)
                 printf("  frame %d produced %d samples inside the look-ahead\n", f, k);
             got += k;
         }
-        got += voc_stream_finish(&m, &s, own_noise ? NULL : noise + got, b + got);
+        got += voc_stream_finish(&m, &s, own_noise ? NULL : noise + (size_t)got * c->src, b + got);
         if (got != nf * hop || rc) {
             printf("  streamed %d samples, want %d (rc %d)\n", got, nf * hop, rc);
             worst = 1e9;
@@ -409,9 +414,9 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     free(a);
     free(b);
     voc_free(&m);
-    printf("  fold %d C %d L %d K %d la %d hop %d, %d frames: max |stream - batched| %.2e (output "
-           "peak %.3f)%s\n",
-           c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, nf, worst, scale,
+    printf("  fold %d C %d L %d K %d la %d hop %d src %d, %d frames: max |stream - batched| %.2e "
+           "(output peak %.3f)%s\n",
+           c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, c->src, nf, worst, scale,
            own_noise ? ", stream's own noise" : "");
     return worst;
 }
@@ -422,6 +427,8 @@ static void test_streaming(void)
     voc_config d = voc_config_default(80, 200);
     CHECK(stream_vs_batched(&d, 30, 1, 0) <= 1e-5, "default config: stream != batched");
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "default config, own noise: stream != batched");
+    d.src = 1;
+    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "noise only, own noise: stream != batched");
     voc_config c = tiny_config();
     CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
     c.lookahead = 0;
@@ -439,6 +446,7 @@ static void test_streaming(void)
 static void test_causality(void)
 {
     voc_config c = voc_config_default(80, 200);
+    c.src = 1; /* the source is the caller's noise here (src 2 interleaves it per step) */
     voc_model m;
     tts_err e;
     CHECK(voc_init(&m, &c, 0, 8, &e) == 0, "init");
@@ -623,6 +631,7 @@ static void test_training_reduces_loss(void)
             return;
         }
     voc_config c = voc_config_default(80, 200);
+    c.src = 1;
     c.res_ch = 16;
     c.skip_ch = 16;
     c.n_layers = 6;
@@ -693,9 +702,145 @@ static void test_training_reduces_loss(void)
     tts_mel_free(mel);
 }
 
+/* ---- pitch: tracker, oscillator, pitch head ------------------------------------------- */
+static void test_pitch(void)
+{
+    /* the tracker on a synthetic voice: a 180 -> 240 Hz glide of a 20-harmonic tone with
+     * 1/k amplitudes, silence, then white noise (unvoiced) */
+    enum { SR = 16000, HOP = 200, NF = 120 };
+    size_t n = (size_t)NF * HOP;
+    float *x = calloc(n, sizeof(float)), f0[NF];
+    double ph = 0;
+    uint64_t rng = 5;
+    for (size_t i = 0; i < n; i++) {
+        double t = (double)i / n;
+        if (t < 0.5) {
+            double f = 180 + 120 * t;
+            ph += 2 * M_PI * f / SR;
+            for (int k = 1; k <= 20; k++)
+                x[i] += (float)(0.1 / k * sin(k * ph));
+        } else if (t > 0.7) {
+            x[i] = (float)(0.05 * nn_rand_normal(&rng));
+        }
+    }
+    voc_pitch_track(x, n, SR, HOP, NF, f0);
+    int voiced_ok = 0, voiced_n = 0, unv_ok = 0, unv_n = 0;
+    double worst = 0;
+    for (int t = 0; t < NF; t++) {
+        double when = (double)t * HOP / n;
+        if (when > 0.05 && when < 0.45) {
+            double want = 180 + 120 * when;
+            voiced_n++;
+            if (f0[t] > 0) {
+                voiced_ok++;
+                worst = fmax(worst, fabs(f0[t] - want) / want);
+            }
+        } else if (when > 0.75) {
+            unv_n++;
+            unv_ok += f0[t] == 0;
+        }
+    }
+    printf("pitch tracker: %d/%d glide frames voiced (worst F0 error %.2f%%), %d/%d noise frames "
+           "unvoiced\n", voiced_ok, voiced_n, 100 * worst, unv_ok, unv_n);
+    CHECK(voiced_ok == voiced_n && worst < 0.02, "tracker on the glide");
+    CHECK(unv_ok >= unv_n * 9 / 10, "tracker calls noise voiced");
+    voc_pitch_fill(f0, NF);
+    int filled = 1;
+    for (int t = 0; t < NF; t++)
+        filled &= f0[t] > 100 && f0[t] < 300;
+    CHECK(filled, "voc_pitch_fill left a gap");
+
+    /* the oscillator: unit power where voiced, silent where not, periodic at F0 */
+    float fa[3] = {200, 200, 200}, va[3] = {1, 1, 0}, exc[2 * HOP];
+    voc_osc osc = {0};
+    voc_osc_run(&osc, fa, va, 2, HOP, SR, exc);
+    double pw = 0, corr = 0, last = fabs(exc[2 * HOP - 1]);
+    for (int i = 0; i < HOP; i++)
+        pw += (double)exc[i] * exc[i] / HOP;
+    for (int i = 0; i + 80 < HOP; i++) /* one period of 200 Hz = 80 samples */
+        corr += fabs(exc[i] - exc[i + 80]);
+    printf("oscillator: power %.3f, mean |e(t) - e(t + period)| %.2e, end of the fade %.2e\n", pw,
+           corr / (HOP - 80), last);
+    CHECK(fabs(pw - 1) < 0.15 && corr / (HOP - 80) < 1e-3 && last < 1e-6, "oscillator");
+
+    /* the pitch head: gradient against finite differences (double), float against double */
+    voc_config c = tiny_config();
+    voc_model m;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 1, 9, &e) == 0, "init: %s", e.msg);
+    randomize_biases(&m, &rng);
+    enum { PF = 9 };
+    double mel[PF * 6], tf0[PF];
+    float melf[PF * 6], tf0f[PF];
+    fill_normal(mel, melf, PF * 6, 1.5, -4, &rng);
+    for (int t = 0; t < PF; t++)
+        tf0[t] = tf0f[t] = t % 4 == 3 ? 0 : (float)(150 + 20 * t);
+    size_t np = m.p.count;
+    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double)), L0, Lx;
+    for (size_t j = 0; j < np; j++)
+        P[j] = m.p.params[j];
+    voc_arena ar = {0};
+    CHECK(voc_pitch_train_d(&m, P, mel, PF, tf0, G, 1.0, &ar, &L0) == 0, "pitch pass");
+    int checked = 0, bad = 0, kinks = 0;
+    for (int ti = 0; ti < m.p.n_tensors; ti++) {
+        const nn_tensor_info *t = &m.p.tensors[ti];
+        if (!strstr(t->name, "pitch"))
+            continue;
+        for (size_t j = t->offset; j < t->offset + t->size; j++) {
+            double keep = P[j], Ls[4];
+            const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
+            for (int s = 0; s < 4; s++) {
+                P[j] = keep + off[s];
+                voc_pitch_train_d(&m, P, mel, PF, tf0, NULL, 1.0, &ar, &Ls[s]);
+            }
+            P[j] = keep;
+            double num = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * FD_H);
+            if (rel_err(num, G[j], L0) > TOL_FD) {
+                /* a ReLU or |x| kink within the step: look again much closer */
+                double h = FD_H * 1e-3;
+                P[j] = keep + h;
+                voc_pitch_train_d(&m, P, mel, PF, tf0, NULL, 1.0, &ar, &Ls[0]);
+                P[j] = keep - h;
+                voc_pitch_train_d(&m, P, mel, PF, tf0, NULL, 1.0, &ar, &Ls[1]);
+                P[j] = keep;
+                num = (Ls[0] - Ls[1]) / (2 * h);
+                kinks++;
+            }
+            checked++;
+            /* (the small step's round-off is ~1e-16 L / h ~ 2e-9: allow 1e-8 absolute) */
+            if (fabs(num - G[j]) > 1e-4 * fabs(G[j]) + 1e-8 && bad++ < 5)
+                printf("  grad %s[%zu]: analytic %.10g numeric %.10g\n", t->name, j - t->offset,
+                       G[j], num);
+        }
+    }
+    float *Gf = calloc(np, sizeof(float));
+    double Lf;
+    CHECK(voc_pitch_train(&m, melf, PF, tf0f, Gf, 1.0f, &ar, &Lf) == 0, "float pitch pass");
+    double gerr = 0, gmax = 0;
+    for (size_t j = 0; j < np; j++) {
+        gmax = fmax(gmax, fabs(G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    }
+    (void)Lx;
+    printf("pitch head: loss %.4f, %d parameters checked against finite differences (%d near a "
+           "kink, checked again with a 1000x smaller step), %d off; float vs double: loss %.1e, "
+           "gradient %.1e\n",
+           L0, checked, kinks, bad, fabs(Lf - L0) / L0, gerr / gmax);
+    CHECK(kinks < checked / 50, "%d kinks: too many for chance", kinks);
+    CHECK(bad == 0 && checked > 0, "pitch head gradient");
+    CHECK(fabs(Lf - L0) < 1e-5 * L0 && gerr < 1e-4 * gmax, "pitch head float vs double");
+    free(P);
+    free(G);
+    free(Gf);
+    free(x);
+    voc_arena_free(&ar);
+    voc_free(&m);
+}
+
 int main(void)
 {
     openblas_set_num_threads(1);
+    test_pitch();
     test_upsample();
     test_stft_loss();
     test_network_gradient();

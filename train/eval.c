@@ -13,6 +13,18 @@
  * for over a second).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
+ *
+ * --vocoder VOC.ltm adds the neural vocoder's figures on the same validation takes:
+ * OUTDIR/rec/ (the recordings), OUTDIR/copy/ (copy synthesis: recorded mel -> vocoder),
+ * OUTDIR/copy_gl/ (recorded mel -> Griffin-Lim), OUTDIR/val_voc/ (text -> acoustic model
+ * -> vocoder, the same frames as val/), each with its .tsv, and the mel-cepstral
+ * distortion of each against the recording. MCD here: the WAV is analysed to log-mel
+ * again (as the recording was), cepstra are the orthonormal DCT-II of the natural-log mel
+ * magnitudes (floored 61 dB below the recording's loudest value, so silences compare
+ * equal), MCD = 10/ln(10) sqrt(2 sum_{d=1..24} (c_d - c'_d)^2) dB per frame, averaged
+ * over all frames; frame by frame for copy synthesis (same timing), along the best DTW
+ * path for free-running synthesis. (Not SPTK's mel-cepstrum: compare these figures with
+ * each other, not with papers.)
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +41,8 @@
 #include "train/dataset.h"
 #include "train/plot.h"
 #include "train/train.h"
+#include "vocoder/vocoder.h"
+#include "vocoder/vocoder_io.h"
 
 typedef struct {
     float *frames;
@@ -102,9 +116,139 @@ static double dtw_l1(const float *a, int na, const float *b, int nb, int nm)
     return r;
 }
 
+#define MCD_DIM 24
+
+/* cepstra[n, MCD_DIM] (coefficients 1..MCD_DIM) of log-mel frames[n, nm], each value
+ * first raised to at least floor: silence, whose level and shape mean nothing to a
+ * listener (the recording's is flat at the analysis floor, a vocoder's is faint noise),
+ * is then flat in both, and only the speech counts */
+#define MCD_RANGE 7.0f /* nats below the recording's loudest value: 61 dB */
+static float *cepstra(const float *frames, size_t n, int nm, float floor)
+{
+    float *c = malloc(sizeof(float) * (n ? n : 1) * MCD_DIM);
+    if (!c)
+        return NULL;
+    for (size_t f = 0; f < n; f++)
+        for (int d = 1; d <= MCD_DIM; d++) {
+            double s = 0;
+            for (int k = 0; k < nm; k++)
+                s += fmaxf(frames[f * nm + k], floor) * cos(M_PI / nm * (k + 0.5) * d);
+            c[f * MCD_DIM + d - 1] = (float)(s * sqrt(2.0 / nm));
+        }
+    return c;
+}
+
+static double mcd_frame(const float *a, const float *b)
+{
+    double s = 0;
+    for (int d = 0; d < MCD_DIM; d++)
+        s += (double)(a[d] - b[d]) * (a[d] - b[d]);
+    return 10.0 / log(10.0) * sqrt(2.0 * s);
+}
+
+/* mean MCD (dB) of a[na] against b[nb] cepstra: frame by frame over min(na, nb) when
+ * dtw is 0, else along the best monotonic alignment */
+static double mcd(const float *a, int na, const float *b, int nb, int dtw)
+{
+    if (!dtw) {
+        int n = na < nb ? na : nb;
+        double s = 0;
+        for (int i = 0; i < n; i++)
+            s += mcd_frame(a + (size_t)i * MCD_DIM, b + (size_t)i * MCD_DIM);
+        return n ? s / n : NAN;
+    }
+    double *D = malloc(sizeof(double) * (size_t)(na + 1) * (nb + 1));
+    int *L = malloc(sizeof(int) * (size_t)(na + 1) * (nb + 1));
+    if (!D || !L) {
+        free(D);
+        free(L);
+        return NAN;
+    }
+#define IX(i, j) ((size_t)(i) * (nb + 1) + (j))
+    for (int i = 0; i <= na; i++)
+        for (int j = 0; j <= nb; j++)
+            D[IX(i, j)] = INFINITY, L[IX(i, j)] = 0;
+    D[IX(0, 0)] = 0;
+    for (int i = 1; i <= na; i++)
+        for (int j = 1; j <= nb; j++) {
+            double c = mcd_frame(a + (size_t)(i - 1) * MCD_DIM, b + (size_t)(j - 1) * MCD_DIM);
+            double best = D[IX(i - 1, j - 1)];
+            int len = L[IX(i - 1, j - 1)];
+            if (D[IX(i - 1, j)] < best)
+                best = D[IX(i - 1, j)], len = L[IX(i - 1, j)];
+            if (D[IX(i, j - 1)] < best)
+                best = D[IX(i, j - 1)], len = L[IX(i, j - 1)];
+            D[IX(i, j)] = best + c;
+            L[IX(i, j)] = len + 1;
+        }
+    double r = D[IX(na, nb)] / L[IX(na, nb)];
+#undef IX
+    free(D);
+    free(L);
+    return r;
+}
+
+/* MCD of pcm[n] (analysed to log-mel) against the reference cepstra ref[nr] */
+static double mcd_pcm(tts_mel *mel, const float *pcm, size_t n, int nm, const float *ref, int nr,
+                      float floor, int dtw)
+{
+    float *frames = NULL, *c = NULL;
+    size_t nf = 0;
+    tts_err err;
+    double v = NAN;
+    if (tts_mel_analyze(mel, pcm, n, &frames, &nf, &err) == 0 && (c = cepstra(frames, nf, nm, floor)))
+        v = mcd(c, (int)nf, ref, nr, dtw);
+    free(frames);
+    free(c);
+    return v;
+}
+
+/* the neural vocoder over whole utterances (batched; the same samples as streaming) */
+typedef struct {
+    voc_model m;
+    voc_arena ar;
+    float *noise, *pcm;
+    size_t cap;
+} neural;
+
+static int neural_run(neural *v, const float *frames, int F)
+{
+    size_t need = (size_t)F * v->m.cfg.hop;
+    if (need > v->cap) {
+        free(v->noise);
+        free(v->pcm);
+        v->noise = malloc(sizeof(float) * need * v->m.cfg.src);
+        v->pcm = malloc(sizeof(float) * need);
+        v->cap = need;
+        if (!v->noise || !v->pcm)
+            return TTS_E_NOMEM;
+    }
+    int rc = voc_source_from_mel(&v->m, frames, F, F, 12345, v->noise, &v->ar);
+    return rc ? rc : voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
+}
+
+typedef struct {
+    double copy, copy_gl, e2e_gl, e2e_voc;
+    int n;
+} mcd_sums;
+
 typedef struct {
     int runaway, skipped_words, stalls;
 } failures;
+
+/* scales every band's deviation from its mean over the utterance (a global-variance
+ * post-filter: the predicted frames vary less than recorded ones) */
+static void sharpen_frames(float *x, size_t n, int nm, double a)
+{
+    for (int b = 0; b < nm; b++) {
+        double mu = 0;
+        for (size_t f = 0; f < n; f++)
+            mu += x[f * nm + b];
+        mu /= n ? n : 1;
+        for (size_t f = 0; f < n; f++)
+            x[f * nm + b] = (float)(mu + a * (x[f * nm + b] - mu));
+    }
+}
 
 /* judges one free-running result against the words of its phonemes. A word is skipped
  * when the attention spent less than half a decoder step on its phonemes in all (its
@@ -132,24 +276,54 @@ static void judge(const run *c, const float *align, int N, const tts_phonemes *p
     }
 }
 
-static int vocode_to(tts_mel *mel, const run *c, int rate, const char *path, tts_err *err)
+/* Griffin-Lim of frames[n] into path; with ref, *mcd_out gets the MCD of the result */
+static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int rate,
+                     const char *path, const float *ref, int nr, float floor, int dtw,
+                     double *mcd_out, tts_err *err)
 {
     float *pcm = NULL;
     size_t np = 0;
     tts_gl_params gp = tts_gl_default_params();
-    int rc = tts_mel_synthesize(mel, c->frames, c->n, &gp, &pcm, &np, err);
+    int rc = tts_mel_synthesize(mel, frames, n, &gp, &pcm, &np, err);
     if (!rc)
         rc = tts_wav_write(path, pcm, np, rate, err);
+    if (!rc && ref)
+        *mcd_out = mcd_pcm(mel, pcm, np, nm, ref, nr, floor, dtw);
     free(pcm);
     return rc;
 }
 
+static FILE *open_tsv(const char *outdir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", outdir, name);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s.tsv", outdir, name);
+    return fopen(path, "w");
+}
+
 int train_eval_main(int argc, char **argv)
 {
-    if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt]\n");
+    const char *pos[4] = {0}, *voc_path = NULL;
+    double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
+    int np = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
+            voc_path = argv[++i];
+        else if (!strcmp(argv[i], "--sharpen") && i + 1 < argc)
+            sharpen = atof(argv[++i]);
+        else if (np < 4 && argv[i][0] != '-')
+            pos[np++] = argv[i];
+        else
+            np = 5;
+    }
+    if (np < 3 || np > 4) {
+        fprintf(stderr, "usage: tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] "
+                        "[--vocoder VOC.ltm]\n");
         return 2;
     }
+    argc = np;
+    argv = (char **)pos;
     openblas_set_num_threads(1);
     const char *outdir = argv[2];
     tts_err err = {0};
@@ -166,6 +340,29 @@ int train_eval_main(int argc, char **argv)
         tts_mel_create(&mel, &ds.audio, &err)) {
         fprintf(stderr, "tts-train eval: %s\n", err.msg);
         return 1;
+    }
+    neural voc = {0};
+    tts_mf *vmf = NULL;
+    FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL;
+    mcd_sums ms = {0};
+    if (voc_path) {
+        if (tts_mf_open(&vmf, voc_path, &err) || voc_from_mf(&voc.m, vmf, 0, NULL, &err)) {
+            fprintf(stderr, "tts-train eval: %s\n", err.msg);
+            return 1;
+        }
+        if (voc.m.cfg.hop != ds.audio.hop_length || voc.m.cfg.n_mels != ds.n_mels) {
+            fprintf(stderr, "tts-train eval: the vocoder does not fit the cache's features\n");
+            return 1;
+        }
+        mkdir(outdir, 0755);
+        t_rec = open_tsv(outdir, "rec");
+        t_copy = open_tsv(outdir, "copy");
+        t_copy_gl = open_tsv(outdir, "copy_gl");
+        t_voc = open_tsv(outdir, "val_voc");
+        if (!t_rec || !t_copy || !t_copy_gl || !t_voc) {
+            fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
+            return 1;
+        }
     }
     char path[4096];
     mkdir(outdir, 0755);
@@ -220,6 +417,8 @@ int train_eval_main(int argc, char **argv)
         int stop = 0;
         float *al = calloc(((size_t)io.max_steps_per_token * N + 10) * N, sizeof(float));
         t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, al, &stop, &err);
+        if (sharpen != 1)
+            sharpen_frames(c.frames, c.n, nm, sharpen);
         if (c.n > 0) {
             float *cn = malloc(sizeof(float) * c.n * nm);
             for (size_t f = 0; f < c.n; f++)
@@ -236,9 +435,48 @@ int train_eval_main(int argc, char **argv)
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
-        snprintf(path, sizeof path, "%s/val/%s.wav", outdir, ds.names ? ds.names[i] : "x");
-        if (c.n > 0 && vocode_to(mel, &c, ds.audio.sample_rate, path, &err) == 0)
+        const char *name = ds.names ? ds.names[i] : "x";
+        snprintf(path, sizeof path, "%s/val/%s.wav", outdir, name);
+        float top = -INFINITY;
+        for (size_t k = 0; k < (size_t)F * nm; k++)
+            top = fmaxf(top, raw[k]);
+        float floor = top - MCD_RANGE;
+        float *ref = voc_path ? cepstra(raw, (size_t)F, nm, floor) : NULL;
+        double m_gl = NAN;
+        if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, ref, F, floor, 1, &m_gl,
+                                 &err) == 0)
             fprintf(vt, "%s\t%s\n", path, text);
+        if (voc_path && ref) {
+            int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
+            double m_copy = NAN, m_copy_gl = NAN, m_voc = NAN;
+            snprintf(path, sizeof path, "%s/rec/%s.wav", outdir, name);
+            if (tts_wav_write(path, ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate,
+                              &err) == 0)
+                fprintf(t_rec, "%s\t%s\n", path, text);
+            snprintf(path, sizeof path, "%s/copy_gl/%s.wav", outdir, name);
+            if (vocode_to(mel, raw, (size_t)F, nm, rate, path, ref, F, floor, 0, &m_copy_gl, &err) == 0)
+                fprintf(t_copy_gl, "%s\t%s\n", path, text);
+            snprintf(path, sizeof path, "%s/copy/%s.wav", outdir, name);
+            if (neural_run(&voc, raw, F) == 0) {
+                m_copy = mcd_pcm(mel, voc.pcm, (size_t)F * hop, nm, ref, F, floor, 0);
+                if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
+                    fprintf(t_copy, "%s\t%s\n", path, text);
+            }
+            snprintf(path, sizeof path, "%s/val_voc/%s.wav", outdir, name);
+            if (c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0) {
+                m_voc = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
+                if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
+                    fprintf(t_voc, "%s\t%s\n", path, text);
+            }
+            if (isfinite(m_copy) && isfinite(m_copy_gl) && isfinite(m_gl) && isfinite(m_voc)) {
+                ms.copy += m_copy;
+                ms.copy_gl += m_copy_gl;
+                ms.e2e_gl += m_gl;
+                ms.e2e_voc += m_voc;
+                ms.n++;
+            }
+        }
+        free(ref);
         free(c.frames);
         free(c.pos);
         free(norm);
@@ -283,7 +521,8 @@ int train_eval_main(int argc, char **argv)
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
-            if (c.n > 0 && vocode_to(mel, &c, ds.audio.sample_rate, path, &err) == 0)
+            if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, NULL, 0, 0,
+                                     0, NULL, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
             free(ids);
             free(c.frames);
@@ -309,6 +548,21 @@ int train_eval_main(int argc, char **argv)
     if (n_sent)
         printf("| unseen sentences: %d (%d words): runaway / skipped words / stalls | %d / %d / %d |\n",
                n_sent, n_words, sf.runaway, sf.skipped_words, sf.stalls);
+    if (voc_path) {
+        printf("| MCD (dB), %d validation takes: copy synthesis, neural / Griffin-Lim | %.2f / %.2f |\n",
+               ms.n, ms.copy / ms.n, ms.copy_gl / ms.n);
+        printf("| MCD (dB), text -> acoustic -> vocoder (DTW): neural / Griffin-Lim | %.2f / %.2f |\n",
+               ms.e2e_voc / ms.n, ms.e2e_gl / ms.n);
+        fclose(t_rec);
+        fclose(t_copy);
+        fclose(t_copy_gl);
+        fclose(t_voc);
+        free(voc.noise);
+        free(voc.pcm);
+        voc_arena_free(&voc.ar);
+        voc_free(&voc.m);
+        tts_mf_close(vmf);
+    }
     t2m_arena_free(&ar);
     tts_mel_free(mel);
     tts_frontend_close(fe);

@@ -1,5 +1,6 @@
 /*
- * tts-train export IN.ltm OUT.ltm: a checkpoint (or best.ltm) -> the shipped voice file:
+ * tts-train export IN.ltm OUT.ltm: a checkpoint (or best.ltm) -> the shipped voice file
+ * (or, for a vocoder checkpoint, the shipped vocoder file):
  * parameters as half floats, no optimizer state, with the audio settings, the symbol
  * table and the training provenance carried over.
  */
@@ -8,6 +9,35 @@
 
 #include "acoustic/voice_io.h"
 #include "train/train.h"
+#include "vocoder/vocoder_io.h"
+
+/* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept */
+static int export_vocoder(tts_mf *mf, const char *out)
+{
+    tts_err err = {0};
+    voc_model m;
+    tts_audio_cfg audio;
+    int has_audio = tts_audio_cfg_from_mf(mf, &audio, &err) == 0;
+    if (voc_from_mf(&m, mf, 0, NULL, &err)) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    tts_mf_writer *w = tts_mf_writer_new();
+    voc_to_mf_f16(w, &m);
+    if (has_audio)
+        tts_audio_cfg_to_mf(w, &audio);
+    int64_t step;
+    if (tts_mf_get_i64(mf, "train.step", &step, &err) == 0)
+        tts_mf_set_i64(w, "train.step", step);
+    int rc = tts_mf_write(w, out, &err);
+    tts_mf_writer_free(w);
+    voc_free(&m);
+    if (rc) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
 
 int train_export_main(int argc, char **argv)
 {
@@ -19,7 +49,15 @@ int train_export_main(int argc, char **argv)
     tts_mf *mf = NULL;
     t2m_model m;
     tts_audio_cfg audio;
-    const char *symbols;
+    const char *symbols, *kind;
+    if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
+        strcmp(kind, "vocoder") == 0) {
+        int rc = export_vocoder(mf, argv[1]);
+        tts_mf_close(mf);
+        return rc;
+    }
+    tts_mf_close(mf);
+    mf = NULL;
     if (tts_mf_open(&mf, argv[0], &err) || t2m_from_mf(&m, mf, 0, NULL, &err) ||
         tts_audio_cfg_from_mf(mf, &audio, &err) || tts_mf_get_str(mf, "symbols", &symbols, &err)) {
         fprintf(stderr, "tts-train export: %s\n", err.msg);

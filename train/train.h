@@ -8,5 +8,6 @@ int train_synth_main(int argc, char **argv);
 int train_eval_main(int argc, char **argv);
 int train_export_main(int argc, char **argv);
 int train_vocoder_main(int argc, char **argv);
+int train_tfmels_main(int argc, char **argv);
 
 #endif

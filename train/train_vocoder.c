@@ -14,6 +14,19 @@
  * at the end, atomically), best.ltm (best validation loss), train.log, val_ref.wav (the
  * first validation clip as recorded) and val_STEP.wav (that clip vocoded, streamed, from
  * its recorded mel) every --wav-every steps, with its log-mel L1 to the recording's mel.
+ *
+ * Fine-tuning (--tf-mels TF.ltm from `tts-train tfmels`, --tf-mix P): a share P of the
+ * crops take their conditioning from the acoustic model's teacher-forced mels instead of
+ * the recorded ones (the target waveform stays the recording). Validation and the
+ * val_STEP.wav clips then use the teacher-forced mels too, and the best validation loss
+ * is kept under its own key, so best.ltm means "best on what the acoustic model makes".
+ *
+ * Source (src 2, the default for a new model): the network gets, beside the noise, the
+ * harmonic excitation of vocoder/pitch.h at the recording's F0 (tracked once at start,
+ * voc_pitch_track), and its pitch head learns to read that F0 and the voicing from the
+ * mel (voc_pitch_train, weight --pitch-weight), which is where the excitation comes from
+ * at inference. --init OLD.ltm starts a new run from an older vocoder's weights (every
+ * tensor of the same name and size; the noise rows of the input layer).
  */
 #include <math.h>
 #include <pthread.h>
@@ -28,12 +41,17 @@
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
 #include "train/dataset.h"
+#include "train/tfmels.h"
 #include "train/train.h"
+#include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
+#define VOC_MAX_CROP 512 /* frames of one crop, context included */
+
 typedef struct {
     int utt, start, ctx, crop; /* frames */
+    int tf;                    /* condition on the teacher-forced mels */
     uint64_t noise_seed;
 } crop_spec;
 
@@ -41,14 +59,17 @@ typedef struct {
     const voc_model *m;
     const voc_stft_loss *L;
     const tts_dataset *ds;
+    const float *tf_mel; /* teacher-forced mels in the cache's layout, or NULL */
+    const float *f0, *f0_fill; /* tracked F0 of every frame (0 = unvoiced), gaps filled */
+    float pitch_weight;
     const crop_spec *crops;
     int n_crops, stride, first;
     float *grads; /* NULL: forward only */
     float grad_scale;
     voc_arena arena;
-    float *noise;
+    float *noise, *exc, *src;
     size_t noise_cap;
-    double sc, mag, total;
+    double sc, mag, total, pitch;
     int rc;
 } worker;
 
@@ -58,7 +79,7 @@ static void *worker_run(void *arg)
     const tts_dataset *ds = w->ds;
     const voc_config *c = &w->m->cfg;
     int hop = c->hop, nm = ds->n_mels;
-    w->sc = w->mag = w->total = 0;
+    w->sc = w->mag = w->total = w->pitch = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_crops; k += w->stride) {
         const crop_spec *cs = &w->crops[k];
@@ -69,9 +90,13 @@ static void *worker_run(void *arg)
         size_t need = (size_t)nb * hop;
         if (need > w->noise_cap) {
             free(w->noise);
+            free(w->exc);
+            free(w->src);
             w->noise = malloc(need * sizeof(float));
-            w->noise_cap = w->noise ? need : 0;
-            if (!w->noise) {
+            w->exc = malloc(need * sizeof(float));
+            w->src = malloc(2 * need * sizeof(float));
+            w->noise_cap = w->noise && w->exc && w->src ? need : 0;
+            if (!w->noise_cap) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
             }
@@ -79,11 +104,35 @@ static void *worker_run(void *arg)
         uint64_t r = cs->noise_seed;
         for (size_t i = 0; i < need; i++)
             w->noise[i] = (float)nn_rand_normal(&r);
-        const float *mel = ds->mel + ((size_t)ds->mel_off[cs->utt] + s0) * nm;
-        const float *target = ds->pcm + ((size_t)ds->mel_off[cs->utt] + cs->start) * hop;
+        const float *source = w->noise;
+        size_t u0 = (size_t)ds->mel_off[cs->utt];
+        if (c->src == 2) {
+            /* the excitation at the recording's F0: block t glides from frame t + la - 1 to
+             * t + la, as at inference; the oscillator starts at a random phase */
+            float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1];
+            for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
+                int f = s0 + t + c->lookahead - 1;
+                f = f < 0 ? 0 : f >= F ? F - 1 : f;
+                fa[t] = w->f0_fill[u0 + f];
+                va[t] = w->f0[u0 + f] > 0;
+            }
+            voc_osc osc = {6.283185307179586 * nn_rand_uniform(&r)};
+            voc_osc_run(&osc, fa, va, nb, hop, c->sample_rate, w->exc);
+            voc_source_interleave(w->noise, w->exc, need, c->fold, w->src);
+            source = w->src;
+        }
+        const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
+        const float *mel = melsrc + (u0 + s0) * nm;
+        const float *target = ds->pcm + (u0 + cs->start) * hop;
         voc_loss_val v;
-        int rc = voc_train_crop(w->m, w->L, mel, nf, nb, cs->ctx, w->noise, target, w->grads,
+        int rc = voc_train_crop(w->m, w->L, mel, nf, nb, cs->ctx, source, target, w->grads,
                                 w->grad_scale, &w->arena, &v, NULL);
+        if (!rc && c->src == 2) {
+            double pl = 0;
+            rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
+                                 w->grad_scale * w->pitch_weight, &w->arena, &pl);
+            w->pitch += pl;
+        }
         if (rc) {
             w->rc = rc;
             return NULL;
@@ -95,10 +144,46 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* the F0 of every utterance of ds, frame for frame as the cache's mel, over nthreads */
+typedef struct {
+    const tts_dataset *ds;
+    float *f0;
+    int first, stride;
+} track_job;
+
+static void *track_run(void *arg)
+{
+    track_job *j = arg;
+    const tts_dataset *ds = j->ds;
+    int hop = ds->audio.hop_length;
+    for (int i = j->first; i < ds->n; i += j->stride) {
+        int F = tts_dataset_n_frames(ds, i);
+        voc_pitch_track(ds->pcm + (size_t)ds->mel_off[i] * hop, (size_t)F * hop,
+                        ds->audio.sample_rate, hop, F, j->f0 + ds->mel_off[i]);
+    }
+    return NULL;
+}
+
+static void track_all(const tts_dataset *ds, float *f0, int nthreads)
+{
+    pthread_t th[16];
+    track_job jobs[16];
+    for (int t = 0; t < nthreads; t++) {
+        jobs[t] = (track_job){ds, f0, t, nthreads};
+        pthread_create(&th[t], NULL, track_run, &jobs[t]);
+    }
+    for (int t = 0; t < nthreads; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* set once before training: the tracked F0 (shared read-only by the workers) */
+static const float *g_f0, *g_f0_fill;
+static double g_pitch_weight = 1;
+
 /* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
 static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
-                     const crop_spec *crops, int n, worker *wk, int nthreads, int train,
-                     double *sc, double *mag, double *total)
+                     const float *tf_mel, const crop_spec *crops, int n, worker *wk, int nthreads, int train,
+                     double *sc, double *mag, double *total, double *pitch)
 {
     pthread_t th[16];
     for (int t = 0; t < nthreads; t++) {
@@ -106,7 +191,11 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         w->m = m;
         w->L = L;
         w->ds = ds;
+        w->tf_mel = tf_mel;
         w->crops = crops;
+        w->f0 = g_f0;
+        w->f0_fill = g_f0_fill;
+        w->pitch_weight = (float)g_pitch_weight;
         w->n_crops = n;
         w->stride = nthreads;
         w->first = t;
@@ -126,7 +215,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
             wk[t].grads = NULL;
         pthread_create(&th[t], NULL, worker_run, &wk[t]);
     }
-    *sc = *mag = *total = 0;
+    *sc = *mag = *total = *pitch = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
         pthread_join(th[t], NULL);
@@ -134,12 +223,14 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         *sc += wk[t].sc;
         *mag += wk[t].mag;
         *total += wk[t].total;
+        *pitch += wk[t].pitch;
         if (wk[t].rc)
             rc = wk[t].rc;
     }
     *sc /= n;
     *mag /= n;
     *total /= n;
+    *pitch /= n;
     if (train && !rc) {
         memcpy(m->p.grads, wk[0].grads, m->p.count * sizeof(float));
         for (int t = 1; t < nthreads; t++)
@@ -173,11 +264,12 @@ static crop_spec make_crop(const tts_dataset *ds, int u, int crop, int ctx, uint
     cs.start = rng ? (int)(nn_rand_u64(rng) % (uint64_t)(room + 1)) : room / 2;
     cs.ctx = ctx < cs.start ? ctx : cs.start;
     cs.noise_seed = noise_seed;
+    cs.tf = 0;
     return cs;
 }
 
 static int save_model(const char *path, const voc_model *m, const tts_dataset *ds,
-                      const nn_adam *adam, double best_val, tts_err *err)
+                      const nn_adam *adam, double best_val, const char *best_key, tts_err *err)
 {
     tts_mf_writer *w = tts_mf_writer_new();
     if (!w)
@@ -185,7 +277,7 @@ static int save_model(const char *path, const voc_model *m, const tts_dataset *d
     voc_to_mf(w, m, adam);
     tts_audio_cfg_to_mf(w, &ds->audio);
     if (adam)
-        tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+        tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
     else if (isfinite(best_val))
         tts_mf_set_f64(w, "train.val_loss", best_val);
     int rc = tts_mf_write(w, path, err);
@@ -195,8 +287,8 @@ static int save_model(const char *path, const voc_model *m, const tts_dataset *d
 
 /* Vocodes utterance u from its recorded mel through the streaming API; writes path and
  * returns the log-mel L1 between the result and the recorded mel (-1 on failure). */
-static double vocode_clip(const voc_model *m, const tts_dataset *ds, int u, const char *path,
-                          tts_mel *mel, double *rtf)
+static double vocode_clip(const voc_model *m, const tts_dataset *ds, const float *cond, int u,
+                          const char *path, tts_mel *mel, double *rtf)
 {
     const voc_config *c = &m->cfg;
     int F = tts_dataset_n_frames(ds, u), hop = c->hop, nm = ds->n_mels;
@@ -211,9 +303,10 @@ static double vocode_clip(const voc_model *m, const tts_dataset *ds, int u, cons
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     const float *frames = ds->mel + (size_t)ds->mel_off[u] * nm;
+    const float *in = (cond ? cond : ds->mel) + (size_t)ds->mel_off[u] * nm;
     size_t n = 0;
     for (int f = 0; f < F; f++)
-        n += voc_stream_push(m, &s, frames + (size_t)f * nm, NULL, pcm + n);
+        n += voc_stream_push(m, &s, in + (size_t)f * nm, NULL, pcm + n);
     n += voc_stream_finish(m, &s, NULL, pcm + n);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     *rtf = ((t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)) /
@@ -246,9 +339,9 @@ int train_vocoder_main(int argc, char **argv)
 {
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
-    double lr = 1e-3, minutes = 0, clip = 1.0;
+    double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0;
     voc_config over = {0};
-    const char *data = NULL, *dir = NULL;
+    const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -267,6 +360,11 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--wav-every")) wav_every = atoi(v);
         else if (OPT("--log-every")) log_every = atoi(v);
         else if (OPT("--max-val")) max_val = atoi(v);
+        else if (OPT("--tf-mels")) tf_path = v;
+        else if (OPT("--tf-mix")) tf_mix = atof(v);
+        else if (OPT("--pitch-weight")) pitch_weight = atof(v);
+        else if (OPT("--init")) init_path = v;
+        else if (OPT("--src")) over.src = atoi(v);
         else if (OPT("--fold")) over.fold = atoi(v);
         else if (OPT("--res-ch")) over.res_ch = atoi(v);
         else if (OPT("--skip-ch")) over.skip_ch = atoi(v);
@@ -287,10 +385,11 @@ int train_vocoder_main(int argc, char **argv)
                         "[--batch B] [--crop FRAMES] [--ctx FRAMES] [--lr LR] ...\n");
         return 2;
     }
-    if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 || ckpt_every < 1 ||
-        val_every < 1 || wav_every < 1 || log_every < 1) {
+    if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 ||
+        crop + ctx + 8 > VOC_MAX_CROP || ckpt_every < 1 ||
+        val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1)) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx or "
-                        "--*-every\n");
+                        "--*-every, or --tf-mix outside 0 .. 1\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -306,6 +405,13 @@ int train_vocoder_main(int argc, char **argv)
         tts_dataset_close(&ds);
         return 1;
     }
+    tts_tfmels tf = {0};
+    if (tf_path && tts_tfmels_open(&tf, tf_path, &ds, &err)) {
+        fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    const char *best_key = tf.mel ? "train.best_val_tf" : "train.best_val";
     mkdir(dir, 0755);
     char ckpt[1024], best[1024], logp[1024], path[1100];
     snprintf(ckpt, sizeof ckpt, "%s/ckpt.ltm", dir);
@@ -320,7 +426,7 @@ int train_vocoder_main(int argc, char **argv)
     if (tts_mf_open(&mf, ckpt, &err) == 0) {
         int rc = voc_from_mf(&m, mf, 1, &adam, &err);
         double bv;
-        if (rc == 0 && tts_mf_get_f64(mf, "train.best_val", &bv, &err) == 0 && bv < 1e29)
+        if (rc == 0 && tts_mf_get_f64(mf, best_key, &bv, &err) == 0 && bv < 1e29)
             best_val = bv;
         tts_mf_close(mf);
         if (rc) {
@@ -338,10 +444,45 @@ int train_vocoder_main(int argc, char **argv)
         if (over.dil_cycle) c.dil_cycle = over.dil_cycle;
         if (over.cond_ch) c.cond_ch = over.cond_ch;
         if (over.lookahead) c.lookahead = over.lookahead - 1;
+        if (over.src) c.src = over.src;
+        c.sample_rate = ds.audio.sample_rate;
+        voc_model old;
+        tts_mf *omf = NULL;
+        if (init_path) {
+            /* an older vocoder's shape, its weights where they fit */
+            if (tts_mf_open(&omf, init_path, &err) || voc_from_mf(&old, omf, 0, NULL, &err)) {
+                fprintf(stderr, "tts-train vocoder: --init: %s\n", err.msg);
+                tts_dataset_close(&ds);
+                return 1;
+            }
+            int src = c.src;
+            c = old.cfg;
+            c.src = src;
+            c.sample_rate = ds.audio.sample_rate;
+        }
         if (voc_init(&m, &c, 1, 4321, &err)) {
             fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
             tts_dataset_close(&ds);
             return 1;
+        }
+        if (init_path) {
+            int copied = 0;
+            for (int i = 0; i < m.p.n_tensors; i++) {
+                const nn_tensor_info *t = &m.p.tensors[i];
+                const nn_tensor_info *o = nn_params_find(&old.p, t->name);
+                if (!o)
+                    continue;
+                size_t n = o->size < t->size ? o->size : t->size;
+                if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
+                    /* vocoder.in.w: the old noise rows come first in both */
+                    memcpy(m.p.params + t->offset, old.p.params + o->offset, n * sizeof(float));
+                    copied++;
+                }
+            }
+            fprintf(stderr, "started from %s: %d of %d tensors\n", init_path, copied,
+                    m.p.n_tensors);
+            voc_free(&old);
+            tts_mf_close(omf);
         }
         fprintf(stderr,
                 "new vocoder: %zu parameters (fold %d, C %d, S %d, %d layers, dilation cycle %d, "
@@ -359,6 +500,34 @@ int train_vocoder_main(int argc, char **argv)
     }
     memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
     memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+
+    /* the recordings' F0, for the excitation and the pitch head's targets */
+    float *f0 = NULL, *f0_fill = NULL;
+    if (m.cfg.src == 2) {
+        size_t total = (size_t)ds.mel_off[ds.n];
+        f0 = malloc(sizeof(float) * total);
+        f0_fill = malloc(sizeof(float) * total);
+        if (!f0 || !f0_fill) {
+            fprintf(stderr, "tts-train vocoder: out of memory\n");
+            return 1;
+        }
+        double tp = now_s();
+        track_all(&ds, f0, threads);
+        memcpy(f0_fill, f0, sizeof(float) * total);
+        size_t voiced = 0;
+        for (int i = 0; i < ds.n; i++) {
+            int F = tts_dataset_n_frames(&ds, i);
+            voc_pitch_fill(f0_fill + ds.mel_off[i], F);
+        }
+        double lsum = 0;
+        for (size_t k = 0; k < total; k++)
+            if (f0[k] > 0) {
+                voiced++;
+                lsum += log(f0[k]);
+            }
+        fprintf(stderr, "F0 tracked in %.1f s: %.1f %% of %zu frames voiced, geometric mean %.0f Hz\n",
+                now_s() - tp, 100.0 * voiced / total, total, voiced ? exp(lsum / voiced) : 0.0);
+    }
 
     voc_stft_loss L;
     tts_mel *mel = NULL;
@@ -380,6 +549,9 @@ int train_vocoder_main(int argc, char **argv)
     crop_spec *crops = malloc(sizeof(crop_spec) * batch);
     crop_spec *vcrops = malloc(sizeof(crop_spec) * (n_val ? n_val : 1));
     worker *wk = calloc((size_t)threads, sizeof(worker));
+    g_f0 = f0;
+    g_f0_fill = f0_fill;
+    g_pitch_weight = pitch_weight;
     FILE *log = fopen(logp, "a");
     if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
         fprintf(stderr, "tts-train vocoder: %s\n",
@@ -387,11 +559,14 @@ int train_vocoder_main(int argc, char **argv)
                                                              : "out of memory");
         return 1;
     }
-    for (int i = 0; i < n_val; i++)
+    for (int i = 0; i < n_val; i++) {
         vcrops[i] = make_crop(&ds, val_idx[i], crop, ctx, NULL, 1000003u * (i + 1));
+        vcrops[i].tf = tf.mel != NULL;
+    }
     fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
-                 "crop %d + ctx %d frames, lr %g\n",
-            (long long)adam.step, data, n_train, n_val, m.p.count, batch, crop, ctx, lr);
+                 "crop %d + ctx %d frames, lr %g%s%s, mix %g\n",
+            (long long)adam.step, data, n_train, n_val, m.p.count, batch, crop, ctx, lr,
+            tf.mel ? ", teacher-forced mels " : "", tf.mel ? tf_path : "", tf.mel ? tf_mix : 0.0);
     fflush(log);
     if (n_val > 0) {
         snprintf(path, sizeof path, "%s/val_ref.wav", dir);
@@ -400,7 +575,7 @@ int train_vocoder_main(int argc, char **argv)
                       (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
     }
 
-    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0;
+    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0;
     int64_t start_step = adam.step;
     int nsum = 0, rc = 0;
     double audio_per_step = (double)batch * crop * m.cfg.hop / ds.audio.sample_rate;
@@ -418,9 +593,11 @@ int train_vocoder_main(int argc, char **argv)
             }
             uint64_t r = 0x9E3779B97F4A7C15ull * (uint64_t)(idx + 1) + 77;
             crops[k] = make_crop(&ds, perm[idx % n_train], crop, ctx, &r, nn_rand_u64(&r));
+            crops[k].tf = tf.mel && (double)(nn_rand_u64(&r) >> 11) * 0x1p-53 < tf_mix;
         }
         double sc, mag, tot;
-        rc = run_crops(&m, &L, &ds, crops, batch, wk, threads, 1, &sc, &mag, &tot);
+        double pit;
+        rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit);
         if (rc) {
             fprintf(stderr, "tts-train vocoder: step failed (%d)\n", rc);
             break;
@@ -438,35 +615,39 @@ int train_vocoder_main(int argc, char **argv)
         }
         s_sc += sc;
         s_mag += mag;
+        s_pit += pit;
         s_norm += norm;
         nsum++;
         if (adam.step % log_every == 0) {
             double t = now_s();
             char line[512];
             snprintf(line, sizeof line,
-                     "step %lld  loss %.4f  sc %.4f  mag %.4f  gnorm %.3f  lr %.2e  %.2f steps/s "
-                     "(%.1f s audio/s)  %.1f min",
+                     "step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  gnorm %.3f  lr %.2e  "
+                     "%.2f steps/s (%.1f s audio/s)  %.1f min",
                      (long long)adam.step, (s_sc + s_mag) / nsum, s_sc / nsum, s_mag / nsum,
+                     s_pit / nsum,
                      s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
                      (t - t0) / 60);
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            s_sc = s_mag = s_norm = 0;
+            s_sc = s_mag = s_norm = s_pit = 0;
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
             double vsc, vmag, vtot;
-            if (run_crops(&m, &L, &ds, vcrops, n_val, wk, threads, 0, &vsc, &vmag, &vtot) == 0) {
-                fprintf(stderr, "val step %lld  loss %.4f  sc %.4f  mag %.4f\n",
-                        (long long)adam.step, vtot, vsc, vmag);
-                fprintf(log, "val step %lld  loss %.4f  sc %.4f  mag %.4f\n", (long long)adam.step,
-                        vtot, vsc, vmag);
+            double vpit;
+            if (run_crops(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag,
+                          &vtot, &vpit) == 0) {
+                fprintf(stderr, "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f\n",
+                        (long long)adam.step, vtot, vsc, vmag, vpit);
+                fprintf(log, "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f\n",
+                        (long long)adam.step, vtot, vsc, vmag, vpit);
                 fflush(log);
                 if (vtot < best_val) {
                     best_val = vtot;
-                    if (save_model(best, &m, &ds, NULL, vtot, &err))
+                    if (save_model(best, &m, &ds, NULL, vtot, best_key, &err))
                         fprintf(stderr, "warning: %s\n", err.msg);
                 }
             }
@@ -474,17 +655,17 @@ int train_vocoder_main(int argc, char **argv)
         if (adam.step % wav_every == 0 && n_val > 0) {
             double rtf = 0;
             snprintf(path, sizeof path, "%s/val_%08lld.wav", dir, (long long)adam.step);
-            double l1 = vocode_clip(&m, &ds, val_idx[0], path, mel, &rtf);
+            double l1 = vocode_clip(&m, &ds, tf.mel, val_idx[0], path, mel, &rtf);
             fprintf(stderr, "wav step %lld  %s  log-mel L1 to the recording %.4f  (streamed, RTF "
                             "%.3f)\n", (long long)adam.step, path, l1, rtf);
             fprintf(log, "wav step %lld  %s  log-mel L1 %.4f\n", (long long)adam.step, path, l1);
             fflush(log);
         }
         if (adam.step % ckpt_every == 0 && adam.step > start_step &&
-            save_model(ckpt, &m, &ds, &adam, best_val, &err))
+            save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err))
             fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
     }
-    int wrc = save_model(ckpt, &m, &ds, &adam, best_val, &err);
+    int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err);
     if (wrc)
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
@@ -492,9 +673,13 @@ int train_vocoder_main(int argc, char **argv)
     for (int t = 0; t < threads; t++) {
         free(wk[t].grads);
         free(wk[t].noise);
+        free(wk[t].exc);
+        free(wk[t].src);
         voc_arena_free(&wk[t].arena);
     }
     free(wk);
+    free(f0);
+    free(f0_fill);
     free(crops);
     free(vcrops);
     free(perm);
@@ -503,6 +688,7 @@ int train_vocoder_main(int argc, char **argv)
     tts_mel_free(mel);
     voc_stft_loss_free(&L);
     voc_free(&m);
+    tts_tfmels_close(&tf);
     tts_dataset_close(&ds);
     return rc || wrc ? 1 : 0;
 }

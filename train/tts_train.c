@@ -19,8 +19,14 @@ static void usage(FILE *f)
             "      --hard-mining M (score 2M utterances, back-propagate the hardest M)\n"
             "  vocoder OUT.ltd RUN_DIR        train the neural vocoder on the cache's waveforms; resumes\n"
             "      --steps N --batch B --minutes M --crop F --ctx F --lr LR --threads T --wav-every N\n"
+            "      --tf-mels TF.ltm --tf-mix P (fine-tune: share P of crops on teacher-forced mels)\n"
+            "      --init OLD.ltm (no checkpoint yet: start from an older vocoder's weights)\n"
+            "      --src 1|2 (new model: noise only, or noise + harmonic excitation; default 2)\n"
+            "      --pitch-weight W (weight of the pitch head's loss, default 1)\n"
+            "  tfmels MODEL.ltm OUT.ltd TF.ltm the acoustic model's teacher-forced mels of every\n"
+            "                                 utterance (for fine-tuning the vocoder)\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
-            "  eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt]\n"
+            "  eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] [--vocoder VOC.ltm]\n"
             "                                 validation metrics, attention failures, WAVs for WER\n"
             "  synth MODEL.ltm TEXT OUT.wav   free-running synthesis with Griffin-Lim, and the\n"
             "                                 attention as OUT.wav.png\n");
@@ -42,6 +48,8 @@ int main(int argc, char **argv)
         return train_acoustic_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "vocoder"))
         return train_vocoder_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "tfmels"))
+        return train_tfmels_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "export"))
         return train_export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))

@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "nn/kernels.h"
+#include "vocoder/pitch.h"
 
 voc_config voc_config_default(int n_mels, int hop)
 {
     voc_config c = {.n_mels = n_mels, .hop = hop, .fold = 4, .res_ch = 48, .skip_ch = 64,
                     .n_layers = 16, .dil_cycle = 8, .kernel = 2, .cond_ch = 64,
-                    .cond_layers = 2, .cond_kernel = 3, .lookahead = 1};
+                    .cond_layers = 2, .cond_kernel = 3, .lookahead = 1, .sample_rate = 16000,
+                    .src = 2};
     return c;
 }
 
@@ -33,6 +35,8 @@ static int check_config(const voc_config *c, tts_err *err)
     BAD(c->cond_layers < 1 || c->cond_layers > VOC_MAX_COND, "cond_layers")
     BAD(c->cond_kernel < 1 || c->cond_kernel > 9, "cond_kernel")
     BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
+    BAD(c->src < 1 || c->src > 2, "src (1 or 2)")
+    BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
 #undef BAD
     return TTS_OK;
 }
@@ -53,10 +57,13 @@ int voc_cond_receptive_field(const voc_config *c)
 double voc_flops_per_sample(const voc_config *c)
 {
     double C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, K = c->kernel;
-    double per_step = F * C + L * (K * C * 2 * C + C * (C + S)) + S * S + S * F;
+    double per_step = F * c->src * C + L * (K * C * 2 * C + C * (C + S)) + S * S + S * F;
     double per_frame = (double)c->cond_kernel * c->n_mels * c->cond_ch +
                        (c->cond_layers - 1.0) * c->cond_kernel * c->cond_ch * c->cond_ch +
                        c->cond_ch * L * 2 * C;
+    if (c->src == 2)
+        per_frame += (double)VOC_PITCH_K * (c->n_mels + VOC_PITCH_CH) * VOC_PITCH_CH +
+                     VOC_PITCH_CH * 2;
     return 2 * (per_step / F + per_frame / c->hop);
 }
 
@@ -82,7 +89,7 @@ static void build(voc_model *m)
         m->cond[i].b = add(p, name, 1, Cc, 0, 0);
     }
     m->cproj = add(p, "vocoder.cond.proj", 2, Cc, (int64_t)L * 2 * C, 0);
-    m->in_w = add(p, "vocoder.in.w", 2, F, C, 0);
+    m->in_w = add(p, "vocoder.in.w", 2, (int64_t)F * c->src, C, 0);
     m->in_b = add(p, "vocoder.in.b", 1, C, 0, 0);
     for (int l = 0; l < L; l++) {
         m->layer[l].dil = 1 << (l % c->dil_cycle);
@@ -99,6 +106,15 @@ static void build(voc_model *m)
     m->post0_b = add(p, "vocoder.post.0.b", 1, S, 0, 0);
     m->post1_w = add(p, "vocoder.post.1.w", 2, S, F, 0);
     m->post1_b = add(p, "vocoder.post.1.b", 1, F, 0, 0);
+    if (c->src == 2)
+        for (int i = 0; i < 3; i++) {
+            int K = i < 2 ? VOC_PITCH_K : 1, cout = i < 2 ? VOC_PITCH_CH : 2;
+            m->pitch[i].cin = i ? VOC_PITCH_CH : c->n_mels;
+            snprintf(name, sizeof name, "vocoder.pitch.%d.w", i);
+            m->pitch[i].w = add(p, name, 3, K, m->pitch[i].cin, cout);
+            snprintf(name, sizeof name, "vocoder.pitch.%d.b", i);
+            m->pitch[i].b = add(p, name, 1, cout, 0, 0);
+        }
     add(p, "vocoder.mel_mean", 1, c->n_mels, 0, 0);
     add(p, "vocoder.mel_std", 1, c->n_mels, 0, 0);
 }
@@ -137,7 +153,7 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
         init_normal(P, m->cond[i].w, (size_t)c->cond_kernel * m->cond[i].cin * Cc,
                     sqrt(1.0 / (c->cond_kernel * m->cond[i].cin)), &rng);
     init_normal(P, m->cproj, (size_t)Cc * L * 2 * C, sqrt(1.0 / Cc), &rng);
-    init_normal(P, m->in_w, (size_t)F * C, sqrt(1.0 / F), &rng);
+    init_normal(P, m->in_w, (size_t)F * c->src * C, sqrt(1.0 / (F * c->src)), &rng);
     for (int l = 0; l < L; l++) {
         init_normal(P, m->layer[l].cw, (size_t)c->kernel * C * 2 * C, sqrt(1.0 / (c->kernel * C)),
                     &rng);
@@ -145,6 +161,12 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
     }
     init_normal(P, m->post0_w, (size_t)S * S, sqrt(2.0 / S), &rng);
     init_normal(P, m->post1_w, (size_t)S * F, 0.1 * sqrt(1.0 / S), &rng);
+    if (c->src == 2)
+        for (int i = 0; i < 3; i++) {
+            int K = i < 2 ? VOC_PITCH_K : 1, cout = i < 2 ? VOC_PITCH_CH : 2;
+            init_normal(P, m->pitch[i].w, (size_t)K * m->pitch[i].cin * cout,
+                        sqrt((i < 2 ? 2.0 : 0.1) / (K * m->pitch[i].cin)), &rng);
+        }
     m->mel_mean = P + nn_params_find(&m->p, "vocoder.mel_mean")->offset;
     m->mel_std = P + nn_params_find(&m->p, "vocoder.mel_std")->offset;
     m->n_trainable = (size_t)(m->mel_mean - P);
@@ -357,13 +379,103 @@ int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L
                         grad_scale, ar, loss, pcm);
 }
 
+int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, voc_arena *ar)
+{
+    if (m->cfg.src != 2 || nf < 1 || !mel || !out)
+        return TTS_E_INVALID;
+    if (arena_reserve(ar, pitch_bytes_f(&m->cfg, nf)))
+        return TTS_E_NOMEM;
+    pacts_f A;
+    int rc = pitch_fwd_f(m, m->p.params, mel, nf, &A, ar);
+    if (!rc)
+        memcpy(out, A.out, sizeof(float) * (size_t)nf * 2);
+    return rc;
+}
+
+void voc_pitch_decode(const float *out, int n, float *f0, float *voiced)
+{
+    for (int t = 0; t < n; t++) {
+        float lf = VOC_LOGF0_MEAN + VOC_LOGF0_SCALE * out[2 * t];
+        lf = lf < 3.4f ? 3.4f : lf > 6.9f ? 6.9f : lf; /* 30 .. 1000 Hz */
+        f0[t] = expf(lf);
+        float z = out[2 * t + 1];
+        voiced[t] = z >= 0 ? 1 / (1 + expf(-z)) : expf(z) / (1 + expf(z));
+    }
+}
+
+int voc_pitch_train(const voc_model *m, const float *mel, int nf, const float *f0, float *grads,
+                    float scale, voc_arena *ar, double *loss)
+{
+    return pitch_train_f(m, m->p.params, mel, nf, f0, grads, scale, ar, loss);
+}
+
+int voc_pitch_train_d(const voc_model *m, const double *P, const double *mel, int nf,
+                      const double *f0, double *grads, double scale, voc_arena *ar, double *loss)
+{
+    return pitch_train_d(m, P, mel, nf, f0, grads, scale, ar, loss);
+}
+
+int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                        uint64_t seed, float *src, voc_arena *ar)
+{
+    const voc_config *c = &m->cfg;
+    if (n_frames < 1 || n_blocks < 1 || !mel || !src)
+        return TTS_E_INVALID;
+    size_t n = (size_t)n_blocks * c->hop;
+    uint64_t rng = seed ? seed : 1;
+    if (c->src == 1) {
+        for (size_t i = 0; i < n; i++)
+            src[i] = (float)nn_rand_normal(&rng);
+        return TTS_OK;
+    }
+    int la = c->lookahead, Tf = n_blocks + la;
+    /* the pitch head over the frames the blocks use (past the end: the last frame) */
+    float *frames = malloc(sizeof(float) * (size_t)Tf * c->n_mels);
+    float *out = malloc(sizeof(float) * (size_t)Tf * 2), *f0 = malloc(sizeof(float) * Tf);
+    float *v = malloc(sizeof(float) * Tf), *noise = malloc(sizeof(float) * n);
+    float *exc = malloc(sizeof(float) * n);
+    float *fa = malloc(sizeof(float) * (n_blocks + 1)), *va = malloc(sizeof(float) * (n_blocks + 1));
+    int rc = TTS_E_NOMEM;
+    if (frames && out && f0 && v && noise && exc && fa && va) {
+        for (int i = 0; i < Tf; i++)
+            memcpy(frames + (size_t)i * c->n_mels,
+                   mel + (size_t)(i < n_frames ? i : n_frames - 1) * c->n_mels,
+                   sizeof(float) * c->n_mels);
+        rc = voc_pitch_forward(m, frames, Tf, out, ar);
+    }
+    if (!rc) {
+        voc_pitch_decode(out, Tf, f0, v);
+        /* block t glides from frame t + la - 1 (frame 0 for the first) to frame t + la */
+        for (int t = 0; t <= n_blocks; t++) {
+            int f = t + la - 1 > 0 ? t + la - 1 : 0;
+            fa[t] = f0[f];
+            va[t] = v[f];
+        }
+        for (size_t i = 0; i < n; i++)
+            noise[i] = (float)nn_rand_normal(&rng);
+        voc_osc osc = {0};
+        voc_osc_run(&osc, fa, va, n_blocks, c->hop, c->sample_rate, exc);
+        voc_source_interleave(noise, exc, n, c->fold, src);
+    }
+    free(frames);
+    free(out);
+    free(f0);
+    free(v);
+    free(noise);
+    free(exc);
+    free(fa);
+    free(va);
+    return rc;
+}
+
 /* ---- streaming ------------------------------------------------------------------------- */
 
 static size_t stream_floats(const voc_config *c)
 {
     size_t C = c->res_ch, S = c->skip_ch, F = c->fold, hs = c->hop / c->fold;
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
-    return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F + 16 * 16;
+    return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
+           2 * VOC_PITCH_CH + 3 * (size_t)c->hop + 16 * 20;
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -380,6 +492,12 @@ void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
         size_t rows = (size_t)(c->kernel - 1) * m->layer[l].dil + s->hs;
         memset(s->hist[l], 0, sizeof(float) * rows * c->res_ch);
     }
+    for (int i = 0; i < 2; i++) {
+        if (s->pitch_st[i].hist)
+            memset(s->pitch_st[i].hist, 0, sizeof(float) * s->pitch_st[i].len * m->pitch[i].cin);
+        s->pitch_st[i].pos = 0;
+    }
+    s->phase = 0;
 }
 
 void voc_stream_free(voc_stream *s)
@@ -388,6 +506,8 @@ void voc_stream_free(voc_stream *s)
         free(s->cond_st[i].hist);
     for (int l = 0; l < VOC_MAX_LAYERS; l++)
         free(s->hist[l]);
+    for (int i = 0; i < 2; i++)
+        free(s->pitch_st[i].hist);
     free(s->buf);
     memset(s, 0, sizeof *s);
 }
@@ -410,6 +530,13 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         s->hist[l] = aligned_alloc(64, (rows * c->res_ch * sizeof(float) + 63) & ~(size_t)63);
         ok &= s->hist[l] != NULL;
     }
+    if (c->src == 2)
+        for (int i = 0; i < 2; i++) {
+            s->pitch_st[i].len = VOC_PITCH_K - 1;
+            s->pitch_st[i].hist = calloc((size_t)s->pitch_st[i].len * m->pitch[i].cin,
+                                         sizeof(float));
+            ok &= s->pitch_st[i].hist != NULL;
+        }
     size_t n = stream_floats(c);
     s->buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
     if (!ok || !s->buf) {
@@ -437,6 +564,10 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
     CARVE(s->a1, hs * S);
     CARVE(s->a2, hs * S);
     CARVE(s->noise, (size_t)c->hop);
+    CARVE(s->pact[0], (size_t)VOC_PITCH_CH);
+    CARVE(s->pact[1], (size_t)VOC_PITCH_CH);
+    CARVE(s->exc, (size_t)c->hop);
+    CARVE(s->src, 2 * (size_t)c->hop);
 #undef CARVE
     voc_stream_reset(s, m, seed);
     return TTS_OK;
@@ -454,14 +585,22 @@ static void stream_block(const voc_model *m, voc_stream *s, const float *noise, 
     const voc_config *c = &m->cfg;
     const float *P = m->p.params;
     int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, hs = s->hs, K = c->kernel;
+    int Fs = F * c->src;
     if (!noise) {
         for (int i = 0; i < c->hop; i++)
             s->noise[i] = (float)nn_rand_normal(&s->rng);
         noise = s->noise;
+        if (c->src == 2) {
+            voc_osc osc = {s->phase};
+            voc_osc_run(&osc, s->f0, s->vprob, 1, c->hop, c->sample_rate, s->exc);
+            s->phase = osc.phase;
+            voc_source_interleave(s->noise, s->exc, (size_t)c->hop, F, s->src);
+            noise = s->src;
+        }
     }
     rows_bias(s->x, P + m->in_b, hs, C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C, F, 1, noise, F, P + m->in_w, C,
-                1, s->x, C);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C, Fs, 1, noise, Fs, P + m->in_w,
+                C, 1, s->x, C);
     memset(s->skip, 0, sizeof(float) * hs * S);
     const float r2 = 0.70710678118654752440f;
     for (int l = 0; l < L; l++) {
@@ -531,6 +670,31 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
     memset(s->P_cur, 0, sizeof(float) * L2C);
     nn_vecmat(s->P_cur, in, P + m->cproj, Cc, L2C);
     int j = s->frames_in++;
+    if (c->src == 2) {
+        /* the pitch head on this frame: F0 and voicing of frame j */
+        const float *pin = s->meln;
+        for (int i = 0; i < 2; i++) {
+            conv1d_step_f(s->pact[i], pin, P + m->pitch[i].w, P + m->pitch[i].b, m->pitch[i].cin,
+                          VOC_PITCH_CH, VOC_PITCH_K, 1, &s->pitch_st[i]);
+            for (int k = 0; k < VOC_PITCH_CH; k++)
+                s->pact[i][k] = s->pact[i][k] > 0 ? s->pact[i][k] : 0;
+            pin = s->pact[i];
+        }
+        float o[2];
+        for (int k = 0; k < 2; k++) {
+            double acc = P[m->pitch[2].b + k];
+            for (int q = 0; q < VOC_PITCH_CH; q++)
+                acc += (double)pin[q] * P[m->pitch[2].w + (size_t)q * 2 + k];
+            o[k] = (float)acc;
+        }
+        s->f0[0] = s->f0[1];
+        s->vprob[0] = s->vprob[1];
+        voc_pitch_decode(o, 1, &s->f0[1], &s->vprob[1]);
+        if (j == 0) {
+            s->f0[0] = s->f0[1];
+            s->vprob[0] = s->vprob[1];
+        }
+    }
     if (j == 0)
         memcpy(s->P_prev, s->P_cur, sizeof(float) * L2C); /* P[-1] := P[0] */
     int produced = 0;
@@ -551,6 +715,6 @@ int voc_stream_finish(const voc_model *m, voc_stream *s, const float *noise, flo
         return 0;
     int n = 0;
     for (int i = 0; i < c->lookahead; i++)
-        n += voc_stream_push(m, s, s->last_mel, noise ? noise + n : NULL, pcm + n);
+        n += voc_stream_push(m, s, s->last_mel, noise ? noise + (size_t)n * c->src : NULL, pcm + n);
     return n;
 }

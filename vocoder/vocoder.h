@@ -90,6 +90,10 @@
 #define VOC_MAX_LAYERS 56 /* 4 tensors each: 56 keeps a model within NN_MAX_TENSORS */
 #define VOC_MAX_COND 4
 #define VOC_MAX_RES 4
+#define VOC_PITCH_CH 64     /* channels of the pitch head's convs */
+#define VOC_PITCH_K 3       /* their taps (causal) */
+#define VOC_LOGF0_MEAN 5.3f /* the pitch head's output 0 is (ln F0 - mean) / scale */
+#define VOC_LOGF0_SCALE 0.25f
 
 typedef struct {
     int n_mels;      /* mel bands per frame */
@@ -104,9 +108,14 @@ typedef struct {
     int cond_layers; /* number of them (1 .. VOC_MAX_COND) */
     int cond_kernel; /* their taps (causal, dilation 1) */
     int lookahead;   /* mel frames of look-ahead (0 .. 4) */
+    int sample_rate; /* Hz (the oscillator's clock); files without the key: 16000 */
+    int src;         /* source channels per sample: 1 = noise only; 2 = noise and a harmonic
+                      * excitation at the F0 the model's pitch head reads from the mel
+                      * (vocoder/pitch.h); files without the key are 1 */
 } voc_config;
 
-/* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1 */
+/* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1,
+ * source: noise + harmonic excitation */
 voc_config voc_config_default(int n_mels, int hop);
 
 typedef struct {
@@ -119,7 +128,9 @@ typedef struct {
     nn_params p;
     voc_conv_off cond[VOC_MAX_COND]; /* W[cond_kernel, cin, cond_ch], b[cond_ch] */
     size_t cproj;                    /* V[cond_ch, L * 2C] (no bias) */
-    size_t in_w, in_b;               /* [fold, C], [C] */
+    size_t in_w, in_b;               /* [fold * src, C], [C] */
+    voc_conv_off pitch[3];           /* src 2: the pitch head: causal convs W[K, cin, 64] +
+                                      * ReLU twice, then W[1, 64, 2] (log-F0, voicing logit) */
     struct {
         size_t cw, cb, ow, ob; /* conv W[K, C, 2C], b[2C]; out W[C, C + S], b[C + S] */
         int dil;
@@ -150,12 +161,35 @@ void voc_arena_free(voc_arena *a);
 
 /* ---- batched forward ---------------------------------------------------------------
  * mel[n_frames, n_mels] (log-mel as the dsp analysis gives it; normalized inside),
- * noise[n_blocks * hop]; writes pcm[n_blocks * hop]. Block t uses mel frames
+ * noise[n_blocks * hop * src] (the source: with src 2, per network step fold noise
+ * samples then fold excitation samples, see voc_source_interleave and
+ * voc_source_from_mel); writes pcm[n_blocks * hop]. Block t uses mel frames
  * <= min(t + la, n_frames - 1): frames past the end read as the last frame (what
  * voc_stream_finish pads with). With n_blocks == n_frames this is exactly the streamed
  * utterance. Returns 0 or a negative tts_status. */
 int voc_forward(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                 const float *noise, float *pcm, voc_arena *ar);
+
+/* ---- the pitch head (src 2) ----------------------------------------------------------
+ * Frame t of out[nf, 2] sees mel frames <= t (causal), normalized as for the conditioning:
+ * out[t, 0] = (ln F0 - VOC_LOGF0_MEAN) / VOC_LOGF0_SCALE, out[t, 1] = voicing logit. */
+int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, voc_arena *ar);
+/* F0 in Hz and voicing probability of n pitch-head outputs */
+void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
+/* Training loss of the pitch head on mel[nf] against f0[nf] (Hz, 0 = unvoiced): binary
+ * cross-entropy of the voicing (mean over frames) + L1 of the normalized log-F0 (mean over
+ * voiced frames). Gradients ADDED into grads times scale; *loss gets the loss (unscaled).
+ * _d: the same in double with parameters P (gradient tests). */
+int voc_pitch_train(const voc_model *m, const float *mel, int nf, const float *f0, float *grads,
+                    float scale, voc_arena *ar, double *loss);
+int voc_pitch_train_d(const voc_model *m, const double *P, const double *mel, int nf,
+                      const double *f0, double *grads, double scale, voc_arena *ar, double *loss);
+/* The source of n_blocks blocks as a stream with this seed makes it (noise drawn block by
+ * block, the pitch head's F0 and voicing through the oscillator from phase 0), into
+ * src[n_blocks * hop * src]; for src 1 it is the noise alone. With it, voc_forward gives
+ * exactly what voc_stream_push gives with noise == NULL. */
+int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                        uint64_t seed, float *src, voc_arena *ar);
 
 /* ---- training loss: multi-resolution STFT ------------------------------------------
  * For each resolution (n_fft, hop, win): frames of win samples every hop samples, not
@@ -241,6 +275,10 @@ typedef struct {
     float *buf;                  /* everything else, one allocation */
     float *meln, *cact[2], *P_prev, *P_cur, *last_mel;
     float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
+    /* src 2: the pitch head's convs, its last two frames' F0 / voicing, the oscillator */
+    nn_conv_state pitch_st[2];
+    float *pact[2], f0[2], vprob[2], *exc, *src;
+    double phase;
 } voc_stream;
 
 /* Allocates the state of one stream of model m (history zeroed, noise seeded). */
@@ -251,12 +289,14 @@ void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed);
 
 /* Pushes one mel frame (log-mel, n_mels values). Writes the hop samples of block
  * frames_in - la to pcm and returns hop, or returns 0 while the look-ahead fills.
- * noise: hop N(0,1) samples for that block, or NULL to draw them from the stream. */
+ * noise: the block's source (hop * src samples, laid out as for voc_forward), or NULL to
+ * draw the noise from the stream (and, with src 2, make the excitation from the pitch
+ * head). */
 int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame,
                     const float *noise, float *pcm);
 /* Ends the utterance: pads la frames (the last frame repeated) and writes the blocks not
  * yet written (la of them, fewer when fewer frames were pushed) to pcm (room for la * hop);
- * noise: N(0,1) samples for them (la * hop) or NULL. Returns the number of samples written;
+ * noise: their source (la * hop * src values) or NULL. Returns the number of samples written;
  * in all, an utterance of F frames gives F * hop samples. */
 int voc_stream_finish(const voc_model *m, voc_stream *s, const float *noise, float *pcm);
 

@@ -216,7 +216,7 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
     A->skip = NN(take0)(ar, (size_t)T * S);
     if (!A->x[0] || !A->skip)
         return TTS_E_NOMEM;
-    LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F, C, 1, 1, 1);
+    LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F * c->src, C, 1, 1, 1);
     const REAL r2 = (REAL)0.70710678118654752440;
     for (int l = 0; l < L; l++) {
         A->h[l] = NN(take)(ar, (size_t)T * 2 * C);
@@ -306,8 +306,8 @@ static int NN(net_backward)(const voc_model *m, const REAL *P, REAL *G, int nb, 
         dx = dxn;
         dxn = t;
     }
-    LAYER(conv1d_backward)(NULL, G + m->in_w, G + m->in_b, dx, noise, P + m->in_w, T, F, C, 1, 1,
-                           1);
+    LAYER(conv1d_backward)(NULL, G + m->in_w, G + m->in_b, dx, noise, P + m->in_w, T, F * c->src,
+                           C, 1, 1, 1);
     /* conditioning */
     int nc = c->cond_layers;
     REAL *dc = NN(take0)(ar, (size_t)Tf * Cc), *dpre = NN(take)(ar, (size_t)Tf * Cc);
@@ -328,6 +328,94 @@ static int NN(net_backward)(const voc_model *m, const REAL *P, REAL *G, int nb, 
         REAL *t = dc;
         dc = dprev;
         dprev = t;
+    }
+    return TTS_OK;
+}
+
+/* ---- the pitch head ------------------------------------------------------------------ */
+typedef struct {
+    REAL *meln, *a[2], *out;
+} NN(pacts);
+
+static size_t NN(pitch_bytes)(const voc_config *c, int nf)
+{
+    return sizeof(REAL) * (size_t)nf * 2 * (c->n_mels + 2 * VOC_PITCH_CH + 2) + 16 * 64;
+}
+
+static int NN(pitch_fwd)(const voc_model *m, const REAL *P, const REAL *mel, int nf,
+                         NN(pacts) *A, voc_arena *ar)
+{
+    int nm = m->cfg.n_mels, PC = VOC_PITCH_CH;
+    size_t mo = (size_t)(m->mel_mean - m->p.params), so = (size_t)(m->mel_std - m->p.params);
+    A->meln = NN(take)(ar, (size_t)nf * nm);
+    A->a[0] = NN(take)(ar, (size_t)nf * PC);
+    A->a[1] = NN(take)(ar, (size_t)nf * PC);
+    A->out = NN(take)(ar, (size_t)nf * 2);
+    if (!A->meln || !A->a[0] || !A->a[1] || !A->out)
+        return TTS_E_NOMEM;
+    for (size_t i = 0; i < (size_t)nf; i++)
+        for (int b = 0; b < nm; b++)
+            A->meln[i * nm + b] = (mel[i * nm + b] - P[mo + b]) / P[so + b];
+    const REAL *in = A->meln;
+    for (int i = 0; i < 2; i++) {
+        LAYER(conv1d_forward)(A->a[i], in, P + m->pitch[i].w, P + m->pitch[i].b, nf,
+                              m->pitch[i].cin, PC, VOC_PITCH_K, 1, 1);
+        LAYER(relu_forward)(A->a[i], A->a[i], (size_t)nf * PC);
+        in = A->a[i];
+    }
+    LAYER(conv1d_forward)(A->out, in, P + m->pitch[2].w, P + m->pitch[2].b, nf, PC, 2, 1, 1, 1);
+    return TTS_OK;
+}
+
+static int NN(pitch_train)(const voc_model *m, const REAL *P, const REAL *mel, int nf,
+                           const REAL *f0, REAL *G, double scale, voc_arena *ar, double *loss)
+{
+    if (m->cfg.src != 2 || nf < 1 || !mel || !f0)
+        return TTS_E_INVALID;
+    if (arena_reserve(ar, NN(pitch_bytes)(&m->cfg, nf)))
+        return TTS_E_NOMEM;
+    NN(pacts) A;
+    int rc = NN(pitch_fwd)(m, P, mel, nf, &A, ar);
+    if (rc)
+        return rc;
+    int PC = VOC_PITCH_CH, nv = 0;
+    for (int t = 0; t < nf; t++)
+        nv += f0[t] > 0;
+    REAL *dout = G ? NN(take0)(ar, (size_t)nf * 2) : NULL;
+    if (G && !dout)
+        return TTS_E_NOMEM;
+    double bce = 0, l1 = 0;
+    for (int t = 0; t < nf; t++) {
+        double z = A.out[2 * t + 1], y = f0[t] > 0;
+        bce += (z > 0 ? z : 0) - z * y + log1p(exp(-fabs(z)));
+        if (dout) {
+            double sg = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+            dout[2 * t + 1] = (REAL)((sg - y) * scale / nf);
+        }
+        if (f0[t] > 0) {
+            double target = (log((double)f0[t]) - VOC_LOGF0_MEAN) / VOC_LOGF0_SCALE;
+            double d = A.out[2 * t] - target;
+            l1 += fabs(d) / nv;
+            if (dout)
+                dout[2 * t] = (REAL)((d > 0 ? 1 : d < 0 ? -1 : 0) * scale / nv);
+        }
+    }
+    *loss = bce / nf + l1;
+    if (!G)
+        return TTS_OK;
+    REAL *da = NN(take0)(ar, (size_t)nf * PC), *dp = NN(take0)(ar, (size_t)nf * PC);
+    if (!da || !dp)
+        return TTS_E_NOMEM;
+    LAYER(conv1d_backward)(da, G + m->pitch[2].w, G + m->pitch[2].b, dout, A.a[1],
+                           P + m->pitch[2].w, nf, PC, 2, 1, 1, 1);
+    for (int i = 1; i >= 0; i--) {
+        memset(dp, 0, sizeof(REAL) * (size_t)nf * PC);
+        LAYER(relu_backward)(dp, da, A.a[i], (size_t)nf * PC);
+        if (i)
+            memset(da, 0, sizeof(REAL) * (size_t)nf * PC);
+        LAYER(conv1d_backward)(i ? da : NULL, G + m->pitch[i].w, G + m->pitch[i].b, dp,
+                               i ? A.a[i - 1] : A.meln, P + m->pitch[i].w, nf,
+                               m->pitch[i].cin, PC, VOC_PITCH_K, 1, 1);
     }
     return TTS_OK;
 }

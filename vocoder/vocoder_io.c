@@ -22,6 +22,8 @@ static void config_to_mf(tts_mf_writer *w, const voc_config *c)
     tts_mf_set_i64(w, "vocoder.cond_layers", c->cond_layers);
     tts_mf_set_i64(w, "vocoder.cond_kernel", c->cond_kernel);
     tts_mf_set_i64(w, "vocoder.lookahead", c->lookahead);
+    tts_mf_set_i64(w, "vocoder.sample_rate", c->sample_rate);
+    tts_mf_set_i64(w, "vocoder.src", c->src);
 }
 
 void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
@@ -71,6 +73,14 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (rc = get_int(mf, "vocoder.cond_layers", 1, VOC_MAX_COND, &c.cond_layers, err)) ||
         (rc = get_int(mf, "vocoder.cond_kernel", 1, 9, &c.cond_kernel, err)) ||
         (rc = get_int(mf, "vocoder.lookahead", 0, 4, &c.lookahead, err)))
+        return rc;
+    /* keys added later: older files mean noise only at 16 kHz */
+    c.src = 1;
+    c.sample_rate = 16000;
+    if ((tts_mf_has(mf, "vocoder.src") &&
+         (rc = get_int(mf, "vocoder.src", 1, 2, &c.src, err))) ||
+        (tts_mf_has(mf, "vocoder.sample_rate") &&
+         (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
         return rc;
     if ((rc = voc_init(m, &c, for_training, 1, err)))
         return rc;
