@@ -238,13 +238,15 @@ typedef struct {
 
 /* scales every band's deviation from its mean over the utterance (a global-variance
  * post-filter: the predicted frames vary less than recorded ones) */
-static void sharpen_frames(float *x, size_t n, int nm, double a)
+static void sharpen_frames(float *x, size_t n, int nm, double a, const float *global_mean)
 {
     for (int b = 0; b < nm; b++) {
         double mu = 0;
         for (size_t f = 0; f < n; f++)
             mu += x[f * nm + b];
         mu /= n ? n : 1;
+        if (global_mean)
+            mu = global_mean[b];
         for (size_t f = 0; f < n; f++)
             x[f * nm + b] = (float)(mu + a * (x[f * nm + b] - mu));
     }
@@ -306,12 +308,15 @@ int train_eval_main(int argc, char **argv)
 {
     const char *pos[4] = {0}, *voc_path = NULL;
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
+    int sharpen_global = 0; /* the band means of the training data, not of the utterance */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
             voc_path = argv[++i];
         else if (!strcmp(argv[i], "--sharpen") && i + 1 < argc)
             sharpen = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--sharpen-global"))
+            sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
             pos[np++] = argv[i];
         else
@@ -418,7 +423,7 @@ int train_eval_main(int argc, char **argv)
         float *al = calloc(((size_t)io.max_steps_per_token * N + 10) * N, sizeof(float));
         t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, al, &stop, &err);
         if (sharpen != 1)
-            sharpen_frames(c.frames, c.n, nm, sharpen);
+            sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
         if (c.n > 0) {
             float *cn = malloc(sizeof(float) * c.n * nm);
             for (size_t f = 0; f < c.n; f++)

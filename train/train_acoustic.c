@@ -162,7 +162,8 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
     int S = (F + r - 1) / r, nm = ds->n_mels;
     float *align = malloc(sizeof(float) * (size_t)S * N);
     float *melnorm = malloc(sizeof(float) * (size_t)F * nm);
-    if (!align || !melnorm)
+    float *pred = malloc(sizeof(float) * (size_t)S * r * nm);
+    if (!align || !melnorm || !pred)
         goto out;
     const float *mel = ds->mel + (size_t)ds->mel_off[item] * nm;
     for (int f = 0; f < F; f++)
@@ -171,13 +172,19 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
     t2m_arena ar = {0};
     t2m_loss L;
     uint64_t rng = 1;
-    if (t2m_train_utterance(m, ds->ids + ds->ids_off[item], N, melnorm, F, o, NULL, 1, &rng, &ar,
+    t2m_train_opts po = *o;
+    po.pred = pred;
+    if (t2m_train_utterance(m, ds->ids + ds->ids_off[item], N, melnorm, F, &po, NULL, 1, &rng, &ar,
                             &L, align) == 0) {
         char path[1024];
         tts_err e;
         plot_panel p = {align, S, N, 0, 1};
         snprintf(path, sizeof path, "%s/align_%08lld.png", dir, (long long)step);
         plot_png(path, &p, 1, 4, 4, &e);
+        /* the recorded mel above, the teacher-forced prediction below, same colour scale */
+        plot_panel mp[2] = {{melnorm, F, nm, -3, 3}, {pred, F, nm, -3, 3}};
+        snprintf(path, sizeof path, "%s/mel_%08lld.png", dir, (long long)step);
+        plot_png(path, mp, 2, 2, 2, &e);
     }
     /* free-running synthesis of the same sentence: the alignment that matters */
     t2m_infer_opts io = t2m_infer_opts_default();
@@ -200,6 +207,7 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
 out:
     free(align);
     free(melnorm);
+    free(pred);
 }
 
 static double now_s(void)
