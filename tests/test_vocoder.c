@@ -429,6 +429,9 @@ static void test_streaming(void)
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "default config, own noise: stream != batched");
     d.src = 1;
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "noise only, own noise: stream != batched");
+    d.src = 3;
+    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "shaped harmonics, own source: stream != batched");
+    CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "shaped harmonics, given source: stream != batched");
     voc_config c = tiny_config();
     CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
     c.lookahead = 0;
@@ -753,7 +756,7 @@ static void test_pitch(void)
     /* the oscillator: unit power where voiced, silent where not, periodic at F0 */
     float fa[3] = {200, 200, 200}, va[3] = {1, 1, 0}, exc[2 * HOP];
     voc_osc osc = {0};
-    voc_osc_run(&osc, fa, va, 2, HOP, SR, exc);
+    voc_osc_run(&osc, fa, va, NULL, 2, HOP, SR, exc, NULL);
     double pw = 0, corr = 0, last = fabs(exc[2 * HOP - 1]);
     for (int i = 0; i < HOP; i++)
         pw += (double)exc[i] * exc[i] / HOP;
@@ -762,6 +765,40 @@ static void test_pitch(void)
     printf("oscillator: power %.3f, mean |e(t) - e(t + period)| %.2e, end of the fade %.2e\n", pw,
            corr / (HOP - 80), last);
     CHECK(fabs(pw - 1) < 0.15 && corr / (HOP - 80) < 1e-3 && last < 1e-6, "oscillator");
+
+    /* the envelope's harmonics: a 200 Hz tone with 1/k amplitudes, analysed to log-mel,
+     * read back at 200 Hz, keeps the falling amplitudes and lands near the tone's level */
+    {
+        voc_config vc = voc_config_default(80, 200);
+        voc_model vm;
+        tts_err e2;
+        tts_mel *mel = NULL;
+        CHECK(voc_init(&vm, &vc, 0, 1, &e2) == 0 && tts_mel_create(&mel, &vm.audio, &e2) == 0,
+              "init");
+        enum { NT = 8000 };
+        float *tone = malloc(sizeof(float) * NT), *frames = NULL, amps[VOC_MAX_HARM];
+        float *spec = malloc(sizeof(float) * (vm.audio.n_fft / 2 + 1));
+        for (int i = 0; i < NT; i++) {
+            double acc = 0;
+            for (int k = 1; k <= 30; k++)
+                acc += 0.1 / k * sin(2 * M_PI * 200 * k * i / SR);
+            tone[i] = (float)acc;
+        }
+        size_t nfr = 0;
+        tts_mel_analyze(mel, tone, NT, &frames, &nfr, &e2);
+        CHECK(voc_frame_amps(&vm, mel, frames + (nfr / 2) * 80, 200, spec, amps) == 0, "amps");
+        printf("envelope harmonics of a 1/k tone (amplitude 0.1/k): k=1 %.3f, k=2 %.3f, k=4 %.3f, "
+               "k=8 %.3f, k=16 %.3f\n", amps[0], amps[1], amps[3], amps[7], amps[15]);
+        CHECK(amps[0] > amps[1] && amps[1] > amps[3] && amps[3] > amps[7] && amps[7] > amps[15],
+              "envelope harmonics do not fall with k");
+        CHECK(amps[0] > 0.067 && amps[0] < 0.15 && amps[7] > 0.0083 && amps[7] < 0.019,
+              "envelope harmonic levels %.3f, %.4f far from 0.1, 0.0125", amps[0], amps[7]);
+        free(tone);
+        free(frames);
+        free(spec);
+        tts_mel_free(mel);
+        voc_free(&vm);
+    }
 
     /* the pitch head: gradient against finite differences (double), float against double */
     voc_config c = tiny_config();

@@ -67,7 +67,8 @@ typedef struct {
     float *grads; /* NULL: forward only */
     float grad_scale;
     voc_arena arena;
-    float *noise, *exc, *src;
+    float *noise, *exc, *src, *shaped, *amps, *spec;
+    tts_mel *mel; /* src 3: the envelope of the crop's frames */
     size_t noise_cap;
     double sc, mag, total, pitch;
     int rc;
@@ -92,10 +93,12 @@ static void *worker_run(void *arg)
             free(w->noise);
             free(w->exc);
             free(w->src);
+            free(w->shaped);
             w->noise = malloc(need * sizeof(float));
             w->exc = malloc(need * sizeof(float));
-            w->src = malloc(2 * need * sizeof(float));
-            w->noise_cap = w->noise && w->exc && w->src ? need : 0;
+            w->src = malloc(3 * need * sizeof(float));
+            w->shaped = malloc(need * sizeof(float));
+            w->noise_cap = w->noise && w->exc && w->src && w->shaped ? need : 0;
             if (!w->noise_cap) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
@@ -106,7 +109,18 @@ static void *worker_run(void *arg)
             w->noise[i] = (float)nn_rand_normal(&r);
         const float *source = w->noise;
         size_t u0 = (size_t)ds->mel_off[cs->utt];
-        if (c->src == 2) {
+        const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
+        const float *mel = melsrc + (u0 + s0) * nm;
+        if (c->src == 3 && !w->mel) {
+            tts_err e;
+            w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
+            w->spec = malloc(sizeof(float) * (size_t)(w->m->audio.n_fft / 2 + 1));
+            if (!w->amps || !w->spec || tts_mel_create(&w->mel, &w->m->audio, &e)) {
+                w->rc = TTS_E_NOMEM;
+                return NULL;
+            }
+        }
+        if (c->src >= 2) {
             /* the excitation at the recording's F0: block t glides from frame t + la - 1 to
              * t + la, as at inference; the oscillator starts at a random phase */
             float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1];
@@ -115,19 +129,26 @@ static void *worker_run(void *arg)
                 f = f < 0 ? 0 : f >= F ? F - 1 : f;
                 fa[t] = w->f0_fill[u0 + f];
                 va[t] = w->f0[u0 + f] > 0;
+                /* the envelope of the frame the model is given (recorded or predicted) */
+                if (c->src == 3 &&
+                    voc_frame_amps(w->m, w->mel, mel + (size_t)(f - s0) * nm, fa[t], w->spec,
+                                   w->amps + (size_t)t * VOC_MAX_HARM)) {
+                    w->rc = TTS_E_NOMEM;
+                    return NULL;
+                }
             }
             voc_osc osc = {6.283185307179586 * nn_rand_uniform(&r)};
-            voc_osc_run(&osc, fa, va, nb, hop, c->sample_rate, w->exc);
-            voc_source_interleave(w->noise, w->exc, need, c->fold, w->src);
+            voc_osc_run(&osc, fa, va, c->src == 3 ? w->amps : NULL, nb, hop, c->sample_rate,
+                        w->exc, c->src == 3 ? w->shaped : NULL);
+            const float *ch[3] = {w->noise, w->exc, w->shaped};
+            voc_source_interleave(ch, c->src, need, c->fold, w->src);
             source = w->src;
         }
-        const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
-        const float *mel = melsrc + (u0 + s0) * nm;
         const float *target = ds->pcm + (u0 + cs->start) * hop;
         voc_loss_val v;
         int rc = voc_train_crop(w->m, w->L, mel, nf, nb, cs->ctx, source, target, w->grads,
                                 w->grad_scale, &w->arena, &v, NULL);
-        if (!rc && c->src == 2) {
+        if (!rc && c->src >= 2) {
             double pl = 0;
             rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
                                  w->grad_scale * w->pitch_weight, &w->arena, &pl);
@@ -500,10 +521,11 @@ int train_vocoder_main(int argc, char **argv)
     }
     memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
     memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+    m.audio = ds.audio;
 
     /* the recordings' F0, for the excitation and the pitch head's targets */
     float *f0 = NULL, *f0_fill = NULL;
-    if (m.cfg.src == 2) {
+    if (m.cfg.src >= 2) {
         size_t total = (size_t)ds.mel_off[ds.n];
         f0 = malloc(sizeof(float) * total);
         f0_fill = malloc(sizeof(float) * total);
@@ -675,6 +697,10 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].noise);
         free(wk[t].exc);
         free(wk[t].src);
+        free(wk[t].shaped);
+        free(wk[t].amps);
+        free(wk[t].spec);
+        tts_mel_free(wk[t].mel);
         voc_arena_free(&wk[t].arena);
     }
     free(wk);

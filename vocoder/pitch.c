@@ -132,8 +132,24 @@ void voc_pitch_fill(float *f0, int n)
     }
 }
 
-void voc_osc_run(voc_osc *o, const float *f0, const float *v, int nb, int hop, int sr,
-                 float *exc)
+void voc_harmonic_amps(const float *mag, int n_bins, double bin_hz, double win_sum, double gain,
+                       float f0, float *amps)
+{
+    double scale = 2 * gain / win_sum;
+    for (int k = 1; k <= VOC_MAX_HARM; k++) {
+        double f = (double)k * f0, x = f / bin_hz;
+        int i = (int)x;
+        if (f >= VOC_EXC_TOP || i + 1 >= n_bins) {
+            amps[k - 1] = 0;
+            continue;
+        }
+        double a = x - i;
+        amps[k - 1] = (float)(scale * ((1 - a) * mag[i] + a * mag[i + 1]));
+    }
+}
+
+void voc_osc_run(voc_osc *o, const float *f0, const float *v, const float *amps, int nb,
+                 int hop, int sr, float *exc, float *shaped)
 {
     const double two_pi = 6.283185307179586;
     double ph = o->phase;
@@ -147,30 +163,36 @@ void voc_osc_run(voc_osc *o, const float *f0, const float *v, int nb, int hop, i
             ph += two_pi * f / sr;
             if (ph >= two_pi)
                 ph -= two_pi * floor(ph / two_pi);
-            float out = 0;
+            float out = 0, sh = 0;
             if (amp > 1e-4) {
                 int K = (int)(VOC_EXC_TOP / f);
-                K = K < 1 ? 1 : K > 128 ? 128 : K;
+                K = K < 1 ? 1 : K > VOC_MAX_HARM ? VOC_MAX_HARM : K;
+                const float *A0 = amps ? amps + (size_t)t * VOC_MAX_HARM : NULL;
+                const float *A1 = amps ? A0 + VOC_MAX_HARM : NULL;
                 /* sin(k ph) by the Chebyshev recurrence s_{k+1} = 2 cos(ph) s_k - s_{k-1} */
-                double c2 = 2 * cos(ph), s0 = 0, s1 = sin(ph), sum = 0;
+                double c2 = 2 * cos(ph), s0 = 0, s1 = sin(ph), sum = 0, wsum = 0;
                 for (int k = 1; k <= K; k++) {
                     sum += s1;
+                    if (A0)
+                        wsum += ((1 - a) * A0[k - 1] + a * A1[k - 1]) * s1;
                     double s2 = c2 * s1 - s0;
                     s0 = s1;
                     s1 = s2;
                 }
                 out = (float)(amp * sum / sqrt(K * 0.5));
+                sh = (float)(amp * wsum);
             }
             exc[(size_t)t * hop + j] = out;
+            if (shaped)
+                shaped[(size_t)t * hop + j] = sh;
         }
     }
     o->phase = ph;
 }
 
-void voc_source_interleave(const float *noise, const float *exc, size_t n, int fold, float *src)
+void voc_source_interleave(const float *const *ch, int n_ch, size_t n, int fold, float *src)
 {
-    for (size_t s = 0; s < n / fold; s++) {
-        memcpy(src + s * 2 * fold, noise + s * fold, sizeof(float) * fold);
-        memcpy(src + s * 2 * fold + fold, exc + s * fold, sizeof(float) * fold);
-    }
+    for (size_t s = 0; s < n / fold; s++)
+        for (int c = 0; c < n_ch; c++)
+            memcpy(src + (s * n_ch + c) * fold, ch[c] + s * fold, sizeof(float) * fold);
 }

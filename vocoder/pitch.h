@@ -20,6 +20,8 @@
 #define VOC_F0_MAX 500.0f
 /* harmonics of the excitation stop below this frequency, Hz */
 #define VOC_EXC_TOP 7600.0
+/* at most this many harmonics */
+#define VOC_MAX_HARM 128
 
 /*
  * F0 of pcm[n] (sample rate sr) at frames t = 0 .. n_frames-1 centred on sample t * hop:
@@ -46,13 +48,21 @@ typedef struct {
  * the vocoder interpolates its mel conditioning), so f0 and v hold nb + 1 values.
  * exc = v * sum_{k=1..K} sin(k phase) / sqrt(K / 2), K = harmonics below VOC_EXC_TOP:
  * a band-limited pulse train of unit power where voiced, 0 where not.
+ * With amps ([nb + 1][VOC_MAX_HARM], harmonic k's amplitude at each frame, interpolated
+ * the same way) it also writes shaped = v * sum_k amps_k sin(k phase): the voiced part of
+ * the speech as a harmonic synthesizer would make it from the spectral envelope.
  */
-void voc_osc_run(voc_osc *o, const float *f0, const float *v, int nb, int hop, int sr,
-                 float *exc);
+void voc_osc_run(voc_osc *o, const float *f0, const float *v, const float *amps, int nb,
+                 int hop, int sr, float *exc, float *shaped);
 
-/* Interleaves noise[nb * hop] and exc[nb * hop] into the network's source, step by step:
- * for each step of fold samples, fold noise samples then fold excitation samples
- * (src[nb * hop * 2]). */
-void voc_source_interleave(const float *noise, const float *exc, size_t n, int fold, float *src);
+/* Amplitudes amps[VOC_MAX_HARM] of the harmonics of f0 read from a linear magnitude
+ * spectrum mag[n_bins] (bin i at i * bin_hz), linearly interpolated between bins, as
+ * sinusoid amplitudes (magnitude * 2 / window sum) times gain; 0 from VOC_EXC_TOP on. */
+void voc_harmonic_amps(const float *mag, int n_bins, double bin_hz, double win_sum, double gain,
+                       float f0, float *amps);
+
+/* Interleaves n_ch channels ch[c][n] into the network's source step by step: for each
+ * step of fold samples, fold samples of channel 0, then of channel 1, ... (src[n * n_ch]). */
+void voc_source_interleave(const float *const *ch, int n_ch, size_t n, int fold, float *src);
 
 #endif

@@ -35,7 +35,7 @@ static int check_config(const voc_config *c, tts_err *err)
     BAD(c->cond_layers < 1 || c->cond_layers > VOC_MAX_COND, "cond_layers")
     BAD(c->cond_kernel < 1 || c->cond_kernel > 9, "cond_kernel")
     BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
-    BAD(c->src < 1 || c->src > 2, "src (1 or 2)")
+    BAD(c->src < 1 || c->src > 3, "src (1 .. 3)")
     BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
 #undef BAD
     return TTS_OK;
@@ -61,7 +61,7 @@ double voc_flops_per_sample(const voc_config *c)
     double per_frame = (double)c->cond_kernel * c->n_mels * c->cond_ch +
                        (c->cond_layers - 1.0) * c->cond_kernel * c->cond_ch * c->cond_ch +
                        c->cond_ch * L * 2 * C;
-    if (c->src == 2)
+    if (c->src >= 2)
         per_frame += (double)VOC_PITCH_K * (c->n_mels + VOC_PITCH_CH) * VOC_PITCH_CH +
                      VOC_PITCH_CH * 2;
     return 2 * (per_step / F + per_frame / c->hop);
@@ -106,7 +106,7 @@ static void build(voc_model *m)
     m->post0_b = add(p, "vocoder.post.0.b", 1, S, 0, 0);
     m->post1_w = add(p, "vocoder.post.1.w", 2, S, F, 0);
     m->post1_b = add(p, "vocoder.post.1.b", 1, F, 0, 0);
-    if (c->src == 2)
+    if (c->src >= 2)
         for (int i = 0; i < 3; i++) {
             int K = i < 2 ? VOC_PITCH_K : 1, cout = i < 2 ? VOC_PITCH_CH : 2;
             m->pitch[i].cin = i ? VOC_PITCH_CH : c->n_mels;
@@ -161,12 +161,16 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
     }
     init_normal(P, m->post0_w, (size_t)S * S, sqrt(2.0 / S), &rng);
     init_normal(P, m->post1_w, (size_t)S * F, 0.1 * sqrt(1.0 / S), &rng);
-    if (c->src == 2)
+    if (c->src >= 2)
         for (int i = 0; i < 3; i++) {
             int K = i < 2 ? VOC_PITCH_K : 1, cout = i < 2 ? VOC_PITCH_CH : 2;
             init_normal(P, m->pitch[i].w, (size_t)K * m->pitch[i].cin * cout,
                         sqrt((i < 2 ? 2.0 : 0.1) / (K * m->pitch[i].cin)), &rng);
         }
+    m->audio = tts_audio_cfg_default();
+    m->audio.n_mels = c->n_mels;
+    m->audio.hop_length = c->hop;
+    m->audio.sample_rate = c->sample_rate;
     m->mel_mean = P + nn_params_find(&m->p, "vocoder.mel_mean")->offset;
     m->mel_std = P + nn_params_find(&m->p, "vocoder.mel_std")->offset;
     m->n_trainable = (size_t)(m->mel_mean - P);
@@ -381,7 +385,7 @@ int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L
 
 int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, voc_arena *ar)
 {
-    if (m->cfg.src != 2 || nf < 1 || !mel || !out)
+    if (m->cfg.src < 2 || nf < 1 || !mel || !out)
         return TTS_E_INVALID;
     if (arena_reserve(ar, pitch_bytes_f(&m->cfg, nf)))
         return TTS_E_NOMEM;
@@ -415,6 +419,24 @@ int voc_pitch_train_d(const voc_model *m, const double *P, const double *mel, in
     return pitch_train_d(m, P, mel, nf, f0, grads, scale, ar, loss);
 }
 
+/* the mel inverse spreads a harmonic's peak over its neighbourhood; this gain brings the
+ * amplitudes back to the harmonics' own (tests/test_vocoder.c: a 1/k tone reads back within
+ * a factor 1.5 for k <= 8) */
+#define VOC_SHAPED_GAIN 1.4
+
+int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float f0, float *mag,
+                   float *amps)
+{
+    tts_err err;
+    int rc = tts_mel_to_linear(mel, logmel, 1, mag, &err);
+    if (rc)
+        return rc;
+    const tts_audio_cfg *a = &m->audio;
+    voc_harmonic_amps(mag, a->n_fft / 2 + 1, (double)a->sample_rate / a->n_fft,
+                      a->win_length / 2.0, VOC_SHAPED_GAIN, f0, amps);
+    return TTS_OK;
+}
+
 int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                         uint64_t seed, float *src, voc_arena *ar)
 {
@@ -433,9 +455,18 @@ int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int 
     float *frames = malloc(sizeof(float) * (size_t)Tf * c->n_mels);
     float *out = malloc(sizeof(float) * (size_t)Tf * 2), *f0 = malloc(sizeof(float) * Tf);
     float *v = malloc(sizeof(float) * Tf), *noise = malloc(sizeof(float) * n);
-    float *exc = malloc(sizeof(float) * n);
+    float *exc = malloc(sizeof(float) * n), *shaped = NULL, *amps = NULL, *mag = NULL;
     float *fa = malloc(sizeof(float) * (n_blocks + 1)), *va = malloc(sizeof(float) * (n_blocks + 1));
+    tts_mel *melan = NULL;
+    tts_err err;
     int rc = TTS_E_NOMEM;
+    if (c->src == 3) {
+        shaped = malloc(sizeof(float) * n);
+        amps = malloc(sizeof(float) * (size_t)(n_blocks + 1) * VOC_MAX_HARM);
+        mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
+        if (!shaped || !amps || !mag || tts_mel_create(&melan, &m->audio, &err))
+            frames = (free(frames), NULL); /* fails below as out of memory */
+    }
     if (frames && out && f0 && v && noise && exc && fa && va) {
         for (int i = 0; i < Tf; i++)
             memcpy(frames + (size_t)i * c->n_mels,
@@ -446,17 +477,27 @@ int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int 
     if (!rc) {
         voc_pitch_decode(out, Tf, f0, v);
         /* block t glides from frame t + la - 1 (frame 0 for the first) to frame t + la */
-        for (int t = 0; t <= n_blocks; t++) {
+        for (int t = 0; t <= n_blocks && !rc; t++) {
             int f = t + la - 1 > 0 ? t + la - 1 : 0;
             fa[t] = f0[f];
             va[t] = v[f];
+            if (amps)
+                rc = voc_frame_amps(m, melan, frames + (size_t)f * c->n_mels, fa[t], mag,
+                                    amps + (size_t)t * VOC_MAX_HARM);
         }
+    }
+    if (!rc) {
         for (size_t i = 0; i < n; i++)
             noise[i] = (float)nn_rand_normal(&rng);
         voc_osc osc = {0};
-        voc_osc_run(&osc, fa, va, n_blocks, c->hop, c->sample_rate, exc);
-        voc_source_interleave(noise, exc, n, c->fold, src);
+        voc_osc_run(&osc, fa, va, amps, n_blocks, c->hop, c->sample_rate, exc, shaped);
+        const float *ch[3] = {noise, exc, shaped};
+        voc_source_interleave(ch, c->src, n, c->fold, src);
     }
+    tts_mel_free(melan);
+    free(shaped);
+    free(amps);
+    free(mag);
     free(frames);
     free(out);
     free(f0);
@@ -475,7 +516,7 @@ static size_t stream_floats(const voc_config *c)
     size_t C = c->res_ch, S = c->skip_ch, F = c->fold, hs = c->hop / c->fold;
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
     return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
-           2 * VOC_PITCH_CH + 3 * (size_t)c->hop + 16 * 20;
+           2 * VOC_PITCH_CH + 5 * (size_t)c->hop + 2 * VOC_MAX_HARM + 16 * 20;
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -508,6 +549,8 @@ void voc_stream_free(voc_stream *s)
         free(s->hist[l]);
     for (int i = 0; i < 2; i++)
         free(s->pitch_st[i].hist);
+    tts_mel_free(s->mel);
+    free(s->mag);
     free(s->buf);
     memset(s, 0, sizeof *s);
 }
@@ -530,7 +573,11 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         s->hist[l] = aligned_alloc(64, (rows * c->res_ch * sizeof(float) + 63) & ~(size_t)63);
         ok &= s->hist[l] != NULL;
     }
-    if (c->src == 2)
+    if (c->src == 3) {
+        s->mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
+        ok &= s->mag != NULL && tts_mel_create(&s->mel, &m->audio, err) == 0;
+    }
+    if (c->src >= 2)
         for (int i = 0; i < 2; i++) {
             s->pitch_st[i].len = VOC_PITCH_K - 1;
             s->pitch_st[i].hist = calloc((size_t)s->pitch_st[i].len * m->pitch[i].cin,
@@ -567,7 +614,9 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
     CARVE(s->pact[0], (size_t)VOC_PITCH_CH);
     CARVE(s->pact[1], (size_t)VOC_PITCH_CH);
     CARVE(s->exc, (size_t)c->hop);
-    CARVE(s->src, 2 * (size_t)c->hop);
+    CARVE(s->src, 3 * (size_t)c->hop);
+    CARVE(s->shaped, (size_t)c->hop);
+    CARVE(s->amps, 2 * (size_t)VOC_MAX_HARM);
 #undef CARVE
     voc_stream_reset(s, m, seed);
     return TTS_OK;
@@ -590,11 +639,13 @@ static void stream_block(const voc_model *m, voc_stream *s, const float *noise, 
         for (int i = 0; i < c->hop; i++)
             s->noise[i] = (float)nn_rand_normal(&s->rng);
         noise = s->noise;
-        if (c->src == 2) {
+        if (c->src >= 2) {
             voc_osc osc = {s->phase};
-            voc_osc_run(&osc, s->f0, s->vprob, 1, c->hop, c->sample_rate, s->exc);
+            voc_osc_run(&osc, s->f0, s->vprob, c->src == 3 ? s->amps : NULL, 1, c->hop,
+                        c->sample_rate, s->exc, c->src == 3 ? s->shaped : NULL);
             s->phase = osc.phase;
-            voc_source_interleave(s->noise, s->exc, (size_t)c->hop, F, s->src);
+            const float *ch[3] = {s->noise, s->exc, s->shaped};
+            voc_source_interleave(ch, c->src, (size_t)c->hop, F, s->src);
             noise = s->src;
         }
     }
@@ -670,7 +721,7 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
     memset(s->P_cur, 0, sizeof(float) * L2C);
     nn_vecmat(s->P_cur, in, P + m->cproj, Cc, L2C);
     int j = s->frames_in++;
-    if (c->src == 2) {
+    if (c->src >= 2) {
         /* the pitch head on this frame: F0 and voicing of frame j */
         const float *pin = s->meln;
         for (int i = 0; i < 2; i++) {
@@ -690,9 +741,14 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
         s->f0[0] = s->f0[1];
         s->vprob[0] = s->vprob[1];
         voc_pitch_decode(o, 1, &s->f0[1], &s->vprob[1]);
+        if (c->src == 3) {
+            memcpy(s->amps, s->amps + VOC_MAX_HARM, sizeof(float) * VOC_MAX_HARM);
+            voc_frame_amps(m, s->mel, mel_frame, s->f0[1], s->mag, s->amps + VOC_MAX_HARM);
+        }
         if (j == 0) {
             s->f0[0] = s->f0[1];
             s->vprob[0] = s->vprob[1];
+            memcpy(s->amps, s->amps + VOC_MAX_HARM, sizeof(float) * VOC_MAX_HARM);
         }
     }
     if (j == 0)

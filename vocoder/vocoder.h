@@ -92,6 +92,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "dsp/dsp.h"
 #include "nn/layers.h"
 
 #define VOC_MAX_LAYERS 56 /* 4 tensors each: 56 keeps a model within NN_MAX_TENSORS */
@@ -118,7 +119,8 @@ typedef struct {
     int sample_rate; /* Hz (the oscillator's clock); files without the key: 16000 */
     int src;         /* source channels per sample: 1 = noise only; 2 = noise and a harmonic
                       * excitation at the F0 the model's pitch head reads from the mel
-                      * (vocoder/pitch.h); files without the key are 1 */
+                      * (vocoder/pitch.h); 3 = those and the same harmonics shaped by the
+                      * spectral envelope of the mel frames; files without the key are 1 */
 } voc_config;
 
 /* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1,
@@ -144,6 +146,9 @@ typedef struct {
     } layer[VOC_MAX_LAYERS];
     size_t post0_w, post0_b, post1_w, post1_b; /* [S, S], [S], [S, fold], [fold] */
     float *mel_mean, *mel_std;                 /* [n_mels]: data, not trained */
+    tts_audio_cfg audio; /* the mel analysis (src 3 reads the envelope through it): voc_init
+                          * sets the defaults for n_mels, hop and sample_rate; files and
+                          * trainers set the real one */
     size_t n_trainable;                        /* parameters before mel_mean (optimizer range) */
 } voc_model;
 
@@ -181,6 +186,11 @@ int voc_forward(const voc_model *m, const float *mel, int n_frames, int n_blocks
  * Frame t of out[nf, 2] sees mel frames <= t (causal), normalized as for the conditioning:
  * out[t, 0] = (ln F0 - VOC_LOGF0_MEAN) / VOC_LOGF0_SCALE, out[t, 1] = voicing logit. */
 int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, voc_arena *ar);
+/* Harmonic amplitudes amps[VOC_MAX_HARM] of F0 f0 in the envelope of one log-mel frame
+ * (through tts_mel_to_linear with mel, made from m->audio; mag: n_fft / 2 + 1 floats of
+ * scratch), scaled to about the speech's level. */
+int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float f0, float *mag,
+                   float *amps);
 /* F0 in Hz and voicing probability of n pitch-head outputs */
 void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
 /* Training loss of the pitch head on mel[nf] against f0[nf] (Hz, 0 = unvoiced): binary
@@ -192,8 +202,9 @@ int voc_pitch_train(const voc_model *m, const float *mel, int nf, const float *f
 int voc_pitch_train_d(const voc_model *m, const double *P, const double *mel, int nf,
                       const double *f0, double *grads, double scale, voc_arena *ar, double *loss);
 /* The source of n_blocks blocks as a stream with this seed makes it (noise drawn block by
- * block, the pitch head's F0 and voicing through the oscillator from phase 0), into
- * src[n_blocks * hop * src]; for src 1 it is the noise alone. With it, voc_forward gives
+ * block, the pitch head's F0 and voicing through the oscillator from phase 0; with src 3
+ * the envelope amplitudes of the frames too), into src[n_blocks * hop * src]; for src 1 it
+ * is the noise alone. With it, voc_forward gives
  * exactly what voc_stream_push gives with noise == NULL. */
 int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                         uint64_t seed, float *src, voc_arena *ar);
@@ -286,6 +297,9 @@ typedef struct {
     nn_conv_state pitch_st[2];
     float *pact[2], f0[2], vprob[2], *exc, *src;
     double phase;
+    /* src 3: the envelope's harmonic amplitudes of the last two frames, the mel inverse */
+    tts_mel *mel;
+    float *mag, *amps, *shaped;
 } voc_stream;
 
 /* Allocates the state of one stream of model m (history zeroed, noise seeded). */

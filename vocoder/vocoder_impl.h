@@ -370,7 +370,7 @@ static int NN(pitch_fwd)(const voc_model *m, const REAL *P, const REAL *mel, int
 static int NN(pitch_train)(const voc_model *m, const REAL *P, const REAL *mel, int nf,
                            const REAL *f0, REAL *G, double scale, voc_arena *ar, double *loss)
 {
-    if (m->cfg.src != 2 || nf < 1 || !mel || !f0)
+    if (m->cfg.src < 2 || nf < 1 || !mel || !f0)
         return TTS_E_INVALID;
     if (arena_reserve(ar, NN(pitch_bytes)(&m->cfg, nf)))
         return TTS_E_NOMEM;

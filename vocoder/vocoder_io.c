@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acoustic/voice_io.h"
 #include "nn/params_io.h"
 
 #include "nn/half.h"
@@ -84,6 +85,21 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         return rc;
     if ((rc = voc_init(m, &c, for_training, 1, err)))
         return rc;
+    /* the mel analysis the vocoder was trained on, when the file says (it does since
+     * src 3, which needs it) */
+    tts_audio_cfg audio;
+    tts_err aerr;
+    if (tts_mf_has(mf, "audio.n_fft") && tts_audio_cfg_from_mf(mf, &audio, &aerr) == 0) {
+        if (audio.n_mels != c.n_mels || audio.hop_length != c.hop) {
+            voc_free(m);
+            return tts_seterr(err, TTS_E_FORMAT, "model file: the vocoder's audio settings "
+                                                 "do not match its mel size or hop");
+        }
+        m->audio = audio;
+    } else if (c.src == 3) {
+        voc_free(m);
+        return tts_seterr(err, TTS_E_FORMAT, "model file: the vocoder has no audio settings");
+    }
     for (int i = 0; i < m->p.n_tensors; i++) {
         const nn_tensor_info *t = &m->p.tensors[i];
         const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
