@@ -152,12 +152,7 @@ void t2m_free(t2m_model *m)
 
 static float *arena_floats(t2m_arena *a, size_t n)
 {
-    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
-    if (a->used + bytes > a->size)
-        return NULL;
-    float *f = (float *)(a->base + a->used);
-    a->used += bytes;
-    return f;
+    return nn_arena_take(a, n * sizeof(float));
 }
 
 static float *arena_zeros(t2m_arena *a, size_t n)
@@ -170,20 +165,12 @@ static float *arena_zeros(t2m_arena *a, size_t n)
 
 static int arena_reserve(t2m_arena *a, size_t bytes)
 {
-    a->used = 0;
-    if (a->size >= bytes)
-        return 0;
-    free(a->base);
-    a->base = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    a->size = a->base ? bytes : 0;
-    return a->base ? 0 : -1;
+    return nn_arena_reserve(a, bytes);
 }
 
 void t2m_arena_free(t2m_arena *a)
 {
-    free(a->base);
-    a->base = NULL;
-    a->size = a->used = 0;
+    nn_arena_free(a);
 }
 
 /* floats a stack needs per time step: activations plus backward temporaries */

@@ -20,6 +20,7 @@
 #define TTS_ACOUSTIC_TEXT2MEL_H
 
 #include "core/err.h"
+#include "nn/arena.h"
 #include "nn/layers.h"
 
 typedef struct {
@@ -65,10 +66,7 @@ void t2m_free(t2m_model *m);
 /* ---- training ---------------------------------------------------------------------- */
 
 /* Per-thread scratch memory, grown on demand, reset per utterance. */
-typedef struct {
-    char *base;
-    size_t size, used;
-} t2m_arena;
+typedef nn_arena t2m_arena;
 void t2m_arena_free(t2m_arena *a);
 
 typedef struct {

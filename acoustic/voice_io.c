@@ -95,45 +95,14 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     /* check that the file holds every tensor, with its shape, before allocating anything:
      * a small corrupt file must not make us allocate what its metadata claims */
     t2m_model probe;
-    if ((rc = t2m_layout(&probe, &c, err)))
+    if ((rc = t2m_layout(&probe, &c, err)) || (rc = nn_params_check_mf(&probe.p, mf, err)))
         return rc;
-    for (int i = 0; i < probe.p.n_tensors; i++) {
-        const nn_tensor_info *t = &probe.p.tensors[i];
-        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
-        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
-        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, NULL, err)))
-            return rc;
-    }
     if ((rc = t2m_init(m, &c, for_training, 1, err)))
         return rc;
-    for (int i = 0; i < m->p.n_tensors; i++) {
-        const nn_tensor_info *t = &m->p.tensors[i];
-        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
-        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
-        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, &ft, err))) {
-            t2m_free(m);
-            return rc;
-        }
-        if (dtype == TTS_MF_F32) {
-            memcpy(m->p.params + t->offset, ft->data, t->size * sizeof(float));
-        } else {
-            const uint16_t *h = ft->data;
-            for (size_t j = 0; j < t->size; j++)
-                m->p.params[t->offset + j] = nn_half_to_float(h[j]);
-        }
-    }
-    if (for_training && adam && tts_mf_find(mf, "adam.m")) {
-        int64_t n = (int64_t)m->p.count, step;
-        const float *mm, *vv;
-        if ((rc = tts_mf_get_f32(mf, "adam.m", 1, &n, &mm, err)) ||
-            (rc = tts_mf_get_f32(mf, "adam.v", 1, &n, &vv, err)) ||
-            (rc = tts_mf_get_i64(mf, "train.step", &step, err))) {
-            t2m_free(m);
-            return rc;
-        }
-        memcpy(m->p.m, mm, m->p.count * sizeof(float));
-        memcpy(m->p.v, vv, m->p.count * sizeof(float));
-        adam->step = step;
+    if ((rc = nn_params_from_mf(&m->p, mf, err)) ||
+        (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err)))) {
+        t2m_free(m);
+        return rc;
     }
     return TTS_OK;
 }

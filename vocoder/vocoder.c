@@ -125,6 +125,19 @@ static void init_normal(float *P, size_t off, size_t n, double sd, uint64_t *rng
         P[off + j] = (float)(sd * nn_rand_normal(rng));
 }
 
+int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err)
+{
+    memset(m, 0, sizeof *m);
+    int rc = check_config(cfg, err);
+    if (rc)
+        return rc;
+    m->cfg = *cfg;
+    build(m);
+    if (m->p.overflow)
+        return tts_seterr(err, TTS_E_INTERNAL, "vocoder: too many tensors");
+    return TTS_OK;
+}
+
 int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err)
 {
     memset(m, 0, sizeof *m);
@@ -187,32 +200,12 @@ void voc_free(voc_model *m)
 
 /* ---- scratch memory ------------------------------------------------------------------ */
 
-static void *arena_take(voc_arena *a, size_t bytes)
-{
-    bytes = (bytes + 63) & ~(size_t)63;
-    if (a->used + bytes > a->size)
-        return NULL;
-    void *p = a->base + a->used;
-    a->used += bytes;
-    return p;
-}
-
-static int arena_reserve(voc_arena *a, size_t bytes)
-{
-    a->used = 0;
-    if (a->size >= bytes)
-        return 0;
-    free(a->base);
-    a->base = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
-    a->size = a->base ? bytes : 0;
-    return a->base ? 0 : -1;
-}
+#define arena_take nn_arena_take
+#define arena_reserve nn_arena_reserve
 
 void voc_arena_free(voc_arena *a)
 {
-    free(a->base);
-    a->base = NULL;
-    a->size = a->used = 0;
+    nn_arena_free(a);
 }
 
 /* bytes of one batched pass over nb blocks (forward, + backward) */

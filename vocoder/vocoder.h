@@ -93,6 +93,7 @@
 
 #include "core/err.h"
 #include "dsp/dsp.h"
+#include "nn/arena.h"
 #include "nn/layers.h"
 
 #define VOC_MAX_LAYERS 56 /* 4 tensors each: 56 keeps a model within NN_MAX_TENSORS */
@@ -155,6 +156,8 @@ typedef struct {
 /* Checks cfg; registers every tensor; allocates parameters (+ gradients and Adam moments
  * when for_training); random initialization from seed; mel statistics 0 / 1. */
 int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err);
+/* Registers every tensor (names, shapes, offsets) without allocating anything. */
+int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err);
 void voc_free(voc_model *m);
 
 /* Receptive field of the gated stack in samples (1 + (K-1) sum dil) * fold; of the
@@ -165,10 +168,7 @@ int voc_cond_receptive_field(const voc_config *c);
 double voc_flops_per_sample(const voc_config *c);
 
 /* ---- scratch memory: per thread, grown on demand, reused ---- */
-typedef struct {
-    char *base;
-    size_t size, used;
-} voc_arena;
+typedef nn_arena voc_arena;
 void voc_arena_free(voc_arena *a);
 
 /* ---- batched forward ---------------------------------------------------------------

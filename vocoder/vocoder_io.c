@@ -83,6 +83,11 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (tts_mf_has(mf, "vocoder.sample_rate") &&
          (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
         return rc;
+    /* every tensor present with its shape before anything is allocated: a small corrupt
+     * file must not make us allocate what its metadata claims */
+    voc_model probe;
+    if ((rc = voc_layout(&probe, &c, err)) || (rc = nn_params_check_mf(&probe.p, mf, err)))
+        return rc;
     if ((rc = voc_init(m, &c, for_training, 1, err)))
         return rc;
     /* the mel analysis the vocoder was trained on, when the file says (it does since
@@ -100,39 +105,18 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         voc_free(m);
         return tts_seterr(err, TTS_E_FORMAT, "model file: the vocoder has no audio settings");
     }
-    for (int i = 0; i < m->p.n_tensors; i++) {
-        const nn_tensor_info *t = &m->p.tensors[i];
-        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
-        int dtype = ft && ft->dtype == TTS_MF_F16 ? TTS_MF_F16 : TTS_MF_F32;
-        if ((rc = tts_mf_get(mf, t->name, dtype, t->ndim, t->shape, &ft, err))) {
-            voc_free(m);
-            return rc;
-        }
-        if (dtype == TTS_MF_F32) {
-            memcpy(m->p.params + t->offset, ft->data, t->size * sizeof(float));
-        } else {
-            const uint16_t *h = ft->data;
-            for (size_t j = 0; j < t->size; j++)
-                m->p.params[t->offset + j] = nn_half_to_float(h[j]);
-        }
+    if ((rc = nn_params_from_mf(&m->p, mf, err))) {
+        voc_free(m);
+        return rc;
     }
     for (int b = 0; b < c.n_mels; b++)
         if (!(m->mel_std[b] > 0) || !(m->mel_std[b] < 1e30f) || m->mel_mean[b] != m->mel_mean[b]) {
             voc_free(m);
             return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder mel statistics are not valid");
         }
-    if (for_training && adam && tts_mf_find(mf, "adam.m")) {
-        int64_t n = (int64_t)m->p.count, step;
-        const float *mm, *vv;
-        if ((rc = tts_mf_get_f32(mf, "adam.m", 1, &n, &mm, err)) ||
-            (rc = tts_mf_get_f32(mf, "adam.v", 1, &n, &vv, err)) ||
-            (rc = tts_mf_get_i64(mf, "train.step", &step, err))) {
-            voc_free(m);
-            return rc;
-        }
-        memcpy(m->p.m, mm, m->p.count * sizeof(float));
-        memcpy(m->p.v, vv, m->p.count * sizeof(float));
-        adam->step = step;
+    if (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) {
+        voc_free(m);
+        return rc;
     }
     return TTS_OK;
 }
