@@ -25,6 +25,7 @@
 #include "audio/wav.h"
 #include "dsp/dsp.h"
 #include "nn/modelfile.h"
+#include "acoustic/voice_io.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
@@ -518,6 +519,7 @@ static void test_causality(void)
 static void test_model_file(void)
 {
     voc_config c = tiny_config();
+    c.src = 3; /* the largest model: every tensor and key, and the audio settings it needs */
     voc_model m, m2, m3;
     tts_err e;
     CHECK(voc_init(&m, &c, 1, 5, &e) == 0, "init");
@@ -531,15 +533,25 @@ static void test_model_file(void)
         m.p.v[j] = 1.0f / (1 + j);
     }
     char dir[] = "/tmp/tts_vocoder_XXXXXX", p32[96], p16[96];
+    tts_mf *mf0;
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(p32, sizeof p32, "%s/v32.ltm", dir);
     snprintf(p16, sizeof p16, "%s/v16.ltm", dir);
+    m.audio.n_fft = 64;
+    m.audio.win_length = 48;
     tts_mf_writer *w = tts_mf_writer_new();
     voc_to_mf(w, &m, &adam);
+    CHECK(tts_mf_write(w, p32, &e) == 0, "write: %s", e.msg);
+    CHECK(tts_mf_open(&mf0, p32, &e) == 0, "open");
+    CHECK(voc_from_mf(&m2, mf0, 0, NULL, &e) == TTS_E_FORMAT && strstr(e.msg, "audio settings"),
+          "a src 3 vocoder without audio settings loaded (%s)", e.msg);
+    tts_mf_close(mf0);
+    tts_audio_cfg_to_mf(w, &m.audio);
     CHECK(tts_mf_write(w, p32, &e) == 0, "write: %s", e.msg);
     tts_mf_writer_free(w);
     w = tts_mf_writer_new();
     voc_to_mf_f16(w, &m);
+    tts_audio_cfg_to_mf(w, &m.audio);
     CHECK(tts_mf_write(w, p16, &e) == 0, "write f16: %s", e.msg);
     tts_mf_writer_free(w);
 
@@ -551,6 +563,7 @@ static void test_model_file(void)
     CHECK(memcmp(m.p.m, m2.p.m, m.p.count * sizeof(float)) == 0 && a2.step == 42,
           "optimizer state not restored");
     CHECK(!memcmp(&m.cfg, &m2.cfg, sizeof m.cfg), "config differs");
+    CHECK(!memcmp(&m.audio, &m2.audio, sizeof m.audio), "audio settings differ");
     tts_mf_close(mf);
     CHECK(tts_mf_open(&mf, p16, &e) == 0, "open f16: %s", e.msg);
     CHECK(voc_from_mf(&m3, mf, 0, NULL, &e) == 0, "load f16: %s", e.msg);

@@ -6,7 +6,7 @@
  * and RUN/align_STEP.png / RUN/mel_STEP.png for a fixed validation utterance.
  */
 #include <math.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +17,7 @@
 
 #include "acoustic/voice_io.h"
 #include "train/dataset.h"
+#include "train/parallel.h"
 #include "train/plot.h"
 #include "train/train.h"
 
@@ -74,7 +75,6 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
                      int n_items, worker *wk, int nthreads, int train, float grad_scale,
                      uint64_t seed, double *l1, double *guided, double *per_item)
 {
-    pthread_t th[16];
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
         w->m = m;
@@ -87,52 +87,29 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
         w->grad_scale = grad_scale;
         w->seed = seed;
         w->per_item = per_item;
-        if (train) {
-            if (!w->grads)
-                w->grads = aligned_alloc(64, ((m->p.count * sizeof(float)) + 63) & ~(size_t)63);
-            if (!w->grads)
-                return TTS_E_NOMEM;
-            memset(w->grads, 0, m->p.count * sizeof(float));
-        }
-        if (!train && w->grads) {
-            /* forward-only pass: keep the buffer but do not use it */
-        }
+        if (train && tr_grads_zero(&w->grads, m->p.count))
+            return TTS_E_NOMEM;
     }
-    float *saved[16];
+    /* a forward-only pass keeps the buffers but hands the workers none */
+    float *saved[TR_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
         saved[t] = wk[t].grads;
         if (!train)
             wk[t].grads = NULL;
-        pthread_create(&th[t], NULL, worker_run, &wk[t]);
     }
+    tr_run(wk, nthreads, sizeof *wk, worker_run);
     *l1 = *guided = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
-        pthread_join(th[t], NULL);
         wk[t].grads = saved[t];
         *l1 += wk[t].l1;
         *guided += wk[t].guided;
         if (wk[t].rc)
             rc = wk[t].rc;
     }
-    if (train && !rc) {
-        memcpy(m->p.grads, wk[0].grads, m->p.count * sizeof(float));
-        for (int t = 1; t < nthreads; t++)
-            for (size_t j = 0; j < m->p.count; j++)
-                m->p.grads[j] += wk[t].grads[j];
-    }
+    if (train && !rc)
+        tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     return rc;
-}
-
-static void shuffle(int *v, int n, uint64_t seed)
-{
-    uint64_t s = seed * 2654435761u + 12345;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)(nn_rand_u64(&s) % (uint64_t)(i + 1));
-        int t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-    }
 }
 
 static int64_t step_of_best; /* the step a best.ltm is written at */
@@ -373,7 +350,7 @@ int train_acoustic_main(int argc, char **argv)
             int epoch = (int)(idx / n_train);
             if (epoch != perm_epoch) {
                 memcpy(perm, train_idx, sizeof(int) * n_train);
-                shuffle(perm, n_train, (uint64_t)epoch + 1);
+                tr_shuffle(perm, n_train, (uint64_t)epoch + 1);
                 perm_epoch = epoch;
             }
             items[k] = perm[idx % n_train];

@@ -29,7 +29,7 @@
  * tensor of the same name and size; the noise rows of the input layer).
  */
 #include <math.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +41,7 @@
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
 #include "train/dataset.h"
+#include "train/parallel.h"
 #include "train/tfmels.h"
 #include "train/train.h"
 #include "vocoder/pitch.h"
@@ -187,14 +188,10 @@ static void *track_run(void *arg)
 
 static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 {
-    pthread_t th[16];
-    track_job jobs[16];
-    for (int t = 0; t < nthreads; t++) {
-        jobs[t] = (track_job){ds, f0, t, nthreads};
-        pthread_create(&th[t], NULL, track_run, &jobs[t]);
-    }
+    track_job jobs[TR_MAX_THREADS];
     for (int t = 0; t < nthreads; t++)
-        pthread_join(th[t], NULL);
+        jobs[t] = (track_job){ds, f0, t, nthreads};
+    tr_run(jobs, nthreads, sizeof *jobs, track_run);
 }
 
 /* set once before training: the tracked F0 (shared read-only by the workers) */
@@ -206,7 +203,6 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
                      const float *tf_mel, const crop_spec *crops, int n, worker *wk, int nthreads, int train,
                      double *sc, double *mag, double *total, double *pitch)
 {
-    pthread_t th[16];
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
         w->m = m;
@@ -221,25 +217,20 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         w->stride = nthreads;
         w->first = t;
         w->grad_scale = 1.0f / n;
-        if (train && !w->grads) {
-            w->grads = aligned_alloc(64, ((m->p.count * sizeof(float)) + 63) & ~(size_t)63);
-            if (!w->grads)
-                return TTS_E_NOMEM;
-        }
-        if (train)
-            memset(w->grads, 0, m->p.count * sizeof(float));
+        if (train && tr_grads_zero(&w->grads, m->p.count))
+            return TTS_E_NOMEM;
     }
-    float *saved[16];
+    /* a forward-only pass keeps the buffers but hands the workers none */
+    float *saved[TR_MAX_THREADS];
     for (int t = 0; t < nthreads; t++) {
         saved[t] = wk[t].grads;
         if (!train)
             wk[t].grads = NULL;
-        pthread_create(&th[t], NULL, worker_run, &wk[t]);
     }
+    tr_run(wk, nthreads, sizeof *wk, worker_run);
     *sc = *mag = *total = *pitch = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
-        pthread_join(th[t], NULL);
         wk[t].grads = saved[t];
         *sc += wk[t].sc;
         *mag += wk[t].mag;
@@ -252,24 +243,9 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
     *mag /= n;
     *total /= n;
     *pitch /= n;
-    if (train && !rc) {
-        memcpy(m->p.grads, wk[0].grads, m->p.count * sizeof(float));
-        for (int t = 1; t < nthreads; t++)
-            for (size_t j = 0; j < m->p.count; j++)
-                m->p.grads[j] += wk[t].grads[j];
-    }
+    if (train && !rc)
+        tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     return rc;
-}
-
-static void shuffle(int *v, int n, uint64_t seed)
-{
-    uint64_t s = seed * 2654435761u + 12345;
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)(nn_rand_u64(&s) % (uint64_t)(i + 1));
-        int t = v[i];
-        v[i] = v[j];
-        v[j] = t;
-    }
 }
 
 /* a crop of `crop` frames of utterance u at a position drawn from rng (the middle when
@@ -610,7 +586,7 @@ int train_vocoder_main(int argc, char **argv)
             int epoch = (int)(idx / n_train);
             if (epoch != perm_epoch) {
                 memcpy(perm, train_idx, sizeof(int) * n_train);
-                shuffle(perm, n_train, (uint64_t)epoch + 1);
+                tr_shuffle(perm, n_train, (uint64_t)epoch + 1);
                 perm_epoch = epoch;
             }
             uint64_t r = 0x9E3779B97F4A7C15ull * (uint64_t)(idx + 1) + 77;

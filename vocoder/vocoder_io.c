@@ -79,7 +79,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     c.src = 1;
     c.sample_rate = 16000;
     if ((tts_mf_has(mf, "vocoder.src") &&
-         (rc = get_int(mf, "vocoder.src", 1, 2, &c.src, err))) ||
+         (rc = get_int(mf, "vocoder.src", 1, 3, &c.src, err))) ||
         (tts_mf_has(mf, "vocoder.sample_rate") &&
          (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
         return rc;
