@@ -53,6 +53,8 @@ static void usage(FILE *f)
         "      --rate R          speaking rate, 0.5 .. 2 (default 1)\n"
         "      --volume V        gain, 0 .. 4 (default 1)\n"
         "      --silence S       seconds of silence after each sentence (default 0.2)\n"
+        "      --threads N       threads (default 1); with 2 or more and the neural vocoder\n"
+        "                        the acoustic model runs ahead in a second thread\n"
         "      --lexicon FILE    your pronunciations, used before eSpeak NG: UTF-8 lines\n"
         "                        'word<TAB or spaces>phonemes' (phonemes as in [[...]]),\n"
         "                        '#' comments; words match in any case\n"
@@ -199,7 +201,7 @@ int main(int argc, char **argv)
         {"vocode", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'v'},      {"stats", no_argument, 0, 'T'},
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
-        {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 'J'}, {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL;
     int raw = 0, play = 0, phonemes = 0, stats = 0, c;
@@ -228,6 +230,15 @@ int main(int argc, char **argv)
         case 'P': phonemes = 1; break;
         case 'X': opts.ssml = 1; break;
         case 'K': opts.lexicon_path = optarg; break;
+        case 'J': {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 64) {
+                fprintf(stderr, "tts: --threads '%s' is not a whole number from 1 to 64\n", optarg);
+                return EXIT_USAGE;
+            }
+            opts.threads = (int)v;
+            break;
+        }
         case 'T': stats = 1; break;
         case 'C': vocode_in = optarg; break;
         case 'h': usage(stdout); return 0;

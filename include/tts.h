@@ -5,7 +5,9 @@
  *
  * Thread safety: an engine is used by one thread at a time. Different engines may be
  * used from different threads at once; the library serializes its calls into eSpeak NG
- * internally. Nothing in the library calls exit() or prints.
+ * internally. An engine with tts_options.threads >= 2 starts a worker thread of its own
+ * inside each synthesis call (ended before the call returns; it blocks all signals).
+ * Nothing in the library calls exit() or prints.
  */
 #ifndef TTS_H
 #define TTS_H
@@ -52,8 +54,12 @@ typedef struct {
                              * voice has none); "griffinlim": the reference vocoder */
     const char *vocoder_path; /* neural vocoder file; NULL = VOICE.vocoder.ltm beside the
                                * voice file */
-    int threads;            /* worker threads; 0 = 1 (also sets OpenBLAS's process-wide
-                             * thread count) */
+    int threads;            /* threads; 0 = 1. With the neural vocoder, >= 2 runs the
+                             * acoustic model in a worker thread of the engine, ahead of
+                             * the vocoder (which stays in the caller's thread, as does the
+                             * callback), with the same output to the bit; > 2 uses no more
+                             * than 2. Also sets OpenBLAS's process-wide thread count (the
+                             * engine opened last wins): 1 when pipelined, else threads */
     float rate;             /* speaking rate, 1 = as trained (0.5 .. 2) */
     float volume;           /* linear gain, 1 = as trained (0 .. 4) */
     float sentence_silence; /* seconds of silence after each sentence */

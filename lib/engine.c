@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,9 @@
 #define VOICE_FILE "kathleen.ltm"
 #define CHUNK 4096
 
+typedef struct am_pipe am_pipe;
+static void pipe_free(am_pipe *p);
+
 struct tts_engine {
     tts_options opts;
     tts_err err;
@@ -35,6 +40,9 @@ struct tts_engine {
     int voc_loaded;
     voc_stream vs;
     int vs_ok;
+    int pipelined; /* threads >= 2 and the neural vocoder: the acoustic model runs in a
+                    * worker thread (see "the pipeline" below) */
+    am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
     char model_path[4096];
     char voc_path[4096];
 };
@@ -119,9 +127,6 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     tts_options *o = &e->opts;
     if (o->threads < 0 || o->threads > 64)
         return tts_seterr(&e->err, TTS_E_INVALID, "threads %d is outside 0 .. 64", o->threads);
-    /* OpenBLAS's pool is process-wide; a spinning pool larger than needed only steals
-     * time from the step-by-step decoder, which runs on our own kernels */
-    openblas_set_num_threads(o->threads > 0 ? o->threads : 1);
     if (!(o->rate >= 0.5f && o->rate <= 2.0f))
         return tts_seterr(&e->err, TTS_E_INVALID, "speaking rate %g is outside 0.5 .. 2", o->rate);
     if (!(o->volume >= 0 && o->volume <= 4.0f))
@@ -177,13 +182,29 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
             return rc;
         tts_frontend_set_lexicon(e->fe, lex);
     }
-    return open_vocoder(e);
+    rc = open_vocoder(e);
+    /* OpenBLAS's thread count is process-wide (openblas_set_num_threads; Debian 12's
+     * OpenBLAS 0.3.21 has no per-thread count). Without the pipeline, BLAS is the only
+     * place where more than one core can help, so it gets `threads` (a spinning pool
+     * larger than that only steals time from the step-by-step decoder, which runs on our
+     * own kernels). With the pipeline, the engine's two threads are the parallelism and
+     * both stages call sgemm at the same time: a BLAS pool of 2 would make that 2 stages x
+     * 2 BLAS threads on 2 cores, the two stages' calls sharing one pool. So a pipelined
+     * engine sets 1: every sgemm runs in the thread that calls it, and the stages stay
+     * single-threaded inside. threads > 2 gives no more than 2 (there are two stages).
+     * The engine opened last sets the count for the whole process. */
+    if (!rc) {
+        e->pipelined = e->voc_loaded && o->threads >= 2;
+        openblas_set_num_threads(e->pipelined ? 1 : o->threads > 0 ? o->threads : 1);
+    }
+    return rc;
 }
 
 void tts_engine_close(tts_engine *e)
 {
     if (!e)
         return;
+    pipe_free(e->pipe);
     if (e->am_loaded)
         t2m_free(&e->am);
     if (e->vs_ok)
@@ -293,6 +314,267 @@ static int walker_next(walker *w, plan_item *out)
         else
             w->in_text = 1;
     }
+}
+
+/* ---- the pipeline (tts_options.threads >= 2 with the neural vocoder) ------------------
+ *
+ * Two stages. A worker thread walks the document's chunks as the caller's thread does,
+ * phonemizes each and runs the acoustic model on it, and puts into a bounded queue the
+ * chunk's phonemes, then each decoder step's frames with the attended token (what the
+ * word and phoneme events need), then the chunk's end. The caller's thread takes them in
+ * the same order and does everything else exactly as it does without the worker (events,
+ * the vocoder stream, time scaling, the callback), so the output is the same to the bit,
+ * and the callback is called from the thread that called tts_synthesize. The worker runs
+ * ahead, into the following sentences, until the queue is full: PIPE_STEPS decoder steps
+ * (with the shipped voice, 256 steps x 4 frames x 12.5 ms = 12.8 s of speech).
+ *
+ * Every tts_synthesize ends its worker, whatever the outcome (done, cancelled, failed):
+ * the caller's thread sets stop, which the worker sees at its next put (blocked on a full
+ * queue: at once; else after the decoder step or the phonemization under way), joins it
+ * and frees what is left in the queue. The worker never touches the engine's error, the
+ * callback or the vocoder: a failure of its own goes into the queue as a status, with the
+ * message in its own tts_err, and the caller's thread reports it when it takes that
+ * message, after delivering everything before it, as the single-thread engine would. */
+
+#define PIPE_STEPS 256
+
+enum { MSG_PHONEMES, MSG_FRAMES, MSG_END };
+
+typedef struct {
+    int kind;
+    int status;      /* MSG_PHONEMES, MSG_END: TTS_OK or the worker's failure (pipe->err) */
+    int r, pos;      /* MSG_FRAMES: frames of the step, attended token */
+    tts_phonemes ph; /* MSG_PHONEMES: the chunk's phonemes, the queue's until taken */
+} pipe_msg;
+
+struct am_pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t not_full, not_empty; /* one waiter each: the worker, the caller */
+    pipe_msg *msg;  /* ring of PIPE_STEPS messages: count of them in use from head */
+    float *frames;  /* message i's frames (r * n_mels floats) at i * fr */
+    size_t fr, head, count;
+    int stop;       /* set by the caller's thread: the worker quits at its next put */
+    int finished;   /* set by the worker: it puts nothing more */
+    int running;    /* a worker was started and is not yet joined */
+    pthread_t thread;
+    float *taken;   /* the caller's thread's copy of the frames it takes (fr floats) */
+    /* read-only for the worker while it runs */
+    tts_engine *e;
+    const tts_doc *doc;
+    /* the worker's own while it runs */
+    tts_err err;
+    int *ids;
+    size_t ids_cap, chunk; /* chunk: the one under way, counting spoken ones from 0 */
+    int step, fault;       /* decoder steps of the chunk put; a failure at one of them */
+};
+
+/* For tests/test_engine.c only: a program that defines this function (a weak reference:
+ * NULL everywhere else, so nothing is called) makes the worker fail with the status it
+ * returns, before phonemizing chunk `chunk` (counting the chunks spoken, breaks aside,
+ * from 0: step 0) or after putting decoder step `step` (from 1) of it. */
+int tts__pipe_fault_hook(size_t chunk, int step) __attribute__((weak));
+
+static am_pipe *pipe_new(tts_engine *e)
+{
+    am_pipe *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->e = e;
+    p->fr = (size_t)e->am.cfg.r * e->am.cfg.n_mels;
+    p->msg = calloc(PIPE_STEPS, sizeof *p->msg);
+    p->frames = malloc(sizeof(float) * PIPE_STEPS * p->fr);
+    p->taken = malloc(sizeof(float) * p->fr);
+    int ok = p->msg && p->frames && p->taken;
+    int mu = ok && !pthread_mutex_init(&p->mu, NULL);
+    int c1 = mu && !pthread_cond_init(&p->not_full, NULL);
+    int c2 = c1 && !pthread_cond_init(&p->not_empty, NULL);
+    if (!c2) {
+        if (c1)
+            pthread_cond_destroy(&p->not_full);
+        if (mu)
+            pthread_mutex_destroy(&p->mu);
+        free(p->msg);
+        free(p->frames);
+        free(p->taken);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void pipe_free(am_pipe *p)
+{
+    if (!p)
+        return;
+    pthread_cond_destroy(&p->not_empty);
+    pthread_cond_destroy(&p->not_full);
+    pthread_mutex_destroy(&p->mu);
+    free(p->msg);
+    free(p->frames);
+    free(p->taken);
+    free(p->ids);
+    free(p);
+}
+
+/* the worker: waits for room; returns 1 (nothing put) once the caller's thread said stop */
+static int pipe_put(am_pipe *p, const pipe_msg *m, const float *frames)
+{
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && p->count == PIPE_STEPS)
+        pthread_cond_wait(&p->not_full, &p->mu);
+    int stop = p->stop;
+    if (!stop) {
+        size_t i = (p->head + p->count) % PIPE_STEPS;
+        p->msg[i] = *m;
+        if (frames)
+            memcpy(p->frames + i * p->fr, frames,
+                   sizeof(float) * (size_t)m->r * p->e->am.cfg.n_mels);
+        if (p->count++ == 0)
+            pthread_cond_signal(&p->not_empty);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+/* the caller's thread: waits for a message (its frames into p->taken); -1 when the worker
+ * has finished and the queue is empty */
+static int pipe_take(am_pipe *p, pipe_msg *m)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->count == 0 && !p->finished)
+        pthread_cond_wait(&p->not_empty, &p->mu);
+    int rc = -1;
+    if (p->count > 0) {
+        pipe_msg *q = &p->msg[p->head];
+        *m = *q;
+        memset(&q->ph, 0, sizeof q->ph); /* the taker owns the phonemes now */
+        if (m->kind == MSG_FRAMES)
+            memcpy(p->taken, p->frames + p->head * p->fr,
+                   sizeof(float) * (size_t)m->r * p->e->am.cfg.n_mels);
+        p->head = (p->head + 1) % PIPE_STEPS;
+        if (p->count-- == PIPE_STEPS)
+            pthread_cond_signal(&p->not_full);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
+}
+
+static int worker_frames(const float *frames, int r, int pos, void *user)
+{
+    am_pipe *p = user;
+    if (r < 1 || (size_t)r * p->e->am.cfg.n_mels > p->fr) {
+        p->fault = tts_seterr(&p->err, TTS_E_INTERNAL, "acoustic model: %d frames in a step", r);
+        return 1;
+    }
+    pipe_msg m = {.kind = MSG_FRAMES, .r = r, .pos = pos};
+    if (pipe_put(p, &m, frames))
+        return 1;
+    p->step++;
+    if (tts__pipe_fault_hook && (p->fault = tts__pipe_fault_hook(p->chunk, p->step)))
+        return tts_seterr(&p->err, p->fault, "injected failure after a decoder step"), 1;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    am_pipe *p = arg;
+    tts_engine *e = p->e;
+    walker w = {.doc = p->doc};
+    plan_item c;
+    for (size_t k = 0; walker_next(&w, &c);) {
+        if (c.is_break)
+            continue;
+        pipe_msg m = {.kind = MSG_PHONEMES};
+        p->chunk = k++;
+        p->step = 0;
+        if (tts__pipe_fault_hook && (m.status = tts__pipe_fault_hook(p->chunk, 0)))
+            tts_seterr(&p->err, m.status, "injected failure before phonemizing");
+        else
+            m.status = tts_frontend_phonemize(e->fe, p->doc->text + c.off, c.len, &m.ph, &p->err);
+        if (!m.status && m.ph.n_ids > p->ids_cap) {
+            int *v = realloc(p->ids, sizeof(int) * m.ph.n_ids);
+            if (v) {
+                p->ids = v;
+                p->ids_cap = m.ph.n_ids;
+            } else {
+                tts_phonemes_free(&m.ph);
+                m.status = tts_seterr(&p->err, TTS_E_NOMEM, "out of memory");
+            }
+        }
+        int n_ids = (int)m.ph.n_ids, speak = !m.status && m.ph.n_words > 0;
+        for (int i = 0; speak && i < n_ids; i++)
+            p->ids[i] = m.ph.ids[i];
+        if (pipe_put(p, &m, NULL)) {
+            tts_phonemes_free(&m.ph);
+            break;
+        }
+        if (m.status)
+            break;
+        if (!speak)
+            continue; /* nothing to say: no frames, no end (as speak_chunk expects) */
+        t2m_infer_opts io = t2m_infer_opts_default();
+        int stop_reason = 0;
+        p->fault = 0;
+        int rc = t2m_synthesize(&e->am, p->ids, n_ids, &io, worker_frames, p, NULL, &stop_reason,
+                                &p->err);
+        if (rc >= 0 && stop_reason == 2 && !p->fault)
+            break; /* the caller's thread said stop */
+        pipe_msg end = {.kind = MSG_END, .status = rc < 0 ? rc : p->fault};
+        if (pipe_put(p, &end, NULL) || end.status)
+            break;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->finished = 1;
+    pthread_cond_signal(&p->not_empty);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* starts a worker on doc; non-zero when no thread could be made */
+static int pipe_start(am_pipe *p, const tts_doc *doc)
+{
+    p->doc = doc;
+    p->head = p->count = 0;
+    p->stop = p->finished = 0;
+    tts_err_clear(&p->err);
+    /* the worker takes no signals: they stay with the program's own threads */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&p->thread, NULL, worker_main, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    p->running = rc == 0;
+    return rc;
+}
+
+/* tells the worker to stop, waits for it, frees what it left in the queue */
+static void pipe_stop(am_pipe *p)
+{
+    if (!p->running)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_signal(&p->not_full);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->thread, NULL);
+    p->running = 0;
+    for (; p->count > 0; p->count--, p->head = (p->head + 1) % PIPE_STEPS)
+        if (p->msg[p->head].kind == MSG_PHONEMES)
+            tts_phonemes_free(&p->msg[p->head].ph);
+}
+
+/* the caller's thread: a chunk's phonemes, as tts_frontend_phonemize would give them */
+static int pipe_take_phonemes(tts_engine *e, am_pipe *p, tts_phonemes *ph)
+{
+    pipe_msg m;
+    if (pipe_take(p, &m) || m.kind != MSG_PHONEMES)
+        return tts_seterr(&e->err, TTS_E_INTERNAL, "pipeline: the acoustic model's worker is "
+                          "out of step (no phonemes)");
+    *ph = m.ph;
+    if (m.status)
+        e->err = p->err;
+    return m.status;
 }
 
 typedef struct {
@@ -426,6 +708,25 @@ static int on_frames(const float *frames, int r, int pos, void *user)
     return 0;
 }
 
+/* the caller's thread: a chunk's decoder steps through on_frames, as t2m_synthesize would
+ * give them; stops early when on_frames asks (sink->failed says why) */
+static int pipe_take_frames(tts_engine *e, am_pipe *p, frame_sink *sink)
+{
+    for (;;) {
+        pipe_msg m;
+        if (pipe_take(p, &m) || (m.kind != MSG_FRAMES && m.kind != MSG_END))
+            return tts_seterr(&e->err, TTS_E_INTERNAL, "pipeline: the acoustic model's worker "
+                              "is out of step (no frames)");
+        if (m.kind == MSG_END) {
+            if (m.status)
+                e->err = p->err;
+            return m.status;
+        }
+        if (on_frames(p->taken, m.r, m.pos, sink))
+            return TTS_OK;
+    }
+}
+
 /* time-scales log-mel frames by linear interpolation: rate > 1 is faster (fewer frames) */
 static float *time_scale(const float *in, size_t n, int nm, float rate, size_t *n_out)
 {
@@ -481,10 +782,11 @@ static int silence(tts_engine *e, tts_audio_cb cb, void *user, size_t ns, const 
 
 /* Speaks one chunk: its sentence's START event first when first, the END event after it
  * when last (sentence span [s_off, s_off + s_len) of the source), then pause samples of
- * silence. */
+ * silence. With a pipe, the phonemes and the frames come from its worker; without, this
+ * thread makes them. */
 static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, int first,
                        int last, size_t s_off, size_t s_len, size_t pause, uint64_t *pos,
-                       tts_audio_cb cb, void *user)
+                       tts_audio_cb cb, void *user, am_pipe *pipe)
 {
     tts_phonemes ph = {0};
     float rate = e->opts.rate * c->rate;
@@ -493,7 +795,9 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
                        .chunk_off = c->off, .volume = e->opts.volume * c->volume, .pos0 = *pos};
     float *scaled = NULL, *pcm = NULL;
     int *ids = NULL, rc;
-    if ((rc = tts_frontend_phonemize(e->fe, doc->text + c->off, c->len, &ph, &e->err)))
+    rc = pipe ? pipe_take_phonemes(e, pipe, &ph)
+              : tts_frontend_phonemize(e->fe, doc->text + c->off, c->len, &ph, &e->err);
+    if (rc)
         goto out;
     if (ph.n_words == 0) {
         /* nothing to say (e.g. only symbols eSpeak NG does not speak); a sentence of
@@ -528,9 +832,14 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
     if (e->voc_loaded)
         voc_stream_reset(&e->vs, &e->voc, 1);
-    t2m_infer_opts io = t2m_infer_opts_default();
-    int stop;
-    rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop, &e->err);
+    if (pipe) {
+        rc = pipe_take_frames(e, pipe, &sink);
+    } else {
+        t2m_infer_opts io = t2m_infer_opts_default();
+        int stop;
+        rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop,
+                            &e->err);
+    }
     if (rc < 0)
         goto out;
     if (sink.failed) {
@@ -601,7 +910,7 @@ out:
 
 /* Speaks a group: chunks making up one sentence, then breaks. */
 static int speak_group(tts_engine *e, const tts_doc *doc, const plan_item *g, size_t n,
-                       uint64_t *pos, tts_audio_cb cb, void *user)
+                       uint64_t *pos, tts_audio_cb cb, void *user, am_pipe *pipe)
 {
     size_t first = n, last = n;
     for (size_t i = 0; i < n; i++)
@@ -628,7 +937,7 @@ static int speak_group(tts_engine *e, const tts_doc *doc, const plan_item *g, si
             /* a sentence's pause, unless a break follows and takes its place */
             size_t pause = g[i].ends && !(i + 1 < n && g[i + 1].is_break) ? sentence_pause : 0;
             rc = speak_chunk(e, doc, &g[i], i == first, i == last, s_off, s_len, pause, pos, cb,
-                             user);
+                             user, pipe);
         }
         if (rc)
             return rc;
@@ -663,6 +972,15 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
         tts_doc_free(&doc);
         return rc;
     }
+    /* the acoustic model in a worker thread when the engine pipelines; when no thread (or
+     * no memory for the queue) can be had, the same work in this thread */
+    am_pipe *pipe = NULL;
+    if (e->pipelined) {
+        if (!e->pipe)
+            e->pipe = pipe_new(e);
+        if (e->pipe && !pipe_start(e->pipe, &doc))
+            pipe = e->pipe;
+    }
     walker w = {.doc = &doc};
     plan_item *g = NULL, it;
     size_t cap = 0;
@@ -692,8 +1010,10 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
         }
         any = 1;
         if (!rc)
-            rc = speak_group(e, &doc, g, n, &pos, cb, user);
+            rc = speak_group(e, &doc, g, n, &pos, cb, user, pipe);
     }
+    if (pipe)
+        pipe_stop(pipe); /* before the document goes: the worker reads it */
     free(g);
     tts_doc_free(&doc);
     if (!rc && !any)

@@ -1,11 +1,13 @@
 /* The public API (include/tts.h) on a tiny random voice: errors, events (phoneme events
  * too), cancellation, determinism, two engines in two threads, rate and volume, SSML,
- * phoneme input and the user lexicon. */
+ * phoneme input, the user lexicon, and the two-thread pipeline (threads = 2 with the
+ * neural vocoder): the same output as one thread, cancellation, the worker's failures. */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "acoustic/voice_io.h"
@@ -80,7 +82,7 @@ typedef struct {
     float *pcm;
     size_t n, cap;
     size_t calls, calls_before_end; /* callbacks, and those before the first sentence end */
-    tts_event ev[256];
+    tts_event ev[1024];
     size_t n_ev;
     size_t stop_after; /* cancel once this many samples arrived (0 = never) */
 } capture;
@@ -101,7 +103,7 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         ended |= c->ev[i].type == TTS_EVENT_SENTENCE_END;
     if (!ended)
         c->calls_before_end++;
-    for (size_t i = 0; i < n_ev && c->n_ev < 256; i++)
+    for (size_t i = 0; i < n_ev && c->n_ev < 1024; i++)
         c->ev[c->n_ev++] = ev[i];
     return c->stop_after && c->n >= c->stop_after;
 }
@@ -337,6 +339,305 @@ static void test_ssml_engine(size_t text_n)
 }
 
 
+/* ---- the pipeline: threads = 2 with the neural vocoder ------------------------------- */
+
+/* The engine's fault injection (lib/engine.c): the pipeline's worker fails with
+ * fault_status before phonemizing spoken chunk fault_chunk (fault_step 0) or after its
+ * decoder step fault_step. Set only while no worker runs. */
+static size_t fault_chunk = (size_t)-1;
+static int fault_step, fault_status;
+int tts__pipe_fault_hook(size_t chunk, int step);
+int tts__pipe_fault_hook(size_t chunk, int step)
+{
+    return chunk == fault_chunk && step == fault_step ? fault_status : 0;
+}
+
+static tts_engine *open_neural(int threads, float rate)
+{
+    tts_options o = tts_default_options();
+    o.model_path = model_path;
+    o.vocoder = "wavenet";
+    o.threads = threads;
+    o.rate = rate;
+    tts_engine *e;
+    int rc = tts_engine_open(&e, &o);
+    CHECK(rc == TTS_OK, "open (threads %d): %s", threads, tts_engine_error(e));
+    return e;
+}
+
+static int same_event(const tts_event *a, const tts_event *b)
+{
+    return a->type == b->type && a->text_offset == b->text_offset &&
+           a->text_length == b->text_length && a->sample == b->sample &&
+           !strcmp(a->phoneme, b->phoneme);
+}
+
+/* the same samples, events and callback calls, bit for bit */
+static int same_output(const capture *a, const capture *b)
+{
+    if (!same_audio(a, b) || a->n_ev != b->n_ev || a->calls != b->calls || a->n_ev >= 1024)
+        return 0;
+    for (size_t i = 0; i < a->n_ev; i++)
+        if (!same_event(&a->ev[i], &b->ev[i]))
+            return 0;
+    return 1;
+}
+
+/* what part delivered before it stopped is the beginning of full: samples and events */
+static int is_prefix(const capture *part, const capture *full)
+{
+    if (part->n > full->n || part->n_ev > full->n_ev ||
+        (part->n && memcmp(part->pcm, full->pcm, part->n * sizeof(float))))
+        return 0;
+    for (size_t i = 0; i < part->n_ev; i++)
+        if (!same_event(&part->ev[i], &full->ev[i]))
+            return 0;
+    return 1;
+}
+
+/* sample of the k-th (from 0) SENTENCE_START event */
+static uint64_t sentence_start(const capture *c, int k)
+{
+    for (size_t i = 0; i < c->n_ev; i++)
+        if (c->ev[i].type == TTS_EVENT_SENTENCE_START && k-- == 0)
+            return c->ev[i].sample;
+    return UINT64_MAX;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static const char *LONG_TEXT =
+    "Hello there, world. How are you today? The quick brown fox jumps over the lazy dog. "
+    "It is a fine day, isn't it? Yes. We will meet at 10:30 on the 3rd of May.";
+
+static void *pipe_thread_main(void *arg)
+{
+    capture *c = arg;
+    tts_engine *e = open_neural(2, 1);
+    for (int i = 0; i < 3; i++) {
+        c->n = c->n_ev = c->calls = c->calls_before_end = 0;
+        CHECK(tts_synthesize(e, LONG_TEXT, on_audio, c) == TTS_OK, "pipelined thread synth: %s",
+              tts_engine_error(e));
+    }
+    tts_engine_close(e);
+    return NULL;
+}
+
+static void test_pipeline(void)
+{
+    const char *texts[] = {
+        TEXT, LONG_TEXT, "Hi.",
+        /* breaks, a slower part (vocoded whole, not streamed), volume, say-as */
+        "<speak>Hello <break time=\"300ms\"/> world. <prosody rate=\"50%\">Slowly now.</prosody>"
+        " <prosody volume=\"50%\">Quiet <say-as interpret-as=\"characters\">abc</say-as>."
+        "</prosody><break time=\"1s\"/>Done.</speak>",
+    };
+    tts_engine *e1 = open_neural(1, 1), *e2 = open_neural(2, 1);
+    tts_engine *s1 = open_neural(1, 1.5f), *s2 = open_neural(2, 1.5f);
+    capture a = {0}, b = {0};
+    for (size_t t = 0; t < sizeof texts / sizeof *texts; t++) {
+        CHECK(speak(e1, texts[t], &a) == 0 && speak(e2, texts[t], &b) == 0,
+              "pipeline synth %zu", t);
+        CHECK(same_output(&a, &b), "text %zu: threads 1 and 2 differ: %zu / %zu samples, %zu / %zu "
+              "events, %zu / %zu calls", t, a.n, b.n, a.n_ev, b.n_ev, a.calls, b.calls);
+        CHECK(speak(s1, texts[t], &a) == 0 && speak(s2, texts[t], &b) == 0 && same_output(&a, &b),
+              "text %zu at rate 1.5: threads 1 and 2 differ (%zu / %zu samples)", t, a.n, b.n);
+    }
+    tts_engine_close(s1);
+    tts_engine_close(s2);
+
+    /* cancellation: at the first chunk, in the middle, near the end; what came is the
+     * beginning of the whole; the engine speaks on after it, the same */
+    capture full = {0}, k = {0};
+    CHECK(speak(e1, LONG_TEXT, &full) == 0 && speak(e2, LONG_TEXT, &b) == 0 &&
+              same_output(&full, &b), "pipeline: long text");
+    size_t stops[] = {1, full.n / 3, full.n / 2, full.n - 2000};
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+        free(k.pcm);
+        k = (capture){.stop_after = stops[i]};
+        CHECK(tts_synthesize(e2, LONG_TEXT, on_audio, &k) == TTS_E_CANCELLED &&
+                  strstr(tts_engine_error(e2), "cancel"),
+              "pipeline cancel at %zu: %s", stops[i], tts_engine_error(e2));
+        CHECK(k.n >= stops[i] && k.n < full.n && k.n < stops[i] + 4096 && is_prefix(&k, &full),
+              "pipeline cancel at %zu: %zu samples, not the beginning of the %zu", stops[i], k.n,
+              full.n);
+        CHECK(speak(e2, LONG_TEXT, &b) == 0 && same_output(&b, &full), "pipeline after cancel");
+    }
+
+    /* promptly: cancelled at the first chunk of a long text, the call returns long before
+     * the text would have been spoken */
+    char many[4096] = "";
+    for (int i = 0; i < 8; i++)
+        strcat(many, LONG_TEXT), strcat(many, " ");
+    double t0 = now_s();
+    CHECK(speak(e2, many, &b) == 0, "pipeline many");
+    double t_full = now_s() - t0;
+    free(k.pcm);
+    k = (capture){.stop_after = 1};
+    t0 = now_s();
+    CHECK(tts_synthesize(e2, many, on_audio, &k) == TTS_E_CANCELLED, "pipeline early cancel");
+    double t_cancel = now_s() - t0;
+    CHECK(t_cancel < t_full / 4, "pipeline cancel not prompt: %.3f s, the whole text %.3f s",
+          t_cancel, t_full);
+
+    /* the worker's failures: status and message of the call, after exactly what came
+     * before them; the engine works after them */
+    struct {
+        size_t chunk;
+        int step, status;
+        const char *msg;
+    } faults[] = {
+        {0, 0, TTS_E_NOMEM, "before phonemizing"},
+        {1, 0, TTS_E_FRONTEND, "before phonemizing"},
+        {2, 3, TTS_E_INTERNAL, "after a decoder step"},
+        {5, 1, TTS_E_NOMEM, "after a decoder step"},
+    };
+    for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) {
+        fault_chunk = faults[i].chunk;
+        fault_step = faults[i].step;
+        fault_status = faults[i].status;
+        free(k.pcm);
+        k = (capture){0};
+        int rc = tts_synthesize(e2, LONG_TEXT, on_audio, &k);
+        fault_chunk = (size_t)-1;
+        CHECK(rc == faults[i].status && strstr(tts_engine_error(e2), faults[i].msg),
+              "worker fault %zu: status %d (%s)", i, rc, tts_engine_error(e2));
+        uint64_t at = sentence_start(&full, (int)faults[i].chunk); /* one chunk a sentence */
+        CHECK(is_prefix(&k, &full) && (faults[i].step ? k.n >= at && k.n < full.n : k.n == at),
+              "worker fault %zu: %zu samples delivered, chunk %zu starts at %llu", i, k.n,
+              faults[i].chunk, (unsigned long long)at);
+        CHECK(speak(e2, LONG_TEXT, &b) == 0 && same_output(&b, &full), "pipeline after fault %zu",
+              i);
+    }
+    /* the hook is not asked without the pipeline */
+    fault_chunk = 0;
+    fault_step = 0;
+    fault_status = TTS_E_NOMEM;
+    CHECK(speak(e1, LONG_TEXT, &a) == 0 && same_output(&a, &full), "fault hook without pipeline");
+    fault_chunk = (size_t)-1;
+
+    /* the same through tts_synthesize_to_file */
+    char wav[300];
+    snprintf(wav, sizeof wav, "%s.pipe.wav", model_path);
+    CHECK(tts_synthesize_to_file(e2, TEXT, wav) == TTS_OK && access(wav, F_OK) == 0,
+          "pipeline to file: %s", tts_engine_error(e2));
+    unlink(wav);
+    tts_engine_close(e1);
+    tts_engine_close(e2);
+
+    /* two pipelined engines in two threads: each gives the single-thread output */
+    capture t1 = {0}, t2 = {0};
+    pthread_t x, y;
+    pthread_create(&x, NULL, pipe_thread_main, &t1);
+    pthread_create(&y, NULL, pipe_thread_main, &t2);
+    pthread_join(x, NULL);
+    pthread_join(y, NULL);
+    CHECK(same_output(&t1, &full) && same_output(&t2, &full),
+          "two pipelined engines in two threads differ from one thread (%zu, %zu, %zu samples)",
+          t1.n, t2.n, full.n);
+    printf("pipeline: same output with threads 1 and 2; cancel %.3f s vs %.3f s whole\n",
+           t_cancel, t_full);
+    free(a.pcm);
+    free(b.pcm);
+    free(k.pcm);
+    free(full.pcm);
+    free(t1.pcm);
+    free(t2.pcm);
+}
+
+
+/* ---- word timing: each WORD event lands where the attention puts the word ------------ */
+typedef struct {
+    int pos[4096];
+    int steps;
+} step_log;
+
+static int log_step(const float *frames, int r, int pos, void *user)
+{
+    (void)frames;
+    (void)r;
+    step_log *l = user;
+    if (l->steps < 4096)
+        l->pos[l->steps++] = pos;
+    return 0;
+}
+
+/* Synthesizes one sentence with the acoustic model directly and, for each word, takes the
+ * first decoder step whose attended token reaches the word's first phoneme: that step's
+ * time (scaled by 1 / rate) is where the alignment puts the word. The engine's WORD events
+ * for the same sentence must land within 50 ms of it, for Griffin-Lim and the neural
+ * vocoder, at rate 1 and 1.5. */
+static void test_word_timing(const char *voc_dir)
+{
+    const char *sentence = "Hello there, my old friend from the north.";
+    tts_err err;
+    tts_mf *mf = NULL;
+    t2m_model m;
+    const char *symbols;
+    tts_frontend *fe = NULL;
+    tts_phonemes ph = {0};
+    if (tts_mf_open(&mf, model_path, &err) || t2m_from_mf(&m, mf, 0, NULL, &err) ||
+        tts_mf_get_str(mf, "symbols", &symbols, &err) || tts_frontend_open(&fe, NULL, &err) ||
+        tts_frontend_set_symbols(fe, symbols, strlen(symbols), &err) ||
+        tts_frontend_phonemize(fe, sentence, strlen(sentence), &ph, &err)) {
+        CHECK(0, "word timing set-up: %s", err.msg);
+        return;
+    }
+    int *ids = malloc(sizeof(int) * ph.n_ids);
+    for (size_t i = 0; i < ph.n_ids; i++)
+        ids[i] = ph.ids[i];
+    static step_log lg;
+    lg.steps = 0;
+    t2m_infer_opts io = t2m_infer_opts_default();
+    int stop;
+    t2m_synthesize(&m, ids, (int)ph.n_ids, &io, log_step, &lg, NULL, &stop, &err);
+    double step_s = (double)m.cfg.r * 200 / 16000;
+    const double rates[2] = {1.0, 1.5};
+    double worst = 0;
+    int checked = 0;
+    for (int neural = 0; neural < 2; neural++)
+        for (int ri = 0; ri < 2; ri++) {
+            tts_options o = tts_default_options();
+            char path[300];
+            snprintf(path, sizeof path, "%s/voice.ltm", voc_dir);
+            o.model_path = neural ? path : model_path;
+            o.vocoder = neural ? "wavenet" : "griffinlim";
+            o.rate = (float)rates[ri];
+            tts_engine *e;
+            CHECK(tts_engine_open(&e, &o) == TTS_OK, "open: %s", tts_engine_error(e));
+            capture c = {0};
+            CHECK(tts_synthesize(e, sentence, on_audio, &c) == TTS_OK, "synth");
+            size_t w = 0;
+            for (size_t i = 0; i < c.n_ev; i++) {
+                if (c.ev[i].type != TTS_EVENT_WORD || w >= ph.n_words)
+                    continue;
+                int first = (int)ph.words[w].first_id, s = 0;
+                while (s < lg.steps && lg.pos[s] < first)
+                    s++;
+                double want = s * step_s / rates[ri], got = c.ev[i].sample / 16000.0;
+                worst = fmax(worst, fabs(got - want));
+                checked++;
+                w++;
+            }
+            CHECK(w == ph.n_words, "%zu word events for %zu words", w, ph.n_words);
+            free(c.pcm);
+            tts_engine_close(e);
+        }
+    printf("word timing: %d word events, worst distance to the alignment %.1f ms\n", checked,
+           1000 * worst);
+    CHECK(checked > 0 && worst <= 0.050, "word event %.1f ms from its alignment", 1000 * worst);
+    free(ids);
+    tts_phonemes_free(&ph);
+    tts_frontend_close(fe);
+    t2m_free(&m);
+    tts_mf_close(mf);
+}
+
 static void *thread_main(void *arg)
 {
     capture *c = arg;
@@ -470,6 +771,7 @@ int main(void)
     char voc[300];
     snprintf(voc, sizeof voc, "%s/voice.vocoder.ltm", dir);
     CHECK(make_vocoder(voc) == 0, "making the vocoder");
+    test_word_timing(dir);
     o = tts_default_options();
     o.model_path = model_path;
     o.vocoder = "wavenet";
@@ -504,6 +806,7 @@ int main(void)
     CHECK(tts_synthesize(e, TEXT, on_audio, &g) == TTS_OK && g.n == c.n &&
               !memcmp(g.pcm, c.pcm, c.n * sizeof(float)), "griffinlim beside a vocoder file");
     tts_engine_close(e);
+    test_pipeline();
     unlink(voc);
     o.vocoder = "wavenet";
     CHECK(tts_engine_open(&e, &o) == TTS_E_NO_MODEL, "wavenet without a vocoder file");
