@@ -18,7 +18,9 @@
  * processes on the core slow every figure down.
  *
  * Usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] [--skip-ch S]
- *                      [--layers L] [--sweep] [--ar]
+ *                      [--layers L] [--src 1|2|3] [--model VOC.ltm] [--sweep] [--ar]
+ * --model times a trained vocoder file instead (its own size and source; the mel frames are
+ * still random, around the model's mel statistics).
  */
 #include <cblas.h>
 #include <math.h>
@@ -31,6 +33,9 @@
 #include "dsp/dsp.h"
 #include "nn/kernels.h"
 #include "vocoder/vocoder.h"
+#include "vocoder/vocoder_io.h"
+
+static const char *model_file; /* --model: a trained vocoder instead of random weights */
 
 static double now_s(void)
 {
@@ -76,19 +81,24 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
 {
     voc_model m;
     tts_err err;
-    if (voc_init(&m, c, 0, 7, &err)) {
+    tts_mf *mf = NULL;
+    if (model_file ? tts_mf_open(&mf, model_file, &err) || voc_from_mf(&m, mf, 0, NULL, &err)
+                   : voc_init(&m, c, 0, 7, &err)) {
         fprintf(stderr, "bench_vocoder: %s\n", err.msg);
         return -1;
     }
+    tts_mf_close(mf);
+    c = &m.cfg;
     uint64_t rng = 5;
-    for (int i = 0; i < c->n_mels; i++) {
-        m.mel_mean[i] = -5;
-        m.mel_std[i] = 2;
-    }
+    if (!model_file)
+        for (int i = 0; i < c->n_mels; i++) {
+            m.mel_mean[i] = -5;
+            m.mel_std[i] = 2;
+        }
     float *mel = malloc(sizeof(float) * frames * c->n_mels);
     float *pcm = malloc(sizeof(float) * ((size_t)frames + c->lookahead + 1) * c->hop);
     for (size_t i = 0; i < (size_t)frames * c->n_mels; i++)
-        mel[i] = (float)(-5 + 2 * nn_rand_normal(&rng));
+        mel[i] = (float)(m.mel_mean[i % c->n_mels] + m.mel_std[i % c->n_mels] * nn_rand_normal(&rng));
     voc_stream s;
     if (!mel || !pcm || voc_stream_init(&s, &m, 1, &err)) {
         fprintf(stderr, "bench_vocoder: out of memory\n");
@@ -222,11 +232,14 @@ int main(int argc, char **argv)
         else if (OPT("--res-ch")) c.res_ch = atoi(v);
         else if (OPT("--skip-ch")) c.skip_ch = atoi(v);
         else if (OPT("--layers")) c.n_layers = atoi(v);
+        else if (OPT("--src")) c.src = atoi(v);
+        else if (OPT("--model")) model_file = v;
         else if (!strcmp(argv[i], "--sweep")) sweep = 1;
         else if (!strcmp(argv[i], "--ar")) ar = 1;
         else {
             fprintf(stderr, "usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] "
-                            "[--skip-ch S] [--layers L] [--sweep] [--ar]\n");
+                            "[--skip-ch S] [--layers L] [--src 1|2|3] [--model VOC.ltm] "
+                            "[--sweep] [--ar]\n");
             return 2;
         }
 #undef OPT
@@ -234,6 +247,18 @@ int main(int argc, char **argv)
     if (frames < 2 || runs < 1) {
         fprintf(stderr, "bench_vocoder: --frames >= 2, --runs >= 1\n");
         return 2;
+    }
+    if (model_file) { /* the table shows the file's own configuration */
+        tts_mf *mf;
+        voc_model m;
+        tts_err err;
+        if (tts_mf_open(&mf, model_file, &err) || voc_from_mf(&m, mf, 0, NULL, &err)) {
+            fprintf(stderr, "bench_vocoder: %s\n", err.msg);
+            return 1;
+        }
+        c = m.cfg;
+        voc_free(&m);
+        tts_mf_close(mf);
     }
     openblas_set_num_threads(1);
     pin_one_core();
@@ -243,14 +268,15 @@ int main(int argc, char **argv)
            sched_getcpu(), nn_simd_name(nn_simd_get()), la);
     printf("utterance %d frames (%.2f s), median of %d runs; RTF = compute time / audio time\n\n",
            frames, frames * c.hop / SAMPLE_RATE, runs);
-    printf("| vocoder (streaming, random weights) | kFLOP/sample | RTF median | RTF best | "
-           "first samples ms (median / best) |\n|---|---|---|---|---|\n");
+    printf("| vocoder (streaming, %s) | kFLOP/sample | RTF median | RTF best | "
+           "first samples ms (median / best) |\n|---|---|---|---|---|\n",
+           model_file ? model_file : "random weights");
     result r;
     if (bench_config(&c, frames, runs, &r))
         return 1;
-    printf("| fold %d C=%d S=%d L=%d la=%d (chosen) | %.0f | %.4f | %.4f | %.2f / %.2f |\n", c.fold,
-           c.res_ch, c.skip_ch, c.n_layers, c.lookahead, voc_flops_per_sample(&c) / 1e3,
-           r.rtf_median, r.rtf_best, r.first_ms, r.first_ms_best);
+    printf("| fold %d C=%d S=%d L=%d la=%d src=%d (chosen) | %.0f | %.4f | %.4f | %.2f / %.2f |\n",
+           c.fold, c.res_ch, c.skip_ch, c.n_layers, c.lookahead, c.src,
+           voc_flops_per_sample(&c) / 1e3, r.rtf_median, r.rtf_best, r.first_ms, r.first_ms_best);
     if (sweep) {
         static const int folds[] = {1, 2, 4, 8}, chs[] = {32, 48, 64};
         for (int fi = 0; fi < 4; fi++)
