@@ -52,7 +52,7 @@
 
 typedef struct {
     int utt, start, ctx, crop; /* frames */
-    int tf;                    /* condition on the teacher-forced mels */
+    int tf;                    /* condition on the teacher-forced mels (2: extrapolated) */
     uint64_t noise_seed;
 } crop_spec;
 
@@ -62,7 +62,8 @@ typedef struct {
     const tts_dataset *ds;
     const float *tf_mel; /* teacher-forced mels in the cache's layout, or NULL */
     const float *f0, *f0_fill; /* tracked F0 of every frame (0 = unvoiced), gaps filled */
-    float pitch_weight;
+    float pitch_weight, tf_extrapolate;
+    float *xmel; /* [VOC_MAX_CROP, n_mels]: extrapolated teacher-forced frames */
     const crop_spec *crops;
     int n_crops, stride, first;
     float *grads; /* NULL: forward only */
@@ -112,6 +113,19 @@ static void *worker_run(void *arg)
         size_t u0 = (size_t)ds->mel_off[cs->utt];
         const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
         const float *mel = melsrc + (u0 + s0) * nm;
+        if (cs->tf == 2 && w->tf_mel) {
+            /* recorded + a (predicted - recorded): the acoustic model's errors on the
+             * training takes, made as large as on unseen text (a > 1) */
+            if (!w->xmel && !(w->xmel = malloc(sizeof(float) * VOC_MAX_CROP * nm))) {
+                w->rc = TTS_E_NOMEM;
+                return NULL;
+            }
+            const float *gt = ds->mel + (u0 + s0) * nm;
+            float a = w->tf_extrapolate;
+            for (size_t i = 0; i < (size_t)nf * nm; i++)
+                w->xmel[i] = gt[i] + a * (mel[i] - gt[i]);
+            mel = w->xmel;
+        }
         if (c->src == 3 && !w->mel) {
             tts_err e;
             w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
@@ -196,7 +210,7 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 
 /* set once before training: the tracked F0 (shared read-only by the workers) */
 static const float *g_f0, *g_f0_fill;
-static double g_pitch_weight = 1;
+static double g_pitch_weight = 1, g_tf_extrapolate = 1;
 
 /* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
 static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
@@ -213,6 +227,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         w->f0 = g_f0;
         w->f0_fill = g_f0_fill;
         w->pitch_weight = (float)g_pitch_weight;
+        w->tf_extrapolate = (float)g_tf_extrapolate;
         w->n_crops = n;
         w->stride = nthreads;
         w->first = t;
@@ -336,7 +351,7 @@ int train_vocoder_main(int argc, char **argv)
 {
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
-    double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0;
+    double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     for (int i = 0; i < argc; i++) {
@@ -359,6 +374,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--max-val")) max_val = atoi(v);
         else if (OPT("--tf-mels")) tf_path = v;
         else if (OPT("--tf-mix")) tf_mix = atof(v);
+        else if (OPT("--tf-extrapolate")) tf_extra = atof(v);
         else if (OPT("--pitch-weight")) pitch_weight = atof(v);
         else if (OPT("--init")) init_path = v;
         else if (OPT("--src")) over.src = atoi(v);
@@ -550,6 +566,7 @@ int train_vocoder_main(int argc, char **argv)
     g_f0 = f0;
     g_f0_fill = f0_fill;
     g_pitch_weight = pitch_weight;
+    g_tf_extrapolate = tf_extra;
     FILE *log = fopen(logp, "a");
     if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
         fprintf(stderr, "tts-train vocoder: %s\n",
@@ -565,6 +582,9 @@ int train_vocoder_main(int argc, char **argv)
                  "crop %d + ctx %d frames, lr %g%s%s, mix %g\n",
             (long long)adam.step, data, n_train, n_val, m.p.count, batch, crop, ctx, lr,
             tf.mel ? ", teacher-forced mels " : "", tf.mel ? tf_path : "", tf.mel ? tf_mix : 0.0);
+    if (tf.mel && tf_extra != 1)
+        fprintf(log, "# training crops on predicted frames: recorded + %g (predicted - recorded)\n",
+                tf_extra);
     fflush(log);
     if (n_val > 0) {
         snprintf(path, sizeof path, "%s/val_ref.wav", dir);
@@ -592,6 +612,8 @@ int train_vocoder_main(int argc, char **argv)
             uint64_t r = 0x9E3779B97F4A7C15ull * (uint64_t)(idx + 1) + 77;
             crops[k] = make_crop(&ds, perm[idx % n_train], crop, ctx, &r, nn_rand_u64(&r));
             crops[k].tf = tf.mel && (double)(nn_rand_u64(&r) >> 11) * 0x1p-53 < tf_mix;
+            if (crops[k].tf && tf_extra != 1)
+                crops[k].tf = 2; /* validation keeps the plain predictions */
         }
         double sc, mag, tot;
         double pit;
@@ -673,6 +695,7 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].noise);
         free(wk[t].exc);
         free(wk[t].src);
+        free(wk[t].xmel);
         free(wk[t].shaped);
         free(wk[t].amps);
         free(wk[t].spec);

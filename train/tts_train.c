@@ -20,6 +20,7 @@ static void usage(FILE *f)
             "  vocoder OUT.ltd RUN_DIR        train the neural vocoder on the cache's waveforms; resumes\n"
             "      --steps N --batch B --minutes M --crop F --ctx F --lr LR --threads T --wav-every N\n"
             "      --tf-mels TF.ltm --tf-mix P (fine-tune: share P of crops on teacher-forced mels)\n"
+            "      --tf-extrapolate A (training crops: recorded + A (predicted - recorded))\n"
             "      --init OLD.ltm (no checkpoint yet: start from an older vocoder's weights)\n"
             "      --src 1|2 (new model: noise only, or noise + harmonic excitation; default 2)\n"
             "      --pitch-weight W (weight of the pitch head's loss, default 1)\n"
