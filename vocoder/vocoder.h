@@ -70,8 +70,8 @@
  *       (voc_frame_amps: the mel pseudo-inverse read at k F0), a crude harmonic
  *       synthesizer the network only has to correct. Copy synthesis of the 77 validation
  *       takes, pocketsphinx WER (recordings 22.9 %): src 1 after 35 min 54.2 %; src 2
- *       +12 min 46.2 %; src 3 +20 min 31.1 %, +45 min 32.4 % (MCD 23.5 -> 20.5 -> 17.5
- *       -> 17.4, this file's own MCD scale, train/eval.c). One core, trained src 3 model:
+ *       +12 min 46.2 %; src 3 +20 min 31.1 %, +70 min 30.6 % (MCD 23.5 -> 20.5 -> 17.5
+ *       -> 17.1, the MCD scale of train/eval.c). One core, trained src 3 model:
  *       RTF 0.053, first samples 0.64 ms after the frames they need.
  *   layer l: h = causal dilated conv(x_l) [T, 2C] + upsampled P_l;  g = tanh(h_a) sig(h_b)
  *            o = g W_o + b_o [T, C + S];  x_{l+1} = (x_l + o[:, :C]) sqrt(0.5);
