@@ -140,14 +140,9 @@ int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err)
 
 int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err)
 {
-    memset(m, 0, sizeof *m);
-    int rc = check_config(cfg, err);
+    int rc = voc_layout(m, cfg, err);
     if (rc)
         return rc;
-    m->cfg = *cfg;
-    build(m);
-    if (m->p.overflow)
-        return tts_seterr(err, TTS_E_INTERNAL, "vocoder: too many tensors");
     if (for_training) {
         rc = nn_params_alloc(&m->p);
     } else {
