@@ -8,7 +8,7 @@
 t2m_config t2m_config_default(int n_symbols, int n_mels)
 {
     t2m_config c = {.n_symbols = n_symbols, .n_mels = n_mels, .r = 4,
-                    .embed_dim = 128, .text_ch = 192, .d = 128};
+                    .embed_dim = 128, .text_ch = 192, .d = 128, .post_ch = 0};
     return c;
 }
 
@@ -75,6 +75,19 @@ static void build(t2m_model *m)
         add_conv(o, p, "adec", d, d, 1, 1, 1, T2M_ACT_RELU);
     add_conv(o, p, "adec", d, fr, 1, 1, 1, T2M_ACT_NONE);
 
+    /* PostNet: centred convs over the decoded frames, a residual correction. Its reach:
+     * 2 (K = 5) + 1 + 3 + 9 = T2M_POST_REACH frames each way. */
+    if (c->post_ch > 0) {
+        t2m_stack *q = &m->post;
+        int pc = c->post_ch;
+        add_conv(q, p, "post", c->n_mels, pc, 5, 1, 0, T2M_ACT_RELU);
+        static const int pdil[] = {1, 3, 9};
+        for (int i = 0; i < 3; i++)
+            add_conv(q, p, "post", pc, pc, 3, pdil[i], 0, T2M_ACT_HIGHWAY);
+        add_conv(q, p, "post", pc, c->n_mels, 1, 1, 0, T2M_ACT_NONE);
+    }
+
+    /* the statistics come last: the trainer keeps the optimizer off everything from here */
     int64_t mshape[1] = {c->n_mels};
     nn_params_add(p, "mel_mean", 1, mshape);
     nn_params_add(p, "mel_std", 1, mshape);
@@ -104,6 +117,7 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
     m->cfg = *cfg;
     if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
         cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
+        cfg->post_ch < 0 || cfg->post_ch > 4096 ||
         cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
         cfg->n_symbols > 100000)
         return tts_seterr(err, TTS_E_FORMAT, "acoustic model: implausible hyper-parameters");
@@ -136,6 +150,13 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
     init_stack(&m->text, P, &rng);
     init_stack(&m->aenc, P, &rng);
     init_stack(&m->adec, P, &rng);
+    if (m->post.n) {
+        init_stack(&m->post, P, &rng);
+        /* the correction starts at zero: a new post-net on a trained decoder changes nothing
+         * until it has learnt something */
+        const t2m_conv *last = &m->post.l[m->post.n - 1];
+        memset(P + last->w, 0, sizeof(float) * (size_t)last->K * last->cin * conv_out(last));
+    }
     m->mel_mean = P + nn_params_find(&m->p, "mel_mean")->offset;
     m->mel_std = P + nn_params_find(&m->p, "mel_std")->offset;
     for (int i = 0; i < cfg->n_mels; i++)
@@ -292,7 +313,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     size_t need = sizeof(float) * ((size_t)N * (stack_floats_per_step(&m->text) + 6 * d + c->embed_dim * 2) +
                                    (size_t)S * (stack_floats_per_step(&m->aenc) +
                                                 stack_floats_per_step(&m->adec) + 6 * fr + 12 * d) +
-                                   (size_t)S * N * 4 + 16384);
+                                   (size_t)S * N * 4 +
+                                   (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm) + 16384);
     if (arena_reserve(ar, need))
         return TTS_E_NOMEM;
 
@@ -342,26 +364,54 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     if (stack_out(&m->adec) != fr)
         return TTS_E_INTERNAL;
 
+    /* post-net over the frames [S*r, nm] (the same memory as [S, fr]) */
+    int T = S * r;
+    layer_act pact[T2M_MAX_LAYERS];
+    float *yp = NULL;
+    if (m->post.n) {
+        if (stack_forward(&m->post, P, out, T, pact, ar, pd, rng))
+            return TTS_E_NOMEM;
+        const float *corr = pact[m->post.n - 1].y;
+        yp = arena_floats(ar, (size_t)T * nm);
+        if (!yp)
+            return TTS_E_NOMEM;
+        for (size_t k = 0; k < (size_t)T * nm; k++)
+            yp[k] = out[k] + corr[k];
+    }
+
     /* losses */
+    double (*frame_loss)(float *, const float *, const float *, size_t, double) =
+        o->use_l2 ? l2_loss_f : l1_loss_f;
     float *dout = grads ? arena_zeros(ar, (size_t)S * fr) : NULL;
+    float *dpost = grads && yp ? arena_zeros(ar, (size_t)T * nm) : NULL;
     float *dA = grads ? arena_zeros(ar, (size_t)S * N) : NULL;
-    loss->l1 = (o->use_l2 ? l2_loss_f : l1_loss_f)(dout, out, Y, (size_t)S * fr, grad_scale);
+    if (grads && (!dout || !dA || (yp && !dpost)))
+        return TTS_E_NOMEM;
+    loss->l1_pre = frame_loss(dout, out, Y, (size_t)S * fr, grad_scale);
+    loss->l1 = yp ? frame_loss(dpost, yp, Y, (size_t)T * nm, grad_scale) : loss->l1_pre;
     loss->guided = guided_attention_loss_f(dA, A, S, N, o->guided_g, o->guided_weight * grad_scale);
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;
+        loss->l1_pre /= grad_scale;
         loss->guided /= grad_scale;
     }
-    loss->total = loss->l1 + loss->guided;
+    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided;
     loss->n_steps = S;
     loss->n_tokens = N;
     if (align)
         memcpy(align, A, sizeof(float) * (size_t)S * N);
-    if (o->pred)
-        memcpy(o->pred, out, sizeof(float) * (size_t)F * nm); /* [S*r >= F, nm] row-major */
+    if (o->pred) /* [S*r >= F, nm] row-major */
+        memcpy(o->pred, yp ? yp : out, sizeof(float) * (size_t)F * nm);
     if (!grads)
         return TTS_OK;
 
     /* backward */
+    if (yp) { /* y = out + PostNet(out) */
+        for (size_t k = 0; k < (size_t)T * nm; k++)
+            dout[k] += dpost[k];
+        if (stack_backward(&m->post, P, grads, out, T, pact, dpost, dout, ar, pd))
+            return TTS_E_NOMEM;
+    }
     float *dRQ = arena_zeros(ar, (size_t)S * tc2);
     if (!dRQ || stack_backward(&m->adec, P, grads, RQ, S, oact, dout, dRQ, ar, pd))
         return TTS_E_NOMEM;
@@ -391,6 +441,60 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 }
 
 /* ---- inference --------------------------------------------------------------------- */
+
+int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *ar)
+{
+    int nm = m->cfg.n_mels;
+    if (!m->post.n) {
+        memcpy(y, x, sizeof(float) * (size_t)T * nm);
+        return TTS_OK;
+    }
+    layer_act act[T2M_MAX_LAYERS];
+    if (arena_reserve(ar, sizeof(float) * ((size_t)T * stack_floats_per_step(&m->post) + 1024)) ||
+        stack_forward(&m->post, m->p.params, x, T, act, ar, 0, NULL))
+        return TTS_E_NOMEM;
+    const float *corr = act[m->post.n - 1].y;
+    for (size_t k = 0; k < (size_t)T * nm; k++)
+        y[k] = x[k] + corr[k];
+    return TTS_OK;
+}
+
+/* decoder steps the post-net's output is handed on in, at least (but for the last) */
+#define POST_CHUNK_STEPS 4
+
+/* Decoded (normalized) frames waiting for the post-net, and what has been handed on. */
+typedef struct {
+    float *dec;     /* [cap steps * r, nm] every decoded frame */
+    int *pos;       /* attended token per step */
+    float *win;     /* [window frames, nm] post-net output */
+    t2m_arena ar;
+    int n_dec, n_out; /* steps decoded, steps handed on */
+} post_queue;
+
+/* Hands on every step whose post-net output no longer depends on frames to come (all of
+ * them when final). Returns non-zero when the callback asked to stop, < 0 on no memory. */
+static int post_flush(const t2m_model *m, post_queue *q, int final, float *frames, t2m_frame_cb cb,
+                      void *user)
+{
+    int r = m->cfg.r, nm = m->cfg.n_mels, reach = T2M_POST_REACH;
+    int have = q->n_dec * r; /* frames decoded */
+    int ready = final ? q->n_dec : (have - reach) / r;
+    if (ready <= q->n_out || (!final && ready - q->n_out < POST_CHUNK_STEPS))
+        return 0;
+    int a = q->n_out * r, b = ready * r;
+    int lo = a - reach > 0 ? a - reach : 0, hi = b + reach < have ? b + reach : have;
+    if (t2m_postnet(m, q->dec + (size_t)lo * nm, hi - lo, q->win, &q->ar))
+        return -1;
+    for (int j = q->n_out; j < ready; j++) {
+        const float *y = q->win + (size_t)(j * r - lo) * nm;
+        for (int k = 0; k < r * nm; k++)
+            frames[k] = y[k] * m->mel_std[k % nm] + m->mel_mean[k % nm];
+        q->n_out = j + 1;
+        if (cb && cb(frames, r, q->pos[j], user))
+            return 1;
+    }
+    return 0;
+}
 
 t2m_infer_opts t2m_infer_opts_default(void)
 {
@@ -480,6 +584,21 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
 
     int rc = TTS_OK, steps = 0, reason = 1;
     t2m_arena ar = {0};
+    post_queue pq = {0};
+    if (m->post.n) {
+        pq.dec = malloc(sizeof(float) * (size_t)cap * fr);
+        pq.pos = malloc(sizeof(int) * (size_t)cap);
+        /* the widest window: the last flush, up to POST_CHUNK_STEPS - 1 steps left over plus
+         * those within reach of the end, and the reach behind them */
+        int wmax = (POST_CHUNK_STEPS + (T2M_POST_REACH + r - 1) / r + 2) * r + 2 * T2M_POST_REACH;
+        pq.win = malloc(sizeof(float) * (size_t)wmax * nm);
+        if (!pq.dec || !pq.pos || !pq.win) {
+            free(pq.dec);
+            free(pq.pos);
+            free(pq.win);
+            return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+        }
+    }
     stack_state sa, so;
     int sa_ok = stack_state_init(&sa, &m->aenc) == 0;
     int so_ok = stack_state_init(&so, &m->adec) == 0;
@@ -556,7 +675,17 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             for (int b = 0; b < nm; b++)
                 frames[j * nm + b] = out[j * nm + b] * m->mel_std[b] + m->mel_mean[b];
         steps++;
-        if (cb && cb(frames, r, pos, user)) {
+        if (m->post.n) {
+            memcpy(pq.dec + (size_t)pq.n_dec * fr, out, sizeof(float) * fr);
+            pq.pos[pq.n_dec++] = pos;
+            int f = post_flush(m, &pq, 0, out, cb, user); /* out is free until the next step */
+            if (f) {
+                if (f < 0)
+                    rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+                reason = 2;
+                break;
+            }
+        } else if (cb && cb(frames, r, pos, user)) {
             reason = 2;
             break;
         }
@@ -581,7 +710,18 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             }
         }
     }
+    if (m->post.n && reason != 2 && !rc) {
+        int f = post_flush(m, &pq, 1, out, cb, user);
+        if (f < 0)
+            rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+        else if (f > 0)
+            reason = 2;
+    }
 done:
+    free(pq.dec);
+    free(pq.pos);
+    free(pq.win);
+    t2m_arena_free(&pq.ar);
     if (sa_ok)
         stack_state_free(&sa, &m->aenc);
     if (so_ok)

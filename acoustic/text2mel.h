@@ -7,11 +7,18 @@
  *   previous frames[S, r*n_mels] -> AudioEnc (causal highway convs) -> Q[S,d]
  *   A[S,N] = softmax(Q K^T / sqrt d),  R = A V
  *   [R | Q] -> AudioDec (causal convs) -> frames[S, r*n_mels]
+ *   optional post-net: frames[S*r, n_mels] -> + PostNet (centred convs) -> frames
  *
  * Each decoder step emits r mel frames. Training is teacher-forced: step s sees the
  * ground-truth frames of step s-1, so a whole utterance is one batched pass (one GEMM
  * per conv tap). Inference runs the causal stacks step by step with per-layer history
  * and forces the attention to be monotonic.
+ *
+ * The decoder predicts each step's r frames from the frames before them, so where a
+ * phoneme changes inside a step it can only hedge, and its frames come out smeared. The
+ * post-net (Tacotron 2 has one) sees the decoded frames on both sides, up to
+ * T2M_POST_REACH frames ahead, and adds a correction; inference hands frames on that much
+ * later (a few decoder steps, well under 200 ms).
  *
  * Mel frames are handled normalized, (x - mean) / std per band; the statistics are part
  * of the model.
@@ -30,7 +37,11 @@ typedef struct {
     int embed_dim; /* phoneme embedding width */
     int text_ch;   /* channels inside the text encoder */
     int d;         /* attention / audio channels */
+    int post_ch;   /* channels of the post-net; 0: none (older voices) */
 } t2m_config;
+
+/* frames the post-net looks ahead (and back): its half receptive field */
+#define T2M_POST_REACH 15
 
 t2m_config t2m_config_default(int n_symbols, int n_mels);
 
@@ -51,7 +62,7 @@ typedef struct {
     t2m_config cfg;
     nn_params p;
     size_t embed; /* offset of E[n_symbols, embed_dim] */
-    t2m_stack text, aenc, adec;
+    t2m_stack text, aenc, adec, post; /* post.n == 0: no post-net */
     float *mel_mean, *mel_std; /* [n_mels] */
 } t2m_model;
 
@@ -70,7 +81,10 @@ typedef nn_arena t2m_arena;
 void t2m_arena_free(t2m_arena *a);
 
 typedef struct {
-    double l1, guided, total; /* losses of the utterance (weighted as in the total) */
+    double l1, guided, total; /* losses of the utterance (weighted as in the total); l1 is
+                               * the L1 of the output frames (after the post-net) */
+    double l1_pre;            /* L1 of the decoder's frames before the post-net (== l1
+                               * without one); the total has both */
     int n_steps, n_tokens;
 } t2m_loss;
 
@@ -96,8 +110,15 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 
 /* ---- inference ------------------------------------------------------------------- */
 
+/* The post-net over normalized frames x[T, n_mels] as one batch: y = x + PostNet(x),
+ * with zeros beyond both ends as in training. y may not alias x. Without a post-net, a
+ * copy. */
+int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *ar);
+
 /* Receives each decoder step's r frames (de-normalized log-mel, [r, n_mels]) and the
- * attended token position; returns non-zero to stop. */
+ * attended token position; returns non-zero to stop. With a post-net the frames of a
+ * step come T2M_POST_REACH frames (rounded up to steps, in chunks) after it is decoded,
+ * still in order and each with its own step's token. */
 typedef int (*t2m_frame_cb)(const float *frames, int r, int attended_token, void *user);
 
 typedef struct {

@@ -61,6 +61,8 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
     tts_mf_set_i64(w, "acoustic.embed_dim", c->embed_dim);
     tts_mf_set_i64(w, "acoustic.text_ch", c->text_ch);
     tts_mf_set_i64(w, "acoustic.d", c->d);
+    if (c->post_ch > 0)
+        tts_mf_set_i64(w, "acoustic.post_ch", c->post_ch);
 }
 
 void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
@@ -91,6 +93,10 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (rc = get_int(mf, "acoustic.embed_dim", 1, 4096, &c.embed_dim, err)) ||
         (rc = get_int(mf, "acoustic.text_ch", 1, 4096, &c.text_ch, err)) ||
         (rc = get_int(mf, "acoustic.d", 1, 4096, &c.d, err)))
+        return rc;
+    c.post_ch = 0; /* voices from before the post-net have none */
+    if (tts_mf_has(mf, "acoustic.post_ch") &&
+        (rc = get_int(mf, "acoustic.post_ch", 1, 4096, &c.post_ch, err)))
         return rc;
     /* check that the file holds every tensor, with its shape, before allocating anything:
      * a small corrupt file must not make us allocate what its metadata claims */

@@ -42,6 +42,25 @@ static int make_utt(uint64_t *rng, int *ids, float *mel, int *F)
     return N;
 }
 
+/* frames handed on by t2m_synthesize, and the token of each step */
+typedef struct {
+    float f[4096 * NM];
+    int pos[256];
+    int n, steps, stop_after;
+} frame_log;
+
+static int log_frames(const float *frames, int r, int pos, void *user)
+{
+    frame_log *l = user;
+    if (l->n + r <= 4096)
+        memcpy(l->f + (size_t)l->n * NM, frames, sizeof(float) * (size_t)r * NM);
+    l->n += r;
+    if (l->steps < 256)
+        l->pos[l->steps] = pos;
+    l->steps++;
+    return l->stop_after && l->steps >= l->stop_after;
+}
+
 static t2m_config tiny_cfg(void)
 {
     t2m_config c = t2m_config_default(NSYM, NM);
@@ -49,6 +68,7 @@ static t2m_config tiny_cfg(void)
     c.d = 16;
     c.text_ch = 16;
     c.embed_dim = 8;
+    c.post_ch = 8;
     return c;
 }
 
@@ -65,6 +85,11 @@ static void test_gradient(void)
         if (strstr(m.p.tensors[t].name, ".b"))
             for (size_t j = 0; j < m.p.tensors[t].size; j++)
                 m.p.params[m.p.tensors[t].offset + j] += (float)(0.05 * nn_rand_normal(&rng));
+    /* the post-net's last layer starts at zero, which would hide every gradient behind it */
+    const nn_tensor_info *plast = nn_params_find(&m.p, "post.4.w");
+    CHECK(plast != NULL, "no post-net in the tiny model");
+    for (size_t j = 0; plast && j < plast->size; j++)
+        m.p.params[plast->offset + j] = (float)(0.3 * nn_rand_normal(&rng));
     int ids[64], F;
     float mel[64 * 8 * NM];
     int N = make_utt(&rng, ids, mel, &F);
@@ -198,6 +223,51 @@ static void test_training_and_inference(void)
     /* bad ids are rejected */
     int badids[3] = {1, 999, 2};
     CHECK(t2m_synthesize(&m, badids, 3, &io, NULL, NULL, NULL, NULL, &e) == TTS_E_INVALID, "bad id");
+
+    /* the post-net, streamed inside t2m_synthesize, equals the post-net run over all the
+     * decoded frames at once; every step keeps its own attended token */
+    for (int run = 0; run < 2; run++) {
+        /* run 1: held at the length cap, so many chunks are handed on while decoding */
+        t2m_infer_opts po = run ? tight : io;
+        static frame_log with, without;
+        memset(&with, 0, sizeof with);
+        memset(&without, 0, sizeof without);
+        t2m_model raw = m; /* the same weights, the post-net switched off */
+        raw.post.n = 0;
+        int sw = t2m_synthesize(&m, ids[0], N[0], &po, log_frames, &with, NULL, NULL, &e);
+        int sr = t2m_synthesize(&raw, ids[0], N[0], &po, log_frames, &without, NULL, NULL, &e);
+        CHECK(sw > 0 && sw == sr && with.n == without.n && with.n == sw * c.r,
+              "post-net run: %d / %d steps, %d / %d frames", sw, sr, with.n, without.n);
+        int n = with.n < without.n ? with.n : without.n;
+        float *x = malloc(sizeof(float) * (size_t)n * NM), *y = malloc(sizeof(float) * (size_t)n * NM);
+        for (int k = 0; k < n * NM; k++)
+            x[k] = (without.f[k] - m.mel_mean[k % NM]) / m.mel_std[k % NM];
+        CHECK(t2m_postnet(&m, x, n, y, &ar) == 0, "batched post-net");
+        double worst = 0, moved = 0;
+        for (int k = 0; k < n * NM; k++) {
+            double want = y[k] * m.mel_std[k % NM] + m.mel_mean[k % NM];
+            worst = fmax(worst, fabs(want - with.f[k]));
+            moved = fmax(moved, fabs(want - without.f[k]));
+        }
+        int same_pos = 1;
+        for (int k = 0; k < sw && k < 256; k++)
+            same_pos &= with.pos[k] == without.pos[k];
+        printf("post-net streamed vs batched: %d frames, worst %.2g (correction up to %.3f)\n", n,
+               worst, moved);
+        CHECK(worst <= 1e-5, "streamed post-net differs from batched by %g", worst);
+        CHECK(moved > 1e-3, "the trained post-net changes nothing (%g)", moved);
+        CHECK(same_pos, "post-net run hands frames on with other tokens");
+        /* a callback that stops early is obeyed with the post-net too */
+        static frame_log part;
+        memset(&part, 0, sizeof part);
+        part.stop_after = 3 + 5 * run;
+        int stp = -1;
+        t2m_synthesize(&m, ids[0], N[0], &po, log_frames, &part, NULL, &stp, &e);
+        CHECK(stp == 2 && part.n == part.stop_after * c.r, "stop from the callback: reason %d, %d frames",
+              stp, part.n);
+        free(x);
+        free(y);
+    }
 
     free(a1);
     free(a2);

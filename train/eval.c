@@ -360,6 +360,15 @@ int train_eval_main(int argc, char **argv)
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/sent", outdir);
     mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/tf", outdir);
+    mkdir(path, 0755);
+    FILE *t_tf = open_tsv(outdir, "tf");
+    if (!t_tf) {
+        fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
+        return 1;
+    }
+    double mcd_tf = 0, mcd_fr = 0;
+    int n_mcd_tf = 0, n_mcd_fr = 0;
     int nm = ds.n_mels, r = m.cfg.r;
     int steps_per_second = (int)(ds.audio.sample_rate / (double)(ds.audio.hop_length * r) + 0.5);
     t2m_train_opts to = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0};
@@ -387,7 +396,11 @@ int train_eval_main(int argc, char **argv)
                 norm[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds.mel_mean[b]) / ds.mel_std[b];
         t2m_loss L;
         uint64_t rng = 1;
+        float *pred = malloc(sizeof(float) * (size_t)S * r * nm);
+        to.pred = pred;
         t2m_train_utterance(&m, ds.ids + ds.ids_off[i], N, norm, F, &to, NULL, 1, &rng, &ar, &L, A);
+        for (size_t k = 0; k < (size_t)F * nm; k++) /* back to log-mel */
+            pred[k] = pred[k] * ds.mel_std[k % nm] + ds.mel_mean[k % nm];
         tf_l1 += L.l1;
         double in_band = 0, fsum = 0;
         for (int s = 0; s < S; s++) {
@@ -426,16 +439,30 @@ int train_eval_main(int argc, char **argv)
             vf.runaway++;
         tts_phonemes_free(&ph);
         const char *name = ds.names ? ds.names[i] : "x";
-        snprintf(path, sizeof path, "%s/val/%s.wav", outdir, name);
         float top = -INFINITY;
         for (size_t k = 0; k < (size_t)F * nm; k++)
             top = fmaxf(top, raw[k]);
         float floor = top - MCD_RANGE;
-        float *ref = voc_path ? cepstra(raw, (size_t)F, nm, floor) : NULL;
-        double m_gl = NAN;
+        float *ref = cepstra(raw, (size_t)F, nm, floor);
+        double m_gl = NAN, m_tf = NAN;
+        snprintf(path, sizeof path, "%s/tf/%s.wav", outdir, name);
+        if (vocode_to(mel, pred, (size_t)F, nm, ds.audio.sample_rate, path, ref, F, floor, 0, &m_tf,
+                      &err) == 0)
+            fprintf(t_tf, "%s\t%s\n", path, text);
+        if (isfinite(m_tf)) {
+            mcd_tf += m_tf;
+            n_mcd_tf++;
+        }
+
+        free(pred);
+        snprintf(path, sizeof path, "%s/val/%s.wav", outdir, name);
         if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, ref, F, floor, 1, &m_gl,
                                  &err) == 0)
             fprintf(vt, "%s\t%s\n", path, text);
+        if (isfinite(m_gl)) {
+            mcd_fr += m_gl;
+            n_mcd_fr++;
+        }
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
             double m_copy = NAN, m_copy_gl = NAN, m_voc = NAN;
@@ -476,6 +503,7 @@ int train_eval_main(int argc, char **argv)
         fprintf(stderr, "\rvalidation %d", n_val);
     }
     fclose(vt);
+    fclose(t_tf);
     fprintf(stderr, "\n");
     int n_sent = 0, n_words = 0;
     if (argc == 4) {
@@ -538,6 +566,9 @@ int train_eval_main(int argc, char **argv)
     if (n_sent)
         printf("| unseen sentences: %d (%d words): runaway / skipped words / stalls | %d / %d / %d |\n",
                n_sent, n_words, sf.runaway, sf.skipped_words, sf.stalls);
+    if (n_mcd_tf && n_mcd_fr)
+        printf("| MCD (dB) through Griffin-Lim: teacher-forced frames / free-running (DTW) | %.2f / %.2f |\n",
+               mcd_tf / n_mcd_tf, mcd_fr / n_mcd_fr);
     if (voc_path) {
         printf("| MCD (dB), %d validation takes: copy synthesis, neural / Griffin-Lim | %.2f / %.2f |\n",
                ms.n, ms.copy / ms.n, ms.copy_gl / ms.n);

@@ -39,7 +39,7 @@ typedef struct {
     float grad_scale;
     uint64_t seed;
     t2m_arena arena;
-    double l1, guided, frames;
+    double l1, l1_pre, guided, frames;
     double *per_item; /* optional [n_items] losses */
     int rc;
 } worker;
@@ -47,7 +47,7 @@ typedef struct {
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    w->l1 = w->guided = 0;
+    w->l1 = w->l1_pre = w->guided = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_items; k += w->stride) {
         int i = w->items[k];
@@ -63,6 +63,7 @@ static void *worker_run(void *arg)
             return NULL;
         }
         w->l1 += L.l1;
+        w->l1_pre += L.l1_pre;
         w->guided += L.guided;
         if (w->per_item)
             w->per_item[k] = L.total;
@@ -73,7 +74,7 @@ static void *worker_run(void *arg)
 /* runs items over nthreads workers; sums gradients into m->p.grads when train */
 static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *o, const int *items,
                      int n_items, worker *wk, int nthreads, int train, float grad_scale,
-                     uint64_t seed, double *l1, double *guided, double *per_item)
+                     uint64_t seed, double *l1, double *guided, double *per_item, double *l1_pre)
 {
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
@@ -99,10 +100,14 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
     }
     tr_run(wk, nthreads, sizeof *wk, worker_run);
     *l1 = *guided = 0;
+    if (l1_pre)
+        *l1_pre = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
         wk[t].grads = saved[t];
         *l1 += wk[t].l1;
+        if (l1_pre)
+            *l1_pre += wk[t].l1_pre;
         *guided += wk[t].guided;
         if (wk[t].rc)
             rc = wk[t].rc;
@@ -201,7 +206,7 @@ int train_acoustic_main(int argc, char **argv)
                        .lr = 1e-3, .minutes = 0, .clip = 1.0};
     a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f};
     const char *data = NULL, *dir = NULL, *init = NULL;
-    int d = 0, text_ch = 0, r = 0;
+    int d = 0, text_ch = 0, r = 0, post_ch = -1;
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -222,6 +227,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
         else if (OPT("--r")) r = atoi(v);
+        else if (OPT("--post-ch")) post_ch = atoi(v);
         else if (!data && s[0] != '-') data = s;
         else if (!dir && s[0] != '-') dir = s;
         else {
@@ -277,6 +283,29 @@ int train_acoustic_main(int argc, char **argv)
             fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
             return 1;
         }
+        if (post_ch >= 0 && post_ch != m.cfg.post_ch) {
+            /* a different post-net on the same model: every other tensor carries over */
+            t2m_model old = m;
+            t2m_config c = old.cfg;
+            c.post_ch = post_ch;
+            if (t2m_init(&m, &c, 1, 1234, &err)) {
+                fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+                return 1;
+            }
+            int copied = 0;
+            for (int t = 0; t < m.p.n_tensors; t++) {
+                const nn_tensor_info *ti = &m.p.tensors[t];
+                const nn_tensor_info *to = nn_params_find(&old.p, ti->name);
+                if (to && to->size == ti->size) {
+                    memcpy(m.p.params + ti->offset, old.p.params + to->offset,
+                           sizeof(float) * ti->size);
+                    copied++;
+                }
+            }
+            fprintf(stderr, "post-net of %d channels: %d of %d tensors from %s\n", post_ch,
+                    copied, m.p.n_tensors, init);
+            t2m_free(&old);
+        }
         if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
             adam.step = step;
         tts_mf_close(mf);
@@ -289,6 +318,7 @@ int train_acoustic_main(int argc, char **argv)
         if (d) a.cfg.d = d;
         if (text_ch) a.cfg.text_ch = text_ch;
         if (r) a.cfg.r = r;
+        if (post_ch >= 0) a.cfg.post_ch = post_ch;
         if (t2m_init(&m, &a.cfg, 1, 1234, &err)) {
             fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
             return 1;
@@ -338,7 +368,7 @@ int train_acoustic_main(int argc, char **argv)
     tts_dataset nds = ds;
     nds.mel = normmel;
 
-    double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_g = 0, sum_norm = 0;
+    double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0;
     int64_t start_step = adam.step;
     int nsum = 0;
     while (adam.step < a.steps) {
@@ -355,12 +385,12 @@ int train_acoustic_main(int argc, char **argv)
             }
             items[k] = perm[idx % n_train];
         }
-        double l1, g;
+        double l1, g, l1_pre;
         int n_bp = mb;
         if (a.hard_mining > 0) {
             /* online hard example mining: score 2M, back-propagate the hardest M */
             run_items(&m, &nds, &a.topts, items, mb, wk, a.threads, 0, 1, adam.step, &l1, &g,
-                      per_item);
+                      per_item, NULL);
             for (int i = 0; i < mb; i++) /* selection sort of the top M, by loss */
                 for (int j = i + 1; j < mb; j++)
                     if (per_item[j] > per_item[i]) {
@@ -374,7 +404,7 @@ int train_acoustic_main(int argc, char **argv)
             n_bp = a.hard_mining;
         }
         int rc = run_items(&m, &nds, &a.topts, items, n_bp, wk, a.threads, 1, 1.0f / n_bp,
-                           (uint64_t)adam.step, &l1, &g, NULL);
+                           (uint64_t)adam.step, &l1, &g, NULL, &l1_pre);
         if (rc) {
             fprintf(stderr, "tts-train acoustic: step failed (%d)\n", rc);
             return 1;
@@ -390,6 +420,7 @@ int train_acoustic_main(int argc, char **argv)
             return 1;
         }
         sum_l1 += l1 / n_bp;
+        sum_pre += l1_pre / n_bp;
         sum_g += g / n_bp;
         sum_norm += norm;
         nsum++;
@@ -400,22 +431,32 @@ int train_acoustic_main(int argc, char **argv)
                      "step %lld  l1 %.4f  guided %.4f  gnorm %.3f  lr %.2e  %.2f steps/s  %.1f min",
                      (long long)adam.step, sum_l1 / nsum, sum_g / nsum, sum_norm / nsum, adam.lr,
                      nsum / (t - tlast), (t - t0) / 60);
+            if (m.post.n)
+                snprintf(line + strlen(line), sizeof line - strlen(line), "  pre-post %.4f",
+                         sum_pre / nsum);
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            sum_l1 = sum_g = sum_norm = 0;
+            sum_l1 = sum_pre = sum_g = sum_norm = 0;
             nsum = 0;
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
-            double vl1, vg;
+            double vl1, vg, vl1_pre;
             t2m_train_opts vo = a.topts;
             vo.layer_dropout = 0;
-            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL);
+            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
             vl1 /= n_val;
+            vl1_pre /= n_val;
             vg /= n_val;
-            fprintf(stderr, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
-            fprintf(log, "val step %lld  l1 %.4f  guided %.4f\n", (long long)adam.step, vl1, vg);
+            char vline[256];
+            snprintf(vline, sizeof vline, "val step %lld  l1 %.4f  guided %.4f", (long long)adam.step,
+                     vl1, vg);
+            if (m.post.n)
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pre-post %.4f",
+                         vl1_pre);
+            fprintf(stderr, "%s\n", vline);
+            fprintf(log, "%s\n", vline);
             fflush(log);
             plot_val(dir, adam.step, &m, &ds, val_idx[0], &vo);
             if (vl1 < best_val) {
