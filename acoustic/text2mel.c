@@ -347,6 +347,34 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(V + (size_t)n * d, KV + (size_t)n * tc2 + d, sizeof(float) * d);
     }
 
+    /* self-feeding (training only): a first pass, without dropout or gradients, predicts
+     * every step from the recorded frames; then a share of the steps get that prediction
+     * of the step before as their input instead of the recording, as at inference, where
+     * the decoder reads its own smoother frames */
+    if (grads && o->self_feed > 0 && S > 1) {
+        size_t mark = ar->used;
+        layer_act fa[T2M_MAX_LAYERS], fo[T2M_MAX_LAYERS];
+        if (stack_forward(&m->aenc, P, X, S, fa, ar, 0, NULL))
+            return TTS_E_NOMEM;
+        const float *Q1 = fa[m->aenc.n - 1].y;
+        float *A1 = arena_floats(ar, (size_t)S * N), *R1 = arena_floats(ar, (size_t)S * d);
+        float *RQ1 = arena_floats(ar, (size_t)S * tc2);
+        if (!A1 || !R1 || !RQ1)
+            return TTS_E_NOMEM;
+        attention_forward_f(R1, A1, Q1, K, V, S, N, d, d);
+        for (int s = 0; s < S; s++) {
+            memcpy(RQ1 + (size_t)s * tc2, R1 + (size_t)s * d, sizeof(float) * d);
+            memcpy(RQ1 + (size_t)s * tc2 + d, Q1 + (size_t)s * d, sizeof(float) * d);
+        }
+        if (stack_forward(&m->adec, P, RQ1, S, fo, ar, 0, NULL))
+            return TTS_E_NOMEM;
+        const float *out1 = fo[m->adec.n - 1].y;
+        for (int s = 1; s < S; s++)
+            if (nn_rand_uniform(rng) < o->self_feed)
+                memcpy(X + (size_t)s * fr, out1 + (size_t)(s - 1) * fr, sizeof(float) * fr);
+        ar->used = mark; /* nothing of the first pass is kept */
+    }
+
     /* audio side */
     if (stack_forward(&m->aenc, P, X, S, aact, ar, pd, rng))
         return TTS_E_NOMEM;
@@ -496,11 +524,14 @@ static int post_flush(const t2m_model *m, post_queue *q, int final, float *frame
     return 0;
 }
 
-t2m_infer_opts t2m_infer_opts_default(void)
+t2m_infer_opts t2m_infer_opts_default(int r)
 {
-    /* at 12.5 ms frames and r = 4, 16 steps on one token is 0.8 s: longer than any phoneme */
-    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = 16, .quiet_margin = 1.0f,
-                        .max_steps_per_token = 4, .max_steps = 2000};
+    /* in frames of 12.5 ms: 64 on one token (0.8 s, longer than any phoneme) before the
+     * forced advance, 16 per token on average at most, 8000 (100 s) in all */
+    r = r < 1 ? 1 : r;
+    t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = (64 + r - 1) / r,
+                        .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r,
+                        .max_steps = (8000 + r - 1) / r};
     return o;
 }
 

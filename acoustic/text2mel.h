@@ -94,6 +94,8 @@ typedef struct {
     float input_dropout; /* dropout on teacher-forced decoder input frames */
     float layer_dropout; /* dropout on the input of every conv (not the highway carry);
                           * applied whenever > 0, also without grads: zero it to validate */
+    float self_feed;     /* share of decoder steps whose input is the model's own (no-grad)
+                          * prediction of the step before, not the recording (training) */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */
@@ -133,7 +135,8 @@ typedef struct {
     int max_steps;                 /* absolute cap, 0 = none */
 } t2m_infer_opts;
 
-t2m_infer_opts t2m_infer_opts_default(void);
+/* Defaults for a model of r frames per step (the limits are times, counted in steps). */
+t2m_infer_opts t2m_infer_opts_default(int r);
 
 /*
  * Synthesizes frames for ids[N] step by step, calling cb as each step is decoded.

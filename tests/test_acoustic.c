@@ -146,7 +146,8 @@ static void test_training_and_inference(void)
     tts_err e;
     CHECK(t2m_init(&m, &c, 1, 11, &e) == 0, "init");
     nn_adam adam = {.lr = 3e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .clip_norm = 1};
-    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0};
+    /* a third of the steps fed the model's own frames: training must still converge */
+    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0, .self_feed = 0.3f};
     t2m_arena ar = {0};
     enum { NU = 8 };
     int ids[NU][64], N[NU], F[NU];
@@ -173,7 +174,7 @@ static void test_training_and_inference(void)
     CHECK(last < 0.5 * first, "training did not halve the loss (%.4f -> %.4f)", first, last);
 
     /* inference: deterministic, monotonic, stops, capped */
-    t2m_infer_opts io = t2m_infer_opts_default();
+    t2m_infer_opts io = t2m_infer_opts_default(c.r);
     int cap = io.max_steps_per_token * N[0] + 10;
     float *a1 = calloc((size_t)cap * N[0], sizeof(float)), *a2 = calloc((size_t)cap * N[0], sizeof(float));
     int stop1, stop2;

@@ -42,6 +42,7 @@
 #include "train/plot.h"
 #include "train/train.h"
 #include "vocoder/vocoder.h"
+#include "vocoder/pitch.h"
 #include "vocoder/vocoder_io.h"
 
 typedef struct {
@@ -280,6 +281,40 @@ static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int ra
     return rc;
 }
 
+/* the vocoder's pitch head on recorded and on teacher-forced frames, against YIN on the
+ * recording: how often it calls voicing wrong, and how often its F0 is grossly off */
+typedef struct {
+    double frames, v_err[2], gross[2], both[2];
+} pitch_sums;
+
+static void pitch_check(neural *v, const float *pcm, const float *rec, const float *tf, int F,
+                        int rate, int hop, pitch_sums *pc)
+{
+    float *ref = malloc(sizeof(float) * F), *out = malloc(sizeof(float) * 2 * F);
+    float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
+    if (ref && out && f0 && vo) {
+        voc_pitch_track(pcm, (size_t)F * hop, rate, hop, F, ref);
+        for (int k = 0; k < 2; k++) {
+            if (voc_pitch_forward(&v->m, k ? tf : rec, F, out, &v->ar))
+                break;
+            voc_pitch_decode(out, F, f0, vo);
+            for (int t = 0; t < F; t++) {
+                int vr = ref[t] > 0, vh = vo[t] > 0.5f;
+                pc->v_err[k] += vr != vh;
+                if (vr && vh) {
+                    pc->both[k]++;
+                    pc->gross[k] += fabsf(f0[t] / ref[t] - 1) > 0.2f;
+                }
+            }
+        }
+        pc->frames += F;
+    }
+    free(ref);
+    free(out);
+    free(f0);
+    free(vo);
+}
+
 static FILE *open_tsv(const char *outdir, const char *name)
 {
     char path[4096];
@@ -335,6 +370,7 @@ int train_eval_main(int argc, char **argv)
     tts_mf *vmf = NULL;
     FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL;
     mcd_sums ms = {0};
+    pitch_sums pc = {0};
     if (voc_path) {
         if (tts_mf_open(&vmf, voc_path, &err) || voc_from_mf(&voc.m, vmf, 0, NULL, &err)) {
             fprintf(stderr, "tts-train eval: %s\n", err.msg);
@@ -372,7 +408,7 @@ int train_eval_main(int argc, char **argv)
     int nm = ds.n_mels, r = m.cfg.r;
     int steps_per_second = (int)(ds.audio.sample_rate / (double)(ds.audio.hop_length * r) + 0.5);
     t2m_train_opts to = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0};
-    t2m_infer_opts io = t2m_infer_opts_default();
+    t2m_infer_opts io = t2m_infer_opts_default(m.cfg.r);
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
@@ -454,7 +490,6 @@ int train_eval_main(int argc, char **argv)
             n_mcd_tf++;
         }
 
-        free(pred);
         snprintf(path, sizeof path, "%s/val/%s.wav", outdir, name);
         if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, ref, F, floor, 1, &m_gl,
                                  &err) == 0)
@@ -492,8 +527,10 @@ int train_eval_main(int argc, char **argv)
                 ms.e2e_voc += m_voc;
                 ms.n++;
             }
+            pitch_check(&voc, ds.pcm + (size_t)ds.mel_off[i] * hop, raw, pred, F, rate, hop, &pc);
         }
         free(ref);
+        free(pred);
         free(c.frames);
         free(c.pos);
         free(norm);
@@ -572,6 +609,11 @@ int train_eval_main(int argc, char **argv)
     if (voc_path) {
         printf("| MCD (dB), %d validation takes: copy synthesis, neural / Griffin-Lim | %.2f / %.2f |\n",
                ms.n, ms.copy / ms.n, ms.copy_gl / ms.n);
+        printf("| vocoder pitch head vs YIN on the recording, recorded / teacher-forced frames: "
+               "voicing errors | %.1f %% / %.1f %% |\n",
+               100.0 * pc.v_err[0] / pc.frames, 100.0 * pc.v_err[1] / pc.frames);
+        printf("| the same: gross F0 errors (> 20 %%, frames voiced in both) | %.1f %% / %.1f %% |\n",
+               100.0 * pc.gross[0] / fmax(pc.both[0], 1), 100.0 * pc.gross[1] / fmax(pc.both[1], 1));
         printf("| MCD (dB), text -> acoustic -> vocoder (DTW): neural / Griffin-Lim | %.2f / %.2f |\n",
                ms.e2e_voc / ms.n, ms.e2e_gl / ms.n);
         fclose(t_rec);

@@ -169,7 +169,7 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
         plot_png(path, mp, 2, 2, 2, &e);
     }
     /* free-running synthesis of the same sentence: the alignment that matters */
-    t2m_infer_opts io = t2m_infer_opts_default();
+    t2m_infer_opts io = t2m_infer_opts_default(m->cfg.r);
     int cap = io.max_steps_per_token * N + 10;
     float *falign = calloc((size_t)cap * N, sizeof(float));
     if (falign) {
@@ -222,6 +222,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--hard-mining")) a.hard_mining = atoi(v);
         else if (OPT("--dropout")) a.topts.input_dropout = (float)atof(v);
         else if (OPT("--layer-dropout")) a.topts.layer_dropout = (float)atof(v);
+        else if (OPT("--self-feed")) a.topts.self_feed = (float)atof(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
         else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
@@ -283,27 +284,57 @@ int train_acoustic_main(int argc, char **argv)
             fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
             return 1;
         }
-        if (post_ch >= 0 && post_ch != m.cfg.post_ch) {
-            /* a different post-net on the same model: every other tensor carries over */
+        if ((post_ch >= 0 && post_ch != m.cfg.post_ch) || (r && r != m.cfg.r)) {
+            /* another post-net or another r on the same model: every tensor of the same name
+             * and size carries over, and those r shapes are mapped */
             t2m_model old = m;
             t2m_config c = old.cfg;
-            c.post_ch = post_ch;
+            if (post_ch >= 0)
+                c.post_ch = post_ch;
+            if (r)
+                c.r = r;
+            if (c.r > old.cfg.r) {
+                fprintf(stderr, "tts-train acoustic: --init can lower r, not raise it\n");
+                return 2;
+            }
             if (t2m_init(&m, &c, 1, 1234, &err)) {
                 fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
                 return 1;
             }
-            int copied = 0;
+            int copied = 0, nm = c.n_mels;
             for (int t = 0; t < m.p.n_tensors; t++) {
                 const nn_tensor_info *ti = &m.p.tensors[t];
                 const nn_tensor_info *to = nn_params_find(&old.p, ti->name);
-                if (to && to->size == ti->size) {
-                    memcpy(m.p.params + ti->offset, old.p.params + to->offset,
-                           sizeof(float) * ti->size);
+                float *dst = m.p.params + ti->offset;
+                if (!to)
+                    continue;
+                const float *src = old.p.params + to->offset;
+                if (to->size == ti->size) {
+                    memcpy(dst, src, sizeof(float) * ti->size);
+                    copied++;
+                } else if (!strcmp(ti->name, "aenc.0.w")) {
+                    /* input: the previous step's frames; keep the weights of the most recent
+                     * ones, scaled for the fewer frames summed */
+                    int d = c.d, ro = old.cfg.r, rn = c.r;
+                    for (int j = 0; j < rn * nm; j++)
+                        for (int k = 0; k < d; k++)
+                            dst[(size_t)j * d + k] =
+                                src[(size_t)((ro - rn) * nm + j) * d + k] * (float)ro / rn;
+                    copied++;
+                } else if (old.adec.n == m.adec.n &&
+                           to->offset == old.adec.l[old.adec.n - 1].w) {
+                    /* output: the first frames of each step */
+                    int d = c.d, fo = old.cfg.r * nm, fn = c.r * nm;
+                    for (int j = 0; j < d; j++)
+                        memcpy(dst + (size_t)j * fn, src + (size_t)j * fo, sizeof(float) * fn);
+                    copied++;
+                } else if (to->offset == old.adec.l[old.adec.n - 1].b) {
+                    memcpy(dst, src, sizeof(float) * c.r * nm);
                     copied++;
                 }
             }
-            fprintf(stderr, "post-net of %d channels: %d of %d tensors from %s\n", post_ch,
-                    copied, m.p.n_tensors, init);
+            fprintf(stderr, "r %d, post-net %d channels: %d of %d tensors from %s\n", c.r,
+                    c.post_ch, copied, m.p.n_tensors, init);
             t2m_free(&old);
         }
         if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
@@ -351,8 +382,10 @@ int train_acoustic_main(int argc, char **argv)
         fprintf(stderr, "tts-train acoustic: cannot write %s\n", logp);
         return 1;
     }
-    fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d\n",
-            (long long)adam.step, data, n_train, n_val, m.p.count, mb);
+    fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
+            "r %d, post-net %d, input dropout %.2f, layer dropout %.2f, self-feed %.2f\n",
+            (long long)adam.step, data, n_train, n_val, m.p.count, mb, m.cfg.r, m.cfg.post_ch,
+            a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed);
     fflush(log);
     /* normalized validation mels are recomputed by each worker from the dataset: store the
      * dataset itself normalized in memory instead */
