@@ -8,7 +8,8 @@
 t2m_config t2m_config_default(int n_symbols, int n_mels)
 {
     t2m_config c = {.n_symbols = n_symbols, .n_mels = n_mels, .r = 4,
-                    .embed_dim = 128, .text_ch = 192, .d = 128, .post_ch = 0};
+                    .embed_dim = 128, .text_ch = 192, .d = 128, .post_ch = 0,
+                    .attn_sharpen = 1};
     return c;
 }
 
@@ -117,7 +118,8 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
     m->cfg = *cfg;
     if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
         cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
-        cfg->post_ch < 0 || cfg->post_ch > 4096 ||
+        cfg->post_ch < 0 || cfg->post_ch > 4096 || !(cfg->attn_sharpen >= 0) ||
+        cfg->attn_sharpen > 100 ||
         cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
         cfg->n_symbols > 100000)
         return tts_seterr(err, TTS_E_FORMAT, "acoustic model: implausible hyper-parameters");
@@ -524,13 +526,15 @@ static int post_flush(const t2m_model *m, post_queue *q, int final, float *frame
     return 0;
 }
 
-t2m_infer_opts t2m_infer_opts_default(int r)
+t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
 {
+    int r = m->cfg.r;
+    float sharp = m->cfg.attn_sharpen > 0 ? m->cfg.attn_sharpen : 1.0f;
     /* in frames of 12.5 ms: 64 on one token (0.8 s, longer than any phoneme) before the
      * forced advance, 16 per token on average at most, 8000 (100 s) in all */
     r = r < 1 ? 1 : r;
     t2m_infer_opts o = {.window_back = 1, .window_ahead = 3, .max_stay = (64 + r - 1) / r,
-                        .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r,
+                        .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r, .attn_sharpen = sharp,
                         .max_steps = (8000 + r - 1) / r};
     return o;
 }
@@ -650,6 +654,7 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     float *x = arena_zeros(&ar, fr), *out = arena_floats(&ar, fr), *frames = arena_floats(&ar, fr);
     float *q = arena_floats(&ar, d), *rq = arena_floats(&ar, 2 * d), *a = arena_floats(&ar, N);
     float scale = 1.0f / sqrtf((float)d);
+    float sharp = o->attn_sharpen > 0 ? o->attn_sharpen : 1.0f;
     int pos = 0, at_end = 0, stay = 0, quiet = 0;
     float quiet_level = 0; /* mean energy of the training frames, minus the margin */
     for (int b = 0; b < nm; b++)
@@ -674,7 +679,7 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             const float *kn = KV + (size_t)n * 2 * d;
             for (int j = 0; j < d; j++)
                 s += q[j] * kn[j];
-            a[n] = s * scale;
+            a[n] = s * scale * sharp;
             mx = a[n] > mx ? a[n] : mx;
         }
         int best = lo;

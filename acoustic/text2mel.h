@@ -38,6 +38,9 @@ typedef struct {
     int text_ch;   /* channels inside the text encoder */
     int d;         /* attention / audio channels */
     int post_ch;   /* channels of the post-net; 0: none (older voices) */
+    float attn_sharpen; /* inference: attention logits times this (1: as trained). A soft
+                         * trained attention blends neighbouring phonemes into each step;
+                         * sharper, each step speaks its own (chosen by word error rate) */
 } t2m_config;
 
 /* frames the post-net looks ahead (and back): its half receptive field */
@@ -133,10 +136,12 @@ typedef struct {
                                     * <= 0: off */
     int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
     int max_steps;                 /* absolute cap, 0 = none */
+    float attn_sharpen;            /* attention logits times this (> 0; see t2m_config) */
 } t2m_infer_opts;
 
-/* Defaults for a model of r frames per step (the limits are times, counted in steps). */
-t2m_infer_opts t2m_infer_opts_default(int r);
+/* The defaults for model m: the limits are times, counted in m's steps, and the attention
+ * sharpening is the voice's own. */
+t2m_infer_opts t2m_infer_opts_default(const t2m_model *m);
 
 /*
  * Synthesizes frames for ids[N] step by step, calling cb as each step is decoded.

@@ -63,6 +63,8 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
     tts_mf_set_i64(w, "acoustic.d", c->d);
     if (c->post_ch > 0)
         tts_mf_set_i64(w, "acoustic.post_ch", c->post_ch);
+    if (c->attn_sharpen > 0 && c->attn_sharpen != 1)
+        tts_mf_set_f64(w, "acoustic.attn_sharpen", c->attn_sharpen);
 }
 
 void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
@@ -95,6 +97,16 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (rc = get_int(mf, "acoustic.d", 1, 4096, &c.d, err)))
         return rc;
     c.post_ch = 0; /* voices from before the post-net have none */
+    c.attn_sharpen = 1;
+    if (tts_mf_has(mf, "acoustic.attn_sharpen")) {
+        double a;
+        if ((rc = tts_mf_get_f64(mf, "acoustic.attn_sharpen", &a, err)))
+            return rc;
+        if (!(a > 0 && a <= 100))
+            return tts_seterr(err, TTS_E_FORMAT, "model file: acoustic.attn_sharpen = %g is out of "
+                              "range (0, 100]", a);
+        c.attn_sharpen = (float)a;
+    }
     if (tts_mf_has(mf, "acoustic.post_ch") &&
         (rc = get_int(mf, "acoustic.post_ch", 1, 4096, &c.post_ch, err)))
         return rc;

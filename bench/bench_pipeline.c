@@ -166,7 +166,7 @@ static double acoustic_only(const char *model, const char *text)
         int *ids = malloc(sizeof(int) * (ph.n_ids ? ph.n_ids : 1));
         for (size_t i = 0; i < ph.n_ids; i++)
             ids[i] = ph.ids[i];
-        t2m_infer_opts io = t2m_infer_opts_default(am.cfg.r);
+        t2m_infer_opts io = t2m_infer_opts_default(&am);
         int stop;
         if (ph.n_words)
             t2m_synthesize(&am, ids, (int)ph.n_ids, &io, NULL, NULL, NULL, &stop, &err);

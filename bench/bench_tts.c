@@ -483,7 +483,7 @@ static int stages_run(stages *s, const char *text, stage_result *res)
         }
         res->fe[run] = now_s() - t0;
     }
-    t2m_infer_opts io = t2m_infer_opts_default(s->am.cfg.r);
+    t2m_infer_opts io = t2m_infer_opts_default(&s->am);
     for (int run = 0; run < RUNS; run++) { /* acoustic model */
         for (int i = 0; i < ns; i++)
             fb[i].n = 0, fb[i].n_mels = s->audio.n_mels;

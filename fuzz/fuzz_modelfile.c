@@ -87,7 +87,7 @@ static void acoustic(const tts_mf *mf, int for_training)
         int ids[8] = {1, 5, 9, 3, 12, 7, 4, 2}; /* BOS ... EOS of the built-in table */
         for (int i = 0; i < 8; i++)
             ids[i] %= m.cfg.n_symbols;
-        t2m_infer_opts o = t2m_infer_opts_default(m.cfg.r);
+        t2m_infer_opts o = t2m_infer_opts_default(&m);
         o.max_steps = 6;
         int stop = 0;
         int steps = t2m_synthesize(&m, ids, 8, &o, NULL, NULL, NULL, &stop, &err);

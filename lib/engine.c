@@ -513,7 +513,7 @@ static void *worker_main(void *arg)
             break;
         if (!speak)
             continue; /* nothing to say: no frames, no end (as speak_chunk expects) */
-        t2m_infer_opts io = t2m_infer_opts_default(e->am.cfg.r);
+        t2m_infer_opts io = t2m_infer_opts_default(&e->am);
         int stop_reason = 0;
         p->fault = 0;
         int rc = t2m_synthesize(&e->am, p->ids, n_ids, &io, worker_frames, p, NULL, &stop_reason,
@@ -835,7 +835,7 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
-        t2m_infer_opts io = t2m_infer_opts_default(e->am.cfg.r);
+        t2m_infer_opts io = t2m_infer_opts_default(&e->am);
         int stop;
         rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop,
                             &e->err);

@@ -174,7 +174,7 @@ static void test_training_and_inference(void)
     CHECK(last < 0.5 * first, "training did not halve the loss (%.4f -> %.4f)", first, last);
 
     /* inference: deterministic, monotonic, stops, capped */
-    t2m_infer_opts io = t2m_infer_opts_default(c.r);
+    t2m_infer_opts io = t2m_infer_opts_default(&m);
     int cap = io.max_steps_per_token * N[0] + 10;
     float *a1 = calloc((size_t)cap * N[0], sizeof(float)), *a2 = calloc((size_t)cap * N[0], sizeof(float));
     int stop1, stop2;
@@ -316,6 +316,7 @@ static void test_f16_roundtrip(void)
 {
     t2m_model m, m2;
     t2m_config c = tiny_cfg();
+    c.attn_sharpen = 1.5f; /* an inference setting of the voice: travels in the file */
     tts_err e;
     CHECK(t2m_init(&m, &c, 0, 5, &e) == 0, "init");
     char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
@@ -334,6 +335,10 @@ static void test_f16_roundtrip(void)
         worst = d > worst ? d : worst;
     }
     printf("f16 model round trip: worst relative error %.2e\n", worst);
+    CHECK(m2.cfg.post_ch == c.post_ch && m2.cfg.attn_sharpen == 1.5f &&
+              t2m_infer_opts_default(&m2).attn_sharpen == 1.5f,
+          "configuration lost in the round trip (post %d, sharpen %g)", m2.cfg.post_ch,
+          m2.cfg.attn_sharpen);
     CHECK(worst < 1e-3, "f16 round trip error %.2e", worst);
     t2m_free(&m2);
     tts_mf_close(mf);

@@ -593,7 +593,7 @@ static void test_word_timing(const char *voc_dir)
         ids[i] = ph.ids[i];
     static step_log lg;
     lg.steps = 0;
-    t2m_infer_opts io = t2m_infer_opts_default(m.cfg.r);
+    t2m_infer_opts io = t2m_infer_opts_default(&m);
     int stop;
     t2m_synthesize(&m, ids, (int)ph.n_ids, &io, log_step, &lg, NULL, &stop, &err);
     double step_s = (double)m.cfg.r * 200 / 16000;

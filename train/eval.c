@@ -220,6 +220,7 @@ typedef struct {
 
 typedef struct {
     int runaway, skipped_words, stalls;
+    int skipped_short; /* of the skipped words, those of one sound (at most 2 ids: 'a') */
 } failures;
 
 /* scales every band's deviation from its mean over the utterance (a global-variance
@@ -243,24 +244,35 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * attention mass over the steps, from align[steps, N]): at r = 4 a short word may be
  * passed within a single step, which is not a skip. */
 static void judge(const run *c, const float *align, int N, const tts_phonemes *ph, int stop,
-                  int steps_per_second, failures *f)
+                  int steps_per_second, failures *f, const char *text, FILE *log)
 {
-    if (stop == 1)
+    if (stop == 1) {
         f->runaway++;
+        if (log)
+            fprintf(log, "runaway\t%s\n", text);
+    }
     for (size_t w = 0; w < ph->n_words; w++) {
         size_t lo = ph->words[w].first_id, hi = lo + ph->words[w].n_ids;
         double mass = 0;
         for (size_t s = 0; s < c->steps; s++)
             for (size_t k = lo; k < hi && k < (size_t)N; k++)
                 mass += align[s * N + k];
-        if (mass < 0.5)
+        if (mass < 0.5) {
             f->skipped_words++;
+            f->skipped_short += ph->words[w].n_ids <= 2;
+            if (log)
+                fprintf(log, "skipped '%.*s' (%.2f steps)\t%s\n", (int)ph->words[w].length,
+                        text + ph->words[w].offset, mass, text);
+        }
     }
     int same = 1;
     for (size_t s = 1; s < c->steps; s++) {
         same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
-        if (same == steps_per_second + 1 && (size_t)c->pos[s] + 1 < ph->n_ids)
+        if (same == steps_per_second + 1 && (size_t)c->pos[s] + 1 < ph->n_ids) {
             f->stalls++;
+            if (log)
+                fprintf(log, "stall at token %d\t%s\n", c->pos[s], text);
+        }
     }
 }
 
@@ -328,6 +340,7 @@ int train_eval_main(int argc, char **argv)
 {
     const char *pos[4] = {0}, *voc_path = NULL;
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
+    double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
     int np = 0;
     for (int i = 0; i < argc; i++) {
@@ -335,6 +348,8 @@ int train_eval_main(int argc, char **argv)
             voc_path = argv[++i];
         else if (!strcmp(argv[i], "--sharpen") && i + 1 < argc)
             sharpen = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--attn-sharpen") && i + 1 < argc)
+            attn_sharpen = atof(argv[++i]);
         else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -403,12 +418,16 @@ int train_eval_main(int argc, char **argv)
         fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
         return 1;
     }
+    snprintf(path, sizeof path, "%s/failures.txt", outdir);
+    FILE *flog = fopen(path, "w"); /* every attention failure, with its sentence */
     double mcd_tf = 0, mcd_fr = 0;
     int n_mcd_tf = 0, n_mcd_fr = 0;
     int nm = ds.n_mels, r = m.cfg.r;
     int steps_per_second = (int)(ds.audio.sample_rate / (double)(ds.audio.hop_length * r) + 0.5);
     t2m_train_opts to = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0};
-    t2m_infer_opts io = t2m_infer_opts_default(m.cfg.r);
+    t2m_infer_opts io = t2m_infer_opts_default(&m);
+    if (attn_sharpen > 0)
+        io.attn_sharpen = (float)attn_sharpen;
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
@@ -470,7 +489,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, &ph, stop, steps_per_second, &vf);
+            judge(&c, al, N, &ph, stop, steps_per_second, &vf, text, flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -541,6 +560,8 @@ int train_eval_main(int argc, char **argv)
     }
     fclose(vt);
     fclose(t_tf);
+    if (flog)
+        fflush(flog);
     fprintf(stderr, "\n");
     int n_sent = 0, n_words = 0;
     if (argc == 4) {
@@ -572,7 +593,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, &ph, stop, steps_per_second, &sf);
+            judge(&c, al, Ns, &ph, stop, steps_per_second, &sf, line, flog);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
@@ -598,11 +619,12 @@ int train_eval_main(int argc, char **argv)
     printf("| attention focus (mean row max) | %.3f |\n", focus / n_val);
     printf("| free-running mel L1 after DTW (normalized) | %.4f |\n", fr_l1 / n_val);
     printf("| free-running length / recorded length | %.3f |\n", len_ratio / n_val);
-    printf("| validation failures: runaway / skipped words / stalls | %d / %d / %d |\n", vf.runaway,
-           vf.skipped_words, vf.stalls);
+    printf("| validation failures: runaway / skipped words (of one sound) / stalls | %d / %d (%d) / %d |\n",
+           vf.runaway, vf.skipped_words, vf.skipped_short, vf.stalls);
     if (n_sent)
-        printf("| unseen sentences: %d (%d words): runaway / skipped words / stalls | %d / %d / %d |\n",
-               n_sent, n_words, sf.runaway, sf.skipped_words, sf.stalls);
+        printf("| unseen sentences: %d (%d words): runaway / skipped words (of one sound) / stalls | "
+               "%d / %d (%d) / %d |\n",
+               n_sent, n_words, sf.runaway, sf.skipped_words, sf.skipped_short, sf.stalls);
     if (n_mcd_tf && n_mcd_fr)
         printf("| MCD (dB) through Griffin-Lim: teacher-forced frames / free-running (DTW) | %.2f / %.2f |\n",
                mcd_tf / n_mcd_tf, mcd_fr / n_mcd_fr);
@@ -626,6 +648,8 @@ int train_eval_main(int argc, char **argv)
         voc_free(&voc.m);
         tts_mf_close(vmf);
     }
+    if (flog)
+        fclose(flog);
     t2m_arena_free(&ar);
     tts_mel_free(mel);
     tts_frontend_close(fe);

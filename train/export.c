@@ -41,8 +41,17 @@ static int export_vocoder(tts_mf *mf, const char *out)
 
 int train_export_main(int argc, char **argv)
 {
+    double sharpen = 0;
+    if (argc == 4 && !strcmp(argv[2], "--attn-sharpen")) {
+        sharpen = atof(argv[3]);
+        if (!(sharpen > 0 && sharpen <= 100)) {
+            fprintf(stderr, "tts-train export: --attn-sharpen wants a number in (0, 100]\n");
+            return 2;
+        }
+        argc = 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm\n");
+        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A]\n");
         return 2;
     }
     tts_err err = {0};
@@ -63,6 +72,8 @@ int train_export_main(int argc, char **argv)
         fprintf(stderr, "tts-train export: %s\n", err.msg);
         return 1;
     }
+    if (sharpen > 0)
+        m.cfg.attn_sharpen = (float)sharpen;
     tts_mf_writer *w = tts_mf_writer_new();
     t2m_to_mf_f16(w, &m);
     tts_audio_cfg_to_mf(w, &audio);

@@ -72,7 +72,7 @@ int train_synth_main(int argc, char **argv)
     int *ids = malloc(sizeof(int) * N);
     for (int i = 0; i < N; i++)
         ids[i] = ph.ids[i];
-    t2m_infer_opts io = t2m_infer_opts_default(m.cfg.r);
+    t2m_infer_opts io = t2m_infer_opts_default(&m);
     int cap = io.max_steps_per_token * N + 10;
     float *align = calloc((size_t)cap * N, sizeof(float));
     collect c = {.n_mels = cfg.n_mels};

@@ -169,7 +169,7 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
         plot_png(path, mp, 2, 2, 2, &e);
     }
     /* free-running synthesis of the same sentence: the alignment that matters */
-    t2m_infer_opts io = t2m_infer_opts_default(m->cfg.r);
+    t2m_infer_opts io = t2m_infer_opts_default(m);
     int cap = io.max_steps_per_token * N + 10;
     float *falign = calloc((size_t)cap * N, sizeof(float));
     if (falign) {
