@@ -349,11 +349,11 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(V + (size_t)n * d, KV + (size_t)n * tc2 + d, sizeof(float) * d);
     }
 
-    /* self-feeding (training only): a first pass, without dropout or gradients, predicts
+    /* self-feeding: a first pass, without dropout or gradients, predicts
      * every step from the recorded frames; then a share of the steps get that prediction
      * of the step before as their input instead of the recording, as at inference, where
      * the decoder reads its own smoother frames */
-    if (grads && o->self_feed > 0 && S > 1) {
+    if (o->self_feed > 0 && S > 1) {
         size_t mark = ar->used;
         layer_act fa[T2M_MAX_LAYERS], fo[T2M_MAX_LAYERS];
         if (stack_forward(&m->aenc, P, X, S, fa, ar, 0, NULL))

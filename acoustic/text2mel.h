@@ -98,7 +98,8 @@ typedef struct {
     float layer_dropout; /* dropout on the input of every conv (not the highway carry);
                           * applied whenever > 0, also without grads: zero it to validate */
     float self_feed;     /* share of decoder steps whose input is the model's own (no-grad)
-                          * prediction of the step before, not the recording (training) */
+                          * prediction of the step before, not the recording; 1: every
+                          * step (deterministic: a validation closer to inference) */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */

@@ -263,11 +263,14 @@ int train_acoustic_main(int argc, char **argv)
     nn_adam adam = {.lr = a.lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
                     .clip_norm = a.clip, .step = 0};
     double best_val = INFINITY;
+    /* the best model is chosen by the self-fed validation loss when training self-fed: it
+     * has its own record */
+    const char *best_key = a.topts.self_feed > 0 ? "train.best_val_fed" : "train.best_val";
     tts_mf *mf = NULL;
     if (tts_mf_open(&mf, ckpt, &err) == 0) {
         int rc = t2m_from_mf(&m, mf, 1, &adam, &err);
         double bv;
-        if (rc == 0 && tts_mf_get_f64(mf, "train.best_val", &bv, &err) == 0)
+        if (rc == 0 && tts_mf_get_f64(mf, best_key, &bv, &err) == 0)
             best_val = bv;
         tts_mf_close(mf);
         if (rc) {
@@ -478,9 +481,21 @@ int train_acoustic_main(int argc, char **argv)
             double vl1, vg, vl1_pre;
             t2m_train_opts vo = a.topts;
             vo.layer_dropout = 0;
+            vo.self_feed = 0;
             run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
             vl1 /= n_val;
             vl1_pre /= n_val;
+            /* trained on its own frames: also validate every step on them, and keep the best
+             * model by that, which is closer to how it speaks */
+            double fed = NAN;
+            if (a.topts.self_feed > 0) {
+                t2m_train_opts fo = vo;
+                double fg, fpre;
+                fo.self_feed = 1;
+                run_items(&m, &nds, &fo, val_idx, n_val, wk, a.threads, 0, 1, 1, &fed, &fg, NULL,
+                          &fpre);
+                fed /= n_val;
+            }
             vg /= n_val;
             char vline[256];
             snprintf(vline, sizeof vline, "val step %lld  l1 %.4f  guided %.4f", (long long)adam.step,
@@ -488,14 +503,18 @@ int train_acoustic_main(int argc, char **argv)
             if (m.post.n)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pre-post %.4f",
                          vl1_pre);
+            if (isfinite(fed))
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  self-fed %.4f",
+                         fed);
+            double score = isfinite(fed) ? fed : vl1;
             fprintf(stderr, "%s\n", vline);
             fprintf(log, "%s\n", vline);
             fflush(log);
             plot_val(dir, adam.step, &m, &ds, val_idx[0], &vo);
-            if (vl1 < best_val) {
-                best_val = vl1;
+            if (score < best_val) {
+                best_val = score;
                 step_of_best = adam.step;
-                if (save_model(best, &m, &ds, NULL, vl1, &err))
+                if (save_model(best, &m, &ds, NULL, score, &err))
                     fprintf(stderr, "warning: %s\n", err.msg);
             }
         }
@@ -504,7 +523,7 @@ int train_acoustic_main(int argc, char **argv)
             t2m_to_mf(w, &m, &adam);
             tts_audio_cfg_to_mf(w, &ds.audio);
             tts_mf_set_str(w, "symbols", ds.symbols);
-            tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+            tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
             if (tts_mf_write(w, ckpt, &err))
                 fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
             tts_mf_writer_free(w);
@@ -515,7 +534,7 @@ int train_acoustic_main(int argc, char **argv)
     t2m_to_mf(w, &m, &adam);
     tts_audio_cfg_to_mf(w, &ds.audio);
     tts_mf_set_str(w, "symbols", ds.symbols);
-    tts_mf_set_f64(w, "train.best_val", isfinite(best_val) ? best_val : 1e30);
+    tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
     int rc = tts_mf_write(w, ckpt, &err);
     tts_mf_writer_free(w);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
