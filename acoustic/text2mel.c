@@ -299,6 +299,45 @@ static int stack_out(const t2m_stack *s)
     return s->l[s->n - 1].cout;
 }
 
+/* AudioEnc -> attention -> AudioDec over the decoder inputs X[S, r*n_mels], batched: the
+ * output frames [S, r*n_mels] (the last layer's activation); *A [S, N] and *RQ [S, 2d]
+ * from the arena. NULL: out of memory. */
+static const float *audio_forward(const t2m_model *m, const float *X, int S, const float *K,
+                                  const float *V, int N, layer_act *aact, layer_act *oact,
+                                  float **A, float **RQ, t2m_arena *ar, float pd, uint64_t *rng)
+{
+    const float *P = m->p.params;
+    int d = m->cfg.d;
+    if (stack_forward(&m->aenc, P, X, S, aact, ar, pd, rng))
+        return NULL;
+    const float *Q = aact[m->aenc.n - 1].y; /* [S, d] */
+    float *R = arena_floats(ar, (size_t)S * d);
+    *A = arena_floats(ar, (size_t)S * N);
+    *RQ = arena_floats(ar, (size_t)S * 2 * d);
+    if (!R || !*A || !*RQ)
+        return NULL;
+    attention_forward_f(R, *A, Q, K, V, S, N, d, d);
+    for (int s = 0; s < S; s++) {
+        memcpy(*RQ + (size_t)s * 2 * d, R + (size_t)s * d, sizeof(float) * d);
+        memcpy(*RQ + (size_t)s * 2 * d + d, Q + (size_t)s * d, sizeof(float) * d);
+    }
+    if (stack_forward(&m->adec, P, *RQ, S, oact, ar, pd, rng))
+        return NULL;
+    return oact[m->adec.n - 1].y;
+}
+
+/* y[T, n_mels] = x + PostNet(x) (the post-net must exist); act for the backward pass */
+static int post_forward(const t2m_model *m, const float *x, int T, float *y, layer_act *act,
+                        t2m_arena *ar, float pd, uint64_t *rng)
+{
+    if (stack_forward(&m->post, m->p.params, x, T, act, ar, pd, rng))
+        return -1;
+    const float *corr = act[m->post.n - 1].y;
+    for (size_t k = 0; k < (size_t)T * m->cfg.n_mels; k++)
+        y[k] = x[k] + corr[k];
+    return 0;
+}
+
 /* ---- training -------------------------------------------------------------------------- */
 
 int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *mel, int F,
@@ -355,22 +394,10 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
      * the decoder reads its own smoother frames */
     if (o->self_feed > 0 && S > 1) {
         size_t mark = ar->used;
-        layer_act fa[T2M_MAX_LAYERS], fo[T2M_MAX_LAYERS];
-        if (stack_forward(&m->aenc, P, X, S, fa, ar, 0, NULL))
+        float *A1, *RQ1;
+        const float *out1 = audio_forward(m, X, S, K, V, N, aact, oact, &A1, &RQ1, ar, 0, NULL);
+        if (!out1)
             return TTS_E_NOMEM;
-        const float *Q1 = fa[m->aenc.n - 1].y;
-        float *A1 = arena_floats(ar, (size_t)S * N), *R1 = arena_floats(ar, (size_t)S * d);
-        float *RQ1 = arena_floats(ar, (size_t)S * tc2);
-        if (!A1 || !R1 || !RQ1)
-            return TTS_E_NOMEM;
-        attention_forward_f(R1, A1, Q1, K, V, S, N, d, d);
-        for (int s = 0; s < S; s++) {
-            memcpy(RQ1 + (size_t)s * tc2, R1 + (size_t)s * d, sizeof(float) * d);
-            memcpy(RQ1 + (size_t)s * tc2 + d, Q1 + (size_t)s * d, sizeof(float) * d);
-        }
-        if (stack_forward(&m->adec, P, RQ1, S, fo, ar, 0, NULL))
-            return TTS_E_NOMEM;
-        const float *out1 = fo[m->adec.n - 1].y;
         for (int s = 1; s < S; s++)
             if (nn_rand_uniform(rng) < o->self_feed)
                 memcpy(X + (size_t)s * fr, out1 + (size_t)(s - 1) * fr, sizeof(float) * fr);
@@ -378,19 +405,11 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     }
 
     /* audio side */
-    if (stack_forward(&m->aenc, P, X, S, aact, ar, pd, rng))
+    float *A, *RQ;
+    const float *out = audio_forward(m, X, S, K, V, N, aact, oact, &A, &RQ, ar, pd, rng);
+    if (!out)
         return TTS_E_NOMEM;
     const float *Q = aact[m->aenc.n - 1].y; /* [S, d] */
-    float *A = arena_floats(ar, (size_t)S * N), *R = arena_floats(ar, (size_t)S * d);
-    attention_forward_f(R, A, Q, K, V, S, N, d, d);
-    float *RQ = arena_floats(ar, (size_t)S * tc2);
-    for (int s = 0; s < S; s++) {
-        memcpy(RQ + (size_t)s * tc2, R + (size_t)s * d, sizeof(float) * d);
-        memcpy(RQ + (size_t)s * tc2 + d, Q + (size_t)s * d, sizeof(float) * d);
-    }
-    if (stack_forward(&m->adec, P, RQ, S, oact, ar, pd, rng))
-        return TTS_E_NOMEM;
-    const float *out = oact[m->adec.n - 1].y; /* [S, fr] */
     if (stack_out(&m->adec) != fr)
         return TTS_E_INTERNAL;
 
@@ -399,14 +418,9 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     layer_act pact[T2M_MAX_LAYERS];
     float *yp = NULL;
     if (m->post.n) {
-        if (stack_forward(&m->post, P, out, T, pact, ar, pd, rng))
-            return TTS_E_NOMEM;
-        const float *corr = pact[m->post.n - 1].y;
         yp = arena_floats(ar, (size_t)T * nm);
-        if (!yp)
+        if (!yp || post_forward(m, out, T, yp, pact, ar, pd, rng))
             return TTS_E_NOMEM;
-        for (size_t k = 0; k < (size_t)T * nm; k++)
-            yp[k] = out[k] + corr[k];
     }
 
     /* losses */
@@ -481,11 +495,8 @@ int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *
     }
     layer_act act[T2M_MAX_LAYERS];
     if (arena_reserve(ar, sizeof(float) * ((size_t)T * stack_floats_per_step(&m->post) + 1024)) ||
-        stack_forward(&m->post, m->p.params, x, T, act, ar, 0, NULL))
+        post_forward(m, x, T, y, act, ar, 0, NULL))
         return TTS_E_NOMEM;
-    const float *corr = act[m->post.n - 1].y;
-    for (size_t k = 0; k < (size_t)T * nm; k++)
-        y[k] = x[k] + corr[k];
     return TTS_OK;
 }
 
