@@ -316,7 +316,18 @@ static const float *audio_forward(const t2m_model *m, const float *X, int S, con
     *RQ = arena_floats(ar, (size_t)S * 2 * d);
     if (!R || !*A || !*RQ)
         return NULL;
-    attention_forward_f(R, *A, Q, K, V, S, N, d, d);
+    /* the attention's logits times the model's sharpening: the same as scaling Q */
+    float sh = m->cfg.attn_sharpen > 0 ? m->cfg.attn_sharpen : 1.0f;
+    const float *Qa = Q;
+    if (sh != 1.0f) {
+        float *Qs = arena_floats(ar, (size_t)S * d);
+        if (!Qs)
+            return NULL;
+        for (size_t k = 0; k < (size_t)S * d; k++)
+            Qs[k] = sh * Q[k];
+        Qa = Qs;
+    }
+    attention_forward_f(R, *A, Qa, K, V, S, N, d, d);
     for (int s = 0; s < S; s++) {
         memcpy(*RQ + (size_t)s * 2 * d, R + (size_t)s * d, sizeof(float) * d);
         memcpy(*RQ + (size_t)s * 2 * d + d, Q + (size_t)s * d, sizeof(float) * d);
@@ -353,7 +364,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 
     size_t need = sizeof(float) * ((size_t)N * (stack_floats_per_step(&m->text) + 6 * d + c->embed_dim * 2) +
                                    (size_t)S * (stack_floats_per_step(&m->aenc) +
-                                                stack_floats_per_step(&m->adec) + 6 * fr + 12 * d) +
+                                                stack_floats_per_step(&m->adec) + 6 * fr + 18 * d) +
                                    (size_t)S * N * 4 +
                                    (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm) + 16384);
     if (arena_reserve(ar, need))
@@ -468,7 +479,19 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(dR + (size_t)s * d, dRQ + (size_t)s * tc2, sizeof(float) * d);
         memcpy(dQ + (size_t)s * d, dRQ + (size_t)s * tc2 + d, sizeof(float) * d);
     }
-    attention_backward_f(dQ, dK, dV, dR, dA, A, Q, K, V, scratch, S, N, d, d);
+    float sh = c->attn_sharpen > 0 ? c->attn_sharpen : 1.0f;
+    if (sh == 1.0f) {
+        attention_backward_f(dQ, dK, dV, dR, dA, A, Q, K, V, scratch, S, N, d, d);
+    } else { /* the attention saw sh * Q */
+        float *Qs = arena_floats(ar, (size_t)S * d), *dQs = arena_zeros(ar, (size_t)S * d);
+        if (!Qs || !dQs)
+            return TTS_E_NOMEM;
+        for (size_t k = 0; k < (size_t)S * d; k++)
+            Qs[k] = sh * Q[k];
+        attention_backward_f(dQs, dK, dV, dR, dA, A, Qs, K, V, scratch, S, N, d, d);
+        for (size_t k = 0; k < (size_t)S * d; k++)
+            dQ[k] += sh * dQs[k];
+    }
     if (stack_backward(&m->aenc, P, grads, X, S, aact, dQ, NULL, ar, pd))
         return TTS_E_NOMEM;
     float *dKV = arena_floats(ar, (size_t)N * tc2), *dE = arena_zeros(ar, (size_t)N * c->embed_dim);

@@ -38,9 +38,10 @@ typedef struct {
     int text_ch;   /* channels inside the text encoder */
     int d;         /* attention / audio channels */
     int post_ch;   /* channels of the post-net; 0: none (older voices) */
-    float attn_sharpen; /* inference: attention logits times this (1: as trained). A soft
-                         * trained attention blends neighbouring phonemes into each step;
-                         * sharper, each step speaks its own (chosen by word error rate) */
+    float attn_sharpen; /* attention logits times this, in training and at inference
+                         * (1: plain). A soft attention blends neighbouring phonemes into
+                         * each step; sharper, each step speaks its own. Set at export for
+                         * a voice trained without it, or trained with it (--attn-sharpen) */
 } t2m_config;
 
 /* frames the post-net looks ahead (and back): its half receptive field */

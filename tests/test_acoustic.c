@@ -76,6 +76,7 @@ static void test_gradient(void)
 {
     t2m_model m;
     t2m_config c = tiny_cfg();
+    c.attn_sharpen = 1.7f; /* trained sharpened: the attention sees 1.7 Q */
     tts_err e;
     CHECK(t2m_init(&m, &c, 1, 7, &e) == 0, "init");
     uint64_t rng = 3;
@@ -347,11 +348,71 @@ static void test_f16_roundtrip(void)
     rmdir(dir);
 }
 
+/* Sharpening the attention by s is the same network as scaling K by s, which the text
+ * encoder's last layer (a plain 1x1 conv whose first d outputs are K) can do: a model
+ * trained sharpened and its twin with those weights times s have the same loss, the same
+ * gradients everywhere else, and gradients s times larger on the scaled weights. Exact
+ * up to float rounding, so it sees an error of the sharpened backward pass that the
+ * finite differences (where the attention's share of a gradient is small) cannot. */
+static void test_sharpen_equivalence(void)
+{
+    t2m_model a, b;
+    t2m_config c = tiny_cfg();
+    const float s = 1.7f;
+    tts_err e;
+    c.attn_sharpen = s;
+    CHECK(t2m_init(&a, &c, 1, 11, &e) == 0, "init");
+    c.attn_sharpen = 1;
+    CHECK(t2m_init(&b, &c, 1, 11, &e) == 0, "init");
+    uint64_t rng = 5;
+    for (size_t j = 0; j < a.p.count; j++) /* every weight and bias away from zero */
+        a.p.params[j] += (float)(0.05 * nn_rand_normal(&rng));
+    memcpy(b.p.params, a.p.params, sizeof(float) * a.p.count);
+    const t2m_conv *kv = &a.text.l[a.text.n - 1];
+    int d = c.d;
+    CHECK(kv->K == 1 && kv->act == T2M_ACT_NONE && kv->cout == 2 * d, "unexpected K/V layer");
+    for (int i = 0; i < kv->cin; i++)
+        for (int j = 0; j < d; j++)
+            b.p.params[kv->w + (size_t)i * 2 * d + j] *= s;
+    for (int j = 0; j < d; j++)
+        b.p.params[kv->b + j] *= s;
+    int ids[64], F;
+    float mel[64 * 8 * NM];
+    int N = make_utt(&rng, ids, mel, &F);
+    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .self_feed = 0.5f};
+    t2m_arena ar = {0};
+    t2m_loss la, lb;
+    memset(a.p.grads, 0, a.p.count * sizeof(float));
+    memset(b.p.grads, 0, b.p.count * sizeof(float));
+    uint64_t ra = 9, rb = 9;
+    CHECK(t2m_train_utterance(&a, ids, N, mel, F, &o, a.p.grads, 1, &ra, &ar, &la, NULL) == 0 &&
+              t2m_train_utterance(&b, ids, N, mel, F, &o, b.p.grads, 1, &rb, &ar, &lb, NULL) == 0,
+          "run");
+    double worst = 0, gmax = 0;
+    for (size_t j = 0; j < a.p.count; j++) {
+        size_t off = j;
+        int scaled = (off >= kv->w && off < kv->w + (size_t)kv->cin * 2 * d &&
+                      (off - kv->w) % (2 * d) < (size_t)d) ||
+                     (off >= kv->b && off < kv->b + (size_t)d);
+        double ga = a.p.grads[j], gb = scaled ? s * b.p.grads[j] : b.p.grads[j];
+        worst = fmax(worst, fabs(ga - gb));
+        gmax = fmax(gmax, fabs(ga));
+    }
+    printf("sharpened attention vs scaled keys: loss %.6f / %.6f, worst gradient difference "
+           "%.2e (largest gradient %.2e)\n", la.total, lb.total, worst, gmax);
+    CHECK(fabs(la.total - lb.total) <= 1e-5 * fabs(la.total), "losses differ");
+    CHECK(worst <= 1e-5 * gmax, "gradients differ");
+    t2m_arena_free(&ar);
+    t2m_free(&a);
+    t2m_free(&b);
+}
+
 int main(void)
 {
     test_half();
     test_f16_roundtrip();
     test_gradient();
+    test_sharpen_equivalence();
     test_training_and_inference();
     if (failures) {
         printf("%d failure(s)\n", failures);

@@ -207,6 +207,7 @@ int train_acoustic_main(int argc, char **argv)
     a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f};
     const char *data = NULL, *dir = NULL, *init = NULL;
     int d = 0, text_ch = 0, r = 0, post_ch = -1;
+    float sharpen = 0; /* 0: keep the model's */
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -229,6 +230,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--text-ch")) text_ch = atoi(v);
         else if (OPT("--r")) r = atoi(v);
         else if (OPT("--post-ch")) post_ch = atoi(v);
+        else if (OPT("--attn-sharpen")) sharpen = (float)atof(v);
         else if (!data && s[0] != '-') data = s;
         else if (!dir && s[0] != '-') dir = s;
         else {
@@ -360,6 +362,8 @@ int train_acoustic_main(int argc, char **argv)
         fprintf(stderr, "new model: %zu parameters (d=%d text_ch=%d r=%d)\n", m.p.count,
                 m.cfg.d, m.cfg.text_ch, m.cfg.r);
     }
+    if (sharpen > 0)
+        m.cfg.attn_sharpen = sharpen;
     memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
     memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
     /* the statistics are data, not parameters: keep the optimizer off them */
@@ -386,9 +390,9 @@ int train_acoustic_main(int argc, char **argv)
         return 1;
     }
     fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
-            "r %d, post-net %d, input dropout %.2f, layer dropout %.2f, self-feed %.2f\n",
+            "r %d, post-net %d, input dropout %.2f, layer dropout %.2f, self-feed %.2f, attention sharpening %.2f\n",
             (long long)adam.step, data, n_train, n_val, m.p.count, mb, m.cfg.r, m.cfg.post_ch,
-            a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed);
+            a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed, m.cfg.attn_sharpen);
     fflush(log);
     /* normalized validation mels are recomputed by each worker from the dataset: store the
      * dataset itself normalized in memory instead */
