@@ -523,43 +523,6 @@ int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *
     return TTS_OK;
 }
 
-/* decoder steps the post-net's output is handed on in, at least (but for the last) */
-#define POST_CHUNK_STEPS 4
-
-/* Decoded (normalized) frames waiting for the post-net, and what has been handed on. */
-typedef struct {
-    float *dec;     /* [cap steps * r, nm] every decoded frame */
-    int *pos;       /* attended token per step */
-    float *win;     /* [window frames, nm] post-net output */
-    t2m_arena ar;
-    int n_dec, n_out; /* steps decoded, steps handed on */
-} post_queue;
-
-/* Hands on every step whose post-net output no longer depends on frames to come (all of
- * them when final). Returns non-zero when the callback asked to stop, < 0 on no memory. */
-static int post_flush(const t2m_model *m, post_queue *q, int final, float *frames, t2m_frame_cb cb,
-                      void *user)
-{
-    int r = m->cfg.r, nm = m->cfg.n_mels, reach = T2M_POST_REACH;
-    int have = q->n_dec * r; /* frames decoded */
-    int ready = final ? q->n_dec : (have - reach) / r;
-    if (ready <= q->n_out || (!final && ready - q->n_out < POST_CHUNK_STEPS))
-        return 0;
-    int a = q->n_out * r, b = ready * r;
-    int lo = a - reach > 0 ? a - reach : 0, hi = b + reach < have ? b + reach : have;
-    if (t2m_postnet(m, q->dec + (size_t)lo * nm, hi - lo, q->win, &q->ar))
-        return -1;
-    for (int j = q->n_out; j < ready; j++) {
-        const float *y = q->win + (size_t)(j * r - lo) * nm;
-        for (int k = 0; k < r * nm; k++)
-            frames[k] = y[k] * m->mel_std[k % nm] + m->mel_mean[k % nm];
-        q->n_out = j + 1;
-        if (cb && cb(frames, r, q->pos[j], user))
-            return 1;
-    }
-    return 0;
-}
-
 t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
 {
     int r = m->cfg.r;
@@ -635,6 +598,113 @@ static void stack_step(const t2m_stack *s, const float *P, stack_state *ss, cons
     memcpy(y, cur, sizeof(float) * s->l[s->n - 1].cout);
 }
 
+/* The post-net streamed inside t2m_synthesize. A centred conv of half-width
+ * h = (K-1)*dil/2 is the causal conv of the same weights run h frames late: its output for
+ * frame t is ready once frame t + h is in. So each decoded frame goes through every layer
+ * once, and leaves the post-net T2M_POST_REACH (the sum of the h) frames after it was
+ * decoded; at the end each layer is fed its h frames of zero padding, as the batched
+ * post-net pads. */
+typedef struct {
+    nn_conv_state st[T2M_MAX_LAYERS];
+    int n_in[T2M_MAX_LAYERS]; /* frames given to each layer, padding included */
+    float *buf;               /* scratch: 2 layer inputs/outputs, conv output, carry, zeros */
+    size_t maxc;
+    float *dec;    /* [cap steps * r, nm] the decoded (normalized) frames: the residual */
+    int *pos;      /* attended token per step */
+    float *frames; /* [r, nm] the step being handed on */
+    int n_out;     /* frames out of the post-net */
+} post_stream;
+
+static int post_stream_init(post_stream *ps, const t2m_model *m, long cap_steps)
+{
+    memset(ps, 0, sizeof *ps);
+    const t2m_stack *s = &m->post;
+    for (int i = 0; i < s->n; i++) {
+        const t2m_conv *c = &s->l[i];
+        size_t co = (size_t)conv_out(c);
+        ps->maxc = co > ps->maxc ? co : ps->maxc;
+        ps->maxc = (size_t)c->cin > ps->maxc ? (size_t)c->cin : ps->maxc;
+        ps->st[i].len = (c->K - 1) * c->dil;
+        if (ps->st[i].len > 0 && !(ps->st[i].hist = calloc((size_t)ps->st[i].len * c->cin,
+                                                           sizeof(float))))
+            return -1;
+    }
+    int r = m->cfg.r, nm = m->cfg.n_mels;
+    ps->buf = calloc(5 * ps->maxc, sizeof(float));
+    ps->dec = malloc(sizeof(float) * (size_t)cap_steps * r * nm);
+    ps->pos = malloc(sizeof(int) * (size_t)cap_steps);
+    ps->frames = malloc(sizeof(float) * (size_t)r * nm);
+    return ps->buf && ps->dec && ps->pos && ps->frames ? 0 : -1;
+}
+
+static void post_stream_free(post_stream *ps, const t2m_model *m)
+{
+    for (int i = 0; i < m->post.n; i++)
+        free(ps->st[i].hist);
+    free(ps->buf);
+    free(ps->dec);
+    free(ps->pos);
+    free(ps->frames);
+}
+
+/* Gives layer i0 its next input x; what comes out runs on through the layers above it.
+ * When a frame leaves the last layer it is completed (+ the decoded frame, denormalized)
+ * and every r of them are handed to cb. Returns non-zero when cb asked to stop. */
+static int post_feed(const t2m_model *m, post_stream *ps, int i0, const float *x,
+                     t2m_frame_cb cb, void *user)
+{
+    const float *P = m->p.params;
+    size_t mc = ps->maxc;
+    float *io[2] = {ps->buf, ps->buf + mc}, *h = ps->buf + 2 * mc, *carry = ps->buf + 4 * mc;
+    for (int i = i0; i < m->post.n; i++) {
+        const t2m_conv *c = &m->post.l[i];
+        nn_conv_state *st = &ps->st[i];
+        int half = (c->K - 1) * c->dil / 2, co = conv_out(c);
+        int t = ps->n_in[i]++ - half; /* the frame this input completes */
+        if (t < 0) {                  /* only history so far */
+            memcpy(st->hist + (size_t)st->pos * c->cin, x, sizeof(float) * c->cin);
+            st->pos = (st->pos + 1) % st->len;
+            return 0;
+        }
+        if (c->act == T2M_ACT_HIGHWAY) { /* the carry is the input of frame t itself */
+            const float *src = x;
+            if (half > 0) {
+                int slot = (st->pos - half) % st->len;
+                src = st->hist + (size_t)(slot < 0 ? slot + st->len : slot) * c->cin;
+            }
+            memcpy(carry, src, sizeof(float) * c->cin);
+        }
+        conv1d_step_f(h, x, P + c->w, P + c->b, c->cin, co, c->K, c->dil, st);
+        float *y = io[i & 1];
+        if (c->act == T2M_ACT_NONE)
+            memcpy(y, h, sizeof(float) * co);
+        else if (c->act == T2M_ACT_RELU)
+            relu_forward_f(y, h, co);
+        else
+            highway_forward_f(y, h, carry, 1, c->cout);
+        x = y;
+    }
+    int r = m->cfg.r, nm = m->cfg.n_mels, f = ps->n_out++;
+    float *out = ps->frames + (size_t)(f % r) * nm;
+    const float *d = ps->dec + (size_t)f * nm;
+    for (int b = 0; b < nm; b++)
+        out[b] = (d[b] + x[b]) * m->mel_std[b] + m->mel_mean[b];
+    return f % r == r - 1 && cb && cb(ps->frames, r, ps->pos[f / r], user);
+}
+
+/* the end of the utterance: each layer's zero padding, in order from the first */
+static int post_finish(const t2m_model *m, post_stream *ps, t2m_frame_cb cb, void *user)
+{
+    float *zeros = ps->buf + 3 * ps->maxc; /* never written */
+    for (int i = 0; i < m->post.n; i++) {
+        const t2m_conv *c = &m->post.l[i];
+        for (int j = 0; j < (c->K - 1) * c->dil / 2; j++)
+            if (post_feed(m, ps, i, zeros, cb, user))
+                return 1;
+    }
+    return 0;
+}
+
 int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_opts *o,
                    t2m_frame_cb cb, void *user, float *align, int *stop_reason, tts_err *err)
 {
@@ -653,20 +723,10 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
 
     int rc = TTS_OK, steps = 0, reason = 1;
     t2m_arena ar = {0};
-    post_queue pq = {0};
-    if (m->post.n) {
-        pq.dec = malloc(sizeof(float) * (size_t)cap * fr);
-        pq.pos = malloc(sizeof(int) * (size_t)cap);
-        /* the widest window: the last flush, up to POST_CHUNK_STEPS - 1 steps left over plus
-         * those within reach of the end, and the reach behind them */
-        int wmax = (POST_CHUNK_STEPS + (T2M_POST_REACH + r - 1) / r + 2) * r + 2 * T2M_POST_REACH;
-        pq.win = malloc(sizeof(float) * (size_t)wmax * nm);
-        if (!pq.dec || !pq.pos || !pq.win) {
-            free(pq.dec);
-            free(pq.pos);
-            free(pq.win);
-            return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
-        }
+    post_stream ps;
+    if (m->post.n && post_stream_init(&ps, m, cap)) {
+        post_stream_free(&ps, m);
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
     }
     stack_state sa, so;
     int sa_ok = stack_state_init(&sa, &m->aenc) == 0;
@@ -746,12 +806,12 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
                 frames[j * nm + b] = out[j * nm + b] * m->mel_std[b] + m->mel_mean[b];
         steps++;
         if (m->post.n) {
-            memcpy(pq.dec + (size_t)pq.n_dec * fr, out, sizeof(float) * fr);
-            pq.pos[pq.n_dec++] = pos;
-            int f = post_flush(m, &pq, 0, out, cb, user); /* out is free until the next step */
+            memcpy(ps.dec + (size_t)(steps - 1) * fr, out, sizeof(float) * fr);
+            ps.pos[steps - 1] = pos;
+            int f = 0;
+            for (int j = 0; j < r && !f; j++)
+                f = post_feed(m, &ps, 0, out + (size_t)j * nm, cb, user);
             if (f) {
-                if (f < 0)
-                    rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
                 reason = 2;
                 break;
             }
@@ -780,18 +840,11 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             }
         }
     }
-    if (m->post.n && reason != 2 && !rc) {
-        int f = post_flush(m, &pq, 1, out, cb, user);
-        if (f < 0)
-            rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
-        else if (f > 0)
-            reason = 2;
-    }
+    if (m->post.n && reason != 2 && !rc && post_finish(m, &ps, cb, user))
+        reason = 2;
 done:
-    free(pq.dec);
-    free(pq.pos);
-    free(pq.win);
-    t2m_arena_free(&pq.ar);
+    if (m->post.n)
+        post_stream_free(&ps, m);
     if (sa_ok)
         stack_state_free(&sa, &m->aenc);
     if (so_ok)
