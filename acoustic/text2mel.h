@@ -124,8 +124,8 @@ int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *
 
 /* Receives each decoder step's r frames (de-normalized log-mel, [r, n_mels]) and the
  * attended token position; returns non-zero to stop. With a post-net the frames of a
- * step come T2M_POST_REACH frames (rounded up to steps, in chunks) after it is decoded,
- * still in order and each with its own step's token. */
+ * step come once its last frame has been through the post-net, T2M_POST_REACH frames
+ * after it was decoded, still in order and each with its own step's token. */
 typedef int (*t2m_frame_cb)(const float *frames, int r, int attended_token, void *user);
 
 typedef struct {
