@@ -9,7 +9,7 @@
  *     length ratio (synthesized / recorded frames);
  * and, on every line of SENTENCES.txt (unseen text), the attention failures of
  * free-running synthesis: runaway (hit the length cap), skipped words (the attention
- * spent less than half a decoder step on a word's phonemes), stalls (stuck on one token
+ * spent less than one frame, 12.5 ms, on a word's phonemes), stalls (stuck on one token
  * for over a second).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
@@ -240,11 +240,11 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
 }
 
 /* judges one free-running result against the words of its phonemes. A word is skipped
- * when the attention spent less than half a decoder step on its phonemes in all (its
- * attention mass over the steps, from align[steps, N]): at r = 4 a short word may be
- * passed within a single step, which is not a skip. */
-static void judge(const run *c, const float *align, int N, const tts_phonemes *ph, int stop,
-                  int steps_per_second, failures *f, const char *text, FILE *log)
+ * when the attention spent less than one frame (12.5 ms) on its phonemes in all: its
+ * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
+ * A short word may be passed within a single step, which is not a skip. */
+static void judge(const run *c, const float *align, int N, int r, const tts_phonemes *ph,
+                  int stop, int steps_per_second, failures *f, const char *text, FILE *log)
 {
     if (stop == 1) {
         f->runaway++;
@@ -257,12 +257,12 @@ static void judge(const run *c, const float *align, int N, const tts_phonemes *p
         for (size_t s = 0; s < c->steps; s++)
             for (size_t k = lo; k < hi && k < (size_t)N; k++)
                 mass += align[s * N + k];
-        if (mass < 0.5) {
+        if (mass * r < 1) {
             f->skipped_words++;
             f->skipped_short += ph->words[w].n_ids <= 2;
             if (log)
-                fprintf(log, "skipped '%.*s' (%.2f steps)\t%s\n", (int)ph->words[w].length,
-                        text + ph->words[w].offset, mass, text);
+                fprintf(log, "skipped '%.*s' (%.2f frames)\t%s\n", (int)ph->words[w].length,
+                        text + ph->words[w].offset, mass * r, text);
         }
     }
     int same = 1;
@@ -489,7 +489,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, &ph, stop, steps_per_second, &vf, text, flog);
+            judge(&c, al, N, m.cfg.r, &ph, stop, steps_per_second, &vf, text, flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -593,7 +593,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, &ph, stop, steps_per_second, &sf, line, flog);
+            judge(&c, al, Ns, m.cfg.r, &ph, stop, steps_per_second, &sf, line, flog);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
