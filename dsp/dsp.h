@@ -131,6 +131,15 @@ int tts_mel_to_linear(tts_mel *m, const float *logmel, size_t n_frames, float *m
 int tts_mel_to_linear_nnls(tts_mel *m, const float *logmel, size_t n_frames, float *mag,
                            int n_iter, tts_err *err);
 
+/* Filters pcm[0..n) in place so that its mel envelope approaches logmel[n_frames]:
+ * per STFT frame (the analysis settings), each band's gain = wanted mel magnitude / the
+ * signal's (clamped to [1/max_gain, max_gain]), spread over the FFT bins through the
+ * filterbank, applied, and the signal resynthesized by overlap-add; n_iter times. Only
+ * the envelope moves: the fine structure inside a band (harmonics) and the phase stay the
+ * signal's. */
+int tts_mel_match_envelope(tts_mel *m, float *pcm, size_t n, const float *logmel,
+                           size_t n_frames, int n_iter, float max_gain, tts_err *err);
+
 /* ------------------------------------------------------------ Griffin-Lim ---- */
 
 typedef struct {

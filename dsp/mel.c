@@ -332,3 +332,65 @@ int tts_mel_to_linear_nnls(tts_mel *m, const float *logmel, size_t n_frames, flo
     free(num);
     return TTS_OK;
 }
+
+int tts_mel_match_envelope(tts_mel *m, float *pcm, size_t n, const float *logmel,
+                           size_t n_frames, int n_iter, float max_gain, tts_err *err)
+{
+    if (!m || (n > 0 && !pcm) || (n_frames > 0 && !logmel))
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: NULL argument");
+    if (n == 0 || n_frames == 0 || n_iter <= 0)
+        return TTS_OK;
+    if (!(max_gain >= 1))
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: max_gain %g < 1", max_gain);
+    int nm = m->cfg.n_mels;
+    size_t nb = (size_t)m->n_bins, T = tts_stft_n_frames(m->stft, n);
+    float *spec = malloc(sizeof(float) * 2 * T * nb);
+    float *wsum = calloc(nb, sizeof(float)), *gb = malloc(sizeof(float) * (size_t)nm);
+    float *gk = malloc(sizeof(float) * nb);
+    if (!spec || !wsum || !gb || !gk) {
+        free(spec);
+        free(wsum);
+        free(gb);
+        free(gk);
+        return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+    }
+    for (int j = 0; j < nm; j++)
+        for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+            wsum[k] += m->fb[(size_t)j * nb + k];
+    int rc = TTS_OK;
+    for (int it = 0; it < n_iter && !rc; it++) {
+        if ((rc = tts_stft_forward(m->stft, pcm, n, spec, err)))
+            break;
+        for (size_t t = 0; t < T; t++) {
+            float *s = spec + 2 * t * nb;
+            const float *l = logmel + (t < n_frames ? t : n_frames - 1) * (size_t)nm;
+            for (size_t k = 0; k < nb; k++)
+                m->mag[k] = sqrtf(s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1]);
+            for (int j = 0; j < nm; j++) {
+                const float *w = m->fb + (size_t)j * nb;
+                float acc = 0.0f;
+                for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+                    acc += w[k] * m->mag[k];
+                float want = expf(l[j] < 30.0f ? l[j] : 30.0f);
+                float g = want / (acc > 1e-12f ? acc : 1e-12f);
+                gb[j] = g > max_gain ? max_gain : g < 1 / max_gain ? 1 / max_gain : g;
+            }
+            for (size_t k = 0; k < nb; k++)
+                gk[k] = 0;
+            for (int j = 0; j < nm; j++)
+                for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+                    gk[k] += m->fb[(size_t)j * nb + k] * gb[j];
+            for (size_t k = 0; k < nb; k++) {
+                float g = wsum[k] > 0 ? gk[k] / wsum[k] : 1.0f;
+                s[2 * k] *= g;
+                s[2 * k + 1] *= g;
+            }
+        }
+        rc = tts_stft_inverse(m->stft, spec, T, pcm, n, err);
+    }
+    free(spec);
+    free(wsum);
+    free(gb);
+    free(gk);
+    return rc;
+}

@@ -214,7 +214,7 @@ static int neural_run(neural *v, const float *frames, int F)
 }
 
 typedef struct {
-    double copy, copy_gl, e2e_gl, e2e_voc;
+    double copy, copy_gl, e2e_gl, e2e_voc, copy_env, e2e_env;
     int n;
 } mcd_sums;
 
@@ -342,6 +342,8 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
+    int voc_env = 0; /* experiment: the neural vocoder's output also with its mel envelope
+                      * matched to the frames (tts_mel_match_envelope, this many passes) */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -350,6 +352,8 @@ int train_eval_main(int argc, char **argv)
             sharpen = atof(argv[++i]);
         else if (!strcmp(argv[i], "--attn-sharpen") && i + 1 < argc)
             attn_sharpen = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--voc-envelope") && i + 1 < argc)
+            voc_env = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -383,7 +387,8 @@ int train_eval_main(int argc, char **argv)
     }
     neural voc = {0};
     tts_mf *vmf = NULL;
-    FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL;
+    FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL, *t_copy_env = NULL,
+         *t_voc_env = NULL;
     mcd_sums ms = {0};
     pitch_sums pc = {0};
     if (voc_path) {
@@ -400,6 +405,10 @@ int train_eval_main(int argc, char **argv)
         t_copy = open_tsv(outdir, "copy");
         t_copy_gl = open_tsv(outdir, "copy_gl");
         t_voc = open_tsv(outdir, "val_voc");
+        if (voc_env > 0) {
+            t_copy_env = open_tsv(outdir, "copy_env");
+            t_voc_env = open_tsv(outdir, "val_voc_env");
+        }
         if (!t_rec || !t_copy || !t_copy_gl || !t_voc) {
             fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
             return 1;
@@ -519,7 +528,7 @@ int train_eval_main(int argc, char **argv)
         }
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
-            double m_copy = NAN, m_copy_gl = NAN, m_voc = NAN;
+            double m_copy = NAN, m_copy_gl = NAN, m_voc = NAN, m_copy_env = NAN, m_voc_env = NAN;
             snprintf(path, sizeof path, "%s/rec/%s.wav", outdir, name);
             if (tts_wav_write(path, ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate,
                               &err) == 0)
@@ -532,18 +541,34 @@ int train_eval_main(int argc, char **argv)
                 m_copy = mcd_pcm(mel, voc.pcm, (size_t)F * hop, nm, ref, F, floor, 0);
                 if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
                     fprintf(t_copy, "%s\t%s\n", path, text);
+                if (t_copy_env && tts_mel_match_envelope(mel, voc.pcm, (size_t)F * hop, raw, F,
+                                                         voc_env, 100, &err) == 0) {
+                    m_copy_env = mcd_pcm(mel, voc.pcm, (size_t)F * hop, nm, ref, F, floor, 0);
+                    snprintf(path, sizeof path, "%s/copy_env/%s.wav", outdir, name);
+                    if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
+                        fprintf(t_copy_env, "%s\t%s\n", path, text);
+                }
             }
             snprintf(path, sizeof path, "%s/val_voc/%s.wav", outdir, name);
             if (c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0) {
                 m_voc = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
                     fprintf(t_voc, "%s\t%s\n", path, text);
+                if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop, c.frames, c.n,
+                                                        voc_env, 100, &err) == 0) {
+                    m_voc_env = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
+                    snprintf(path, sizeof path, "%s/val_voc_env/%s.wav", outdir, name);
+                    if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
+                        fprintf(t_voc_env, "%s\t%s\n", path, text);
+                }
             }
             if (isfinite(m_copy) && isfinite(m_copy_gl) && isfinite(m_gl) && isfinite(m_voc)) {
                 ms.copy += m_copy;
                 ms.copy_gl += m_copy_gl;
                 ms.e2e_gl += m_gl;
                 ms.e2e_voc += m_voc;
+                ms.copy_env += m_copy_env; /* NaN unless --voc-envelope */
+                ms.e2e_env += m_voc_env;
                 ms.n++;
             }
             pitch_check(&voc, ds.pcm + (size_t)ds.mel_off[i] * hop, raw, pred, F, rate, hop, &pc);
@@ -638,10 +663,18 @@ int train_eval_main(int argc, char **argv)
                100.0 * pc.gross[0] / fmax(pc.both[0], 1), 100.0 * pc.gross[1] / fmax(pc.both[1], 1));
         printf("| MCD (dB), text -> acoustic -> vocoder (DTW): neural / Griffin-Lim | %.2f / %.2f |\n",
                ms.e2e_voc / ms.n, ms.e2e_gl / ms.n);
+        if (voc_env > 0)
+            printf("| MCD (dB), neural with its envelope matched (%d passes): copy / text -> "
+                   "speech | %.2f / %.2f |\n",
+                   voc_env, ms.copy_env / ms.n, ms.e2e_env / ms.n);
         fclose(t_rec);
         fclose(t_copy);
         fclose(t_copy_gl);
         fclose(t_voc);
+        if (t_copy_env)
+            fclose(t_copy_env);
+        if (t_voc_env)
+            fclose(t_voc_env);
         free(voc.noise);
         free(voc.pcm);
         voc_arena_free(&voc.ar);
