@@ -140,6 +140,28 @@ int tts_mel_to_linear_nnls(tts_mel *m, const float *logmel, size_t n_frames, flo
 int tts_mel_match_envelope(tts_mel *m, float *pcm, size_t n, const float *logmel,
                            size_t n_frames, int n_iter, float max_gain, tts_err *err);
 
+/* The same, streaming: the frames and samples come in order (frame t before the samples
+ * under its window; a vocoder gives frame t's hop samples after frame t), finished
+ * samples come out in order, tts_envmatch_delay() samples behind at most, and the whole
+ * output equals tts_mel_match_envelope's over the whole signal (the same operations in
+ * the same order). One object per stream; reset between utterances. */
+#define TTS_ENVMATCH_MAX_PASSES 4
+typedef struct tts_envmatch tts_envmatch;
+int tts_envmatch_create(tts_envmatch **out, const tts_audio_cfg *cfg, int n_pass,
+                        float max_gain, tts_err *err);
+void tts_envmatch_free(tts_envmatch *e); /* NULL is fine */
+void tts_envmatch_reset(tts_envmatch *e);
+/* the log-mel features of the next frame (n_mels floats, copied) */
+int tts_envmatch_push_frame(tts_envmatch *e, const float *logmel, tts_err *err);
+/* n more samples in; *n_out finished samples written to out (cap floats: n +
+ * tts_envmatch_delay() always suffice) */
+int tts_envmatch_push(tts_envmatch *e, const float *pcm, size_t n, float *out, size_t cap,
+                      size_t *n_out, tts_err *err);
+/* the end of the utterance: the remaining samples (at most tts_envmatch_delay()); then
+ * reset before the next one */
+int tts_envmatch_finish(tts_envmatch *e, float *out, size_t cap, size_t *n_out, tts_err *err);
+size_t tts_envmatch_delay(const tts_envmatch *e);
+
 /* ------------------------------------------------------------ Griffin-Lim ---- */
 
 typedef struct {

@@ -333,64 +333,393 @@ int tts_mel_to_linear_nnls(tts_mel *m, const float *logmel, size_t n_frames, flo
     return TTS_OK;
 }
 
+/* The filterbank's weight summed over the bands at each FFT bin: wsum[n_bins]. */
+static void band_weight_sums(const tts_mel *m, float *wsum)
+{
+    size_t nb = (size_t)m->n_bins;
+    memset(wsum, 0, nb * sizeof *wsum);
+    for (int j = 0; j < m->cfg.n_mels; j++)
+        for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+            wsum[k] += m->fb[(size_t)j * nb + k];
+}
+
+/* One frame of the envelope match: spec (n_bins (re, im) pairs) times the gains that
+ * bring its mel magnitude to exp(logmel). gb[n_mels] scratch; uses m->mag. */
+static void match_frame(tts_mel *m, float *spec, const float *logmel, float max_gain,
+                        const float *wsum, float *gb)
+{
+    size_t nb = (size_t)m->n_bins;
+    int nm = m->cfg.n_mels;
+    for (size_t k = 0; k < nb; k++)
+        m->mag[k] = sqrtf(spec[2 * k] * spec[2 * k] + spec[2 * k + 1] * spec[2 * k + 1]);
+    for (int j = 0; j < nm; j++) {
+        const float *w = m->fb + (size_t)j * nb;
+        float acc = 0.0f;
+        for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+            acc += w[k] * m->mag[k];
+        float l = logmel[j];
+        float want = expf(isnan(l) ? logf(m->cfg.log_floor) : l < 30.0f ? l : 30.0f);
+        float g = want / (acc > 1e-12f ? acc : 1e-12f);
+        gb[j] = g > max_gain ? max_gain : g < 1 / max_gain ? 1 / max_gain : g;
+    }
+    /* the bin gains: the bands' gains averaged with the filterbank's weights (m->mag is
+     * free again) */
+    float *gk = m->mag;
+    memset(gk, 0, nb * sizeof *gk);
+    for (int j = 0; j < nm; j++)
+        for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
+            gk[k] += m->fb[(size_t)j * nb + k] * gb[j];
+    for (size_t k = 0; k < nb; k++) {
+        float g = wsum[k] > 0 ? gk[k] / wsum[k] : 1.0f;
+        spec[2 * k] *= g;
+        spec[2 * k + 1] *= g;
+    }
+}
+
 int tts_mel_match_envelope(tts_mel *m, float *pcm, size_t n, const float *logmel,
                            size_t n_frames, int n_iter, float max_gain, tts_err *err)
 {
     if (!m || (n > 0 && !pcm) || (n_frames > 0 && !logmel))
         return tts_seterr(err, TTS_E_INVALID, "envelope match: NULL argument");
-    if (n == 0 || n_frames == 0 || n_iter <= 0)
-        return TTS_OK;
     if (!(max_gain >= 1))
         return tts_seterr(err, TTS_E_INVALID, "envelope match: max_gain %g < 1", max_gain);
+    if (n == 0 || n_frames == 0 || n_iter <= 0)
+        return TTS_OK;
     int nm = m->cfg.n_mels;
     size_t nb = (size_t)m->n_bins, T = tts_stft_n_frames(m->stft, n);
     float *spec = malloc(sizeof(float) * 2 * T * nb);
-    float *wsum = calloc(nb, sizeof(float)), *gb = malloc(sizeof(float) * (size_t)nm);
-    float *gk = malloc(sizeof(float) * nb);
-    if (!spec || !wsum || !gb || !gk) {
+    float *wsum = malloc(sizeof(float) * nb), *gb = malloc(sizeof(float) * (size_t)nm);
+    if (!spec || !wsum || !gb) {
         free(spec);
         free(wsum);
         free(gb);
-        free(gk);
         return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
     }
-    for (int j = 0; j < nm; j++)
-        for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
-            wsum[k] += m->fb[(size_t)j * nb + k];
+    band_weight_sums(m, wsum);
     int rc = TTS_OK;
     for (int it = 0; it < n_iter && !rc; it++) {
         if ((rc = tts_stft_forward(m->stft, pcm, n, spec, err)))
             break;
-        for (size_t t = 0; t < T; t++) {
-            float *s = spec + 2 * t * nb;
-            const float *l = logmel + (t < n_frames ? t : n_frames - 1) * (size_t)nm;
-            for (size_t k = 0; k < nb; k++)
-                m->mag[k] = sqrtf(s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1]);
-            for (int j = 0; j < nm; j++) {
-                const float *w = m->fb + (size_t)j * nb;
-                float acc = 0.0f;
-                for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
-                    acc += w[k] * m->mag[k];
-                float want = expf(l[j] < 30.0f ? l[j] : 30.0f);
-                float g = want / (acc > 1e-12f ? acc : 1e-12f);
-                gb[j] = g > max_gain ? max_gain : g < 1 / max_gain ? 1 / max_gain : g;
-            }
-            for (size_t k = 0; k < nb; k++)
-                gk[k] = 0;
-            for (int j = 0; j < nm; j++)
-                for (int k = m->fb_lo[j]; k < m->fb_hi[j]; k++)
-                    gk[k] += m->fb[(size_t)j * nb + k] * gb[j];
-            for (size_t k = 0; k < nb; k++) {
-                float g = wsum[k] > 0 ? gk[k] / wsum[k] : 1.0f;
-                s[2 * k] *= g;
-                s[2 * k + 1] *= g;
-            }
-        }
+        for (size_t t = 0; t < T; t++)
+            match_frame(m, spec + 2 * t * nb,
+                        logmel + (t < n_frames ? t : n_frames - 1) * (size_t)nm, max_gain, wsum,
+                        gb);
         rc = tts_stft_inverse(m->stft, spec, T, pcm, n, err);
     }
     free(spec);
     free(wsum);
     free(gb);
-    free(gk);
     return rc;
+}
+
+/* ---- the same, streaming ----------------------------------------------------------------
+ * One pass is a stage that sees the samples in order: frame t is matched as soon as the
+ * samples under its window are in (its right half; at the start the reflect padding reads
+ * samples as far as the window's width), and a sample leaves once every frame whose window
+ * covers it has been added: the samples before frame t_next's window. n_iter stages in a
+ * chain make the n_iter passes. The same operations in the same order as the batched
+ * function, on the same FFTW plans' kind. */
+
+typedef struct {
+    float *x;          /* input samples [x_base, x_base + x_len) */
+    size_t x_base, x_len, x_cap;
+    float *acc, *ws;   /* overlap-add sums for samples [o_base, o_base + o_len) */
+    size_t o_base, o_len, o_cap;
+    size_t n_in;       /* samples received */
+    size_t t_next;     /* next frame to match */
+} env_stage;
+
+struct tts_envmatch {
+    tts_mel *mel;
+    int n_pass;
+    float max_gain;
+    env_stage st[TTS_ENVMATCH_MAX_PASSES];
+    float *frames;     /* logmel of frames [f_base, f_base + f_len) */
+    size_t f_base, f_len, f_cap, f_n;
+    float *wsum, *gb, *seg, *tmp; /* scratch; tmp: one stage's output on its way down */
+    size_t tmp_cap;
+};
+
+static int grow(float **p, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    float *q = realloc(*p, c * sizeof *q);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+int tts_envmatch_create(tts_envmatch **out, const tts_audio_cfg *cfg, int n_pass,
+                        float max_gain, tts_err *err)
+{
+    if (!out || !cfg)
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: NULL argument");
+    *out = NULL;
+    if (n_pass < 1 || n_pass > TTS_ENVMATCH_MAX_PASSES)
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: %d passes (1 to %d)", n_pass,
+                          TTS_ENVMATCH_MAX_PASSES);
+    if (!(max_gain >= 1))
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: max_gain %g < 1", max_gain);
+    tts_envmatch *e = calloc(1, sizeof *e);
+    if (!e)
+        return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+    int rc = tts_mel_create(&e->mel, cfg, err);
+    if (rc) {
+        free(e);
+        return rc;
+    }
+    e->n_pass = n_pass;
+    e->max_gain = max_gain;
+    size_t nb = (size_t)e->mel->n_bins;
+    e->wsum = malloc(nb * sizeof(float));
+    e->gb = malloc((size_t)cfg->n_mels * sizeof(float));
+    e->seg = malloc((size_t)cfg->win_length * sizeof(float));
+    if (!e->wsum || !e->gb || !e->seg) {
+        tts_envmatch_free(e);
+        return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+    }
+    band_weight_sums(e->mel, e->wsum);
+    *out = e;
+    return TTS_OK;
+}
+
+void tts_envmatch_free(tts_envmatch *e)
+{
+    if (!e)
+        return;
+    for (int p = 0; p < TTS_ENVMATCH_MAX_PASSES; p++) {
+        free(e->st[p].x);
+        free(e->st[p].acc);
+        free(e->st[p].ws);
+    }
+    free(e->frames);
+    free(e->wsum);
+    free(e->gb);
+    free(e->seg);
+    free(e->tmp);
+    tts_mel_free(e->mel);
+    free(e);
+}
+
+void tts_envmatch_reset(tts_envmatch *e)
+{
+    for (int p = 0; p < e->n_pass; p++) {
+        env_stage *s = &e->st[p];
+        s->x_base = s->x_len = s->o_base = s->o_len = s->n_in = s->t_next = 0;
+    }
+    e->f_base = e->f_len = e->f_n = 0;
+}
+
+int tts_envmatch_push_frame(tts_envmatch *e, const float *logmel, tts_err *err)
+{
+    int nm = e->mel->cfg.n_mels;
+    /* keep the frames from the slowest stage's next one (and always the last) */
+    size_t keep = e->f_n ? e->f_n - 1 : 0;
+    for (int p = 0; p < e->n_pass; p++)
+        keep = e->st[p].t_next < keep ? e->st[p].t_next : keep;
+    if (keep > e->f_base) {
+        size_t drop = keep - e->f_base;
+        memmove(e->frames, e->frames + drop * nm, (e->f_len - drop) * nm * sizeof(float));
+        e->f_base = keep;
+        e->f_len -= drop;
+    }
+    size_t cap_frames = e->f_cap / (size_t)nm;
+    if (e->f_len + 1 > cap_frames) {
+        size_t c = e->f_cap;
+        if (grow(&e->frames, &c, (e->f_len + 1) * nm))
+            return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+        e->f_cap = c;
+    }
+    memcpy(e->frames + e->f_len * nm, logmel, (size_t)nm * sizeof(float));
+    e->f_len++;
+    e->f_n++;
+    return TTS_OK;
+}
+
+static const float *frame_of(const tts_envmatch *e, size_t t)
+{
+    size_t last = e->f_n - 1;
+    return e->frames + ((t < last ? t : last) - e->f_base) * (size_t)e->mel->cfg.n_mels;
+}
+
+/* Matches stage s's frames that can be (all of them when final, n_in then being the
+ * whole signal's length), then appends its finished samples to e->tmp[*n_tmp...). */
+static int stage_run(tts_envmatch *e, env_stage *s, int final, size_t *n_tmp, tts_err *err)
+{
+    tts_stft *st = e->mel->stft;
+    size_t hop = (size_t)e->mel->cfg.hop_length, nb = (size_t)e->mel->n_bins;
+    size_t n = s->n_in, T_all = n / hop + 1;
+    for (;;) {
+        size_t t = s->t_next;
+        if (t >= T_all || (!final && t >= e->f_n))
+            break;
+        int64_t first;
+        int W = tts__stft_first_sample(st, t, &first);
+        int64_t need = first + W - 1 > -first ? first + W - 1 : -first;
+        if (!final && need >= (int64_t)n)
+            break;
+        if (final && first >= (int64_t)n)
+            break; /* as the batched inverse: no frame starts past the end */
+        s->t_next = t + 1;
+        if (first + W <= 0 || n == 0)
+            continue;
+        for (int i = 0; i < W; i++) {
+            int64_t j = first + i;
+            size_t idx = j >= 0 && j < (int64_t)n ? (size_t)j : tts__stft_reflect(j, n);
+            e->seg[i] = s->x[idx - s->x_base];
+        }
+        float *spec = tts__stft_seg_forward(st, e->seg);
+        match_frame(e->mel, spec, frame_of(e, t), e->max_gain, e->wsum, e->gb);
+        (void)nb;
+        /* overlap-add into [first, first + W) within [0, n) */
+        int i0 = first < 0 ? (int)-first : 0;
+        int i1 = first + W > (int64_t)n ? (int)((int64_t)n - first) : W;
+        size_t end = (size_t)(first + i1);
+        if (end > s->o_base + s->o_len) {
+            size_t len = end - s->o_base, c1 = s->o_cap, c2 = s->o_cap;
+            if (grow(&s->acc, &c1, len) || grow(&s->ws, &c2, len))
+                return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+            s->o_cap = c1 < c2 ? c1 : c2;
+            memset(s->acc + s->o_len, 0, (len - s->o_len) * sizeof(float));
+            memset(s->ws + s->o_len, 0, (len - s->o_len) * sizeof(float));
+            s->o_len = len;
+        }
+        int64_t rel = first - (int64_t)s->o_base;
+        tts__stft_seg_overlap_add(st, s->acc + rel, s->ws + rel, i0, i1);
+    }
+    /* finished samples: before the next frame's window, or all of them */
+    size_t done = s->o_base + s->o_len;
+    if (!final) {
+        int64_t first;
+        tts__stft_first_sample(st, s->t_next, &first);
+        done = first > 0 ? (size_t)first : 0;
+        if (done > s->o_base + s->o_len)
+            done = s->o_base + s->o_len;
+    } else if (done < n) {
+        done = n; /* samples no window reached (a tiny signal): zeros, as batched */
+    }
+    if (done > s->o_base) {
+        size_t k = done - s->o_base;
+        if (grow(&e->tmp, &e->tmp_cap, *n_tmp + k))
+            return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+        float *o = e->tmp + *n_tmp;
+        for (size_t i = 0; i < k; i++) {
+            float a = i < s->o_len ? s->acc[i] : 0, w = i < s->o_len ? s->ws[i] : 0;
+            o[i] = w > 1e-10f ? a / w : a;
+        }
+        *n_tmp += k;
+        size_t used = k < s->o_len ? k : s->o_len;
+        memmove(s->acc, s->acc + used, (s->o_len - used) * sizeof(float));
+        memmove(s->ws, s->ws + used, (s->o_len - used) * sizeof(float));
+        s->o_len -= used;
+        s->o_base = done;
+    }
+    /* input no frame to come will read: before the next frame's window, less one window
+     * (at the end the reflect padding reads back up to a window from where it starts) */
+    int64_t first;
+    int W = tts__stft_first_sample(st, s->t_next, &first);
+    if (first - W > (int64_t)s->x_base) {
+        size_t drop = (size_t)(first - W) - s->x_base;
+        drop = drop < s->x_len ? drop : s->x_len;
+        memmove(s->x, s->x + drop, (s->x_len - drop) * sizeof(float));
+        s->x_len -= drop;
+        s->x_base += drop;
+    }
+    return TTS_OK;
+}
+
+/* feeds pcm[n] to the first stage and what each stage gives out to the next; the last
+ * stage's output is appended to out (cap floats; *n_out in/out) */
+static int chain(tts_envmatch *e, const float *pcm, size_t n, int final, float *out, size_t cap,
+                 size_t *n_out, tts_err *err)
+{
+    const float *in = pcm;
+    for (int p = 0; p < e->n_pass; p++) {
+        env_stage *s = &e->st[p];
+        size_t c = s->x_cap;
+        if (grow(&s->x, &c, s->x_len + n))
+            return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+        s->x_cap = c;
+        if (n)
+            memcpy(s->x + s->x_len, in, n * sizeof(float));
+        s->x_len += n;
+        s->n_in += n;
+        size_t k = 0; /* stage_run overwrites e->tmp: its input was copied just above */
+        int rc = stage_run(e, s, final, &k, err);
+        if (rc)
+            return rc;
+        in = e->tmp;
+        n = k;
+    }
+    if (*n_out + n > cap)
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: output buffer too small");
+    if (n)
+        memcpy(out + *n_out, in, n * sizeof(float));
+    *n_out += n;
+    return TTS_OK;
+}
+
+int tts_envmatch_push(tts_envmatch *e, const float *pcm, size_t n, float *out, size_t cap,
+                      size_t *n_out, tts_err *err)
+{
+    if (!e || !n_out || (n > 0 && !pcm) || (cap > 0 && !out))
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: NULL argument");
+    *n_out = 0;
+    return chain(e, pcm, n, 0, out, cap, n_out, err);
+}
+
+int tts_envmatch_finish(tts_envmatch *e, float *out, size_t cap, size_t *n_out, tts_err *err)
+{
+    if (!e || !n_out || (cap > 0 && !out))
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: NULL argument");
+    *n_out = 0;
+    if (e->f_n == 0) { /* no frames: nothing to match (as batched), the samples pass as
+                        * they came; with no frame none has left the first stage */
+        env_stage *s = &e->st[0];
+        if (s->x_len > cap)
+            return tts_seterr(err, TTS_E_INVALID, "envelope match: output buffer too small");
+        if (s->x_len)
+            memcpy(out, s->x, s->x_len * sizeof(float));
+        *n_out = s->x_len;
+        return TTS_OK;
+    }
+    /* each stage in turn: its last samples go to the next, which then finishes too */
+    const float *in = NULL;
+    size_t n = 0;
+    for (int p = 0; p < e->n_pass; p++) {
+        env_stage *s = &e->st[p];
+        size_t c = s->x_cap;
+        if (grow(&s->x, &c, s->x_len + n))
+            return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
+        s->x_cap = c;
+        if (n)
+            memcpy(s->x + s->x_len, in, n * sizeof(float));
+        s->x_len += n;
+        s->n_in += n;
+        size_t k = 0;
+        int rc = stage_run(e, s, 1, &k, err);
+        if (rc)
+            return rc;
+        in = e->tmp;
+        n = k;
+    }
+    if (n > cap)
+        return tts_seterr(err, TTS_E_INVALID, "envelope match: output buffer too small");
+    if (n)
+        memcpy(out, in, n * sizeof(float));
+    *n_out = n;
+    return TTS_OK;
+}
+
+size_t tts_envmatch_delay(const tts_envmatch *e)
+{
+    /* per pass: a frame waits for the right half of its window, and a sample for the
+     * frame whose window starts after it: one window length */
+    return (size_t)e->n_pass * (size_t)e->mel->cfg.win_length;
 }

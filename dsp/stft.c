@@ -242,3 +242,36 @@ int tts_stft_inverse(tts_stft *s, const float *spec, size_t n_frames, float *pcm
     free(wsum);
     return TTS_OK;
 }
+
+/* ---- frame by frame, for streaming stages (dsp_internal.h) ---- */
+
+float *tts__stft_seg_forward(tts_stft *s, const float *seg)
+{
+    float *r = s->rbuf;
+    int off = s->win_offset, W = s->win_length;
+    memset(r, 0, (size_t)s->n_fft * sizeof *r);
+    for (int i = 0; i < W; i++)
+        r[off + i] = seg[i] * s->window[i];
+    fftwf_execute(s->fwd);
+    return (float *)s->cbuf;
+}
+
+void tts__stft_seg_overlap_add(tts_stft *s, float *acc, float *wsum, int i0, int i1)
+{
+    int off = s->win_offset;
+    float scale = 1.0f / (float)s->n_fft;
+    fftwf_execute(s->inv);
+    for (int i = i0; i < i1; i++) {
+        float w = s->window[i];
+        acc[i] += s->rbuf[off + i] * scale * w;
+        wsum[i] += w * w;
+    }
+}
+
+int tts__stft_first_sample(const tts_stft *s, size_t t, int64_t *first)
+{
+    *first = (int64_t)(t * (size_t)s->hop_length) - s->n_fft / 2 + s->win_offset;
+    return s->win_length;
+}
+
+size_t tts__stft_reflect(int64_t j, size_t n) { return reflect_index(j, n); }

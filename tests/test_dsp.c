@@ -727,6 +727,74 @@ static void test_match_envelope(void)
     tts_mel_free(m);
 }
 
+/* The streaming envelope match equals the batched one: pieces of random sizes, 1 and 2
+ * passes, a long clip and signals shorter than a window. */
+static void test_envmatch_stream(void)
+{
+    tts_audio_cfg cfg = tts_audio_cfg_default();
+    tts_mel *m;
+    tts_err err = {0};
+    CHECK(tts_mel_create(&m, &cfg, &err) == TTS_OK, "%s", err.msg);
+    size_t nx;
+    float *x = load_clip(2, &nx);
+    const size_t lens[] = {nx, 4321, 777, 150, 1};
+    double worst = 0;
+    for (int p = 1; p <= 2; p++)
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            size_t n = lens[li], nf;
+            float *lm;
+            /* frames of the clip itself, a signal with another envelope */
+            CHECK(tts_mel_analyze(m, x, n, &lm, &nf, &err) == TTS_OK, "%s", err.msg);
+            size_t F = nf > 1 ? nf - 1 : 1; /* as a vocoder's F frames give F hops */
+            float *ref = malloc(n * sizeof *ref), *got = malloc((n + 8000) * sizeof *got);
+            for (size_t i = 0; i < n; i++)
+                ref[i] = 0.3f * (x[i] - (i ? 0.9f * x[i - 1] : 0)) + 0.01f * frand();
+            float *in = malloc(n * sizeof *in);
+            memcpy(in, ref, n * sizeof *in);
+            CHECK(tts_mel_match_envelope(m, ref, n, lm, F, p, 100, &err) == TTS_OK, "%s",
+                  err.msg);
+            tts_envmatch *e;
+            CHECK(tts_envmatch_create(&e, &cfg, p, 100, &err) == TTS_OK, "%s", err.msg);
+            for (int rep = 0; rep < 2; rep++) { /* the second time after a reset */
+                size_t pos = 0, n_got = 0, fpushed = 0, k;
+                while (pos < n) {
+                    size_t piece = 1 + (size_t)((frand() + 1) * 300);
+                    piece = piece > n - pos ? n - pos : piece;
+                    /* frames first: those whose hop block the samples reach */
+                    while (fpushed < F && fpushed * 200 < pos + piece)
+                        CHECK(tts_envmatch_push_frame(e, lm + fpushed++ * 80, &err) == TTS_OK,
+                              "%s", err.msg);
+                    CHECK(tts_envmatch_push(e, in + pos, piece, got + n_got,
+                                            piece + tts_envmatch_delay(e), &k, &err) == TTS_OK,
+                          "%s", err.msg);
+                    CHECK(n_got + k <= pos + piece, "output ahead of input");
+                    CHECK(n_got + k + tts_envmatch_delay(e) >= pos + piece,
+                          "output %zu more than the delay behind", pos + piece - n_got - k);
+                    n_got += k;
+                    pos += piece;
+                }
+                while (fpushed < F)
+                    tts_envmatch_push_frame(e, lm + fpushed++ * 80, &err);
+                CHECK(tts_envmatch_finish(e, got + n_got, tts_envmatch_delay(e) + 1, &k,
+                                          &err) == TTS_OK, "%s", err.msg);
+                n_got += k;
+                CHECK(n_got == n, "streamed %zu samples of %zu", n_got, n);
+                for (size_t i = 0; i < n && i < n_got; i++)
+                    worst = fmax(worst, fabs(got[i] - ref[i]));
+                tts_envmatch_reset(e);
+            }
+            tts_envmatch_free(e);
+            free(lm);
+            free(ref);
+            free(got);
+            free(in);
+        }
+    printf("envelope match streamed vs batched: worst difference %.2g\n", worst);
+    CHECK(worst <= 1e-6, "streamed envelope match differs by %g", worst);
+    free(x);
+    tts_mel_free(m);
+}
+
 int main(void)
 {
     const char *d = getenv("TTS_TEST_DATA");
@@ -739,6 +807,7 @@ int main(void)
     test_logmel();
     test_griffin_lim();
     test_match_envelope();
+    test_envmatch_stream();
     test_level();
     test_trim();
     test_vocode_file();
