@@ -40,6 +40,7 @@ struct tts_engine {
     int voc_loaded;
     voc_stream vs;
     int vs_ok;
+    tts_envmatch *env; /* the vocoder's envelope match (voc.cfg.env_passes > 0) */
     int pipelined; /* threads >= 2 and the neural vocoder: the acoustic model runs in a
                     * worker thread (see "the pipeline" below) */
     am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
@@ -114,6 +115,10 @@ static int open_vocoder(tts_engine *e)
     if ((rc = voc_stream_init(&e->vs, &e->voc, 1, &e->err)))
         return rc;
     e->vs_ok = 1;
+    if (e->voc.cfg.env_passes > 0 &&
+        (rc = tts_envmatch_create(&e->env, &e->audio, e->voc.cfg.env_passes, VOC_ENV_MAX_GAIN,
+                                  &e->err)))
+        return rc;
     return TTS_OK;
 }
 
@@ -209,6 +214,7 @@ void tts_engine_close(tts_engine *e)
         t2m_free(&e->am);
     if (e->vs_ok)
         voc_stream_free(&e->vs);
+    tts_envmatch_free(e->env);
     if (e->voc_loaded)
         voc_free(&e->voc);
     tts_mel_free(e->mel);
@@ -599,8 +605,11 @@ typedef struct {
     tts_event *ev;      /* pending events, room for n_words + n_ids + 2 */
     size_t n_ev;
     float *pcm;         /* scratch: (lookahead + 1) * hop */
+    float *envout;      /* scratch: the envelope match's output, (lookahead + 1) * hop + its
+                         * delay */
     size_t delivered;   /* samples of this chunk delivered so far */
     int failed;         /* a status when delivering failed */
+    int final;          /* the chunk's last delivery: every pending event goes with it */
 } frame_sink;
 
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
@@ -663,12 +672,42 @@ static int stream_out(frame_sink *s, float *pcm, size_t n)
         float v = pcm[i] * vol;
         pcm[i] = v > 1 ? 1 : v < -1 ? -1 : v;
     }
-    if (n == 0 && s->n_ev == 0)
+    /* the events that fall in or before this chunk (the vocoder's look-ahead and the
+     * envelope match delay the audio behind the decoder steps that queued them) */
+    uint64_t end = s->pos0 + s->delivered + n;
+    size_t k = 0;
+    while (k < s->n_ev && (s->ev[k].sample <= end || s->final))
+        k++;
+    if (n == 0 && k == 0)
         return 0;
-    int rc = deliver(s->e, s->cb, s->user, pcm, n, s->ev, s->n_ev);
-    s->n_ev = 0;
+    int rc = deliver(s->e, s->cb, s->user, pcm, n, s->ev, k);
+    memmove(s->ev, s->ev + k, (s->n_ev - k) * sizeof *s->ev);
+    s->n_ev -= k;
     s->delivered += n;
     if (rc)
+        s->failed = rc;
+    return rc;
+}
+
+/* the neural vocoder's n samples in s->pcm on their way out: through the envelope match
+ * when the vocoder has one (final: its last samples too) */
+static int voc_out(frame_sink *s, size_t n, int final)
+{
+    tts_envmatch *env = s->e->env;
+    if (!env)
+        return stream_out(s, s->pcm, n);
+    size_t cap = (size_t)(s->e->voc.cfg.lookahead + 1) * s->e->audio.hop_length +
+                 tts_envmatch_delay(env), k = 0;
+    int rc = tts_envmatch_push(env, s->pcm, n, s->envout, cap, &k, &s->e->err);
+    if (!rc && (rc = stream_out(s, s->envout, k)))
+        return rc;
+    if (!rc && final) {
+        rc = tts_envmatch_finish(env, s->envout, cap, &k, &s->e->err);
+        s->final = 1;
+        if (!rc)
+            rc = stream_out(s, s->envout, k);
+    }
+    if (rc && !s->failed)
         s->failed = rc;
     return rc;
 }
@@ -701,8 +740,11 @@ static int on_frames(const float *frames, int r, int pos, void *user)
         return 0;
     queue_events(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
     for (int j = 0; j < r; j++) {
-        int n = voc_stream_push(&s->e->voc, &s->e->vs, frames + (size_t)j * s->n_mels, NULL, s->pcm);
-        if (stream_out(s, s->pcm, (size_t)(n > 0 ? n : 0)))
+        const float *f = frames + (size_t)j * s->n_mels;
+        if (s->e->env && tts_envmatch_push_frame(s->e->env, f, &s->e->err))
+            return s->failed = TTS_E_NOMEM, 1;
+        int n = voc_stream_push(&s->e->voc, &s->e->vs, f, NULL, s->pcm);
+        if (voc_out(s, (size_t)(n > 0 ? n : 0), 0))
             return 1;
     }
     return 0;
@@ -819,7 +861,11 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     sink.ev = calloc(ph.n_words + ph.n_ids + 2, sizeof *sink.ev);
     if (e->voc_loaded)
         sink.pcm = malloc(sizeof(float) * (size_t)(e->voc.cfg.lookahead + 1) * e->audio.hop_length);
-    if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm)) {
+    if (e->env)
+        sink.envout = malloc(sizeof(float) * ((size_t)(e->voc.cfg.lookahead + 1) *
+                                                  e->audio.hop_length +
+                                              tts_envmatch_delay(e->env)));
+    if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm) || (e->env && !sink.envout)) {
         rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
         goto out;
     }
@@ -832,6 +878,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
     if (e->voc_loaded)
         voc_stream_reset(&e->vs, &e->voc, 1);
+    if (e->env)
+        tts_envmatch_reset(e->env);
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
@@ -849,8 +897,10 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     }
     if (sink.stream) {
         int n = voc_stream_finish(&e->voc, &e->vs, NULL, sink.pcm);
-        queue_events(&sink, (int)ph.n_ids, *pos + sink.delivered); /* any never reached */
-        if ((rc = stream_out(&sink, sink.pcm, (size_t)(n > 0 ? n : 0))))
+        /* any never reached: where the decoder stopped */
+        queue_events(&sink, (int)ph.n_ids, *pos + sink.n * e->audio.hop_length);
+        sink.final = !e->env;
+        if ((rc = voc_out(&sink, (size_t)(n > 0 ? n : 0), 1)))
             goto out;
         *pos += sink.delivered;
     } else {
@@ -877,6 +927,11 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
             }
             int n = voc_stream_finish(&e->voc, &e->vs, NULL, pcm + np);
             np += (size_t)(n > 0 ? n : 0);
+            /* the envelope match over the whole (the streamed one gives the same samples) */
+            if (e->env && (rc = tts_mel_match_envelope(e->mel, pcm, np, frames, nf,
+                                                       e->voc.cfg.env_passes, VOC_ENV_MAX_GAIN,
+                                                       &e->err)))
+                goto out;
         } else {
             tts_gl_params gp = tts_gl_default_params();
             if (e->opts.griffin_lim_iters > 0)
@@ -890,6 +945,7 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         for (size_t step = 0; step < sink.steps; step++)
             queue_events(&sink, sink.token_at_step[step], *pos + (uint64_t)(step * samples_per_step));
         queue_events(&sink, (int)ph.n_ids, *pos + (uint64_t)(sink.steps * samples_per_step));
+        sink.final = 1;
         if ((rc = stream_out(&sink, pcm, np)))
             goto out;
         *pos += np;
@@ -901,6 +957,7 @@ out:
     free(sink.frames);
     free(sink.token_at_step);
     free(sink.ev);
+    free(sink.envout);
     free(sink.pcm);
     free(scaled);
     free(pcm);

@@ -92,6 +92,7 @@ typedef struct {
     tts_event ev[1024];
     size_t n_ev;
     size_t stop_after; /* cancel once this many samples arrived (0 = never) */
+    size_t early;      /* events that came before the chunk they fall in */
 } capture;
 
 static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
@@ -110,6 +111,8 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         ended |= c->ev[i].type == TTS_EVENT_SENTENCE_END;
     if (!ended)
         c->calls_before_end++;
+    for (size_t i = 0; i < n_ev; i++)
+        c->early += ev[i].sample > c->n; /* c->n: the end of this chunk */
     for (size_t i = 0; i < n_ev && c->n_ev < 1024; i++)
         c->ev[c->n_ev++] = ev[i];
     return c->stop_after && c->n >= c->stop_after;
@@ -802,6 +805,9 @@ int main(void)
         last = v1.ev[i].sample;
     }
     CHECK(vw == 7 && vord, "neural events: %d words, ordered %d", vw, vord);
+    /* the vocoder's look-ahead and envelope match delay the audio: no event may come with
+     * a chunk before the one it falls in */
+    CHECK(v1.early == 0, "neural: %zu events came before their audio", v1.early);
     check_phoneme_events(&v1, "streamed");
     capture vk = {.stop_after = 500};
     CHECK(tts_synthesize(e, TEXT, on_audio, &vk) == TTS_E_CANCELLED && vk.n < 2000,

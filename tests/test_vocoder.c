@@ -520,6 +520,7 @@ static void test_model_file(void)
 {
     voc_config c = tiny_config();
     c.src = 3; /* the largest model: every tensor and key, and the audio settings it needs */
+    c.env_passes = 3; /* not the default: the key must travel */
     voc_model m, m2, m3;
     tts_err e;
     CHECK(voc_init(&m, &c, 1, 5, &e) == 0, "init");

@@ -342,8 +342,8 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
-    int voc_env = 0; /* experiment: the neural vocoder's output also with its mel envelope
-                      * matched to the frames (tts_mel_match_envelope, this many passes) */
+    int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
+                       * the frames in this many passes (-1: the vocoder's own setting) */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -400,6 +400,8 @@ int train_eval_main(int argc, char **argv)
             fprintf(stderr, "tts-train eval: the vocoder does not fit the cache's features\n");
             return 1;
         }
+        if (voc_env < 0)
+            voc_env = voc.m.cfg.env_passes;
         mkdir(outdir, 0755);
         t_rec = open_tsv(outdir, "rec");
         t_copy = open_tsv(outdir, "copy");
@@ -542,7 +544,7 @@ int train_eval_main(int argc, char **argv)
                 if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
                     fprintf(t_copy, "%s\t%s\n", path, text);
                 if (t_copy_env && tts_mel_match_envelope(mel, voc.pcm, (size_t)F * hop, raw, F,
-                                                         voc_env, 100, &err) == 0) {
+                                                         voc_env, VOC_ENV_MAX_GAIN, &err) == 0) {
                     m_copy_env = mcd_pcm(mel, voc.pcm, (size_t)F * hop, nm, ref, F, floor, 0);
                     snprintf(path, sizeof path, "%s/copy_env/%s.wav", outdir, name);
                     if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
@@ -555,7 +557,7 @@ int train_eval_main(int argc, char **argv)
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
                     fprintf(t_voc, "%s\t%s\n", path, text);
                 if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop, c.frames, c.n,
-                                                        voc_env, 100, &err) == 0) {
+                                                        voc_env, VOC_ENV_MAX_GAIN, &err) == 0) {
                     m_voc_env = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                     snprintf(path, sizeof path, "%s/val_voc_env/%s.wav", outdir, name);
                     if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)

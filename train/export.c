@@ -5,14 +5,16 @@
  * table and the training provenance carried over.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acoustic/voice_io.h"
 #include "train/train.h"
 #include "vocoder/vocoder_io.h"
 
-/* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept */
-static int export_vocoder(tts_mf *mf, const char *out)
+/* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept;
+ * env_passes >= 0 sets the envelope match's passes */
+static int export_vocoder(tts_mf *mf, const char *out, int env_passes)
 {
     tts_err err = {0};
     voc_model m;
@@ -22,6 +24,8 @@ static int export_vocoder(tts_mf *mf, const char *out)
         fprintf(stderr, "tts-train export: %s\n", err.msg);
         return 1;
     }
+    if (env_passes >= 0)
+        m.cfg.env_passes = env_passes;
     tts_mf_writer *w = tts_mf_writer_new();
     voc_to_mf_f16(w, &m);
     if (has_audio)
@@ -42,6 +46,7 @@ static int export_vocoder(tts_mf *mf, const char *out)
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
+    int env_passes = -1;
     if (argc == 4 && !strcmp(argv[2], "--attn-sharpen")) {
         sharpen = atof(argv[3]);
         if (!(sharpen > 0 && sharpen <= 100)) {
@@ -49,9 +54,20 @@ int train_export_main(int argc, char **argv)
             return 2;
         }
         argc = 2;
+    } else if (argc == 4 && !strcmp(argv[2], "--env-passes")) {
+        char *end;
+        long v = strtol(argv[3], &end, 10);
+        if (*end || v < 0 || v > TTS_ENVMATCH_MAX_PASSES) {
+            fprintf(stderr, "tts-train export: --env-passes wants 0 to %d\n",
+                    TTS_ENVMATCH_MAX_PASSES);
+            return 2;
+        }
+        env_passes = (int)v;
+        argc = 2;
     }
     if (argc != 2) {
-        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A]\n");
+        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A (a voice) | "
+                        "--env-passes N (a vocoder)]\n");
         return 2;
     }
     tts_err err = {0};
@@ -61,7 +77,7 @@ int train_export_main(int argc, char **argv)
     const char *symbols, *kind;
     if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
         strcmp(kind, "vocoder") == 0) {
-        int rc = export_vocoder(mf, argv[1]);
+        int rc = export_vocoder(mf, argv[1], env_passes);
         tts_mf_close(mf);
         return rc;
     }
@@ -71,6 +87,13 @@ int train_export_main(int argc, char **argv)
         tts_audio_cfg_from_mf(mf, &audio, &err) || tts_mf_get_str(mf, "symbols", &symbols, &err)) {
         fprintf(stderr, "tts-train export: %s\n", err.msg);
         return 1;
+    }
+    if (env_passes >= 0) {
+        fprintf(stderr, "tts-train export: --env-passes is for a vocoder; %s is a voice\n",
+                argv[0]);
+        t2m_free(&m);
+        tts_mf_close(mf);
+        return 2;
     }
     if (sharpen > 0)
         m.cfg.attn_sharpen = (float)sharpen;

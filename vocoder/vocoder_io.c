@@ -25,6 +25,8 @@ static void config_to_mf(tts_mf_writer *w, const voc_config *c)
     tts_mf_set_i64(w, "vocoder.lookahead", c->lookahead);
     tts_mf_set_i64(w, "vocoder.sample_rate", c->sample_rate);
     tts_mf_set_i64(w, "vocoder.src", c->src);
+    if (c->env_passes)
+        tts_mf_set_i64(w, "vocoder.env_passes", c->env_passes);
 }
 
 void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
@@ -78,7 +80,11 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     /* keys added later: older files mean noise only at 16 kHz */
     c.src = 1;
     c.sample_rate = 16000;
-    if ((tts_mf_has(mf, "vocoder.src") &&
+    c.env_passes = 0;
+    if ((tts_mf_has(mf, "vocoder.env_passes") &&
+         (rc = get_int(mf, "vocoder.env_passes", 0, TTS_ENVMATCH_MAX_PASSES, &c.env_passes,
+                       err))) ||
+        (tts_mf_has(mf, "vocoder.src") &&
          (rc = get_int(mf, "vocoder.src", 1, 3, &c.src, err))) ||
         (tts_mf_has(mf, "vocoder.sample_rate") &&
          (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
