@@ -404,15 +404,26 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
      * of the step before as their input instead of the recording, as at inference, where
      * the decoder reads its own smoother frames */
     if (o->self_feed > 0 && S > 1) {
-        size_t mark = ar->used;
-        float *A1, *RQ1;
-        const float *out1 = audio_forward(m, X, S, K, V, N, aact, oact, &A1, &RQ1, ar, 0, NULL);
-        if (!out1)
+        unsigned char *fed = (unsigned char *)arena_floats(ar, (size_t)S / 4 + 1);
+        if (!fed)
             return TTS_E_NOMEM;
         for (int s = 1; s < S; s++)
-            if (nn_rand_uniform(rng) < o->self_feed)
-                memcpy(X + (size_t)s * fr, out1 + (size_t)(s - 1) * fr, sizeof(float) * fr);
-        ar->used = mark; /* nothing of the first pass is kept */
+            fed[s] = nn_rand_uniform(rng) < o->self_feed;
+        int passes = o->self_feed_passes > 1 ? o->self_feed_passes : 1;
+        for (int p = 0; p < passes; p++) {
+            size_t mark = ar->used;
+            float *A1, *RQ1;
+            const float *out1 =
+                audio_forward(m, X, S, K, V, N, aact, oact, &A1, &RQ1, ar, 0, NULL);
+            if (!out1)
+                return TTS_E_NOMEM;
+            /* each fed step reads this pass's prediction of the step before, made from
+             * the inputs of the pass before */
+            for (int s = 1; s < S; s++)
+                if (fed[s])
+                    memcpy(X + (size_t)s * fr, out1 + (size_t)(s - 1) * fr, sizeof(float) * fr);
+            ar->used = mark; /* nothing of a first pass is kept */
+        }
     }
 
     /* audio side */

@@ -101,6 +101,9 @@ typedef struct {
     float self_feed;     /* share of decoder steps whose input is the model's own (no-grad)
                           * prediction of the step before, not the recording; 1: every
                           * step (deterministic: a validation closer to inference) */
+    int self_feed_passes; /* > 1: the first pass is chained this many times, each reading
+                           * the previous one's predictions on the fed steps: frames made
+                           * from frames made from frames, as at inference (0 or 1: once) */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */

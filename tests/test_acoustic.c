@@ -174,6 +174,28 @@ static void test_training_and_inference(void)
     printf("toy training: l1 %.4f -> %.4f after 300 steps\n", first, last);
     CHECK(last < 0.5 * first, "training did not halve the loss (%.4f -> %.4f)", first, last);
 
+    /* chained self-feeding: every step fed; step s's input depends on steps < s only, so
+     * S - 1 chained passes reach free-running decoding, and one more changes nothing,
+     * while 1 and 2 passes differ */
+    {
+        int S = (F[0] + c.r - 1) / c.r;
+        t2m_train_opts fo = {.guided_weight = 1, .guided_g = 0.2f, .self_feed = 1};
+        double l[4];
+        const int passes[4] = {1, 2, S - 1, S + 2};
+        for (int k = 0; k < 4; k++) {
+            t2m_loss L;
+            uint64_t r0 = 1;
+            fo.self_feed_passes = passes[k];
+            CHECK(t2m_train_utterance(&m, ids[0], N[0], mel[0], F[0], &fo, NULL, 1, &r0, &ar, &L,
+                                      NULL) == 0, "self-fed pass");
+            l[k] = L.total;
+        }
+        printf("chained self-feeding: %d steps, loss 1 pass %.5f, 2 %.5f, %d %.5f, %d %.5f\n", S,
+               l[0], l[1], S - 1, l[2], S + 2, l[3]);
+        CHECK(l[0] != l[1], "a second pass changed nothing");
+        CHECK(l[2] == l[3], "more passes than steps still change the inputs");
+    }
+
     /* inference: deterministic, monotonic, stops, capped */
     t2m_infer_opts io = t2m_infer_opts_default(&m);
     int cap = io.max_steps_per_token * N[0] + 10;

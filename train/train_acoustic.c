@@ -224,6 +224,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--dropout")) a.topts.input_dropout = (float)atof(v);
         else if (OPT("--layer-dropout")) a.topts.layer_dropout = (float)atof(v);
         else if (OPT("--self-feed")) a.topts.self_feed = (float)atof(v);
+        else if (OPT("--self-feed-passes")) a.topts.self_feed_passes = atoi(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
         else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
@@ -390,9 +391,10 @@ int train_acoustic_main(int argc, char **argv)
         return 1;
     }
     fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
-            "r %d, post-net %d, input dropout %.2f, layer dropout %.2f, self-feed %.2f, attention sharpening %.2f\n",
+            "r %d, post-net %d, input dropout %.2f, layer dropout %.2f, self-feed %.2f x %d, attention sharpening %.2f\n",
             (long long)adam.step, data, n_train, n_val, m.p.count, mb, m.cfg.r, m.cfg.post_ch,
-            a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed, m.cfg.attn_sharpen);
+            a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed,
+            a.topts.self_feed_passes > 1 ? a.topts.self_feed_passes : 1, m.cfg.attn_sharpen);
     fflush(log);
     /* normalized validation mels are recomputed by each worker from the dataset: store the
      * dataset itself normalized in memory instead */
@@ -486,6 +488,7 @@ int train_acoustic_main(int argc, char **argv)
             t2m_train_opts vo = a.topts;
             vo.layer_dropout = 0;
             vo.self_feed = 0;
+            vo.self_feed_passes = 1; /* the self-fed validation stays one pass: comparable */
             run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
             vl1 /= n_val;
             vl1_pre /= n_val;
