@@ -690,31 +690,7 @@ int tts_envmatch_finish(tts_envmatch *e, float *out, size_t cap, size_t *n_out, 
         return TTS_OK;
     }
     /* each stage in turn: its last samples go to the next, which then finishes too */
-    const float *in = NULL;
-    size_t n = 0;
-    for (int p = 0; p < e->n_pass; p++) {
-        env_stage *s = &e->st[p];
-        size_t c = s->x_cap;
-        if (grow(&s->x, &c, s->x_len + n))
-            return tts_seterr(err, TTS_E_NOMEM, "envelope match: out of memory");
-        s->x_cap = c;
-        if (n)
-            memcpy(s->x + s->x_len, in, n * sizeof(float));
-        s->x_len += n;
-        s->n_in += n;
-        size_t k = 0;
-        int rc = stage_run(e, s, 1, &k, err);
-        if (rc)
-            return rc;
-        in = e->tmp;
-        n = k;
-    }
-    if (n > cap)
-        return tts_seterr(err, TTS_E_INVALID, "envelope match: output buffer too small");
-    if (n)
-        memcpy(out, in, n * sizeof(float));
-    *n_out = n;
-    return TTS_OK;
+    return chain(e, NULL, 0, 1, out, cap, n_out, err);
 }
 
 size_t tts_envmatch_delay(const tts_envmatch *e)
