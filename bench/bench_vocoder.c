@@ -3,8 +3,8 @@
  * (the process is pinned to one CPU, OpenBLAS single-threaded), with random weights of the
  * chosen size, and the latency to the first samples after the first mel frame.
  *
- *   RTF = wall time of voc_stream_push for every frame + voc_stream_finish / audio
- *   duration, for an utterance of --frames frames (default 400 = 5 s), median (and best)
+ *   RTF = wall time of voc_stream_push for every frame + voc_stream_finish (and, when the
+ *   model's env_passes > 0, the streamed envelope match, tts_envmatch) / audio duration, for an utterance of --frames frames (default 400 = 5 s), median (and best)
  *   of --runs runs (default 5).
  *   First samples: wall time from a fresh stream to the first samples returned: the
  *   pushes of frames 0 .. la (la = look-ahead; the look-ahead frames themselves are a wait
@@ -75,6 +75,7 @@ static void loadavg(char *buf, size_t n)
 
 typedef struct {
     double rtf_median, rtf_best, first_ms, first_ms_best;
+    int env_passes; /* of the envelope match timed with it */
 } result;
 
 static int bench_config(const voc_config *c, int frames, int runs, result *res)
@@ -104,15 +105,38 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
         fprintf(stderr, "bench_vocoder: out of memory\n");
         return -1;
     }
+    /* the envelope match the engine runs after the network */
+    tts_envmatch *env = NULL;
+    tts_audio_cfg acfg = m.audio;
+    size_t ecap = ((size_t)c->lookahead + 1) * c->hop + 4096;
+    float *eout = malloc(sizeof(float) * ecap);
+    if (c->env_passes > 0 &&
+        (!eout || tts_envmatch_create(&env, &acfg, c->env_passes, VOC_ENV_MAX_GAIN, &err))) {
+        fprintf(stderr, "bench_vocoder: %s\n", err.msg);
+        return -1;
+    }
     double t[64], lat[101];
     runs = runs > 64 ? 64 : runs;
     for (int r = -1; r < runs; r++) { /* run -1 warms up */
         voc_stream_reset(&s, &m, 1);
+        if (env)
+            tts_envmatch_reset(env);
         double t0 = now_s();
-        size_t n = 0;
-        for (int f = 0; f < frames; f++)
-            n += voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm + n);
-        n += voc_stream_finish(&m, &s, NULL, pcm + n);
+        size_t n = 0, k;
+        for (int f = 0; f < frames; f++) {
+            if (env)
+                tts_envmatch_push_frame(env, mel + (size_t)f * c->n_mels, &err);
+            int got = voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm + n);
+            if (env && got > 0)
+                tts_envmatch_push(env, pcm + n, (size_t)got, eout, ecap, &k, &err);
+            n += (size_t)(got > 0 ? got : 0);
+        }
+        int got = voc_stream_finish(&m, &s, NULL, pcm + n);
+        if (env) {
+            tts_envmatch_push(env, pcm + n, (size_t)got, eout, ecap, &k, &err);
+            tts_envmatch_finish(env, eout, ecap, &k, &err);
+        }
+        n += (size_t)got;
         double dt = now_s() - t0;
         if (r >= 0)
             t[r] = dt / ((double)n / SAMPLE_RATE);
@@ -120,18 +144,30 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
     qsort(t, runs, sizeof(double), cmp_double);
     for (int i = 0; i < 101; i++) {
         voc_stream_reset(&s, &m, 1);
+        if (env)
+            tts_envmatch_reset(env);
         double t0 = now_s();
-        int got = 0;
-        for (int f = 0; f < frames && !got; f++)
-            got = voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm);
+        size_t out = 0;
+        for (int f = 0; f < frames && !out; f++) {
+            if (env)
+                tts_envmatch_push_frame(env, mel + (size_t)f * c->n_mels, &err);
+            int got = voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm);
+            if (env && got > 0)
+                tts_envmatch_push(env, pcm, (size_t)got, eout, ecap, &out, &err);
+            else
+                out = (size_t)(got > 0 ? got : 0);
+        }
         lat[i] = (now_s() - t0) * 1e3;
     }
     qsort(lat, 101, sizeof(double), cmp_double);
+    res->env_passes = env ? c->env_passes : 0;
     res->rtf_median = t[runs / 2];
     res->rtf_best = t[0];
     res->first_ms = lat[50];
     res->first_ms_best = lat[0];
     voc_stream_free(&s);
+    tts_envmatch_free(env);
+    free(eout);
     free(mel);
     free(pcm);
     voc_free(&m);
@@ -274,8 +310,9 @@ int main(int argc, char **argv)
     result r;
     if (bench_config(&c, frames, runs, &r))
         return 1;
-    printf("| fold %d C=%d S=%d L=%d la=%d src=%d (chosen) | %.0f | %.4f | %.4f | %.2f / %.2f |\n",
-           c.fold, c.res_ch, c.skip_ch, c.n_layers, c.lookahead, c.src,
+    printf("| fold %d C=%d S=%d L=%d la=%d src=%d envelope passes %d (chosen) | %.0f | %.4f | "
+           "%.4f | %.2f / %.2f |\n",
+           c.fold, c.res_ch, c.skip_ch, c.n_layers, c.lookahead, c.src, r.env_passes,
            voc_flops_per_sample(&c) / 1e3, r.rtf_median, r.rtf_best, r.first_ms, r.first_ms_best);
     if (sweep) {
         static const int folds[] = {1, 2, 4, 8}, chs[] = {32, 48, 64};
