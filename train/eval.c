@@ -344,6 +344,7 @@ int train_eval_main(int argc, char **argv)
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
     int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
                        * the frames in this many passes (-1: the vocoder's own setting) */
+    float env_gain = VOC_ENV_MAX_GAIN; /* experiment: the match's largest gain */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -354,6 +355,8 @@ int train_eval_main(int argc, char **argv)
             attn_sharpen = atof(argv[++i]);
         else if (!strcmp(argv[i], "--voc-envelope") && i + 1 < argc)
             voc_env = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
+            env_gain = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -544,7 +547,7 @@ int train_eval_main(int argc, char **argv)
                 if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
                     fprintf(t_copy, "%s\t%s\n", path, text);
                 if (t_copy_env && tts_mel_match_envelope(mel, voc.pcm, (size_t)F * hop, raw, F,
-                                                         voc_env, VOC_ENV_MAX_GAIN, &err) == 0) {
+                                                         voc_env, env_gain, &err) == 0) {
                     m_copy_env = mcd_pcm(mel, voc.pcm, (size_t)F * hop, nm, ref, F, floor, 0);
                     snprintf(path, sizeof path, "%s/copy_env/%s.wav", outdir, name);
                     if (tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
@@ -557,7 +560,7 @@ int train_eval_main(int argc, char **argv)
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
                     fprintf(t_voc, "%s\t%s\n", path, text);
                 if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop, c.frames, c.n,
-                                                        voc_env, VOC_ENV_MAX_GAIN, &err) == 0) {
+                                                        voc_env, env_gain, &err) == 0) {
                     m_voc_env = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                     snprintf(path, sizeof path, "%s/val_voc_env/%s.wav", outdir, name);
                     if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
