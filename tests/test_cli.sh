@@ -323,6 +323,21 @@ if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-f16.ltm >>train.log 2>&1
 else
     say_fail "tts-train export of the tiny voice" "$(tail -n 3 train.log | tr '\n' '|')"
 fi
+# --average: a checkpoint averaged with itself is itself; with another model it is refused
+if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" avg-self.ltm --average "$model" >>train.log 2>&1 &&
+    cmp -s avg-self.ltm voice-f16.ltm; then
+    say_pass "tts-train export --average: a checkpoint averaged with itself exports the same file"
+else
+    say_fail "tts-train export --average with itself" "$(tail -n 3 train.log | tr '\n' '|')"
+fi
+if timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-d8 --steps 1 --batch 2 --d 8 \
+        --text-ch 16 --threads 1 >>train.log 2>&1 &&
+    ! "$TRAIN" export "$model" avg-bad.ltm --average run-d8/ckpt.ltm >avg.err 2>&1 &&
+    grep -q "another model" avg.err && [ ! -e avg-bad.ltm ]; then
+    say_pass "tts-train export --average refuses a model of another size, writes nothing"
+else
+    say_fail "tts-train export --average with another model" "$(tr '\n' '|' <avg.err)"
+fi
 
 # broken model files, made from the tiny one
 size=$(stat -c %s "$model" 2>/dev/null || echo 0)

@@ -4,6 +4,7 @@
  * parameters as half floats, no optimizer state, with the audio settings, the symbol
  * table and the training provenance carried over.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,30 +47,43 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes)
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
-    int env_passes = -1;
-    if (argc == 4 && !strcmp(argv[2], "--attn-sharpen")) {
-        sharpen = atof(argv[3]);
-        if (!(sharpen > 0 && sharpen <= 100)) {
-            fprintf(stderr, "tts-train export: --attn-sharpen wants a number in (0, 100]\n");
-            return 2;
+    int env_passes = -1, n_avg = 0, npos = 0;
+    const char *pos[2] = {0}, *avg[16];
+    for (int i = 0; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--attn-sharpen") && v) {
+            sharpen = atof(v);
+            i++;
+            if (!(sharpen > 0 && sharpen <= 100)) {
+                fprintf(stderr, "tts-train export: --attn-sharpen wants a number in (0, 100]\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--env-passes") && v) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            i++;
+            if (*end || n < 0 || n > TTS_ENVMATCH_MAX_PASSES) {
+                fprintf(stderr, "tts-train export: --env-passes wants 0 to %d\n",
+                        TTS_ENVMATCH_MAX_PASSES);
+                return 2;
+            }
+            env_passes = (int)n;
+        } else if (!strcmp(argv[i], "--average") && v && n_avg < 16) {
+            avg[n_avg++] = v;
+            i++;
+        } else if (argv[i][0] != '-' && npos < 2) {
+            pos[npos++] = argv[i];
+        } else {
+            npos = 3;
+            break;
         }
-        argc = 2;
-    } else if (argc == 4 && !strcmp(argv[2], "--env-passes")) {
-        char *end;
-        long v = strtol(argv[3], &end, 10);
-        if (*end || v < 0 || v > TTS_ENVMATCH_MAX_PASSES) {
-            fprintf(stderr, "tts-train export: --env-passes wants 0 to %d\n",
-                    TTS_ENVMATCH_MAX_PASSES);
-            return 2;
-        }
-        env_passes = (int)v;
-        argc = 2;
     }
-    if (argc != 2) {
-        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A (a voice) | "
-                        "--env-passes N (a vocoder)]\n");
+    if (npos != 2) {
+        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A] "
+                        "[--average OTHER.ltm]... (a voice) | [--env-passes N] (a vocoder)\n");
         return 2;
     }
+    argv = (char **)pos;
     tts_err err = {0};
     tts_mf *mf = NULL;
     t2m_model m;
@@ -77,6 +91,12 @@ int train_export_main(int argc, char **argv)
     const char *symbols, *kind;
     if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
         strcmp(kind, "vocoder") == 0) {
+        if (n_avg || sharpen > 0) {
+            fprintf(stderr, "tts-train export: --average and --attn-sharpen are for a voice; %s "
+                            "is a vocoder\n", argv[0]);
+            tts_mf_close(mf);
+            return 2;
+        }
         int rc = export_vocoder(mf, argv[1], env_passes);
         tts_mf_close(mf);
         return rc;
@@ -94,6 +114,30 @@ int train_export_main(int argc, char **argv)
         t2m_free(&m);
         tts_mf_close(mf);
         return 2;
+    }
+    /* --average: the parameters averaged with those of other checkpoints of the same
+     * model (same tensors, same shapes) */
+    for (int k = 0; k < n_avg; k++) {
+        tts_mf *mf2 = NULL;
+        t2m_model m2;
+        if (tts_mf_open(&mf2, avg[k], &err) || t2m_from_mf(&m2, mf2, 0, NULL, &err)) {
+            fprintf(stderr, "tts-train export: %s: %s\n", avg[k], err.msg);
+            return 1;
+        }
+        if (m2.p.count != m.p.count || memcmp(&m2.cfg, &m.cfg, offsetof(t2m_config, attn_sharpen))) {
+            fprintf(stderr, "tts-train export: %s is another model than %s\n", avg[k], argv[0]);
+            return 1;
+        }
+        size_t lo = (size_t)(m.mel_mean - m.p.params); /* the statistics stay the first's */
+        for (size_t j = 0; j < lo; j++)
+            m.p.params[j] += m2.p.params[j];
+        t2m_free(&m2);
+        tts_mf_close(mf2);
+    }
+    if (n_avg) {
+        size_t lo = (size_t)(m.mel_mean - m.p.params);
+        for (size_t j = 0; j < lo; j++)
+            m.p.params[j] /= (float)(n_avg + 1);
     }
     if (sharpen > 0)
         m.cfg.attn_sharpen = (float)sharpen;
