@@ -553,7 +553,7 @@ static const float *frame_of(const tts_envmatch *e, size_t t)
 static int stage_run(tts_envmatch *e, env_stage *s, int final, size_t *n_tmp, tts_err *err)
 {
     tts_stft *st = e->mel->stft;
-    size_t hop = (size_t)e->mel->cfg.hop_length, nb = (size_t)e->mel->n_bins;
+    size_t hop = (size_t)e->mel->cfg.hop_length;
     size_t n = s->n_in, T_all = n / hop + 1;
     for (;;) {
         size_t t = s->t_next;
@@ -576,7 +576,6 @@ static int stage_run(tts_envmatch *e, env_stage *s, int final, size_t *n_tmp, tt
         }
         float *spec = tts__stft_seg_forward(st, e->seg);
         match_frame(e->mel, spec, frame_of(e, t), e->max_gain, e->wsum, e->gb);
-        (void)nb;
         /* overlap-add into [first, first + W) within [0, n) */
         int i0 = first < 0 ? (int)-first : 0;
         int i1 = first + W > (int64_t)n ? (int)((int64_t)n - first) : W;
