@@ -549,13 +549,13 @@ t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
 
 typedef struct {
     nn_conv_state st[T2M_MAX_LAYERS];
-    float *buf; /* scratch for one step */
+    size_t maxc; /* the widest layer input or conv output */
+    float *buf;  /* scratch for one step: 3 * maxc */
 } stack_state;
 
 static int stack_state_init(stack_state *ss, const t2m_stack *s)
 {
     memset(ss, 0, sizeof *ss);
-    size_t maxc = 0;
     for (int i = 0; i < s->n; i++) {
         const t2m_conv *c = &s->l[i];
         ss->st[i].len = (c->K - 1) * c->dil;
@@ -565,12 +565,12 @@ static int stack_state_init(stack_state *ss, const t2m_stack *s)
                 return -1;
         }
         size_t co = (size_t)conv_out(c);
-        if (co > maxc)
-            maxc = co;
-        if ((size_t)c->cin > maxc)
-            maxc = c->cin;
+        if (co > ss->maxc)
+            ss->maxc = co;
+        if ((size_t)c->cin > ss->maxc)
+            ss->maxc = c->cin;
     }
-    ss->buf = calloc(3 * maxc, sizeof(float));
+    ss->buf = calloc(3 * ss->maxc, sizeof(float));
     return ss->buf ? 0 : -1;
 }
 
@@ -584,12 +584,7 @@ static void stack_state_free(stack_state *ss, const t2m_stack *s)
 /* one time step through a causal stack: x[cin of layer 0] -> y[cout of last layer] */
 static void stack_step(const t2m_stack *s, const float *P, stack_state *ss, const float *x, float *y)
 {
-    size_t maxc = 0;
-    for (int i = 0; i < s->n; i++) {
-        size_t co = (size_t)conv_out(&s->l[i]);
-        maxc = co > maxc ? co : maxc;
-        maxc = (size_t)s->l[i].cin > maxc ? (size_t)s->l[i].cin : maxc;
-    }
+    size_t maxc = ss->maxc;
     float *cur = ss->buf, *h = ss->buf + maxc, *nxt = ss->buf + 2 * maxc;
     memcpy(cur, x, sizeof(float) * s->l[0].cin);
     for (int i = 0; i < s->n; i++) {
@@ -616,10 +611,9 @@ static void stack_step(const t2m_stack *s, const float *P, stack_state *ss, cons
  * decoded; at the end each layer is fed its h frames of zero padding, as the batched
  * post-net pads. */
 typedef struct {
-    nn_conv_state st[T2M_MAX_LAYERS];
+    stack_state ss;           /* each layer's history, and scratch for one frame */
     int n_in[T2M_MAX_LAYERS]; /* frames given to each layer, padding included */
-    float *buf;               /* scratch: 2 layer inputs/outputs, conv output, carry, zeros */
-    size_t maxc;
+    float *carry, *zeros;     /* a highway layer's carry; zero padding (maxc each) */
     float *dec;    /* [cap steps * r, nm] the decoded (normalized) frames: the residual */
     int *pos;      /* attended token per step */
     float *frames; /* [r, nm] the step being handed on */
@@ -629,30 +623,21 @@ typedef struct {
 static int post_stream_init(post_stream *ps, const t2m_model *m, long cap_steps)
 {
     memset(ps, 0, sizeof *ps);
-    const t2m_stack *s = &m->post;
-    for (int i = 0; i < s->n; i++) {
-        const t2m_conv *c = &s->l[i];
-        size_t co = (size_t)conv_out(c);
-        ps->maxc = co > ps->maxc ? co : ps->maxc;
-        ps->maxc = (size_t)c->cin > ps->maxc ? (size_t)c->cin : ps->maxc;
-        ps->st[i].len = (c->K - 1) * c->dil;
-        if (ps->st[i].len > 0 && !(ps->st[i].hist = calloc((size_t)ps->st[i].len * c->cin,
-                                                           sizeof(float))))
-            return -1;
-    }
+    if (stack_state_init(&ps->ss, &m->post))
+        return -1;
     int r = m->cfg.r, nm = m->cfg.n_mels;
-    ps->buf = calloc(5 * ps->maxc, sizeof(float));
+    ps->carry = calloc(2 * ps->ss.maxc, sizeof(float));
+    ps->zeros = ps->carry ? ps->carry + ps->ss.maxc : NULL; /* never written */
     ps->dec = malloc(sizeof(float) * (size_t)cap_steps * r * nm);
     ps->pos = malloc(sizeof(int) * (size_t)cap_steps);
     ps->frames = malloc(sizeof(float) * (size_t)r * nm);
-    return ps->buf && ps->dec && ps->pos && ps->frames ? 0 : -1;
+    return ps->carry && ps->dec && ps->pos && ps->frames ? 0 : -1;
 }
 
 static void post_stream_free(post_stream *ps, const t2m_model *m)
 {
-    for (int i = 0; i < m->post.n; i++)
-        free(ps->st[i].hist);
-    free(ps->buf);
+    stack_state_free(&ps->ss, &m->post);
+    free(ps->carry);
     free(ps->dec);
     free(ps->pos);
     free(ps->frames);
@@ -665,11 +650,11 @@ static int post_feed(const t2m_model *m, post_stream *ps, int i0, const float *x
                      t2m_frame_cb cb, void *user)
 {
     const float *P = m->p.params;
-    size_t mc = ps->maxc;
-    float *io[2] = {ps->buf, ps->buf + mc}, *h = ps->buf + 2 * mc, *carry = ps->buf + 4 * mc;
+    size_t mc = ps->ss.maxc;
+    float *io[2] = {ps->ss.buf, ps->ss.buf + mc}, *h = ps->ss.buf + 2 * mc, *carry = ps->carry;
     for (int i = i0; i < m->post.n; i++) {
         const t2m_conv *c = &m->post.l[i];
-        nn_conv_state *st = &ps->st[i];
+        nn_conv_state *st = &ps->ss.st[i];
         int half = (c->K - 1) * c->dil / 2, co = conv_out(c);
         int t = ps->n_in[i]++ - half; /* the frame this input completes */
         if (t < 0) {                  /* only history so far */
@@ -706,7 +691,7 @@ static int post_feed(const t2m_model *m, post_stream *ps, int i0, const float *x
 /* the end of the utterance: each layer's zero padding, in order from the first */
 static int post_finish(const t2m_model *m, post_stream *ps, t2m_frame_cb cb, void *user)
 {
-    float *zeros = ps->buf + 3 * ps->maxc; /* never written */
+    const float *zeros = ps->zeros;
     for (int i = 0; i < m->post.n; i++) {
         const t2m_conv *c = &m->post.l[i];
         for (int j = 0; j < (c->K - 1) * c->dil / 2; j++)
