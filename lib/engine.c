@@ -678,6 +678,9 @@ static int stream_out(frame_sink *s, float *pcm, size_t n)
     size_t k = 0;
     while (k < s->n_ev && (s->ev[k].sample <= end || s->final))
         k++;
+    for (size_t i = 0; i < k; i++) /* the final ones: none past the audio (the decoder can
+                                    * stop a frame beyond the vocoder's last sample) */
+        s->ev[i].sample = s->ev[i].sample < end ? s->ev[i].sample : end;
     if (n == 0 && k == 0)
         return 0;
     int rc = deliver(s->e, s->cb, s->user, pcm, n, s->ev, k);

@@ -345,6 +345,7 @@ int train_eval_main(int argc, char **argv)
     int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
                        * the frames in this many passes (-1: the vocoder's own setting) */
     float env_gain = VOC_ENV_MAX_GAIN; /* experiment: the match's largest gain */
+    int window_ahead = -1; /* experiment (-1: the default): tokens the attention may look ahead */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -357,6 +358,8 @@ int train_eval_main(int argc, char **argv)
             voc_env = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
             env_gain = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--window-ahead") && i + 1 < argc)
+            window_ahead = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -442,6 +445,8 @@ int train_eval_main(int argc, char **argv)
     t2m_infer_opts io = t2m_infer_opts_default(&m);
     if (attn_sharpen > 0)
         io.attn_sharpen = (float)attn_sharpen;
+    if (window_ahead >= 0)
+        io.window_ahead = window_ahead;
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
