@@ -79,6 +79,12 @@ void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m)
     nn_params_to_mf_f16(w, &m->p);
 }
 
+void t2m_to_mf_q8(tts_mf_writer *w, const t2m_model *m)
+{
+    config_to_mf(w, &m->cfg);
+    nn_params_to_mf_q8(w, &m->p);
+}
+
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
 {
     t2m_config c;

@@ -26,8 +26,11 @@ void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam);
 /* Adds the model's parameters as IEEE half floats (for shipping: half the size; the
  * loader widens them back to float). The tensors are copied. */
 void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m);
+/* The same with the larger tensors as 8-bit codes with block scales (nn_params_to_mf_q8):
+ * about half the size of half floats. */
+void t2m_to_mf_q8(tts_mf_writer *w, const t2m_model *m);
 
-/* Builds *m from mf (tensors in f32 or f16). for_training allocates gradients and moments and, when the file has
+/* Builds *m from mf (tensors in f32, f16 or i8 with scales). for_training allocates gradients and moments and, when the file has
  * them, restores the moments and adam->step (adam may be NULL). */
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err);
 

@@ -180,6 +180,7 @@ size_t tts_mf_dtype_size(int dtype)
     case TTS_MF_I32: return 4;
     case TTS_MF_U8: return 1;
     case TTS_MF_F16: return 2;
+    case TTS_MF_I8: return 1;
     default: return 0;
     }
 }
@@ -191,6 +192,7 @@ const char *tts_mf_dtype_name(int dtype)
     case TTS_MF_I32: return "i32";
     case TTS_MF_U8: return "u8";
     case TTS_MF_F16: return "f16";
+    case TTS_MF_I8: return "i8";
     default: return "unknown";
     }
 }

@@ -31,7 +31,8 @@
  *
  *   Tensor table at table_offset: n_tensors entries, back to back, each
  *       u32 name_len    1..TTS_MF_NAME_MAX, excluding the NUL
- *       u32 dtype       tts_mf_dtype: 1 f32, 2 i32, 3 u8, 4 f16 (reserved: no getter yet)
+ *       u32 dtype       tts_mf_dtype: 1 f32, 2 i32, 3 u8, 4 f16 (reserved: no getter yet),
+ *                       5 i8 (two's complement; no typed getter)
  *       u32 ndim        0..4 (0 = scalar, one element)
  *       u32 reserved    0
  *       u64 shape[4]    shape[i] for i < ndim; 0 for i >= ndim
@@ -80,7 +81,8 @@ typedef enum {
     TTS_MF_F32 = 1,
     TTS_MF_I32 = 2,
     TTS_MF_U8 = 3,
-    TTS_MF_F16 = 4 /* reserved: stored and read as raw 2-byte elements, no typed getter */
+    TTS_MF_F16 = 4, /* reserved: stored and read as raw 2-byte elements, no typed getter */
+    TTS_MF_I8 = 5   /* signed bytes, read raw (the quantized parameters of nn/params_io.h) */
 } tts_mf_dtype;
 
 typedef enum {
@@ -91,7 +93,7 @@ typedef enum {
 
 /* Size in bytes of one element of dtype, 0 if dtype is unknown. */
 size_t tts_mf_dtype_size(int dtype);
-/* "f32", "i32", "u8", "f16" or "unknown". */
+/* "f32", "i32", "u8", "f16", "i8" or "unknown". */
 const char *tts_mf_dtype_name(int dtype);
 
 /* XXH64 of data (the file checksum's hash; matches `xxhsum -H1` for seed 0). */

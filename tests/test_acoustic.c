@@ -9,6 +9,7 @@
 #include "acoustic/text2mel.h"
 #include "acoustic/voice_io.h"
 #include "nn/half.h"
+#include "nn/params_io.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                          \
@@ -370,6 +371,119 @@ static void test_f16_roundtrip(void)
     rmdir(dir);
 }
 
+/* reads a whole file into memory (NULL on failure) */
+static unsigned char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = len > 0 ? malloc((size_t)len) : NULL;
+    if (b && fread(b, 1, (size_t)len, f) != (size_t)len) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* a model written with 8-bit codes: every large tensor comes back within half a step of
+ * its block's scale (the block's largest magnitude / 127), small ones as half floats; a
+ * missing or broken scale tensor is a format error naming it */
+static void test_q8_roundtrip(void)
+{
+    t2m_model m, m2;
+    t2m_config c = tiny_cfg();
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 6, &e) == 0, "init");
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/q.ltm", dir);
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf_q8(w, &m);
+    CHECK(tts_mf_write(w, path, &e) == 0, "write: %s", e.msg);
+    tts_mf_writer_free(w);
+    tts_mf *mf;
+    CHECK(tts_mf_open(&mf, path, &e) == 0, "open: %s", e.msg);
+    CHECK(t2m_from_mf(&m2, mf, 0, NULL, &e) == 0, "load: %s", e.msg);
+    int n_q8 = 0, bad = 0;
+    double worst = 0; /* error / (scale / 2) */
+    for (int i = 0; i < m.p.n_tensors; i++) {
+        const nn_tensor_info *t = &m.p.tensors[i];
+        const tts_mf_tensor *ft = tts_mf_find(mf, t->name);
+        const float *x = m.p.params + t->offset, *y = m2.p.params + t->offset;
+        if (t->size < NN_Q8_MIN) {
+            bad += !ft || ft->dtype != TTS_MF_F16;
+            for (size_t j = 0; j < t->size; j++)
+                bad += fabsf(x[j] - y[j]) > fmaxf(fabsf(x[j]), 1e-3f) * 1e-3f;
+            continue;
+        }
+        n_q8++;
+        bad += !ft || ft->dtype != TTS_MF_I8;
+        for (size_t lo = 0; lo < t->size; lo += NN_Q8_BLOCK) {
+            size_t hi = lo + NN_Q8_BLOCK < t->size ? lo + NN_Q8_BLOCK : t->size;
+            float mx = 0;
+            for (size_t j = lo; j < hi; j++)
+                mx = fmaxf(mx, fabsf(x[j]));
+            for (size_t j = lo; j < hi; j++)
+                worst = fmax(worst, fabs(x[j] - y[j]) / (mx / 127 / 2));
+        }
+    }
+    printf("q8 model round trip: %d of %d tensors as codes, worst error %.3f of half a step\n",
+           n_q8, m.p.n_tensors, worst);
+    CHECK(n_q8 > 0 && bad == 0, "%d tensors quantized, %d wrong", n_q8, bad);
+    CHECK(worst <= 1.001, "q8 error %.3f of half a step", worst);
+    t2m_free(&m2);
+
+    /* the first quantized tensor's scales: renamed away, then one of them NaN */
+    const char *qname = NULL;
+    for (int i = 0; i < m.p.n_tensors && !qname; i++)
+        if (m.p.tensors[i].size >= NN_Q8_MIN)
+            qname = m.p.tensors[i].name;
+    char sname[300];
+    snprintf(sname, sizeof sname, "%s@q8", qname);
+    tts_mf_close(mf);
+    size_t n = 0;
+    unsigned char *b = slurp(path, &n);
+    CHECK(b != NULL, "read back");
+    if (!b)
+        return;
+    tts_mf *mm;
+    CHECK(tts_mf_open_memory_ex(&mm, b, n, TTS_MF_NO_CHECKSUM, &e) == 0, "memory open: %s", e.msg);
+    const tts_mf_tensor *st = tts_mf_find(mm, sname); /* the reader's copy: find its bytes */
+    unsigned char *sb = st ? memmem(b, n, st->data, st->nbytes) : NULL;
+    tts_mf_close(mm);
+    CHECK(sb != NULL, "scales of %s in the file", qname);
+    if (!sb) {
+        free(b);
+        return;
+    }
+    float nan = NAN;
+    memcpy(sb, &nan, sizeof nan);
+    CHECK(tts_mf_open_memory_ex(&mm, b, n, TTS_MF_NO_CHECKSUM, &e) == 0, "memory open: %s", e.msg);
+    int rc = t2m_from_mf(&m2, mm, 0, NULL, &e);
+    CHECK(rc == TTS_E_FORMAT && strstr(e.msg, sname), "NaN scale: %d %s", rc, e.msg);
+    if (rc == 0)
+        t2m_free(&m2);
+    tts_mf_close(mm);
+    unsigned char *at = memmem(b, n, sname, strlen(sname));
+    CHECK(at != NULL, "scale name in the file");
+    at[strlen(sname) - 1] = '9'; /* "@q9": not the scales of anything */
+    CHECK(tts_mf_open_memory_ex(&mm, b, n, TTS_MF_NO_CHECKSUM, &e) == 0, "memory open: %s", e.msg);
+    rc = t2m_from_mf(&m2, mm, 0, NULL, &e);
+    CHECK(rc == TTS_E_FORMAT && strstr(e.msg, sname), "missing scales: %d %s", rc, e.msg);
+    if (rc == 0)
+        t2m_free(&m2);
+    tts_mf_close(mm);
+    free(b);
+    t2m_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Sharpening the attention by s is the same network as scaling K by s, which the text
  * encoder's last layer (a plain 1x1 conv whose first d outputs are K) can do: a model
  * trained sharpened and its twin with those weights times s have the same loss, the same
@@ -433,6 +547,7 @@ int main(void)
 {
     test_half();
     test_f16_roundtrip();
+    test_q8_roundtrip();
     test_gradient();
     test_sharpen_equivalence();
     test_training_and_inference();

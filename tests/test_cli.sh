@@ -323,6 +323,14 @@ if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-f16.ltm >>train.log 2>&1
 else
     say_fail "tts-train export of the tiny voice" "$(tail -n 3 train.log | tr '\n' '|')"
 fi
+if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-q8.ltm --int8 >>train.log 2>&1; then
+    run "$TTS" -m voice-q8.ltm "Hello, world." -o hello8.wav
+    check "-m tiny voice exported with 8-bit codes (export --int8): exit 0, complete WAV, smaller" \
+        '[ $rc -eq 0 ]' 'good_wav hello8.wav' \
+        '[ "$(stat -c %s voice-q8.ltm)" -lt "$(stat -c %s voice-f16.ltm)" ]'
+else
+    say_fail "tts-train export --int8 of the tiny voice" "$(tail -n 3 train.log | tr '\n' '|')"
+fi
 # --average: a checkpoint averaged with itself is itself; with another model it is refused
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" avg-self.ltm --average "$model" >>train.log 2>&1 &&
     cmp -s avg-self.ltm voice-f16.ltm; then

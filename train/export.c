@@ -1,7 +1,8 @@
 /*
  * tts-train export IN.ltm OUT.ltm: a checkpoint (or best.ltm) -> the shipped voice file
  * (or, for a vocoder checkpoint, the shipped vocoder file):
- * parameters as half floats, no optimizer state, with the audio settings, the symbol
+ * parameters as half floats (with --int8: the larger tensors as 8-bit codes with block
+ * scales, about half the size), no optimizer state, with the audio settings, the symbol
  * table and the training provenance carried over.
  */
 #include <stddef.h>
@@ -15,7 +16,7 @@
 
 /* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept;
  * env_passes >= 0 sets the envelope match's passes */
-static int export_vocoder(tts_mf *mf, const char *out, int env_passes)
+static int export_vocoder(tts_mf *mf, const char *out, int env_passes, int int8)
 {
     tts_err err = {0};
     voc_model m;
@@ -28,7 +29,10 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes)
     if (env_passes >= 0)
         m.cfg.env_passes = env_passes;
     tts_mf_writer *w = tts_mf_writer_new();
-    voc_to_mf_f16(w, &m);
+    if (int8)
+        voc_to_mf_q8(w, &m);
+    else
+        voc_to_mf_f16(w, &m);
     if (has_audio)
         tts_audio_cfg_to_mf(w, &audio);
     int64_t step;
@@ -47,7 +51,7 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes)
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
-    int env_passes = -1, n_avg = 0, npos = 0;
+    int env_passes = -1, n_avg = 0, npos = 0, int8 = 0;
     const char *pos[2] = {0}, *avg[16];
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -68,6 +72,8 @@ int train_export_main(int argc, char **argv)
                 return 2;
             }
             env_passes = (int)n;
+        } else if (!strcmp(argv[i], "--int8")) {
+            int8 = 1;
         } else if (!strcmp(argv[i], "--average") && v && n_avg < 16) {
             avg[n_avg++] = v;
             i++;
@@ -79,8 +85,8 @@ int train_export_main(int argc, char **argv)
         }
     }
     if (npos != 2) {
-        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... (a voice) | [--env-passes N] (a vocoder)\n");
+        fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
+                        "[--average OTHER.ltm]... (a voice) | [--int8] [--env-passes N] (a vocoder)\n");
         return 2;
     }
     argv = (char **)pos;
@@ -97,7 +103,7 @@ int train_export_main(int argc, char **argv)
             tts_mf_close(mf);
             return 2;
         }
-        int rc = export_vocoder(mf, argv[1], env_passes);
+        int rc = export_vocoder(mf, argv[1], env_passes, int8);
         tts_mf_close(mf);
         return rc;
     }
@@ -142,7 +148,10 @@ int train_export_main(int argc, char **argv)
     if (sharpen > 0)
         m.cfg.attn_sharpen = (float)sharpen;
     tts_mf_writer *w = tts_mf_writer_new();
-    t2m_to_mf_f16(w, &m);
+    if (int8)
+        t2m_to_mf_q8(w, &m);
+    else
+        t2m_to_mf_f16(w, &m);
     tts_audio_cfg_to_mf(w, &audio);
     tts_mf_set_str(w, "symbols", symbols);
     static const char *keep_f64[] = {"train.val_loss", "train.best_val"};

@@ -41,6 +41,12 @@ void voc_to_mf_f16(tts_mf_writer *w, const voc_model *m)
     nn_params_to_mf_f16(w, &m->p);
 }
 
+void voc_to_mf_q8(tts_mf_writer *w, const voc_model *m)
+{
+    config_to_mf(w, &m->cfg);
+    nn_params_to_mf_q8(w, &m->p);
+}
+
 static int get_int(const tts_mf *mf, const char *key, int lo, int hi, int *out, tts_err *err)
 {
     int64_t v;

@@ -21,8 +21,10 @@ void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam);
 
 /* The same with the parameters as IEEE half floats (copied): for shipping. */
 void voc_to_mf_f16(tts_mf_writer *w, const voc_model *m);
+/* The same with the larger tensors as 8-bit codes with block scales (nn_params_to_mf_q8). */
+void voc_to_mf_q8(tts_mf_writer *w, const voc_model *m);
 
-/* Builds *m from mf (f32 or f16 tensors; "kind" must be "vocoder"). for_training allocates
+/* Builds *m from mf (f32, f16 or i8 tensors; "kind" must be "vocoder"). for_training allocates
  * gradients and moments and, when the file has them, restores the moments and adam->step
  * (adam may be NULL). */
 int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err);
