@@ -142,10 +142,18 @@ typedef struct {
     int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
     int max_steps;                 /* absolute cap, 0 = none */
     float attn_sharpen;            /* attention logits times this (> 0; see t2m_config) */
+    const unsigned char *passable; /* NULL, or per symbol id (n_symbols): 1 for tokens with
+                                    * no sound of their own (stress and length marks, the
+                                    * word boundary; tts_symtab_passable). The window then
+                                    * reaches past those to the next token that has one
+                                    * (at most T2M_MAX_AHEAD tokens ahead), so it can pass
+                                    * over a mark without being able to skip a sound */
 } t2m_infer_opts;
 
+#define T2M_MAX_AHEAD 4
+
 /* The defaults for model m: the limits are times, counted in m's steps, and the attention
- * sharpening is the voice's own. */
+ * sharpening is the voice's own; passable is NULL (the caller knows the symbols). */
 t2m_infer_opts t2m_infer_opts_default(const t2m_model *m);
 
 /*

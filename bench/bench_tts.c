@@ -454,6 +454,7 @@ static int stages_run(stages *s, const char *text, stage_result *res)
     int *ids[MAXS] = {0}, nids[MAXS] = {0};
     frames_buf fb[MAXS];
     memset(fb, 0, sizeof fb);
+    unsigned char *passable = NULL; /* the inference window's marks (t2m_infer_opts) */
     res->n_sentences = ns;
     res->n_ids = res->n_frames = 0;
     res->speech_s = 0;
@@ -484,6 +485,11 @@ static int stages_run(stages *s, const char *text, stage_result *res)
         res->fe[run] = now_s() - t0;
     }
     t2m_infer_opts io = t2m_infer_opts_default(&s->am);
+    passable = malloc((size_t)s->am.cfg.n_symbols);
+    if (passable) {
+        tts_symtab_passable(tts_frontend_symbols(s->fe), passable);
+        io.passable = passable;
+    }
     for (int run = 0; run < RUNS; run++) { /* acoustic model */
         for (int i = 0; i < ns; i++)
             fb[i].n = 0, fb[i].n_mels = s->audio.n_mels;
@@ -522,6 +528,7 @@ out:
         free(ids[i]);
         free(fb[i].f);
     }
+    free(passable);
     return rc;
 }
 

@@ -63,6 +63,13 @@ int tts_symtab_count(const tts_symtab *t);
 const char *tts_symtab_name(const tts_symtab *t, int id);      /* NULL if out of range */
 int tts_symtab_id(const tts_symtab *t, uint32_t codepoint);     /* -1 if unknown */
 int tts_symtab_special(const tts_symtab *t, int which);         /* which: TTS_SYM_* → id */
+/* 1 when symbol id is a mark that modifies the symbol before it (stress, length, a
+ * diacritic: U+02B0-02FF, U+0300-036F), else 0 (also when out of range). */
+int tts_symtab_is_mark(const tts_symtab *t, int id);
+/* Fills passable[0 .. tts_symtab_count(t)) for the acoustic model's inference window
+ * (t2m_infer_opts.passable): 1 for the marks and the word boundary, which carry no sound
+ * of their own and which the attention may pass over within one decoder step. */
+void tts_symtab_passable(const tts_symtab *t, unsigned char *passable);
 size_t tts_symtab_serialize(const tts_symtab *t, char *buf, size_t cap);
 
 /* ------------------------------------------------------------- sentence splitting -- */

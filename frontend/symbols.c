@@ -191,6 +191,22 @@ int tts_symtab_special(const tts_symtab *t, int which)
     return t && which >= 0 && which < 4 ? t->special[which] : -1;
 }
 
+int tts_symtab_is_mark(const tts_symtab *t, int id)
+{
+    const unsigned char *n = (const unsigned char *)tts_symtab_name(t, id);
+    if (!n || n[0] < 0xC0 || !n[1])
+        return 0;
+    uint32_t cp = n[0] < 0xE0 ? ((uint32_t)(n[0] & 0x1F) << 6) | (n[1] & 0x3F) : 0x10000;
+    return (cp >= 0x2B0 && cp <= 0x2FF) || (cp >= 0x300 && cp <= 0x36F);
+}
+
+void tts_symtab_passable(const tts_symtab *t, unsigned char *passable)
+{
+    int space = tts_symtab_special(t, TTS_SYM_SPACE);
+    for (int i = 0; i < tts_symtab_count(t); i++)
+        passable[i] = (unsigned char)(i == space || tts_symtab_is_mark(t, i));
+}
+
 size_t tts_symtab_serialize(const tts_symtab *t, char *buf, size_t cap)
 {
     size_t n = 0;

@@ -33,6 +33,8 @@ struct tts_engine {
     tts_mf *mf;
     t2m_model am;
     int am_loaded;
+    t2m_infer_opts infer; /* the acoustic model's inference settings */
+    unsigned char *passable; /* per symbol: what its attention may pass over (infer.passable) */
     tts_audio_cfg audio;
     tts_frontend *fe;
     tts_mel *mel;
@@ -181,6 +183,11 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
         return tts_seterr(&e->err, TTS_E_FORMAT, "%s: symbol table has %d symbols, model %d",
                           e->model_path, tts_symtab_count(tts_frontend_symbols(e->fe)),
                           e->am.cfg.n_symbols);
+    if (!(e->passable = malloc((size_t)e->am.cfg.n_symbols)))
+        return tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+    tts_symtab_passable(tts_frontend_symbols(e->fe), e->passable);
+    e->infer = t2m_infer_opts_default(&e->am);
+    e->infer.passable = e->passable;
     if (o->lexicon_path) { /* checked against the voice's own symbols */
         tts_lexicon *lex;
         if ((rc = tts_lexicon_load(&lex, o->lexicon_path, tts_frontend_symbols(e->fe), &e->err)))
@@ -212,6 +219,7 @@ void tts_engine_close(tts_engine *e)
     pipe_free(e->pipe);
     if (e->am_loaded)
         t2m_free(&e->am);
+    free(e->passable);
     if (e->vs_ok)
         voc_stream_free(&e->vs);
     tts_envmatch_free(e->env);
@@ -519,10 +527,9 @@ static void *worker_main(void *arg)
             break;
         if (!speak)
             continue; /* nothing to say: no frames, no end (as speak_chunk expects) */
-        t2m_infer_opts io = t2m_infer_opts_default(&e->am);
         int stop_reason = 0;
         p->fault = 0;
-        int rc = t2m_synthesize(&e->am, p->ids, n_ids, &io, worker_frames, p, NULL, &stop_reason,
+        int rc = t2m_synthesize(&e->am, p->ids, n_ids, &e->infer, worker_frames, p, NULL, &stop_reason,
                                 &p->err);
         if (rc >= 0 && stop_reason == 2 && !p->fault)
             break; /* the caller's thread said stop */
@@ -622,21 +629,12 @@ static int is_phoneme(const tts_symtab *tab, int id)
     if (id == tts_symtab_special(tab, TTS_SYM_SPACE) || id == tts_symtab_special(tab, TTS_SYM_PAD) ||
         id == tts_symtab_special(tab, TTS_SYM_BOS) || id == tts_symtab_special(tab, TTS_SYM_EOS))
         return 0;
-    const unsigned char *n = (const unsigned char *)tts_symtab_name(tab, id);
+    const char *n = tts_symtab_name(tab, id);
     if (!n)
         return 0;
-    uint32_t cp = n[0];
-    if (cp >= 0xC0 && n[1]) {
-        if (cp < 0xE0)
-            cp = ((cp & 0x1F) << 6) | (n[1] & 0x3F);
-        else if (cp < 0xF0 && n[2])
-            cp = ((cp & 0x0F) << 12) | ((uint32_t)(n[1] & 0x3F) << 6) | (n[2] & 0x3F);
-        else
-            cp = 0x10000; /* beyond the marks below */
-    }
-    if (cp == ',' || cp == '.' || cp == '?' || cp == '!' || cp == ';')
+    if (n[0] == ',' || n[0] == '.' || n[0] == '?' || n[0] == '!' || n[0] == ';')
         return 0;
-    return !((cp >= 0x2B0 && cp <= 0x2FF) || (cp >= 0x300 && cp <= 0x36F));
+    return !tts_symtab_is_mark(tab, id);
 }
 
 /* queues the word and phoneme events of every id up to token pos */
@@ -886,9 +884,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
-        t2m_infer_opts io = t2m_infer_opts_default(&e->am);
         int stop;
-        rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop,
+        rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &e->infer, on_frames, &sink, NULL, &stop,
                             &e->err);
     }
     if (rc < 0)

@@ -224,6 +224,49 @@ static void test_training_and_inference(void)
     printf("toy inference: %d tokens -> %d steps, stop reason %d\n", N[0], s1, stop1);
     CHECK(stop1 == 0, "trained toy model did not reach the end token (stop %d)", stop1);
 
+    /* marks: with passable symbols the window reaches past them to the next token with a
+     * sound, never beyond, so every such token is attended on the way (none skipped) */
+    {
+        unsigned char pass[NSYM];
+        for (int k = 0; k < NSYM; k++)
+            pass[k] = k % 3 == 1; /* a third of the symbols: "marks" */
+        t2m_infer_opts pw = io;
+        pw.window_ahead = 1;
+        pw.passable = pass;
+        int stopp, Np = N[0];
+        float *ap = calloc((size_t)cap * Np, sizeof(float));
+        int sp = t2m_synthesize(&m, ids[0], Np, &pw, NULL, NULL, ap, &stopp, &e);
+        int pos = 0, inside = 1, reached = 0, wide = 0;
+        char *seen = calloc((size_t)Np, 1);
+        seen[0] = 1;
+        for (int s = 0; s < sp; s++) {
+            int hi = pos + 1;
+            while (hi < Np - 1 && hi - pos < T2M_MAX_AHEAD && pass[ids[0][hi]])
+                hi++;
+            int best = 0;
+            for (int n = 0; n < Np; n++) {
+                float w = ap[(size_t)s * Np + n];
+                if (w > ap[(size_t)s * Np + best])
+                    best = n;
+                if (w != 0 && (n < pos - 1 || n > hi))
+                    inside = 0;
+                wide += w != 0 && n > pos + 1;
+            }
+            if (best > pos)
+                pos = best;
+            seen[pos] = 1;
+        }
+        for (int n = 0; n <= pos; n++)
+            reached += seen[n] || pass[ids[0][n]];
+        printf("window past marks: %d steps, reached token %d of %d, %d weights past pos + 1\n",
+               sp, pos, Np - 1, wide);
+        CHECK(sp > 0 && inside, "attention outside the window past the marks");
+        CHECK(reached == pos + 1, "a token with a sound was skipped (%d of %d)", reached, pos + 1);
+        CHECK(wide > 0, "the window never reached past a mark");
+        free(seen);
+        free(ap);
+    }
+
     /* forced advance: with a window that cannot look ahead, only forced advance moves the
      * attention; it must walk the whole text and stop at the end */
     t2m_infer_opts fa = io;

@@ -603,9 +603,13 @@ static void test_word_timing(const char *voc_dir)
         ids[i] = ph.ids[i];
     static step_log lg;
     lg.steps = 0;
-    t2m_infer_opts io = t2m_infer_opts_default(&m);
+    t2m_infer_opts io = t2m_infer_opts_default(&m); /* as the engine runs it */
+    unsigned char *passable = malloc((size_t)m.cfg.n_symbols);
+    tts_symtab_passable(tts_frontend_symbols(fe), passable);
+    io.passable = passable;
     int stop;
     t2m_synthesize(&m, ids, (int)ph.n_ids, &io, log_step, &lg, NULL, &stop, &err);
+    free(passable);
     double step_s = (double)m.cfg.r * 200 / 16000;
     const double rates[2] = {1.0, 1.5};
     double worst = 0;

@@ -10,7 +10,7 @@
  * and, on every line of SENTENCES.txt (unseen text), the attention failures of
  * free-running synthesis: runaway (hit the length cap), skipped words (the attention
  * spent less than one frame, 12.5 ms, on a word's phonemes), stalls (stuck on one token
- * for over a second).
+ * for a second, or until the forced advance of t2m_infer_opts.max_stay moved it on).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
  *
@@ -244,7 +244,7 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
  * A short word may be passed within a single step, which is not a skip. */
 static void judge(const run *c, const float *align, int N, int r, const tts_phonemes *ph,
-                  int stop, int steps_per_second, failures *f, const char *text, FILE *log)
+                  int stop, int stall_steps, failures *f, const char *text, FILE *log)
 {
     if (stop == 1) {
         f->runaway++;
@@ -268,7 +268,7 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
     int same = 1;
     for (size_t s = 1; s < c->steps; s++) {
         same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
-        if (same == steps_per_second + 1 && (size_t)c->pos[s] + 1 < ph->n_ids) {
+        if (same == stall_steps && (size_t)c->pos[s] + 1 < ph->n_ids) {
             f->stalls++;
             if (log)
                 fprintf(log, "stall at token %d\t%s\n", c->pos[s], text);
@@ -346,6 +346,8 @@ int train_eval_main(int argc, char **argv)
                        * the frames in this many passes (-1: the vocoder's own setting) */
     float env_gain = VOC_ENV_MAX_GAIN; /* experiment: the match's largest gain */
     int window_ahead = -1; /* experiment (-1: the default): tokens the attention may look ahead */
+    int max_stay = 0; /* experiment (0: the default): frames on one token before the forced advance */
+    int pass_marks = 1; /* the window reaches past marks (t2m_infer_opts.passable) */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -358,6 +360,10 @@ int train_eval_main(int argc, char **argv)
             voc_env = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
             env_gain = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--no-pass-marks"))
+            pass_marks = 0;
+        else if (!strcmp(argv[i], "--max-stay") && i + 1 < argc)
+            max_stay = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--window-ahead") && i + 1 < argc)
             window_ahead = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--sharpen-global"))
@@ -447,6 +453,16 @@ int train_eval_main(int argc, char **argv)
         io.attn_sharpen = (float)attn_sharpen;
     if (window_ahead >= 0)
         io.window_ahead = window_ahead;
+    if (max_stay > 0)
+        io.max_stay = (max_stay + r - 1) / r;
+    unsigned char *passable = malloc((size_t)m.cfg.n_symbols);
+    if (passable && pass_marks) {
+        tts_symtab_passable(tts_frontend_symbols(fe), passable);
+        io.passable = passable;
+    }
+    /* a stall: one token held for a second, or until the forced advance moved it on */
+    int stall_steps = (io.max_stay > 0 && io.max_stay < steps_per_second ? io.max_stay
+                                                                          : steps_per_second) + 1;
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
@@ -508,7 +524,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, m.cfg.r, &ph, stop, steps_per_second, &vf, text, flog);
+            judge(&c, al, N, m.cfg.r, &ph, stop, stall_steps, &vf, text, flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -628,7 +644,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, m.cfg.r, &ph, stop, steps_per_second, &sf, line, flog);
+            judge(&c, al, Ns, m.cfg.r, &ph, stop, stall_steps, &sf, line, flog);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
@@ -696,6 +712,7 @@ int train_eval_main(int argc, char **argv)
     t2m_arena_free(&ar);
     tts_mel_free(mel);
     tts_frontend_close(fe);
+    free(passable);
     tts_dataset_close(&ds);
     t2m_free(&m);
     tts_mf_close(mf);

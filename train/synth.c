@@ -73,6 +73,11 @@ int train_synth_main(int argc, char **argv)
     for (int i = 0; i < N; i++)
         ids[i] = ph.ids[i];
     t2m_infer_opts io = t2m_infer_opts_default(&m);
+    unsigned char *passable = malloc((size_t)m.cfg.n_symbols);
+    if (passable) {
+        tts_symtab_passable(tts_frontend_symbols(fe), passable);
+        io.passable = passable;
+    }
     int cap = io.max_steps_per_token * N + 10;
     float *align = calloc((size_t)cap * N, sizeof(float));
     collect c = {.n_mels = cfg.n_mels};
@@ -102,6 +107,7 @@ int train_synth_main(int argc, char **argv)
     }
     free(pcm);
     free(align);
+    free(passable);
     free(c.frames);
     free(ids);
     tts_phonemes_free(&ph);

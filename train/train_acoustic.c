@@ -16,6 +16,7 @@
 #include <cblas.h>
 
 #include "acoustic/voice_io.h"
+#include "frontend/frontend.h"
 #include "train/dataset.h"
 #include "train/parallel.h"
 #include "train/plot.h"
@@ -170,6 +171,15 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
     }
     /* free-running synthesis of the same sentence: the alignment that matters */
     t2m_infer_opts io = t2m_infer_opts_default(m);
+    tts_symtab *tab = NULL;
+    tts_err pe;
+    unsigned char *passable = malloc((size_t)m->cfg.n_symbols);
+    if (passable && tts_symtab_parse(&tab, ds->symbols, strlen(ds->symbols), &pe) == 0 &&
+        tts_symtab_count(tab) == m->cfg.n_symbols) {
+        tts_symtab_passable(tab, passable);
+        io.passable = passable;
+    }
+    tts_symtab_free(tab);
     int cap = io.max_steps_per_token * N + 10;
     float *falign = calloc((size_t)cap * N, sizeof(float));
     if (falign) {
@@ -185,6 +195,7 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
         }
         free(falign);
     }
+    free(passable);
     t2m_arena_free(&ar);
 out:
     free(align);
