@@ -540,10 +540,11 @@ t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
     float sharp = m->cfg.attn_sharpen > 0 ? m->cfg.attn_sharpen : 1.0f;
     /* in frames of 12.5 ms: 64 on one token (0.8 s, longer than any phoneme) before the
      * forced advance, 16 per token on average at most, 8000 (100 s) in all. The window
-     * looks one token ahead per 2 frames of a step: with wider windows the argmax could
-     * pass over a short token ('a' = one schwa) in a single step, and the word went unsaid
-     * (shipped r = 2 voice, ahead 3 -> 1: 14 -> 0 words under one frame of attention on 177
-     * sentences, 6 % slower, pocketsphinx WER 29.6 -> 27.5 % on the validation takes) */
+     * looks one token ahead per 2 frames of a step (with passable marks, past them): with
+     * wider windows the argmax could pass over a short token ('a' = one schwa) in a single
+     * step, and the word went unsaid (r = 2 voice of session 4, ahead 3 -> 1: 14 -> 0 words
+     * under one frame of attention on 177 sentences, WER 29.6 -> 27.5 % on the validation
+     * takes) */
     r = r < 1 ? 1 : r;
     t2m_infer_opts o = {.window_back = 1, .window_ahead = r < 4 ? 1 : r / 2, .max_stay = (64 + r - 1) / r,
                         .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r, .attn_sharpen = sharp,
