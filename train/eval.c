@@ -347,6 +347,7 @@ int train_eval_main(int argc, char **argv)
     float env_gain = VOC_ENV_MAX_GAIN; /* experiment: the match's largest gain */
     int window_ahead = -1; /* experiment (-1: the default): tokens the attention may look ahead */
     int max_stay = 0; /* experiment (0: the default): frames on one token before the forced advance */
+    int window_back = -1; /* experiment (-1: the default): tokens the attention may look back */
     int pass_marks = 1; /* the window reaches past marks (t2m_infer_opts.passable) */
     int np = 0;
     for (int i = 0; i < argc; i++) {
@@ -360,6 +361,8 @@ int train_eval_main(int argc, char **argv)
             voc_env = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
             env_gain = (float)atof(argv[++i]);
+        else if (!strcmp(argv[i], "--window-back") && i + 1 < argc)
+            window_back = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-pass-marks"))
             pass_marks = 0;
         else if (!strcmp(argv[i], "--max-stay") && i + 1 < argc)
@@ -453,6 +456,8 @@ int train_eval_main(int argc, char **argv)
         io.attn_sharpen = (float)attn_sharpen;
     if (window_ahead >= 0)
         io.window_ahead = window_ahead;
+    if (window_back >= 0)
+        io.window_back = window_back;
     if (max_stay > 0)
         io.max_stay = (max_stay + r - 1) / r;
     unsigned char *passable = malloc((size_t)m.cfg.n_symbols);
