@@ -760,10 +760,14 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
         stack_step(&m->aenc, P, &sa, x, q);
         /* attention restricted to a window around the last attended token */
         int lo = pos - o->window_back, hi = pos + o->window_ahead;
-        if (o->passable) /* past the marks, to the next token that has a sound */
+        if (o->passable && hi > pos) /* past the marks, to the next token that has a sound */
             while (hi < N - 1 && hi - pos < T2M_MAX_AHEAD && o->passable[ids[hi]])
                 hi++;
-        if (o->max_stay > 0 && stay >= o->max_stay && pos < N - 1)
+        int max_stay = o->max_stay;
+        if (o->passable && o->passable[ids[pos]] && o->max_stay_passable > 0 &&
+            (max_stay <= 0 || o->max_stay_passable < max_stay))
+            max_stay = o->max_stay_passable;
+        if (max_stay > 0 && stay >= max_stay && pos < N - 1)
             lo = pos + 1; /* stuck: make it move on */
         lo = lo < 0 ? 0 : lo;
         hi = hi < lo ? lo : hi;

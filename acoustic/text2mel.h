@@ -142,6 +142,7 @@ typedef struct {
     int max_steps_per_token;       /* hard cap: steps <= max_steps_per_token * N + 10 */
     int max_steps;                 /* absolute cap, 0 = none */
     float attn_sharpen;            /* attention logits times this (> 0; see t2m_config) */
+    int max_stay_passable;         /* the forced advance on a passable token (0 = max_stay) */
     const unsigned char *passable; /* NULL, or per symbol id (n_symbols): 1 for tokens with
                                     * no sound of their own (stress and length marks, the
                                     * word boundary; tts_symtab_passable). The window then

@@ -278,6 +278,16 @@ static void test_training_and_inference(void)
     /* each token: 3 steps staying, the 4th forced on; then one more step on the end token */
     CHECK(stopf == 0 && sf == 4 * (N[0] - 1) + 1, "forced advance: %d steps, stop %d (want %d, 0)",
           sf, stopf, 4 * (N[0] - 1) + 1);
+    /* on passable tokens the forced advance comes after max_stay_passable steps instead */
+    unsigned char allpass[NSYM];
+    memset(allpass, 1, sizeof allpass);
+    fa.passable = allpass;
+    fa.max_stay_passable = 1;
+    sf = t2m_synthesize(&m, ids[0], N[0], &fa, NULL, NULL, NULL, &stopf, &e);
+    CHECK(stopf == 0 && sf == 2 * (N[0] - 1) + 1, "forced advance on marks: %d steps (want %d)",
+          sf, 2 * (N[0] - 1) + 1);
+    fa.passable = NULL;
+    fa.max_stay_passable = 0;
 
     /* length cap: a model that never advances still stops */
     t2m_infer_opts tight = io;

@@ -244,7 +244,8 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
  * A short word may be passed within a single step, which is not a skip. */
 static void judge(const run *c, const float *align, int N, int r, const tts_phonemes *ph,
-                  int stop, int stall_steps, failures *f, const char *text, FILE *log)
+                  int stop, int stall_steps, int stall_steps_passable,
+                  const unsigned char *passable, failures *f, const char *text, FILE *log)
 {
     if (stop == 1) {
         f->runaway++;
@@ -268,7 +269,9 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
     int same = 1;
     for (size_t s = 1; s < c->steps; s++) {
         same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
-        if (same == stall_steps && (size_t)c->pos[s] + 1 < ph->n_ids) {
+        int limit = passable && (size_t)c->pos[s] < ph->n_ids && passable[ph->ids[c->pos[s]]]
+                        ? stall_steps_passable : stall_steps;
+        if (same == limit && (size_t)c->pos[s] + 1 < ph->n_ids) {
             f->stalls++;
             if (log)
                 fprintf(log, "stall at token %d\t%s\n", c->pos[s], text);
@@ -348,7 +351,8 @@ int train_eval_main(int argc, char **argv)
     int window_ahead = -1; /* experiment (-1: the default): tokens the attention may look ahead */
     int max_stay = 0; /* experiment (0: the default): frames on one token before the forced advance */
     int window_back = -1; /* experiment (-1: the default): tokens the attention may look back */
-    int pass_marks = 1; /* the window reaches past marks (t2m_infer_opts.passable) */
+    int pass_marks = 1;
+    int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */ /* the window reaches past marks (t2m_infer_opts.passable) */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -363,6 +367,8 @@ int train_eval_main(int argc, char **argv)
             env_gain = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--window-back") && i + 1 < argc)
             window_back = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-stay-marks") && i + 1 < argc)
+            max_stay_marks = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-pass-marks"))
             pass_marks = 0;
         else if (!strcmp(argv[i], "--max-stay") && i + 1 < argc)
@@ -468,6 +474,10 @@ int train_eval_main(int argc, char **argv)
     /* a stall: one token held for a second, or until the forced advance moved it on */
     int stall_steps = (io.max_stay > 0 && io.max_stay < steps_per_second ? io.max_stay
                                                                           : steps_per_second) + 1;
+    if (max_stay_marks > 0)
+        io.max_stay_passable = (max_stay_marks + r - 1) / r;
+    int stall_steps_p = io.max_stay_passable > 0 && io.max_stay_passable + 1 < stall_steps
+                            ? io.max_stay_passable + 1 : stall_steps;
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
@@ -529,7 +539,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, m.cfg.r, &ph, stop, stall_steps, &vf, text, flog);
+            judge(&c, al, N, m.cfg.r, &ph, stop, stall_steps, stall_steps_p, io.passable, &vf, text, flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -649,7 +659,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, m.cfg.r, &ph, stop, stall_steps, &sf, line, flog);
+            judge(&c, al, Ns, m.cfg.r, &ph, stop, stall_steps, stall_steps_p, io.passable, &sf, line, flog);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
