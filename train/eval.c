@@ -351,8 +351,8 @@ int train_eval_main(int argc, char **argv)
     int window_ahead = -1; /* experiment (-1: the default): tokens the attention may look ahead */
     int max_stay = 0; /* experiment (0: the default): frames on one token before the forced advance */
     int window_back = -1; /* experiment (-1: the default): tokens the attention may look back */
-    int pass_marks = 1;
-    int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */ /* the window reaches past marks (t2m_infer_opts.passable) */
+    int pass_marks = 1; /* the window reaches past marks (t2m_infer_opts.passable) */
+    int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
