@@ -169,6 +169,8 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
 void t2m_free(t2m_model *m)
 {
     nn_params_free(&m->p);
+    free(m->hold);
+    m->hold = NULL;
 }
 
 /* ---- scratch memory ------------------------------------------------------------------ */
@@ -548,8 +550,25 @@ t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
     r = r < 1 ? 1 : r;
     t2m_infer_opts o = {.window_back = 1, .window_ahead = r < 4 ? 1 : r / 2, .max_stay = (64 + r - 1) / r,
                         .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r, .attn_sharpen = sharp,
-                        .max_steps = (8000 + r - 1) / r};
+                        .max_steps = (8000 + r - 1) / r, .hold = m->hold, .hold_scale = T2M_HOLD_SCALE};
     return o;
+}
+
+int t2m_stay_limit(const t2m_infer_opts *o, int id, int r)
+{
+    int limit = o->max_stay;
+    if (o->passable && o->passable[id] && o->max_stay_passable > 0 &&
+        (limit <= 0 || o->max_stay_passable < limit))
+        limit = o->max_stay_passable;
+    if (o->hold && o->hold_scale > 0 && o->hold[id] > 0) {
+        float f = o->hold_scale * o->hold[id];
+        f = f < T2M_MIN_HOLD ? T2M_MIN_HOLD : f;
+        r = r < 1 ? 1 : r;
+        int steps = f >= 1e6f ? 1000000 : (int)ceilf(f / (float)r);
+        if (limit <= 0 || steps < limit)
+            limit = steps;
+    }
+    return limit;
 }
 
 typedef struct {
@@ -763,10 +782,7 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
         if (o->passable && hi > pos) /* past the marks, to the next token that has a sound */
             while (hi < N - 1 && hi - pos < T2M_MAX_AHEAD && o->passable[ids[hi]])
                 hi++;
-        int max_stay = o->max_stay;
-        if (o->passable && o->passable[ids[pos]] && o->max_stay_passable > 0 &&
-            (max_stay <= 0 || o->max_stay_passable < max_stay))
-            max_stay = o->max_stay_passable;
+        int max_stay = t2m_stay_limit(o, ids[pos], r);
         if (max_stay > 0 && stay >= max_stay && pos < N - 1)
             lo = pos + 1; /* stuck: make it move on */
         lo = lo < 0 ? 0 : lo;

@@ -68,6 +68,11 @@ typedef struct {
     size_t embed; /* offset of E[n_symbols, embed_dim] */
     t2m_stack text, aenc, adec, post; /* post.n == 0: no post-net */
     float *mel_mean, *mel_std; /* [n_mels] */
+    float *hold;               /* NULL, or [n_symbols] (owned): how long the recordings hold
+                                * each symbol, in frames (a high percentile of the teacher-
+                                * forced attention's holds; 0 where too rare to tell), for the
+                                * forced advance at inference. Not a parameter: measured
+                                * after training (tts-train export --holds) */
 } t2m_model;
 
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
@@ -149,13 +154,29 @@ typedef struct {
                                     * reaches past those to the next token that has one
                                     * (at most T2M_MAX_AHEAD tokens ahead), so it can pass
                                     * over a mark without being able to skip a sound */
+    const float *hold;             /* NULL, or per symbol id: frames the recordings hold it
+                                    * (t2m_model.hold); with hold_scale > 0 the forced advance
+                                    * on a token with hold[id] > 0 comes after hold_scale *
+                                    * hold[id] frames (at least T2M_MIN_HOLD), if that is
+                                    * sooner than max_stay */
+    float hold_scale;
 } t2m_infer_opts;
+
+/* the shortest hold before a forced advance by the per-symbol holds, in frames; the
+ * default hold_scale */
+#define T2M_MIN_HOLD 6
+#define T2M_HOLD_SCALE 1.5f
 
 #define T2M_MAX_AHEAD 4
 
-/* The defaults for model m: the limits are times, counted in m's steps, and the attention
- * sharpening is the voice's own; passable is NULL (the caller knows the symbols). */
+/* The defaults for model m: the limits are times, counted in m's steps, the attention
+ * sharpening and the holds are the voice's own; passable is NULL (the caller knows the
+ * symbols). */
 t2m_infer_opts t2m_infer_opts_default(const t2m_model *m);
+
+/* The steps the attention may stay on a token of symbol id (of a model with r frames per
+ * step) before the forced advance moves it on; 0: never. */
+int t2m_stay_limit(const t2m_infer_opts *o, int id, int r);
 
 /*
  * Synthesizes frames for ids[N] step by step, calling cb as each step is decoded.

@@ -67,22 +67,53 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
         tts_mf_set_f64(w, "acoustic.attn_sharpen", c->attn_sharpen);
 }
 
-void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
+/* the configuration, and the holds when measured (always as floats: they are few) */
+static void extras_to_mf(tts_mf_writer *w, const t2m_model *m)
 {
     config_to_mf(w, &m->cfg);
+    if (m->hold) {
+        int64_t n = m->cfg.n_symbols;
+        tts_mf_add_tensor(w, T2M_HOLD_TENSOR, TTS_MF_F32, 1, &n, m->hold);
+    }
+}
+
+void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
+{
+    extras_to_mf(w, m);
     nn_params_to_mf(w, &m->p, adam);
 }
 
 void t2m_to_mf_f16(tts_mf_writer *w, const t2m_model *m)
 {
-    config_to_mf(w, &m->cfg);
+    extras_to_mf(w, m);
     nn_params_to_mf_f16(w, &m->p);
 }
 
 void t2m_to_mf_q8(tts_mf_writer *w, const t2m_model *m)
 {
-    config_to_mf(w, &m->cfg);
+    extras_to_mf(w, m);
     nn_params_to_mf_q8(w, &m->p);
+}
+
+/* the holds, if the file has them: one finite frame count >= 0 per symbol */
+static int holds_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
+{
+    if (!tts_mf_find(mf, T2M_HOLD_TENSOR))
+        return TTS_OK;
+    int64_t n = m->cfg.n_symbols;
+    const float *h;
+    int rc = tts_mf_get_f32(mf, T2M_HOLD_TENSOR, 1, &n, &h, err);
+    if (rc)
+        return rc;
+    for (int64_t i = 0; i < n; i++)
+        if (!(h[i] >= 0 && h[i] <= 1e5f))
+            return tts_seterr(err, TTS_E_FORMAT, "model file: %s[%lld] = %g is not a frame count",
+                              T2M_HOLD_TENSOR, (long long)i, (double)h[i]);
+    m->hold = malloc(sizeof(float) * (size_t)n);
+    if (!m->hold)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    memcpy(m->hold, h, sizeof(float) * (size_t)n);
+    return TTS_OK;
 }
 
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
@@ -124,7 +155,8 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     if ((rc = t2m_init(m, &c, for_training, 1, err)))
         return rc;
     if ((rc = nn_params_from_mf(&m->p, mf, err)) ||
-        (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err)))) {
+        (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) ||
+        (rc = holds_from_mf(m, mf, err))) {
         t2m_free(m);
         return rc;
     }

@@ -7,7 +7,8 @@
  * Metadata keys: "kind" = "acoustic", "acoustic.{n_symbols,n_mels,r,embed_dim,text_ch,d}",
  * "audio.{sample_rate,n_fft,win_length,hop_length,n_mels,fmin,fmax,log_floor}",
  * "symbols" (the table, one symbol per line), "train.step" in checkpoints.
- * Tensors: every parameter by name; checkpoints add "adam.m" and "adam.v".
+ * Tensors: every parameter by name; checkpoints add "adam.m" and "adam.v"; a voice may
+ * have "acoustic.hold" f32[n_symbols] (t2m_model.hold).
  */
 #ifndef TTS_ACOUSTIC_VOICE_IO_H
 #define TTS_ACOUSTIC_VOICE_IO_H
@@ -15,6 +16,8 @@
 #include "acoustic/text2mel.h"
 #include "dsp/dsp.h"
 #include "nn/modelfile.h"
+
+#define T2M_HOLD_TENSOR "acoustic.hold"
 
 void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a);
 int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err);

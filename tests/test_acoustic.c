@@ -288,6 +288,42 @@ static void test_training_and_inference(void)
           sf, 2 * (N[0] - 1) + 1);
     fa.passable = NULL;
     fa.max_stay_passable = 0;
+    /* per-symbol holds: the forced advance on symbol k after hold_scale * hold[k] frames
+     * (at least T2M_MIN_HOLD), in whole steps, when sooner than max_stay */
+    {
+        float hold[NSYM];
+        for (int k = 0; k < NSYM; k++)
+            hold[k] = k % 4 == 0 ? 0 : (float)(k % 4 * 3 * c.r); /* 0: not measured */
+        fa.max_stay = 5;
+        fa.hold = hold;
+        fa.hold_scale = 1;
+        int want = 1, lim_bad = 0;
+        for (int n = 0; n + 1 < N[0]; n++) {
+            int k = ids[0][n];
+            float f = hold[k] < T2M_MIN_HOLD ? T2M_MIN_HOLD : hold[k];
+            int lim = hold[k] == 0 ? 5 : (int)ceilf(f / c.r) < 5 ? (int)ceilf(f / c.r) : 5;
+            lim_bad += t2m_stay_limit(&fa, k, c.r) != lim;
+            want += lim + 1;
+        }
+        sf = t2m_synthesize(&m, ids[0], N[0], &fa, NULL, NULL, NULL, &stopf, &e);
+        printf("forced advance by the holds: %d steps (want %d; max_stay alone: %d)\n", sf, want,
+               6 * (N[0] - 1) + 1);
+        CHECK(lim_bad == 0, "t2m_stay_limit wrong on %d tokens", lim_bad);
+        CHECK(stopf == 0 && sf == want, "forced advance by the holds: %d steps (want %d)", sf, want);
+        fa.hold_scale = 0; /* off: max_stay alone */
+        sf = t2m_synthesize(&m, ids[0], N[0], &fa, NULL, NULL, NULL, &stopf, &e);
+        CHECK(stopf == 0 && sf == 6 * (N[0] - 1) + 1, "holds off: %d steps (want %d)", sf,
+              6 * (N[0] - 1) + 1);
+        fa.hold_scale = 100; /* holds longer than max_stay: max_stay still caps */
+        CHECK(t2m_stay_limit(&fa, 1, c.r) == 5, "a long hold overrode max_stay");
+        fa.max_stay = 0; /* no max_stay: the hold alone */
+        CHECK(t2m_stay_limit(&fa, 1, c.r) == (int)ceilf(100.0f * hold[1] / c.r) &&
+                  t2m_stay_limit(&fa, 4, c.r) == 0,
+              "holds without max_stay: %d, %d", t2m_stay_limit(&fa, 1, c.r), t2m_stay_limit(&fa, 4, c.r));
+        fa.hold = NULL;
+        fa.hold_scale = 0;
+        fa.max_stay = 3;
+    }
 
     /* length cap: a model that never advances still stops */
     t2m_infer_opts tight = io;
@@ -546,6 +582,71 @@ static void test_q8_roundtrip(void)
     rmdir(dir);
 }
 
+/* the holds travel in the voice file (whatever the parameters' type) and come back
+ * equal; a voice without them loads with none; a negative or NaN hold is refused */
+static void test_holds_roundtrip(void)
+{
+    t2m_model m, m2;
+    t2m_config c = tiny_cfg();
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 6, &e) == 0, "init");
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/h.ltm", dir);
+    for (int kind = 0; kind < 4; kind++) {
+        free(m.hold);
+        m.hold = NULL;
+        if (kind < 3) {
+            m.hold = malloc(sizeof(float) * NSYM);
+            for (int k = 0; k < NSYM; k++)
+                m.hold[k] = (float)(k * 7 % 11) * 1.5f;
+        }
+        tts_mf_writer *w = tts_mf_writer_new();
+        if (kind == 0)
+            t2m_to_mf(w, &m, NULL);
+        else if (kind == 1)
+            t2m_to_mf_f16(w, &m);
+        else
+            t2m_to_mf_q8(w, &m);
+        CHECK(tts_mf_write(w, path, &e) == 0, "write: %s", e.msg);
+        tts_mf_writer_free(w);
+        tts_mf *mf;
+        CHECK(tts_mf_open(&mf, path, &e) == 0, "open: %s", e.msg);
+        CHECK(t2m_from_mf(&m2, mf, 0, NULL, &e) == 0, "load: %s", e.msg);
+        if (kind == 3)
+            CHECK(m2.hold == NULL, "a voice without holds loaded with some");
+        else
+            CHECK(m2.hold && memcmp(m2.hold, m.hold, sizeof(float) * NSYM) == 0,
+                  "holds changed in the file (writer %d)", kind);
+        t2m_infer_opts o = t2m_infer_opts_default(&m2);
+        CHECK(o.hold == m2.hold && o.hold_scale == T2M_HOLD_SCALE, "default options miss the holds");
+        t2m_free(&m2);
+        CHECK(m2.hold == NULL, "t2m_free left the holds");
+        tts_mf_close(mf);
+        if (kind != 0)
+            continue;
+        size_t n = 0;
+        unsigned char *b = slurp(path, &n);
+        CHECK(b != NULL, "read back");
+        if (!b)
+            continue;
+        /* the file's copy of the holds: the only run of these 11 floats */
+        unsigned char *at = memmem(b, n, m.hold, sizeof(float) * 11);
+        CHECK(at != NULL, "holds in the file");
+        if (at) {
+            float bad[2] = {-1.0f, NAN};
+            for (int j = 0; j < 2; j++) {
+                memcpy(at + 4 * sizeof(float), &bad[j], sizeof(float));
+                expect_refused(b, n, T2M_HOLD_TENSOR, j ? "NaN hold" : "negative hold");
+            }
+        }
+        free(b);
+    }
+    t2m_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Sharpening the attention by s is the same network as scaling K by s, which the text
  * encoder's last layer (a plain 1x1 conv whose first d outputs are K) can do: a model
  * trained sharpened and its twin with those weights times s have the same loss, the same
@@ -610,6 +711,7 @@ int main(void)
     test_half();
     test_f16_roundtrip();
     test_q8_roundtrip();
+    test_holds_roundtrip();
     test_gradient();
     test_sharpen_equivalence();
     test_training_and_inference();

@@ -331,6 +331,16 @@ if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-q8.ltm --int8 >>train.lo
 else
     say_fail "tts-train export --int8 of the tiny voice" "$(tail -n 3 train.log | tr '\n' '|')"
 fi
+# --holds: the symbols' holds measured on the cache, carried in the voice, which still speaks
+if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-holds.ltm --holds ds.ltd >holds.err 2>&1 &&
+    grep -q "^holds: [0-9]* of [0-9]* symbols" holds.err; then
+    run "$TTS" -m voice-holds.ltm "Hello, world." -o hello-holds.wav
+    check "-m tiny voice exported with holds (export --holds): exit 0, complete WAV, holds stored" \
+        '[ $rc -eq 0 ]' 'good_wav hello-holds.wav' 'grep -aq acoustic.hold voice-holds.ltm' \
+        '! grep -aq acoustic.hold voice-f16.ltm'
+else
+    say_fail "tts-train export --holds of the tiny voice" "$(tail -n 3 holds.err | tr '\n' '|')"
+fi
 # --average: a checkpoint averaged with itself is itself; with another model it is refused
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" avg-self.ltm --average "$model" >>train.log 2>&1 &&
     cmp -s avg-self.ltm voice-f16.ltm; then

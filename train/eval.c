@@ -10,7 +10,9 @@
  * and, on every line of SENTENCES.txt (unseen text), the attention failures of
  * free-running synthesis: runaway (hit the length cap), skipped words (the attention
  * spent less than one frame, 12.5 ms, on a word's phonemes), stalls (stuck on one token
- * for a second, or until the forced advance of t2m_infer_opts.max_stay moved it on).
+ * for a second, or until the forced advance of t2m_infer_opts.max_stay moved it on), and,
+ * apart from those, the shorter forced advances (a token held as long as the voice's
+ * holds or max_stay_passable allow: t2m_stay_limit).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
  *
@@ -220,6 +222,7 @@ typedef struct {
 
 typedef struct {
     int runaway, skipped_words, stalls;
+    int forced; /* forced advances before the stall length (per-symbol holds, marks) */
     int skipped_short; /* of the skipped words, those of one sound (at most 2 ids: 'a') */
 } failures;
 
@@ -244,8 +247,8 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
  * A short word may be passed within a single step, which is not a skip. */
 static void judge(const run *c, const float *align, int N, int r, const tts_phonemes *ph,
-                  int stop, int stall_steps, int stall_steps_passable,
-                  const unsigned char *passable, failures *f, const char *text, FILE *log)
+                  int stop, const t2m_infer_opts *io, int stall_steps, failures *f,
+                  const char *text, FILE *log)
 {
     if (stop == 1) {
         f->runaway++;
@@ -269,12 +272,19 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
     int same = 1;
     for (size_t s = 1; s < c->steps; s++) {
         same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
-        int limit = passable && (size_t)c->pos[s] < ph->n_ids && passable[ph->ids[c->pos[s]]]
-                        ? stall_steps_passable : stall_steps;
-        if (same == limit && (size_t)c->pos[s] + 1 < ph->n_ids) {
+        if ((size_t)c->pos[s] + 1 >= ph->n_ids)
+            continue; /* the end token: nothing to advance to */
+        /* held for the limit's steps and one more: the next step is forced on */
+        int limit = t2m_stay_limit(io, ph->ids[c->pos[s]], r) + 1;
+        if (same == stall_steps) {
             f->stalls++;
             if (log)
                 fprintf(log, "stall at token %d\t%s\n", c->pos[s], text);
+        } else if (limit > 1 && limit < stall_steps && same == limit) {
+            f->forced++;
+            if (log)
+                fprintf(log, "forced advance at token %d (%d frames)\t%s\n", c->pos[s], same * r,
+                        text);
         }
     }
 }
@@ -353,6 +363,8 @@ int train_eval_main(int argc, char **argv)
     int window_back = -1; /* experiment (-1: the default): tokens the attention may look back */
     int pass_marks = 1; /* the window reaches past marks (t2m_infer_opts.passable) */
     int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */
+    double hold_scale = -1; /* experiment (-1: the default; 0: off): the forced advance after
+                             * this times the symbol's hold */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -369,6 +381,8 @@ int train_eval_main(int argc, char **argv)
             window_back = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--max-stay-marks") && i + 1 < argc)
             max_stay_marks = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--hold-scale") && i + 1 < argc)
+            hold_scale = atof(argv[++i]);
         else if (!strcmp(argv[i], "--no-pass-marks"))
             pass_marks = 0;
         else if (!strcmp(argv[i], "--max-stay") && i + 1 < argc)
@@ -471,13 +485,15 @@ int train_eval_main(int argc, char **argv)
         tts_symtab_passable(tts_frontend_symbols(fe), passable);
         io.passable = passable;
     }
-    /* a stall: one token held for a second, or until the forced advance moved it on */
+    /* a stall: one token held for a second, or until the forced advance of max_stay moved it on */
     int stall_steps = (io.max_stay > 0 && io.max_stay < steps_per_second ? io.max_stay
                                                                           : steps_per_second) + 1;
     if (max_stay_marks > 0)
         io.max_stay_passable = (max_stay_marks + r - 1) / r;
-    int stall_steps_p = io.max_stay_passable > 0 && io.max_stay_passable + 1 < stall_steps
-                            ? io.max_stay_passable + 1 : stall_steps;
+    if (hold_scale >= 0)
+        io.hold_scale = (float)hold_scale;
+    if (io.hold && io.hold_scale > 0)
+        fprintf(stderr, "forced advance after %.2f x the voice's holds\n", io.hold_scale);
     t2m_arena ar = {0};
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
@@ -539,7 +555,7 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, m.cfg.r, &ph, stop, stall_steps, stall_steps_p, io.passable, &vf, text, flog);
+            judge(&c, al, N, m.cfg.r, &ph, stop, &io, stall_steps, &vf, text, flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -659,7 +675,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, m.cfg.r, &ph, stop, stall_steps, stall_steps_p, io.passable, &sf, line, flog);
+            judge(&c, al, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
@@ -691,6 +707,8 @@ int train_eval_main(int argc, char **argv)
         printf("| unseen sentences: %d (%d words): runaway / skipped words (of one sound) / stalls | "
                "%d / %d (%d) / %d |\n",
                n_sent, n_words, sf.runaway, sf.skipped_words, sf.skipped_short, sf.stalls);
+    printf("| shorter forced advances (holds, marks): validation / unseen sentences | %d / %d |\n",
+           vf.forced, sf.forced);
     if (n_mcd_tf && n_mcd_fr)
         printf("| MCD (dB) through Griffin-Lim: teacher-forced frames / free-running (DTW) | %.2f / %.2f |\n",
                mcd_tf / n_mcd_tf, mcd_fr / n_mcd_fr);

@@ -3,14 +3,19 @@
  * (or, for a vocoder checkpoint, the shipped vocoder file):
  * parameters as half floats (with --int8: the larger tensors as 8-bit codes with block
  * scales, about half the size), no optimizer state, with the audio settings, the symbol
- * table and the training provenance carried over.
+ * table and the training provenance carried over. With --holds CACHE.ltd the voice also
+ * gets the symbols' holds (train/holds.h), measured on the exported (averaged) weights.
  */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "acoustic/voice_io.h"
+#include "train/dataset.h"
+#include "train/holds.h"
 #include "train/train.h"
 #include "vocoder/vocoder_io.h"
 
@@ -48,11 +53,63 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, int int8)
     return 0;
 }
 
+/* --holds: m->hold from the teacher-forced attention of the (averaged) model over the
+ * cache's training split; a table of the symbols' holds goes to stderr */
+static int measure_holds(t2m_model *m, const char *cache, const char *symbols, double pct)
+{
+    tts_err err = {0};
+    tts_dataset ds;
+    holds_table t;
+    if (tts_dataset_open(&ds, cache, &err)) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    if (strcmp(ds.symbols, symbols)) {
+        fprintf(stderr, "tts-train export: %s was made with other phoneme symbols than the voice\n",
+                cache);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    openblas_set_num_threads(1); /* one utterance per worker thread, each single-threaded */
+    int rc = holds_measure(&t, m, &ds, 2, &err);
+    tts_dataset_close(&ds);
+    if (rc) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    free(m->hold);
+    m->hold = calloc((size_t)m->cfg.n_symbols, sizeof(float));
+    if (!m->hold) {
+        holds_free(&t);
+        fprintf(stderr, "tts-train export: out of memory\n");
+        return 1;
+    }
+    int r = m->cfg.r, measured = 0;
+    fprintf(stderr, "holds (frames of the teacher-forced attention; p%g kept):\n"
+                    "  id  symbol   count  median    p90    p%g\n", pct, pct);
+    const char *sym = symbols;
+    for (int id = 0; id < m->cfg.n_symbols; id++) {
+        size_t len = sym ? strcspn(sym, "\n") : 0;
+        m->hold[id] = holds_percentile(&t, id, (float)pct, HOLDS_MIN_COUNT, r);
+        measured += m->hold[id] > 0;
+        if (t.count[id])
+            fprintf(stderr, "  %2d  %-6.*s %7d %7.0f %6.0f %6.0f\n", id, (int)len, sym ? sym : "",
+                    t.count[id], holds_percentile(&t, id, 50, 1, r),
+                    holds_percentile(&t, id, 90, 1, r), holds_percentile(&t, id, (float)pct, 1, r));
+        sym = sym && sym[len] ? sym + len + 1 : NULL;
+    }
+    fprintf(stderr, "holds: %d of %d symbols held at least %d times\n", measured,
+            m->cfg.n_symbols, HOLDS_MIN_COUNT);
+    holds_free(&t);
+    return 0;
+}
+
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
+    double hold_pct = 99;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0;
-    const char *pos[2] = {0}, *avg[16];
+    const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--attn-sharpen") && v) {
@@ -72,6 +129,16 @@ int train_export_main(int argc, char **argv)
                 return 2;
             }
             env_passes = (int)n;
+        } else if (!strcmp(argv[i], "--holds") && v) {
+            holds_cache = v;
+            i++;
+        } else if (!strcmp(argv[i], "--hold-pct") && v) {
+            hold_pct = atof(v);
+            i++;
+            if (!(hold_pct > 0 && hold_pct <= 100)) {
+                fprintf(stderr, "tts-train export: --hold-pct wants a percentile in (0, 100]\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--int8")) {
             int8 = 1;
         } else if (!strcmp(argv[i], "--average") && v && n_avg < 16) {
@@ -86,7 +153,8 @@ int train_export_main(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... (a voice) | [--int8] [--env-passes N] (a vocoder)\n");
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P]] (a voice) | "
+                        "[--int8] [--env-passes N] (a vocoder)\n");
         return 2;
     }
     argv = (char **)pos;
@@ -97,8 +165,8 @@ int train_export_main(int argc, char **argv)
     const char *symbols, *kind;
     if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
         strcmp(kind, "vocoder") == 0) {
-        if (n_avg || sharpen > 0) {
-            fprintf(stderr, "tts-train export: --average and --attn-sharpen are for a voice; %s "
+        if (n_avg || sharpen > 0 || holds_cache) {
+            fprintf(stderr, "tts-train export: --average, --attn-sharpen and --holds are for a voice; %s "
                             "is a vocoder\n", argv[0]);
             tts_mf_close(mf);
             return 2;
@@ -147,6 +215,8 @@ int train_export_main(int argc, char **argv)
     }
     if (sharpen > 0)
         m.cfg.attn_sharpen = (float)sharpen;
+    if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct))
+        return 1;
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)
         t2m_to_mf_q8(w, &m);
