@@ -107,7 +107,7 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
-    double hold_pct = 99;
+    double hold_pct = 90;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
     for (int i = 0; i < argc; i++) {
@@ -153,7 +153,7 @@ int train_export_main(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P]] (a voice) | "
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)]] (a voice) | "
                         "[--int8] [--env-passes N] (a vocoder)\n");
         return 2;
     }
