@@ -14,7 +14,8 @@
  * apart from those, the shorter forced advances (a token held as long as the voice's
  * holds or max_stay_passable allow: t2m_stay_limit).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
- * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py.
+ * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py, and its attention drawn beside the
+ * WAV (NAME.png: decoder steps along x, tokens upwards; one clean diagonal staircase).
  *
  * --vocoder VOC.ltm adds the neural vocoder's figures on the same validation takes:
  * OUTDIR/rec/ (the recordings), OUTDIR/copy/ (copy synthesis: recorded mel -> vocoder),
@@ -289,6 +290,18 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
     }
 }
 
+/* the free-running attention al[steps, N] as OUTDIR/SUB/NAME.png */
+static void plot_attention(const char *outdir, const char *sub, const char *name, const float *al,
+                           size_t steps, int N)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/%s.png", outdir, sub, name);
+    plot_panel p = {al, (int)steps, N, 0, 1};
+    tts_err e;
+    if (steps > 0 && plot_png(path, &p, 1, 2, 2, &e))
+        fprintf(stderr, "tts-train eval: %s\n", e.msg);
+}
+
 /* Griffin-Lim of frames[n] into path; with ref, *mcd_out gets the MCD of the result */
 static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int rate,
                      const char *path, const float *ref, int nr, float floor, int dtw,
@@ -560,6 +573,7 @@ int train_eval_main(int argc, char **argv)
             vf.runaway++;
         tts_phonemes_free(&ph);
         const char *name = ds.names ? ds.names[i] : "x";
+        plot_attention(outdir, "val", name, al, c.steps, N);
         float top = -INFINITY;
         for (size_t k = 0; k < (size_t)F * nm; k++)
             top = fmaxf(top, raw[k]);
@@ -676,6 +690,9 @@ int train_eval_main(int argc, char **argv)
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
             judge(&c, al, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
+            char pname[16];
+            snprintf(pname, sizeof pname, "%03d", n_sent + 1);
+            plot_attention(outdir, "sent", pname, al, c.steps, Ns);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
