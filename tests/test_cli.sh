@@ -341,6 +341,14 @@ if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-holds.ltm --holds ds.ltd
 else
     say_fail "tts-train export --holds of the tiny voice" "$(tail -n 3 holds.err | tr '\n' '|')"
 fi
+# a run started from that voice trains new weights: its checkpoints carry no stale holds
+if timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-init --init voice-holds.ltm --steps 5 \
+        --batch 2 --threads 1 >>train.log 2>&1 && [ -s run-init/ckpt.ltm ] &&
+    ! grep -aq acoustic.hold run-init/ckpt.ltm; then
+    say_pass "tts-train acoustic --init from a voice with holds: the checkpoint has none"
+else
+    say_fail "tts-train acoustic --init from a voice with holds" "$(tail -n 3 train.log | tr '\n' '|')"
+fi
 # --average: a checkpoint averaged with itself is itself; with another model it is refused
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" avg-self.ltm --average "$model" >>train.log 2>&1 &&
     cmp -s avg-self.ltm voice-f16.ltm; then

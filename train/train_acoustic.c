@@ -301,6 +301,8 @@ int train_acoustic_main(int argc, char **argv)
             fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
             return 1;
         }
+        free(m.hold); /* measured on the weights that training now changes: export --holds */
+        m.hold = NULL;
         if ((post_ch >= 0 && post_ch != m.cfg.post_ch) || (r && r != m.cfg.r)) {
             /* another post-net or another r on the same model: every tensor of the same name
              * and size carries over, and those r shapes are mapped */
