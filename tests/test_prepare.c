@@ -1,5 +1,6 @@
 /* tts-train prepare on the 5 real clips of tests/data/corpus: counts, shapes, ids, mel
- * values, statistics and waveform of the cache; skipped takes; an unusable corpus. */
+ * values, statistics and waveform of the cache; skipped takes; an unusable corpus. And two
+ * small pieces of the training tools: the holds' percentiles, the attention thumbnails. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include "audio/wav.h"
 #include "frontend/frontend.h"
 #include "train/dataset.h"
+#include "train/holds.h"
+#include "train/plot.h"
 #include "train/train.h"
 
 static int failures;
@@ -29,8 +32,61 @@ static int prepare(const char *corpus, const char *out)
     return train_prepare_main(2, argv);
 }
 
+/* percentiles from a hand-made table of holds (in steps), reported in frames */
+static void test_hold_percentiles(void)
+{
+    holds_table t = {.n_symbols = 3};
+    int count[3] = {0}, hist[3 * (HOLDS_MAX_STEPS + 1)] = {0};
+    t.count = count;
+    t.hist = hist;
+    /* symbol 1: 90 holds of 2 steps, 9 of 5, 1 of 40; symbol 2: 10 holds of 3 */
+    hist[1 * (HOLDS_MAX_STEPS + 1) + 2] = 90;
+    hist[1 * (HOLDS_MAX_STEPS + 1) + 5] = 9;
+    hist[1 * (HOLDS_MAX_STEPS + 1) + 40] = 1;
+    count[1] = 100;
+    hist[2 * (HOLDS_MAX_STEPS + 1) + 3] = 10;
+    count[2] = 10;
+    int r = 2;
+    CHECK(holds_percentile(&t, 1, 50, 1, r) == 4 && holds_percentile(&t, 1, 90, 1, r) == 4,
+          "median / p90 of symbol 1: %g / %g frames (want 4 / 4)", holds_percentile(&t, 1, 50, 1, r),
+          holds_percentile(&t, 1, 90, 1, r));
+    CHECK(holds_percentile(&t, 1, 95, 1, r) == 10 && holds_percentile(&t, 1, 99, 1, r) == 10 &&
+              holds_percentile(&t, 1, 100, 1, r) == 80,
+          "p95 / p99 / p100 of symbol 1: %g / %g / %g (want 10 / 10 / 80)",
+          holds_percentile(&t, 1, 95, 1, r), holds_percentile(&t, 1, 99, 1, r),
+          holds_percentile(&t, 1, 100, 1, r));
+    CHECK(holds_percentile(&t, 2, 90, 50, r) == 0 && holds_percentile(&t, 2, 90, 10, r) == 6,
+          "too rare a symbol has no hold; enough has one");
+    CHECK(holds_percentile(&t, 0, 90, 1, r) == 0 && holds_percentile(&t, 7, 90, 1, r) == 0,
+          "a symbol never held, or out of range, has no hold");
+}
+
+/* shrinking an attention of one token per step keeps the line: every thumbnail column has
+ * its peak where the diagonal is, and nothing far from it */
+static void test_thumbnail(void)
+{
+    enum { R = 300, C = 100, W = 30, H = 20 };
+    static float m[R * C], cell[W * H];
+    for (int r = 0; r < R; r++)
+        m[r * C + r * C / R] = 1;
+    plot_panel p = {m, R, C, 0, 1};
+    plot_thumb(&p, cell, W, H);
+    int bad = 0;
+    for (int x = 0; x < W; x++) {
+        int y_line = H - 1 - x * H / W; /* token rises with the step; row 0 is the top */
+        for (int y = 0; y < H; y++) {
+            int near = abs(y - y_line) <= 1;
+            bad += near ? 0 : cell[y * W + x] != 0;
+        }
+        bad += cell[y_line * W + x] != 1;
+    }
+    CHECK(bad == 0, "thumbnail of a diagonal: %d pixels wrong", bad);
+}
+
 int main(void)
 {
+    test_hold_percentiles();
+    test_thumbnail();
     const char *data = getenv("TTS_TEST_DATA");
     if (!data) {
         printf("TTS_TEST_DATA is not set\n");

@@ -15,7 +15,8 @@
  * holds or max_stay_passable allow: t2m_stay_limit).
  * Every free-running result is vocoded with Griffin-Lim into OUTDIR/val/ and OUTDIR/sent/
  * with a list OUTDIR/{val,sent}.tsv for scripts/wer.py, and its attention drawn beside the
- * WAV (NAME.png: decoder steps along x, tokens upwards; one clean diagonal staircase).
+ * WAV (NAME.png: decoder steps along x, tokens upwards; one clean diagonal staircase),
+ * and all of a set as thumbnails on one sheet, OUTDIR/{val,sent}_attention.png.
  *
  * --vocoder VOC.ltm adds the neural vocoder's figures on the same validation takes:
  * OUTDIR/rec/ (the recordings), OUTDIR/copy/ (copy synthesis: recorded mel -> vocoder),
@@ -290,16 +291,47 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
     }
 }
 
-/* the free-running attention al[steps, N] as OUTDIR/SUB/NAME.png */
+/* thumbnails of the free-running attentions, all of a set on one sheet */
+#define THUMB_W 96
+#define THUMB_H 48
+typedef struct {
+    float *cells; /* [cap][THUMB_H * THUMB_W] */
+    int n, cap;
+} thumbs;
+
+/* the free-running attention al[steps, N] as OUTDIR/SUB/NAME.png, and its thumbnail */
 static void plot_attention(const char *outdir, const char *sub, const char *name, const float *al,
-                           size_t steps, int N)
+                           size_t steps, int N, thumbs *t)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s.png", outdir, sub, name);
     plot_panel p = {al, (int)steps, N, 0, 1};
     tts_err e;
-    if (steps > 0 && plot_png(path, &p, 1, 2, 2, &e))
+    if (steps == 0)
+        return;
+    if (plot_png(path, &p, 1, 2, 2, &e))
         fprintf(stderr, "tts-train eval: %s\n", e.msg);
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 64;
+        float *c = realloc(t->cells, sizeof(float) * (size_t)cap * THUMB_W * THUMB_H);
+        if (!c)
+            return;
+        t->cells = c;
+        t->cap = cap;
+    }
+    plot_thumb(&p, t->cells + (size_t)t->n++ * THUMB_W * THUMB_H, THUMB_W, THUMB_H);
+}
+
+/* every thumbnail of t on OUTDIR/NAME.png, 10 to a row; frees them */
+static void plot_sheet(const char *outdir, const char *name, thumbs *t)
+{
+    char path[4096];
+    tts_err e;
+    snprintf(path, sizeof path, "%s/%s.png", outdir, name);
+    if (t->n > 0 && plot_grid_png(path, t->cells, t->n, THUMB_W, THUMB_H, 10, &e))
+        fprintf(stderr, "tts-train eval: %s\n", e.msg);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
 }
 
 /* Griffin-Lim of frames[n] into path; with ref, *mcd_out gets the MCD of the result */
@@ -511,6 +543,7 @@ int train_eval_main(int argc, char **argv)
     double tf_l1 = 0, diag = 0, focus = 0, fr_l1 = 0, len_ratio = 0;
     int n_val = 0;
     failures vf = {0}, sf = {0};
+    thumbs val_thumbs = {0}, sent_thumbs = {0};
     snprintf(path, sizeof path, "%s/val.tsv", outdir);
     FILE *vt = fopen(path, "w");
     if (!vt) {
@@ -573,7 +606,7 @@ int train_eval_main(int argc, char **argv)
             vf.runaway++;
         tts_phonemes_free(&ph);
         const char *name = ds.names ? ds.names[i] : "x";
-        plot_attention(outdir, "val", name, al, c.steps, N);
+        plot_attention(outdir, "val", name, al, c.steps, N, &val_thumbs);
         float top = -INFINITY;
         for (size_t k = 0; k < (size_t)F * nm; k++)
             top = fmaxf(top, raw[k]);
@@ -692,7 +725,7 @@ int train_eval_main(int argc, char **argv)
             judge(&c, al, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             char pname[16];
             snprintf(pname, sizeof pname, "%03d", n_sent + 1);
-            plot_attention(outdir, "sent", pname, al, c.steps, Ns);
+            plot_attention(outdir, "sent", pname, al, c.steps, Ns, &sent_thumbs);
             free(al);
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
@@ -711,6 +744,8 @@ int train_eval_main(int argc, char **argv)
         fclose(f);
         fclose(st);
     }
+    plot_sheet(outdir, "val_attention", &val_thumbs);
+    plot_sheet(outdir, "sent_attention", &sent_thumbs);
     printf("| metric | value |\n|---|---|\n");
     printf("| validation utterances | %d |\n", n_val);
     printf("| teacher-forced mel L1 (normalized) | %.4f |\n", tf_l1 / n_val);

@@ -38,6 +38,35 @@ static int write_rgb(FILE *f, const unsigned char *img, int width, int height)
     return 0;
 }
 
+/* writes img (then freed) to path as a PNG */
+static int save_rgb(const char *path, unsigned char *img, int width, int height, tts_err *err)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        free(img);
+        return tts_seterr(err, TTS_E_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    int bad = write_rgb(f, img, width, height);
+    bad |= fclose(f) != 0;
+    free(img);
+    return bad ? tts_seterr(err, TTS_E_IO, "cannot write %s", path) : TTS_OK;
+}
+
+/* the panel's value range: its lo and hi, or (both 0) its own min and max */
+static void panel_range(const plot_panel *p, float *lo, float *hi)
+{
+    *lo = p->lo;
+    *hi = p->hi;
+    size_t n = (size_t)p->rows * p->cols;
+    if (*lo == 0 && *hi == 0 && n > 0) {
+        *lo = *hi = p->m[0];
+        for (size_t i = 0; i < n; i++) {
+            *lo = p->m[i] < *lo ? p->m[i] : *lo;
+            *hi = p->m[i] > *hi ? p->m[i] : *hi;
+        }
+    }
+}
+
 int plot_png(const char *path, const plot_panel *panels, int n_panels, int scale_x, int scale_y,
              tts_err *err)
 {
@@ -55,14 +84,8 @@ int plot_png(const char *path, const plot_panel *panels, int n_panels, int scale
     int y0 = 0;
     for (int p = 0; p < n_panels; p++) {
         const plot_panel *pp = &panels[p];
-        float lo = pp->lo, hi = pp->hi;
-        if (lo == 0 && hi == 0) {
-            lo = hi = pp->m[0];
-            for (size_t i = 0; i < (size_t)pp->rows * pp->cols; i++) {
-                lo = pp->m[i] < lo ? pp->m[i] : lo;
-                hi = pp->m[i] > hi ? pp->m[i] : hi;
-            }
-        }
+        float lo, hi;
+        panel_range(pp, &lo, &hi);
         float span = hi > lo ? hi - lo : 1;
         int ph = pp->cols * scale_y;
         for (int y = 0; y < ph; y++) {
@@ -74,13 +97,54 @@ int plot_png(const char *path, const plot_panel *panels, int n_panels, int scale
         }
         y0 += ph + gap;
     }
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        free(img);
-        return tts_seterr(err, TTS_E_IO, "cannot write %s: %s", path, strerror(errno));
+    return save_rgb(path, img, width, height, err);
+}
+
+void plot_thumb(const plot_panel *p, float *cell, int w, int h)
+{
+    float lo, hi;
+    panel_range(p, &lo, &hi);
+    float span = hi > lo ? hi - lo : 1;
+    for (int y = 0; y < h; y++) {
+        /* feature (column) block of this pixel row, the top row the highest features */
+        int c1 = p->cols - (int)((long)y * p->cols / h), c0 = p->cols - (int)((long)(y + 1) * p->cols / h);
+        c1 = c1 > c0 ? c1 : c0 + 1;
+        for (int x = 0; x < w; x++) {
+            int r0 = (int)((long)x * p->rows / w), r1 = (int)((long)(x + 1) * p->rows / w);
+            r1 = r1 > r0 ? r1 : r0 + 1;
+            float v = 0;
+            int any = 0;
+            for (int r = r0; r < r1 && r < p->rows; r++)
+                for (int c = c0; c < c1 && c < p->cols; c++) {
+                    float t = (p->m[(size_t)r * p->cols + c] - lo) / span;
+                    v = !any || t > v ? t : v;
+                    any = 1;
+                }
+            cell[(size_t)y * w + x] = any ? v : 0;
+        }
     }
-    int bad = write_rgb(f, img, width, height);
-    bad |= fclose(f) != 0;
-    free(img);
-    return bad ? tts_seterr(err, TTS_E_IO, "cannot write %s", path) : TTS_OK;
+}
+
+int plot_grid_png(const char *path, const float *cells, int n, int w, int h, int per_row,
+                  tts_err *err)
+{
+    int border = 2;
+    if (n <= 0 || w <= 0 || h <= 0 || per_row <= 0)
+        return tts_seterr(err, TTS_E_INVALID, "plot: empty grid");
+    int cols = n < per_row ? n : per_row, rows = (n + per_row - 1) / per_row;
+    int width = cols * (w + border) + border, height = rows * (h + border) + border;
+    if (width > 20000 || height > 20000)
+        return tts_seterr(err, TTS_E_INVALID, "plot: bad size %dx%d", width, height);
+    unsigned char *img = malloc((size_t)width * height * 3);
+    if (!img)
+        return tts_seterr(err, TTS_E_NOMEM, "plot: out of memory");
+    memset(img, 128, (size_t)width * height * 3); /* the grey of the borders and empty cells */
+    for (int k = 0; k < n; k++) {
+        int x0 = border + (k % per_row) * (w + border), y0 = border + (k / per_row) * (h + border);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                colour(cells[(size_t)k * w * h + (size_t)y * w + x],
+                       img + ((size_t)(y0 + y) * width + x0 + x) * 3);
+    }
+    return save_rgb(path, img, width, height, err);
 }
