@@ -332,14 +332,22 @@ else
     say_fail "tts-train export --int8 of the tiny voice" "$(tail -n 3 train.log | tr '\n' '|')"
 fi
 # --holds: the symbols' holds measured on the cache, carried in the voice, which still speaks
-if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-holds.ltm --holds ds.ltd >holds.err 2>&1 &&
-    grep -q "^holds: [0-9]* of [0-9]* symbols" holds.err; then
+# (the 5 clips hold few symbols 50 times: count every symbol seen twice)
+if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-holds.ltm --holds ds.ltd \
+        --hold-min-count 2 >holds.err 2>&1 &&
+    grep -q "^holds: [1-9][0-9]* of [0-9]* symbols held at least 2 times" holds.err; then
     run "$TTS" -m voice-holds.ltm "Hello, world." -o hello-holds.wav
     check "-m tiny voice exported with holds (export --holds): exit 0, complete WAV, holds stored" \
         '[ $rc -eq 0 ]' 'good_wav hello-holds.wav' 'grep -aq acoustic.hold voice-holds.ltm' \
         '! grep -aq acoustic.hold voice-f16.ltm'
 else
     say_fail "tts-train export --holds of the tiny voice" "$(tail -n 3 holds.err | tr '\n' '|')"
+fi
+if ! "$TRAIN" export "$model" nohold.ltm --hold-pct 80 >holds2.err 2>&1 &&
+    grep -q "go with --holds" holds2.err && [ ! -e nohold.ltm ]; then
+    say_pass "tts-train export --hold-pct without --holds: refused, nothing written"
+else
+    say_fail "tts-train export --hold-pct without --holds" "$(tr '\n' '|' <holds2.err)"
 fi
 # a run started from that voice trains new weights: its checkpoints carry no stale holds
 if timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-init --init voice-holds.ltm --steps 5 \

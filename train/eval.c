@@ -248,9 +248,9 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * when the attention spent less than one frame (12.5 ms) on its phonemes in all: its
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
  * A short word may be passed within a single step, which is not a skip. */
-static void judge(const run *c, const float *align, int N, int r, const tts_phonemes *ph,
-                  int stop, const t2m_infer_opts *io, int stall_steps, failures *f,
-                  const char *text, FILE *log)
+static void judge(const run *c, const float *align, const int *ids, int N, int r,
+                  const tts_phonemes *ph, int stop, const t2m_infer_opts *io, int stall_steps,
+                  failures *f, const char *text, FILE *log)
 {
     if (stop == 1) {
         f->runaway++;
@@ -271,18 +271,23 @@ static void judge(const run *c, const float *align, int N, int r, const tts_phon
                         text + ph->words[w].offset, mass * r, text);
         }
     }
-    int same = 1;
-    for (size_t s = 1; s < c->steps; s++) {
-        same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
-        if ((size_t)c->pos[s] + 1 >= ph->n_ids)
+    /* steps on the current token, counted as t2m_synthesize counts its stay: a token reached
+     * by a move is forced on after limit + 1 steps, token 0 (held from the start) after limit */
+    int same = 0;
+    for (size_t s = 0; s < c->steps; s++) {
+        if (s == 0)
+            same = c->pos[0] == 0 ? 2 : 1;
+        else
+            same = c->pos[s] == c->pos[s - 1] ? same + 1 : 1;
+        if (c->pos[s] + 1 >= N)
             continue; /* the end token: nothing to advance to */
         /* held for the limit's steps and one more: the next step is forced on */
-        int limit = t2m_stay_limit(io, ph->ids[c->pos[s]], r) + 1;
+        int limit = t2m_stay_limit(io, ids[c->pos[s]], r) + 1;
         if (same == stall_steps) {
             f->stalls++;
             if (log)
                 fprintf(log, "stall at token %d\t%s\n", c->pos[s], text);
-        } else if (limit > 1 && limit < stall_steps && same == limit) {
+        } else if (limit > 1 && limit < stall_steps && same == limit && s + 1 < c->steps) {
             f->forced++;
             if (log)
                 fprintf(log, "forced advance at token %d (%d frames)\t%s\n", c->pos[s], same * r,
@@ -601,7 +606,8 @@ int train_eval_main(int argc, char **argv)
         const char *text = ds.texts ? ds.texts[i] : "";
         tts_phonemes ph = {0};
         if (tts_frontend_phonemize(fe, text, strlen(text), &ph, &err) == 0 && ph.n_ids == (size_t)N)
-            judge(&c, al, N, m.cfg.r, &ph, stop, &io, stall_steps, &vf, text, flog);
+            judge(&c, al, ds.ids + ds.ids_off[i], N, m.cfg.r, &ph, stop, &io, stall_steps, &vf, text,
+                  flog);
         else if (stop == 1)
             vf.runaway++;
         tts_phonemes_free(&ph);
@@ -722,7 +728,7 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
-            judge(&c, al, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
+            judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             char pname[16];
             snprintf(pname, sizeof pname, "%03d", n_sent + 1);
             plot_attention(outdir, "sent", pname, al, c.steps, Ns, &sent_thumbs);

@@ -55,7 +55,8 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, int int8)
 
 /* --holds: m->hold from the teacher-forced attention of the (averaged) model over the
  * cache's training split; a table of the symbols' holds goes to stderr */
-static int measure_holds(t2m_model *m, const char *cache, const char *symbols, double pct)
+static int measure_holds(t2m_model *m, const char *cache, const char *symbols, double pct,
+                         int min_count)
 {
     tts_err err = {0};
     tts_dataset ds;
@@ -90,7 +91,7 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
     const char *sym = symbols;
     for (int id = 0; id < m->cfg.n_symbols; id++) {
         size_t len = sym ? strcspn(sym, "\n") : 0;
-        m->hold[id] = holds_percentile(&t, id, (float)pct, HOLDS_MIN_COUNT, r);
+        m->hold[id] = holds_percentile(&t, id, (float)pct, min_count, r);
         measured += m->hold[id] > 0;
         if (t.count[id])
             fprintf(stderr, "  %2d  %-6.*s %7d %7.0f %6.0f %6.0f\n", id, (int)len, sym ? sym : "",
@@ -99,7 +100,7 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
         sym = sym && sym[len] ? sym + len + 1 : NULL;
     }
     fprintf(stderr, "holds: %d of %d symbols held at least %d times\n", measured,
-            m->cfg.n_symbols, HOLDS_MIN_COUNT);
+            m->cfg.n_symbols, min_count);
     holds_free(&t);
     return 0;
 }
@@ -108,6 +109,7 @@ int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
     double hold_pct = 90;
+    int hold_min = HOLDS_MIN_COUNT, hold_opts = 0;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
     for (int i = 0; i < argc; i++) {
@@ -132,9 +134,18 @@ int train_export_main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--holds") && v) {
             holds_cache = v;
             i++;
+        } else if (!strcmp(argv[i], "--hold-min-count") && v) {
+            hold_min = atoi(v);
+            i++;
+            hold_opts = 1;
+            if (hold_min < 1) {
+                fprintf(stderr, "tts-train export: --hold-min-count wants a count >= 1\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--hold-pct") && v) {
             hold_pct = atof(v);
             i++;
+            hold_opts = 1;
             if (!(hold_pct > 0 && hold_pct <= 100)) {
                 fprintf(stderr, "tts-train export: --hold-pct wants a percentile in (0, 100]\n");
                 return 2;
@@ -151,9 +162,13 @@ int train_export_main(int argc, char **argv)
             break;
         }
     }
+    if (hold_opts && !holds_cache) {
+        fprintf(stderr, "tts-train export: --hold-pct and --hold-min-count go with --holds CACHE.ltd\n");
+        return 2;
+    }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)]] (a voice) | "
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] (a voice) | "
                         "[--int8] [--env-passes N] (a vocoder)\n");
         return 2;
     }
@@ -215,7 +230,14 @@ int train_export_main(int argc, char **argv)
     }
     if (sharpen > 0)
         m.cfg.attn_sharpen = (float)sharpen;
-    if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct))
+    if ((n_avg || sharpen > 0) && !holds_cache && m.hold) {
+        /* the holds of IN were measured on other weights or another attention */
+        fprintf(stderr, "tts-train export: %s's holds dropped (other weights or sharpening); "
+                        "measure them again with --holds CACHE.ltd\n", argv[0]);
+        free(m.hold);
+        m.hold = NULL;
+    }
+    if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct, hold_min))
         return 1;
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)

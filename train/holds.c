@@ -149,7 +149,7 @@ float holds_percentile(const holds_table *t, int id, float pct, int min_count, i
     if (id < 0 || id >= t->n_symbols || t->count[id] < min_count || t->count[id] == 0)
         return 0;
     /* the smallest length with at least pct % of the holds at or below it */
-    double need = (double)pct / 100.0 * t->count[id];
+    double need = (double)pct * t->count[id] / 100.0; /* exact for whole percentiles */
     long seen = 0;
     const int *h = t->hist + (size_t)id * (HOLDS_MAX_STEPS + 1);
     for (int len = 0; len <= HOLDS_MAX_STEPS; len++) {
