@@ -114,3 +114,12 @@ void tts_dataset_close(tts_dataset *ds)
     tts_mf_close(ds->mf);
     memset(ds, 0, sizeof *ds);
 }
+
+void tts_dataset_mel_norm(const tts_dataset *ds, int i, float *out)
+{
+    int nm = ds->n_mels, F = tts_dataset_n_frames(ds, i);
+    const float *raw = ds->mel + (size_t)ds->mel_off[i] * nm;
+    for (int f = 0; f < F; f++)
+        for (int b = 0; b < nm; b++)
+            out[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds->mel_mean[b]) / ds->mel_std[b];
+}

@@ -31,6 +31,11 @@ typedef struct {
 int tts_dataset_open(tts_dataset *ds, const char *path, tts_err *err);
 void tts_dataset_close(tts_dataset *ds);
 
+/* Utterance i's recorded log-mel frames normalized by the cache's statistics,
+ * (x - mel_mean) / mel_std per band, as the acoustic model trains on them, into
+ * out[n_frames(i) * n_mels]. */
+void tts_dataset_mel_norm(const tts_dataset *ds, int i, float *out);
+
 static inline int tts_dataset_n_ids(const tts_dataset *ds, int i)
 {
     return ds->ids_off[i + 1] - ds->ids_off[i];

@@ -563,9 +563,7 @@ int train_eval_main(int argc, char **argv)
         const float *raw = ds.mel + (size_t)ds.mel_off[i] * nm;
         float *norm = malloc(sizeof(float) * (size_t)F * nm);
         float *A = malloc(sizeof(float) * (size_t)S * N);
-        for (int f = 0; f < F; f++)
-            for (int b = 0; b < nm; b++)
-                norm[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds.mel_mean[b]) / ds.mel_std[b];
+        tts_dataset_mel_norm(&ds, i, norm);
         t2m_loss L;
         uint64_t rng = 1;
         float *pred = malloc(sizeof(float) * (size_t)S * r * nm);

@@ -54,10 +54,7 @@ static void *tf_run(void *arg)
                 break;
             }
         }
-        const float *raw = ds->mel + (size_t)ds->mel_off[i] * nm;
-        for (int f = 0; f < F; f++)
-            for (int b = 0; b < nm; b++)
-                norm[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds->mel_mean[b]) / ds->mel_std[b];
+        tts_dataset_mel_norm(ds, i, norm);
         t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .pred = pred};
         t2m_loss L;
         uint64_t rng = 1;

@@ -148,10 +148,7 @@ static void plot_val(const char *dir, int64_t step, t2m_model *m, const tts_data
     float *pred = malloc(sizeof(float) * (size_t)S * r * nm);
     if (!align || !melnorm || !pred)
         goto out;
-    const float *mel = ds->mel + (size_t)ds->mel_off[item] * nm;
-    for (int f = 0; f < F; f++)
-        for (int b = 0; b < nm; b++)
-            melnorm[(size_t)f * nm + b] = (mel[(size_t)f * nm + b] - ds->mel_mean[b]) / ds->mel_std[b];
+    tts_dataset_mel_norm(ds, item, melnorm);
     t2m_arena ar = {0};
     t2m_loss L;
     uint64_t rng = 1;
