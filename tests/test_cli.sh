@@ -343,6 +343,25 @@ if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-holds.ltm --holds ds.ltd
 else
     say_fail "tts-train export --holds of the tiny voice" "$(tail -n 3 holds.err | tr '\n' '|')"
 fi
+# tfmels: the tiny voice's frames of every take for a vocoder to train on, teacher-forced
+# and free-running (lined up with the recording by DTW): same layout, other frames, tagged
+if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.err 2>&1 &&
+    timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd fr.ltm --free-running \
+        --threads 1 >fr.err 2>&1; then
+    check "tfmels --free-running: frames of every take, the teacher-forced layout, other values" \
+        'grep -q "^fr.ltm: 5 utterances, [0-9]* frames, free-running (along DTW) L1" fr.err' \
+        '[ "$(stat -c %s fr.ltm)" -eq "$(stat -c %s tf.ltm)" ]' '! cmp -s fr.ltm tf.ltm' \
+        'grep -aq free-running fr.ltm' 'grep -aq teacher-forced tf.ltm'
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vrun --tf-mels fr.ltm --tf-mix 1 --steps 2 \
+            --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 >voc.err 2>&1 &&
+        [ -s vrun/ckpt.ltm ]; then
+        say_pass "tts-train vocoder trains on free-running frames (--tf-mels fr.ltm)"
+    else
+        say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
+    fi
+else
+    say_fail "tts-train tfmels of the tiny voice" "$(cat tf.err fr.err | tail -n 3 | tr '\n' '|')"
+fi
 if ! "$TRAIN" export "$model" nohold.ltm --hold-pct 80 >holds2.err 2>&1 &&
     grep -q "go with --holds" holds2.err && [ ! -e nohold.ltm ]; then
     say_pass "tts-train export --hold-pct without --holds: refused, nothing written"

@@ -1,6 +1,7 @@
 /* tts-train prepare on the 5 real clips of tests/data/corpus: counts, shapes, ids, mel
- * values, statistics and waveform of the cache; skipped takes; an unusable corpus. And two
- * small pieces of the training tools: the holds' percentiles, the attention thumbnails. */
+ * values, statistics and waveform of the cache; skipped takes; an unusable corpus. And
+ * small pieces of the training tools: the holds' percentiles, the attention thumbnails,
+ * the DTW path. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "audio/wav.h"
 #include "frontend/frontend.h"
 #include "train/dataset.h"
+#include "train/dtw.h"
 #include "train/holds.h"
 #include "train/plot.h"
 #include "train/train.h"
@@ -83,8 +85,34 @@ static void test_thumbnail(void)
     CHECK(bad == 0, "thumbnail of a diagonal: %d pixels wrong", bad);
 }
 
+/* DTW of a known warp: a repeats frames 0 and 2 of b, drops 4 and puts 4.6 between 3 and
+ * 6; the path of least cost pairs each frame of b with the copies of itself, and 4 and 5
+ * both with 4.6 (cost 0.6 + 0.4 over 11 pairs) */
+static void test_dtw(void)
+{
+    const float b[8] = {0, 1, 2, 3, 4, 5, 6, 7}, a[10] = {0, 0, 1, 2, 2, 2, 3, 4.6f, 6, 7};
+    const int want_lo[8] = {0, 2, 3, 6, 7, 7, 8, 9}, want_hi[8] = {1, 2, 5, 6, 7, 7, 8, 9};
+    int lo[8], hi[8], bad = 0;
+    double d = tts_dtw(a, 10, b, 8, 1, tts_cost_l1, lo, hi);
+    CHECK(fabs(d - 1.0 / 11) < 1e-6, "DTW mean cost %g, want %g", d, 1.0 / 11);
+    for (int j = 0; j < 8; j++)
+        bad += lo[j] != want_lo[j] || hi[j] != want_hi[j];
+    CHECK(bad == 0, "DTW path: %d frames of b aligned wrongly", bad);
+    CHECK(tts_dtw(a, 10, b, 8, 1, tts_cost_l1, NULL, NULL) == d, "DTW without the path differs");
+    /* the other way round: every frame of a gets one frame of b */
+    int lo2[10], hi2[10];
+    bad = 0;
+    tts_dtw(b, 8, a, 10, 1, tts_cost_l1, lo2, hi2);
+    const int want2[10] = {0, 0, 1, 2, 2, 2, 3, 4, 6, 7};
+    for (int j = 0; j < 10; j++)
+        bad += j == 7 ? !(lo2[j] == 4 && hi2[j] == 5) : lo2[j] != want2[j] || hi2[j] != want2[j];
+    CHECK(bad == 0, "DTW path, reversed: %d frames aligned wrongly", bad);
+    CHECK(isnan(tts_dtw(a, 0, b, 8, 1, tts_cost_l1, NULL, NULL)), "DTW of nothing is not NaN");
+}
+
 int main(void)
 {
+    test_dtw();
     test_hold_percentiles();
     test_thumbnail();
     const char *data = getenv("TTS_TEST_DATA");

@@ -43,6 +43,7 @@
 #include "audio/wav.h"
 #include "frontend/frontend.h"
 #include "train/dataset.h"
+#include "train/dtw.h"
 #include "train/plot.h"
 #include "train/train.h"
 #include "vocoder/vocoder.h"
@@ -82,51 +83,6 @@ static int collect(const float *frames, int r, int pos, void *user)
     c->n += r;
     c->pos[c->steps++] = pos;
     return 0;
-}
-
-/* mean cost(a_i, b_j) along the best monotonic alignment (DTW: diagonal, down and right
- * steps) of a[na] and b[nb] frames of dim values each */
-typedef double (*frame_cost)(const float *a, const float *b, int dim);
-
-static double dtw_mean(const float *a, int na, const float *b, int nb, int dim, frame_cost cost)
-{
-    double *D = malloc(sizeof(double) * (size_t)(na + 1) * (nb + 1));
-    int *L = malloc(sizeof(int) * (size_t)(na + 1) * (nb + 1));
-    if (!D || !L) {
-        free(D);
-        free(L);
-        return NAN;
-    }
-#define IX(i, j) ((size_t)(i) * (nb + 1) + (j))
-    for (int i = 0; i <= na; i++)
-        for (int j = 0; j <= nb; j++)
-            D[IX(i, j)] = INFINITY, L[IX(i, j)] = 0;
-    D[IX(0, 0)] = 0;
-    for (int i = 1; i <= na; i++)
-        for (int j = 1; j <= nb; j++) {
-            double c = cost(a + (size_t)(i - 1) * dim, b + (size_t)(j - 1) * dim, dim);
-            double best = D[IX(i - 1, j - 1)];
-            int len = L[IX(i - 1, j - 1)];
-            if (D[IX(i - 1, j)] < best)
-                best = D[IX(i - 1, j)], len = L[IX(i - 1, j)];
-            if (D[IX(i, j - 1)] < best)
-                best = D[IX(i, j - 1)], len = L[IX(i, j - 1)];
-            D[IX(i, j)] = best + c;
-            L[IX(i, j)] = len + 1;
-        }
-    double r = D[IX(na, nb)] / L[IX(na, nb)];
-#undef IX
-    free(D);
-    free(L);
-    return r;
-}
-
-static double cost_l1(const float *a, const float *b, int dim)
-{
-    double c = 0;
-    for (int k = 0; k < dim; k++)
-        c += fabsf(a[k] - b[k]);
-    return c / dim;
 }
 
 #define MCD_DIM 24
@@ -170,7 +126,7 @@ static double cost_mcd(const float *a, const float *b, int dim)
 static double mcd(const float *a, int na, const float *b, int nb, int dtw)
 {
     if (dtw)
-        return dtw_mean(a, na, b, nb, MCD_DIM, cost_mcd);
+        return tts_dtw(a, na, b, nb, MCD_DIM, cost_mcd, NULL, NULL);
     int n = na < nb ? na : nb;
     double s = 0;
     for (int i = 0; i < n; i++)
@@ -597,7 +553,7 @@ int train_eval_main(int argc, char **argv)
             for (size_t f = 0; f < c.n; f++)
                 for (int b = 0; b < nm; b++)
                     cn[f * nm + b] = (c.frames[f * nm + b] - ds.mel_mean[b]) / ds.mel_std[b];
-            fr_l1 += dtw_mean(cn, (int)c.n, norm, F, nm, cost_l1);
+            fr_l1 += tts_dtw(cn, (int)c.n, norm, F, nm, tts_cost_l1, NULL, NULL);
             free(cn);
         }
         len_ratio += (double)c.n / F;
