@@ -21,7 +21,8 @@
  * --vocoder VOC.ltm adds the neural vocoder's figures on the same validation takes:
  * OUTDIR/rec/ (the recordings), OUTDIR/copy/ (copy synthesis: recorded mel -> vocoder),
  * OUTDIR/copy_gl/ (recorded mel -> Griffin-Lim), OUTDIR/val_voc/ (text -> acoustic model
- * -> vocoder, the same frames as val/), each with its .tsv, and the mel-cepstral
+ * -> vocoder, the same frames as val/), each with its .tsv (with the envelope match also
+ * copy_env/, val_voc_env/ and tf_voc_env/: the teacher-forced frames of tf/), and the mel-cepstral
  * distortion of each against the recording. MCD here: the WAV is analysed to log-mel
  * again (as the recording was), cepstra are the orthonormal DCT-II of the natural-log mel
  * magnitudes (floored 61 dB below the recording's loudest value, so silences compare
@@ -429,7 +430,7 @@ int train_eval_main(int argc, char **argv)
     neural voc = {0};
     tts_mf *vmf = NULL;
     FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL, *t_copy_env = NULL,
-         *t_voc_env = NULL;
+         *t_voc_env = NULL, *t_tf_env = NULL;
     mcd_sums ms = {0};
     pitch_sums pc = {0};
     if (voc_path) {
@@ -451,6 +452,7 @@ int train_eval_main(int argc, char **argv)
         if (voc_env > 0) {
             t_copy_env = open_tsv(outdir, "copy_env");
             t_voc_env = open_tsv(outdir, "val_voc_env");
+            t_tf_env = open_tsv(outdir, "tf_voc_env");
         }
         if (!t_rec || !t_copy || !t_copy_gl || !t_voc) {
             fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
@@ -626,6 +628,14 @@ int train_eval_main(int argc, char **argv)
                         fprintf(t_voc_env, "%s\t%s\n", path, text);
                 }
             }
+            /* the teacher-forced frames through it too (tf/ has them through Griffin-Lim):
+             * which of the acoustic model's departures from the recording hurt it */
+            snprintf(path, sizeof path, "%s/tf_voc_env/%s.wav", outdir, name);
+            if (t_tf_env && neural_run(&voc, pred, F) == 0 &&
+                tts_mel_match_envelope(mel, voc.pcm, (size_t)F * hop, pred, F, voc_env, env_gain,
+                                       &err) == 0 &&
+                tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
+                fprintf(t_tf_env, "%s\t%s\n", path, text);
             if (isfinite(m_copy) && isfinite(m_copy_gl) && isfinite(m_gl) && isfinite(m_voc)) {
                 ms.copy += m_copy;
                 ms.copy_gl += m_copy_gl;
@@ -746,6 +756,8 @@ int train_eval_main(int argc, char **argv)
             fclose(t_copy_env);
         if (t_voc_env)
             fclose(t_voc_env);
+        if (t_tf_env)
+            fclose(t_tf_env);
         free(voc.noise);
         free(voc.pcm);
         voc_arena_free(&voc.ar);
