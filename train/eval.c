@@ -22,7 +22,8 @@
  * OUTDIR/rec/ (the recordings), OUTDIR/copy/ (copy synthesis: recorded mel -> vocoder),
  * OUTDIR/copy_gl/ (recorded mel -> Griffin-Lim), OUTDIR/val_voc/ (text -> acoustic model
  * -> vocoder, the same frames as val/), each with its .tsv (with the envelope match also
- * copy_env/, val_voc_env/ and tf_voc_env/: the teacher-forced frames of tf/), and the mel-cepstral
+ * copy_env/, val_voc_env/, tf_voc_env/ (the teacher-forced frames of tf/) and, with
+ * SENTENCES, sent_voc_env/), and the mel-cepstral
  * distortion of each against the recording. MCD here: the WAV is analysed to log-mel
  * again (as the recording was), cepstra are the orthonormal DCT-II of the natural-log mel
  * magnitudes (floored 61 dB below the recording's loudest value, so silences compare
@@ -667,6 +668,7 @@ int train_eval_main(int argc, char **argv)
         FILE *f = fopen(argv[3], "r");
         snprintf(path, sizeof path, "%s/sent.tsv", outdir);
         FILE *st = fopen(path, "w");
+        FILE *st_voc = voc_path && voc_env > 0 ? open_tsv(outdir, "sent_voc_env") : NULL;
         if (!f || !st) {
             fprintf(stderr, "tts-train eval: cannot open %s or %s\n", argv[3], path);
             return 1;
@@ -692,6 +694,8 @@ int train_eval_main(int argc, char **argv)
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
             t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
+            if (sharpen != 1)
+                sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             char pname[16];
             snprintf(pname, sizeof pname, "%03d", n_sent + 1);
@@ -702,6 +706,13 @@ int train_eval_main(int argc, char **argv)
             if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, NULL, 0, 0,
                                      0, NULL, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
+            snprintf(path, sizeof path, "%s/sent_voc_env/%03d.wav", outdir, n_sent + 1);
+            if (st_voc && c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0 &&
+                tts_mel_match_envelope(mel, voc.pcm, c.n * ds.audio.hop_length, c.frames, c.n,
+                                       voc_env, env_gain, &err) == 0 &&
+                tts_wav_write(path, voc.pcm, c.n * ds.audio.hop_length, ds.audio.sample_rate,
+                              &err) == 0)
+                fprintf(st_voc, "%s\t%s\n", path, line);
             free(ids);
             free(c.frames);
             free(c.pos);
@@ -713,6 +724,8 @@ int train_eval_main(int argc, char **argv)
         free(line);
         fclose(f);
         fclose(st);
+        if (st_voc)
+            fclose(st_voc);
     }
     plot_sheet(outdir, "val_attention", &val_thumbs);
     plot_sheet(outdir, "sent_attention", &sent_thumbs);
