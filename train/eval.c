@@ -46,46 +46,12 @@
 #include "frontend/frontend.h"
 #include "train/dataset.h"
 #include "train/dtw.h"
+#include "train/frames.h"
 #include "train/plot.h"
 #include "train/train.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder_io.h"
-
-typedef struct {
-    float *frames;
-    size_t n, cap;
-    int n_mels;
-    int *pos;
-    size_t steps, pcap;
-} run;
-
-static int collect(const float *frames, int r, int pos, void *user)
-{
-    run *c = user;
-    if ((c->n + r) * c->n_mels > c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 8192;
-        while (nc < (c->n + r) * c->n_mels)
-            nc *= 2;
-        float *f = realloc(c->frames, nc * sizeof(float));
-        if (!f)
-            return 1;
-        c->frames = f;
-        c->cap = nc;
-    }
-    if (c->steps + 1 > c->pcap) {
-        size_t nc = c->pcap ? c->pcap * 2 : 256;
-        int *p = realloc(c->pos, nc * sizeof(int));
-        if (!p)
-            return 1;
-        c->pos = p;
-        c->pcap = nc;
-    }
-    memcpy(c->frames + c->n * c->n_mels, frames, sizeof(float) * r * c->n_mels);
-    c->n += r;
-    c->pos[c->steps++] = pos;
-    return 0;
-}
 
 #define MCD_DIM 24
 
@@ -175,6 +141,17 @@ static int neural_run(neural *v, const float *frames, int F)
     return rc ? rc : voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
 }
 
+/* frames[F] through the neural vocoder, its envelope matched to them in passes, to path */
+static int neural_env_to(neural *v, tts_mel *mel, const float *frames, int F, int passes,
+                         float max_gain, int rate, const char *path, tts_err *err)
+{
+    size_t n = (size_t)F * v->m.cfg.hop;
+    int rc = neural_run(v, frames, F);
+    if (!rc)
+        rc = tts_mel_match_envelope(mel, v->pcm, n, frames, (size_t)F, passes, max_gain, err);
+    return rc ? rc : tts_wav_write(path, v->pcm, n, rate, err);
+}
+
 typedef struct {
     double copy, copy_gl, e2e_gl, e2e_voc, copy_env, e2e_env;
     int n;
@@ -206,7 +183,7 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * when the attention spent less than one frame (12.5 ms) on its phonemes in all: its
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
  * A short word may be passed within a single step, which is not a skip. */
-static void judge(const run *c, const float *align, const int *ids, int N, int r,
+static void judge(const frame_run *c, const float *align, const int *ids, int N, int r,
                   const tts_phonemes *ph, int stop, const t2m_infer_opts *io, int stall_steps,
                   failures *f, const char *text, FILE *log)
 {
@@ -545,10 +522,10 @@ int train_eval_main(int argc, char **argv)
         diag += in_band / S;
         focus += fsum / S;
         /* free running */
-        run c = {.n_mels = nm};
+        frame_run c = {.n_mels = nm};
         int stop = 0;
         float *al = calloc(((size_t)io.max_steps_per_token * N + 10) * N, sizeof(float));
-        t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, collect, &c, al, &stop, &err);
+        t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, frame_run_collect, &c, al, &stop, &err);
         if (sharpen != 1)
             sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
         if (c.n > 0) {
@@ -632,10 +609,8 @@ int train_eval_main(int argc, char **argv)
             /* the teacher-forced frames through it too (tf/ has them through Griffin-Lim):
              * which of the acoustic model's departures from the recording hurt it */
             snprintf(path, sizeof path, "%s/tf_voc_env/%s.wav", outdir, name);
-            if (t_tf_env && neural_run(&voc, pred, F) == 0 &&
-                tts_mel_match_envelope(mel, voc.pcm, (size_t)F * hop, pred, F, voc_env, env_gain,
-                                       &err) == 0 &&
-                tts_wav_write(path, voc.pcm, (size_t)F * hop, rate, &err) == 0)
+            if (t_tf_env &&
+                neural_env_to(&voc, mel, pred, F, voc_env, env_gain, rate, path, &err) == 0)
                 fprintf(t_tf_env, "%s\t%s\n", path, text);
             if (isfinite(m_copy) && isfinite(m_copy_gl) && isfinite(m_gl) && isfinite(m_voc)) {
                 ms.copy += m_copy;
@@ -650,8 +625,7 @@ int train_eval_main(int argc, char **argv)
         }
         free(ref);
         free(pred);
-        free(c.frames);
-        free(c.pos);
+        frame_run_free(&c);
         free(norm);
         free(al);
         free(A);
@@ -689,11 +663,11 @@ int train_eval_main(int argc, char **argv)
             int *ids = malloc(sizeof(int) * ph.n_ids);
             for (size_t k = 0; k < ph.n_ids; k++)
                 ids[k] = ph.ids[k];
-            run c = {.n_mels = nm};
+            frame_run c = {.n_mels = nm};
             int stop = 0;
             int Ns = (int)ph.n_ids;
             float *al = calloc(((size_t)io.max_steps_per_token * Ns + 10) * Ns, sizeof(float));
-            t2m_synthesize(&m, ids, Ns, &io, collect, &c, al, &stop, &err);
+            t2m_synthesize(&m, ids, Ns, &io, frame_run_collect, &c, al, &stop, &err);
             if (sharpen != 1)
                 sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
@@ -707,15 +681,12 @@ int train_eval_main(int argc, char **argv)
                                      0, NULL, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
             snprintf(path, sizeof path, "%s/sent_voc_env/%03d.wav", outdir, n_sent + 1);
-            if (st_voc && c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0 &&
-                tts_mel_match_envelope(mel, voc.pcm, c.n * ds.audio.hop_length, c.frames, c.n,
-                                       voc_env, env_gain, &err) == 0 &&
-                tts_wav_write(path, voc.pcm, c.n * ds.audio.hop_length, ds.audio.sample_rate,
-                              &err) == 0)
+            if (st_voc && c.n > 0 &&
+                neural_env_to(&voc, mel, c.frames, (int)c.n, voc_env, env_gain,
+                              ds.audio.sample_rate, path, &err) == 0)
                 fprintf(st_voc, "%s\t%s\n", path, line);
             free(ids);
-            free(c.frames);
-            free(c.pos);
+            frame_run_free(&c);
             tts_phonemes_free(&ph);
             n_sent++;
             fprintf(stderr, "\rsentences %d", n_sent);

@@ -10,34 +10,9 @@
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
 #include "frontend/frontend.h"
+#include "train/frames.h"
 #include "train/plot.h"
 #include "train/train.h"
-
-typedef struct {
-    float *frames;
-    size_t n, cap;
-    int n_mels;
-} collect;
-
-static int on_frames(const float *frames, int r, int pos, void *user)
-{
-    collect *c = user;
-    (void)pos;
-    size_t need = (c->n + r) * c->n_mels;
-    if (need > c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 4096;
-        while (nc < need)
-            nc *= 2;
-        float *f = realloc(c->frames, nc * sizeof(float));
-        if (!f)
-            return 1;
-        c->frames = f;
-        c->cap = nc;
-    }
-    memcpy(c->frames + c->n * c->n_mels, frames, sizeof(float) * r * c->n_mels);
-    c->n += r;
-    return 0;
-}
 
 int train_synth_main(int argc, char **argv)
 {
@@ -80,9 +55,9 @@ int train_synth_main(int argc, char **argv)
     }
     int cap = io.max_steps_per_token * N + 10;
     float *align = calloc((size_t)cap * N, sizeof(float));
-    collect c = {.n_mels = cfg.n_mels};
+    frame_run c = {.n_mels = cfg.n_mels};
     int stop = -1;
-    int steps = t2m_synthesize(&m, ids, N, &io, on_frames, &c, align, &stop, &err);
+    int steps = t2m_synthesize(&m, ids, N, &io, frame_run_collect, &c, align, &stop, &err);
     if (steps < 0) {
         fprintf(stderr, "tts-train synth: %s\n", err.msg);
         return 1;
@@ -108,7 +83,7 @@ int train_synth_main(int argc, char **argv)
     free(pcm);
     free(align);
     free(passable);
-    free(c.frames);
+    frame_run_free(&c);
     free(ids);
     tts_phonemes_free(&ph);
     tts_frontend_close(fe);

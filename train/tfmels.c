@@ -31,6 +31,7 @@
 #include "acoustic/voice_io.h"
 #include "train/dataset.h"
 #include "train/dtw.h"
+#include "train/frames.h"
 #include "train/tfmels.h"
 #include "train/train.h"
 
@@ -43,53 +44,26 @@ typedef struct {
     double l1;
 } tf_worker;
 
-/* the free-running frames of one utterance, log-mel, appended step by step */
-typedef struct {
-    float *x;
-    size_t n, cap;
-    int nm;
-} fr_frames;
-
-static int fr_collect(const float *frames, int r, int pos, void *user)
-{
-    (void)pos;
-    fr_frames *c = user;
-    size_t need = (c->n + (size_t)r) * c->nm;
-    if (need > c->cap) {
-        size_t nc = c->cap ? c->cap : 4096;
-        while (nc < need)
-            nc *= 2;
-        float *p = realloc(c->x, sizeof(float) * nc);
-        if (!p)
-            return 1;
-        c->x = p;
-        c->cap = nc;
-    }
-    memcpy(c->x + c->n * c->nm, frames, sizeof(float) * (size_t)r * c->nm);
-    c->n += (size_t)r;
-    return 0;
-}
-
 /* utterance i free-running, normalized, warped onto its F recorded frames norm[F, nm]:
  * out[F, nm] (normalized); *l1 the mean L1 along the path */
 static int fr_warped(const t2m_model *m, const tts_dataset *ds, int i, const float *norm,
-                     const t2m_infer_opts *io, fr_frames *c, float *out, double *l1)
+                     const t2m_infer_opts *io, frame_run *c, float *out, double *l1)
 {
     int nm = ds->n_mels, F = tts_dataset_n_frames(ds, i);
     int stop = 0;
     tts_err err;
-    c->n = 0;
-    int rc = t2m_synthesize(m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i), io, fr_collect,
-                            c, NULL, &stop, &err);
+    c->n = c->steps = 0;
+    int rc = t2m_synthesize(m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i), io,
+                            frame_run_collect, c, NULL, &stop, &err);
     if (rc < 0)
         return rc;
     if (c->n == 0)
         return TTS_E_INVALID;
     for (size_t f = 0; f < c->n; f++)
         for (int b = 0; b < nm; b++)
-            c->x[f * nm + b] = (c->x[f * nm + b] - m->mel_mean[b]) / m->mel_std[b];
+            c->frames[f * nm + b] = (c->frames[f * nm + b] - m->mel_mean[b]) / m->mel_std[b];
     int *lo = malloc(sizeof(int) * F), *hi = malloc(sizeof(int) * F);
-    double d = lo && hi ? tts_dtw(c->x, (int)c->n, norm, F, nm, tts_cost_l1, lo, hi) : NAN;
+    double d = lo && hi ? tts_dtw(c->frames, (int)c->n, norm, F, nm, tts_cost_l1, lo, hi) : NAN;
     if (isnan(d)) {
         free(lo);
         free(hi);
@@ -100,7 +74,7 @@ static int fr_warped(const t2m_model *m, const tts_dataset *ds, int i, const flo
         memset(o, 0, sizeof(float) * nm);
         for (int a = lo[j]; a <= hi[j]; a++)
             for (int b = 0; b < nm; b++)
-                o[b] += c->x[(size_t)a * nm + b];
+                o[b] += c->frames[(size_t)a * nm + b];
         for (int b = 0; b < nm; b++)
             o[b] /= (float)(hi[j] - lo[j] + 1);
     }
@@ -118,7 +92,7 @@ static void *tf_run(void *arg)
     t2m_arena ar = {0};
     float *norm = NULL, *pred = NULL;
     size_t cap = 0;
-    fr_frames fr = {.nm = nm};
+    frame_run fr = {.n_mels = nm};
     t2m_infer_opts io = t2m_infer_opts_default(w->m);
     for (int i = w->first; i < ds->n && !w->rc; i += w->stride) {
         int N = tts_dataset_n_ids(ds, i), F = tts_dataset_n_frames(ds, i);
@@ -160,7 +134,7 @@ static void *tf_run(void *arg)
     }
     free(norm);
     free(pred);
-    free(fr.x);
+    frame_run_free(&fr);
     t2m_arena_free(&ar);
     return NULL;
 }
