@@ -352,10 +352,13 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
         'grep -q "^fr.ltm: 5 utterances, [0-9]* frames, free-running (along DTW) L1" fr.err' \
         '[ "$(stat -c %s fr.ltm)" -eq "$(stat -c %s tf.ltm)" ]' '! cmp -s fr.ltm tf.ltm' \
         'grep -aq free-running fr.ltm' 'grep -aq teacher-forced tf.ltm'
+    # with the log-mel term against those frames (--mel-weight): logged, not zero
     if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vrun --tf-mels fr.ltm --tf-mix 1 --steps 2 \
-            --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 >voc.err 2>&1 &&
-        [ -s vrun/ckpt.ltm ]; then
-        say_pass "tts-train vocoder trains on free-running frames (--tf-mels fr.ltm)"
+            --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 \
+            --mel-weight 1 --log-every 1 >voc.err 2>&1 &&
+        [ -s vrun/ckpt.ltm ] && grep -q "mel weight 1$" vrun/train.log &&
+        grep -Eq "^step 2 .* mel (0\.[0-9]*[1-9]|[1-9])" vrun/train.log; then
+        say_pass "tts-train vocoder trains on free-running frames (--tf-mels fr.ltm, --mel-weight 1)"
     else
         say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
     fi

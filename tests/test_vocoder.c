@@ -239,6 +239,43 @@ static void randomize_biases(voc_model *m, uint64_t *rng)
     }
 }
 
+/* Finite differences (4 points) of the crop's loss against G for every trained parameter;
+ * returns how many are off by more than TOL_FD (the first 10 are printed). */
+static int fd_check(const voc_model *m, double *P, const double *G, const voc_stft_loss *L,
+                    const double *mel, int nf, int nb, int ctx, const double *noise,
+                    const double *target, voc_arena *ar, double L0, int *checked, double *worst)
+{
+    int bad = 0;
+    voc_loss_val v;
+    for (int ti = 0; ti < m->p.n_tensors; ti++) {
+        const nn_tensor_info *t = &m->p.tensors[ti];
+        if (strstr(t->name, "mel_")) /* data, not trained: no gradient */
+            continue;
+        for (size_t j = t->offset; j < t->offset + t->size; j++) {
+            double keep = P[j], Ls[4];
+            const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
+            for (int s = 0; s < 4; s++) {
+                P[j] = keep + off[s];
+                voc_train_crop_d(m, P, L, mel, nf, nb, ctx, noise, target, NULL, 1.0, ar, &v,
+                                 NULL);
+                Ls[s] = v.total;
+            }
+            P[j] = keep;
+            double num = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * FD_H);
+            double er = rel_err(num, G[j], L0);
+            (*checked)++;
+            if (er > TOL_FD) {
+                bad++;
+                if (bad <= 10)
+                    printf("  grad %s[%zu]: analytic %.10g numeric %.10g\n", t->name,
+                           j - t->offset, G[j], num);
+            }
+            *worst = er > *worst ? er : *worst;
+        }
+    }
+    return bad;
+}
+
 static void test_network_gradient(void)
 {
     voc_config c = tiny_config();
@@ -270,35 +307,9 @@ static void test_network_gradient(void)
     voc_loss_val v;
     CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, NULL) == 0,
           "double pass");
-    double L0 = v.total;
-    int checked = 0, bad = 0;
-    double worst = 0;
-    for (int ti = 0; ti < m.p.n_tensors; ti++) {
-        const nn_tensor_info *t = &m.p.tensors[ti];
-        if (strstr(t->name, "mel_")) /* data, not trained: no gradient */
-            continue;
-        for (size_t j = t->offset; j < t->offset + t->size; j++) {
-            double keep = P[j], Ls[4];
-            const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
-            for (int s = 0; s < 4; s++) {
-                P[j] = keep + off[s];
-                voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v,
-                                 NULL);
-                Ls[s] = v.total;
-            }
-            P[j] = keep;
-            double num = (8 * (Ls[0] - Ls[1]) - (Ls[2] - Ls[3])) / (12 * FD_H);
-            double er = rel_err(num, G[j], L0);
-            checked++;
-            if (er > TOL_FD) {
-                bad++;
-                if (bad <= 10)
-                    printf("  grad %s[%zu]: analytic %.10g numeric %.10g\n", t->name, j - t->offset,
-                           G[j], num);
-            }
-            worst = er > worst ? er : worst;
-        }
-    }
+    double L0 = v.total, worst = 0;
+    int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, L0,
+                                    &checked, &worst);
     printf("network: end-to-end gradient of the loss (%.6f), %d parameters checked, %d off by > "
            "%.0e (worst %.2e)\n",
            L0, checked, bad, TOL_FD, worst);
@@ -345,6 +356,112 @@ static void test_network_gradient(void)
     free(Gf);
     free(pcmf);
     free(pcmd);
+    free(P);
+    free(G);
+    voc_arena_free(&ar);
+    voc_stft_loss_free(&L);
+    voc_free(&m);
+}
+
+/* The log-mel term: its value against a naive DFT of the output, its gradient end to end
+ * against finite differences, float against double, and that it is added with its weight. */
+static void test_mel_loss(void)
+{
+    voc_config c = tiny_config();
+    voc_model m;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 1, 4, &e) == 0, "init: %s", e.msg);
+    uint64_t rng = 33;
+    randomize_biases(&m, &rng);
+    for (int b = 0; b < c.n_mels; b++) {
+        m.mel_mean[b] = -4;
+        m.mel_std[b] = 1.5;
+    }
+    const voc_stft_res res[1] = {{16, 4, 12}};
+    voc_stft_loss L;
+    CHECK(voc_stft_loss_init(&L, res, 1, 1, &e) == 0, "loss init");
+    enum { NF = 7, NB = 6, CTX = 2, NFFT = 16, WIN = 16, NBIN = NFFT / 2 + 1 };
+    int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop, off = WIN / 2 / hop;
+    int nfr = 1 + (nt - WIN) / hop;
+    double mel[NF * 6], noise[NB * 8 * 2], target[NB * 8], pcm[NB * 8];
+    float melf[NF * 6], noisef[NB * 8 * 2], targetf[NB * 8];
+    fill_normal(mel, melf, NF * nm, 1.0, -4, &rng);
+    fill_normal(noise, noisef, NB * hop * c.src, 1, 0, &rng);
+    fill_normal(target, targetf, nt, 0.2, 0, &rng);
+    size_t np = m.p.count;
+    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
+    for (size_t j = 0; j < np; j++)
+        P[j] = m.p.params[j];
+    voc_arena ar = {0};
+    voc_loss_val v0, v;
+    CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v0,
+                           pcm) == 0 && v0.mel == 0,
+          "without the mel term");
+    /* the output's magnitudes, naively; a filterbank scaled so the bands sit around the
+     * frames' level (exp(-4)), so the L1's signs vary */
+    double mag[3][NBIN], msum = 0;
+    for (int f = 0; f < nfr; f++)
+        for (int k = 0; k < NBIN; k++) {
+            double xr = 0, xi = 0;
+            for (int j = 0; j < WIN; j++) {
+                double w = 0.5 - 0.5 * cos(2 * M_PI * j / WIN), ph = -2 * M_PI * k * j / NFFT;
+                xr += w * pcm[CTX * hop + f * hop + j] * cos(ph);
+                xi += w * pcm[CTX * hop + f * hop + j] * sin(ph);
+            }
+            mag[f][k] = sqrt(xr * xr + xi * xi + 1e-7);
+            msum += mag[f][k];
+        }
+    float fb[6 * NBIN];
+    double fsc = exp(-4) / (msum / (nfr * NBIN)) / (NBIN / 2.0);
+    for (int i = 0; i < nm * NBIN; i++)
+        fb[i] = (float)(fsc * nn_rand_uniform(&rng));
+    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel: %s",
+          e.msg);
+    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, 12, hop, 1e-5f, 0.7, 1, &e) != 0,
+          "win / 2 not a multiple of hop must be refused");
+    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel");
+    double naive = 0;
+    for (int f = 0; f < nfr; f++)
+        for (int b = 0; b < nm; b++) {
+            double a = 0;
+            for (int k = 0; k < NBIN; k++)
+                a += (double)fb[b * NBIN + k] * mag[f][k];
+            naive += fabs(log(fmax(a, 1e-5)) - mel[(CTX + f + off) * nm + b]);
+        }
+    naive /= nfr * nm;
+    CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, NULL) == 0,
+          "double pass with the mel term");
+    printf("mel loss: %.9f vs naive %.9f; total %.6f = %.6f + 0.7 x mel\n", v.mel, naive, v.total,
+           v0.total);
+    CHECK(fabs(v.mel - naive) < 1e-9 * fmax(1, naive), "mel term %.12g, naive %.12g", v.mel, naive);
+    CHECK(fabs(v.total - (v0.total + 0.7 * v.mel)) < 1e-12 * v.total, "mel term not weighted in");
+    double worst = 0;
+    int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, v.total,
+                                    &checked, &worst);
+    printf("mel loss: end-to-end gradient, %d parameters checked, %d off by > %.0e (worst "
+           "%.2e)\n",
+           checked, bad, TOL_FD, worst);
+    CHECK(bad == 0, "%d of %d gradient entries off with the mel term", bad, checked);
+    float *Gf = calloc(np, sizeof(float));
+    voc_loss_val vf;
+    CHECK(voc_train_crop(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL) ==
+              0,
+          "float pass with the mel term");
+    double gmax = 0, gerr = 0;
+    for (size_t j = 0; j < np; j++) {
+        gmax = fmax(gmax, fabs(G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    }
+    printf("mel loss: float vs double: term %.2e, gradient %.2e (of the max)\n",
+           fabs(vf.mel - v.mel) / v.mel, gerr / gmax);
+    CHECK(fabs(vf.mel - v.mel) < 1e-4 * v.mel && gerr < 1e-3 * gmax,
+          "float mel term differs from double");
+    /* a loss whose bands or hop are not the model's is refused */
+    CHECK(voc_stft_loss_set_mel(&L, fb, nm - 1, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0 &&
+              voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v,
+                               NULL) != 0,
+          "a mel term of other bands than the model's must be refused");
+    free(Gf);
     free(P);
     free(G);
     voc_arena_free(&ar);
@@ -895,6 +1012,7 @@ int main(void)
     test_upsample();
     test_stft_loss();
     test_network_gradient();
+    test_mel_loss();
     test_streaming();
     test_causality();
     test_model_file();

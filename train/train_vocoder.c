@@ -27,6 +27,11 @@
  * mel (voc_pitch_train, weight --pitch-weight), which is where the excitation comes from
  * at inference. --init OLD.ltm starts a new run from an older vocoder's weights (every
  * tensor of the same name and size; the noise rows of the input layer).
+ *
+ * --mel-weight W adds W times a log-mel L1 term (voc_stft_loss_set_mel): the output's
+ * log-mel, analysed as the cache's frames are, against the frames the crop is conditioned
+ * on (recorded, or with --tf-mels the acoustic model's): the network learns to render the
+ * envelope it is given, the job the envelope match does after it at inference.
  */
 #include <math.h>
 #include <stddef.h>
@@ -72,7 +77,7 @@ typedef struct {
     float *noise, *exc, *src, *shaped, *amps, *spec;
     tts_mel *mel; /* src 3: the envelope of the crop's frames */
     size_t noise_cap;
-    double sc, mag, total, pitch;
+    double sc, mag, total, pitch, melt; /* melt: the log-mel term */
     int rc;
 } worker;
 
@@ -82,7 +87,7 @@ static void *worker_run(void *arg)
     const tts_dataset *ds = w->ds;
     const voc_config *c = &w->m->cfg;
     int hop = c->hop, nm = ds->n_mels;
-    w->sc = w->mag = w->total = w->pitch = 0;
+    w->sc = w->mag = w->total = w->pitch = w->melt = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_crops; k += w->stride) {
         const crop_spec *cs = &w->crops[k];
@@ -175,6 +180,7 @@ static void *worker_run(void *arg)
         }
         w->sc += v.sc;
         w->mag += v.mag;
+        w->melt += v.mel;
         w->total += v.total;
     }
     return NULL;
@@ -215,7 +221,7 @@ static double g_pitch_weight = 1, g_tf_extrapolate = 1;
 /* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
 static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
                      const float *tf_mel, const crop_spec *crops, int n, worker *wk, int nthreads, int train,
-                     double *sc, double *mag, double *total, double *pitch)
+                     double *sc, double *mag, double *total, double *pitch, double *melt)
 {
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
@@ -243,7 +249,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
             wk[t].grads = NULL;
     }
     tr_run(wk, nthreads, sizeof *wk, worker_run);
-    *sc = *mag = *total = *pitch = 0;
+    *sc = *mag = *total = *pitch = *melt = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
         wk[t].grads = saved[t];
@@ -251,6 +257,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         *mag += wk[t].mag;
         *total += wk[t].total;
         *pitch += wk[t].pitch;
+        *melt += wk[t].melt;
         if (wk[t].rc)
             rc = wk[t].rc;
     }
@@ -258,6 +265,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
     *mag /= n;
     *total /= n;
     *pitch /= n;
+    *melt /= n;
     if (train && !rc)
         tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     return rc;
@@ -352,6 +360,7 @@ int train_vocoder_main(int argc, char **argv)
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
+    double mel_weight = 0;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     for (int i = 0; i < argc; i++) {
@@ -376,6 +385,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--tf-mix")) tf_mix = atof(v);
         else if (OPT("--tf-extrapolate")) tf_extra = atof(v);
         else if (OPT("--pitch-weight")) pitch_weight = atof(v);
+        else if (OPT("--mel-weight")) mel_weight = atof(v);
         else if (OPT("--init")) init_path = v;
         else if (OPT("--src")) over.src = atoi(v);
         else if (OPT("--fold")) over.fold = atoi(v);
@@ -400,9 +410,10 @@ int train_vocoder_main(int argc, char **argv)
     }
     if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 ||
         crop + ctx + 8 > VOC_MAX_CROP || ckpt_every < 1 ||
-        val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1)) {
-        fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx or "
-                        "--*-every, or --tf-mix outside 0 .. 1\n");
+        val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
+        !(mel_weight >= 0)) {
+        fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
+                        "--*-every or --mel-weight, or --tf-mix outside 0 .. 1\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -545,7 +556,11 @@ int train_vocoder_main(int argc, char **argv)
 
     voc_stft_loss L;
     tts_mel *mel = NULL;
-    if (voc_stft_loss_init(&L, NULL, 0, 0, &err) || tts_mel_create(&mel, &ds.audio, &err)) {
+    if (voc_stft_loss_init(&L, NULL, 0, 0, &err) || tts_mel_create(&mel, &ds.audio, &err) ||
+        (mel_weight > 0 &&
+         voc_stft_loss_set_mel(&L, tts_mel_filterbank(mel), ds.n_mels, ds.audio.n_fft,
+                               ds.audio.win_length, ds.audio.hop_length, ds.audio.log_floor,
+                               mel_weight, 0, &err))) {
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
         return 1;
     }
@@ -579,9 +594,10 @@ int train_vocoder_main(int argc, char **argv)
         vcrops[i].tf = tf.mel != NULL;
     }
     fprintf(log, "# start step %lld: data %s, %d train, %d val utterances, %zu params, batch %d, "
-                 "crop %d + ctx %d frames, lr %g%s%s, mix %g\n",
+                 "crop %d + ctx %d frames, lr %g%s%s, mix %g, mel weight %g\n",
             (long long)adam.step, data, n_train, n_val, m.p.count, batch, crop, ctx, lr,
-            tf.mel ? ", teacher-forced mels " : "", tf.mel ? tf_path : "", tf.mel ? tf_mix : 0.0);
+            tf.mel ? ", teacher-forced mels " : "", tf.mel ? tf_path : "", tf.mel ? tf_mix : 0.0,
+            mel_weight);
     if (tf.mel && tf_extra != 1)
         fprintf(log, "# training crops on predicted frames: recorded + %g (predicted - recorded)\n",
                 tf_extra);
@@ -593,7 +609,7 @@ int train_vocoder_main(int argc, char **argv)
                       (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
     }
 
-    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0;
+    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0, s_mel = 0;
     int64_t start_step = adam.step;
     int nsum = 0, rc = 0;
     double audio_per_step = (double)batch * crop * m.cfg.hop / ds.audio.sample_rate;
@@ -615,9 +631,9 @@ int train_vocoder_main(int argc, char **argv)
             if (crops[k].tf && tf_extra != 1)
                 crops[k].tf = 2; /* validation keeps the plain predictions */
         }
-        double sc, mag, tot;
-        double pit;
-        rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit);
+        double sc, mag, tot, pit, mt;
+        rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
+                       &mt);
         if (rc) {
             fprintf(stderr, "tts-train vocoder: step failed (%d)\n", rc);
             break;
@@ -636,34 +652,36 @@ int train_vocoder_main(int argc, char **argv)
         s_sc += sc;
         s_mag += mag;
         s_pit += pit;
+        s_mel += mt;
         s_norm += norm;
         nsum++;
         if (adam.step % log_every == 0) {
             double t = now_s();
             char line[512];
             snprintf(line, sizeof line,
-                     "step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  gnorm %.3f  lr %.2e  "
-                     "%.2f steps/s (%.1f s audio/s)  %.1f min",
-                     (long long)adam.step, (s_sc + s_mag) / nsum, s_sc / nsum, s_mag / nsum,
-                     s_pit / nsum,
+                     "step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f  gnorm %.3f  "
+                     "lr %.2e  %.2f steps/s (%.1f s audio/s)  %.1f min",
+                     (long long)adam.step, (s_sc + s_mag + mel_weight * s_mel) / nsum, s_sc / nsum,
+                     s_mag / nsum, s_pit / nsum, s_mel / nsum,
                      s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
                      (t - t0) / 60);
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            s_sc = s_mag = s_norm = s_pit = 0;
+            s_sc = s_mag = s_norm = s_pit = s_mel = 0;
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
-            double vsc, vmag, vtot;
-            double vpit;
+            double vsc, vmag, vtot, vpit, vmel;
             if (run_crops(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag,
-                          &vtot, &vpit) == 0) {
-                fprintf(stderr, "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f\n",
-                        (long long)adam.step, vtot, vsc, vmag, vpit);
-                fprintf(log, "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f\n",
-                        (long long)adam.step, vtot, vsc, vmag, vpit);
+                          &vtot, &vpit, &vmel) == 0) {
+                char line[256];
+                snprintf(line, sizeof line,
+                         "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f",
+                         (long long)adam.step, vtot, vsc, vmag, vpit, vmel);
+                fprintf(stderr, "%s\n", line);
+                fprintf(log, "%s\n", line);
                 fflush(log);
                 if (vtot < best_val) {
                     best_val = vtot;

@@ -230,7 +230,40 @@ static size_t loss_bytes(const voc_stft_loss *L, int n, size_t elem)
         size_t k = nfr * rs->win * 2 + nfr * nb2 * 2 + nfr * nb2;
         most = k > most ? k : most;
     }
+    const voc_stft_res *ms = &L->mel_res;
+    if (L->mel_weight > 0 && n >= ms->win) {
+        size_t nfr = 1 + (size_t)(n - ms->win) / ms->hop, nbin = (size_t)(ms->n_fft / 2 + 1);
+        size_t k = nfr * (ms->win + 3 * nbin + (size_t)L->mel_bands);
+        most = k > most ? k : most;
+    }
     return most * elem + 64 * 8;
+}
+
+/* the windowed DFT basis of one resolution, in float and (with_double) double */
+static int make_basis(const voc_stft_res *s, int with_double, float **bf, double **bd)
+{
+    int nb = s->n_fft / 2 + 1;
+    size_t cnt = (size_t)s->win * 2 * nb;
+    *bf = malloc(cnt * sizeof(float));
+    *bd = with_double ? malloc(cnt * sizeof(double)) : NULL;
+    if (!*bf || (with_double && !*bd))
+        return TTS_E_NOMEM;
+    for (int n = 0; n < s->win; n++) {
+        double w = 0.5 - 0.5 * cos(2 * M_PI * n / s->win); /* periodic Hann */
+        for (int k = 0; k < nb; k++) {
+            /* exact phase: (k n) mod n_fft keeps the argument small */
+            double ph = 2 * M_PI * (double)(((long)k * n) % s->n_fft) / s->n_fft;
+            double re = w * cos(ph), im = -w * sin(ph);
+            size_t j = ((size_t)n * nb + k) * 2;
+            (*bf)[j] = (float)re;
+            (*bf)[j + 1] = (float)im;
+            if (with_double) {
+                (*bd)[j] = re;
+                (*bd)[j + 1] = im;
+            }
+        }
+    }
+    return TTS_OK;
 }
 
 /* ---- the STFT loss's DFT bases --------------------------------------------------------- */
@@ -259,31 +292,45 @@ int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int
     for (int r = 0; r < n_res; r++) {
         const voc_stft_res *s = &res[r];
         L->res[r] = *s;
-        int nb = s->n_fft / 2 + 1;
-        size_t cnt = (size_t)s->win * 2 * nb;
-        L->basis_f[r] = malloc(cnt * sizeof(float));
-        if (with_double)
-            L->basis_d[r] = malloc(cnt * sizeof(double));
-        if (!L->basis_f[r] || (with_double && !L->basis_d[r])) {
+        if (make_basis(s, with_double, &L->basis_f[r], &L->basis_d[r])) {
             voc_stft_loss_free(L);
             return tts_seterr(err, TTS_E_NOMEM, "vocoder loss: out of memory");
         }
-        for (int n = 0; n < s->win; n++) {
-            double w = 0.5 - 0.5 * cos(2 * M_PI * n / s->win); /* periodic Hann */
-            for (int k = 0; k < nb; k++) {
-                /* exact phase: (k n) mod n_fft keeps the argument small */
-                double ph = 2 * M_PI * (double)(((long)k * n) % s->n_fft) / s->n_fft;
-                double re = w * cos(ph), im = -w * sin(ph);
-                size_t j = ((size_t)n * nb + k) * 2;
-                L->basis_f[r][j] = (float)re;
-                L->basis_f[r][j + 1] = (float)im;
-                if (with_double) {
-                    L->basis_d[r][j] = re;
-                    L->basis_d[r][j + 1] = im;
-                }
-            }
-        }
     }
+    return TTS_OK;
+}
+
+int voc_stft_loss_set_mel(voc_stft_loss *L, const float *fb, int bands, int n_fft, int win,
+                          int hop, float floor, double weight, int with_double, tts_err *err)
+{
+    if (!L || !fb || bands < 1 || n_fft < 2 || n_fft > 8192 || win < 2 || win > n_fft ||
+        hop < 1 || (win / 2) % hop != 0 || !(floor > 0) || !(weight >= 0))
+        return tts_seterr(err, TTS_E_INVALID,
+                          "vocoder mel loss: bad settings (n_fft %d, win %d, hop %d, %d bands)",
+                          n_fft, win, hop, bands);
+    free(L->mel_basis_f);
+    free(L->mel_basis_d);
+    free(L->fb_f);
+    free(L->fb_d);
+    L->mel_basis_f = L->fb_f = NULL;
+    L->mel_basis_d = L->fb_d = NULL;
+    L->mel_weight = 0;
+    L->mel_res = (voc_stft_res){n_fft, hop, win};
+    L->mel_bands = bands;
+    L->mel_off = win / 2 / hop;
+    L->mel_floor = floor;
+    size_t nfb = (size_t)bands * (n_fft / 2 + 1);
+    L->fb_f = malloc(nfb * sizeof(float));
+    L->fb_d = with_double ? malloc(nfb * sizeof(double)) : NULL;
+    if (!L->fb_f || (with_double && !L->fb_d) ||
+        make_basis(&L->mel_res, with_double, &L->mel_basis_f, &L->mel_basis_d))
+        return tts_seterr(err, TTS_E_NOMEM, "vocoder mel loss: out of memory");
+    for (size_t i = 0; i < nfb; i++) {
+        L->fb_f[i] = fb[i];
+        if (L->fb_d)
+            L->fb_d[i] = fb[i];
+    }
+    L->mel_weight = weight;
     return TTS_OK;
 }
 
@@ -295,6 +342,13 @@ void voc_stft_loss_free(voc_stft_loss *L)
         L->basis_f[r] = NULL;
         L->basis_d[r] = NULL;
     }
+    free(L->mel_basis_f);
+    free(L->mel_basis_d);
+    free(L->fb_f);
+    free(L->fb_d);
+    L->mel_basis_f = L->fb_f = NULL;
+    L->mel_basis_d = L->fb_d = NULL;
+    L->mel_weight = 0;
 }
 
 /* ---- the batched passes, in float and double ----------------------------------------- */
@@ -317,6 +371,8 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #define GEMM cblas_sgemm
 #define SQRT sqrtf
 #define BASIS(L, r) ((L)->basis_f[r])
+#define MEL_BASIS(L) ((L)->mel_basis_f)
+#define MEL_FB(L) ((L)->fb_f)
 #define VTANH nn_vtanh
 #define VSIGMOID nn_vsigmoid
 #include "vocoder/vocoder_impl.h"
@@ -326,6 +382,8 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #undef GEMM
 #undef SQRT
 #undef BASIS
+#undef MEL_BASIS
+#undef MEL_FB
 #undef VTANH
 #undef VSIGMOID
 
@@ -335,6 +393,8 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #define GEMM cblas_dgemm
 #define SQRT sqrt
 #define BASIS(L, r) ((L)->basis_d[r])
+#define MEL_BASIS(L) ((L)->mel_basis_d)
+#define MEL_FB(L) ((L)->fb_d)
 #define VTANH vtanh_d
 #define VSIGMOID vsigmoid_d
 #include "vocoder/vocoder_impl.h"
@@ -344,6 +404,8 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #undef GEMM
 #undef SQRT
 #undef BASIS
+#undef MEL_BASIS
+#undef MEL_FB
 #undef VTANH
 #undef VSIGMOID
 
@@ -366,7 +428,7 @@ int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L
                      const double *noise, const double *target, double *grads, double grad_scale,
                      voc_arena *ar, voc_loss_val *loss, double *pcm)
 {
-    if (!L->basis_d[0])
+    if (!L->basis_d[0] || (L->mel_weight > 0 && !L->mel_basis_d))
         return TTS_E_INVALID;
     return train_crop_d(m, P, L, mel, n_frames, n_blocks, ctx_blocks, noise, target, grads,
                         grad_scale, ar, loss, pcm);

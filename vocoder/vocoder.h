@@ -246,6 +246,13 @@ typedef struct {
     voc_stft_res res[VOC_MAX_RES];
     float *basis_f[VOC_MAX_RES];  /* [win, 2 * (n_fft / 2 + 1)]: w_n cos, -w_n sin */
     double *basis_d[VOC_MAX_RES]; /* the same in double (when built with_double) */
+    /* the log-mel term (voc_stft_loss_set_mel; mel_weight 0: none) */
+    double mel_weight;
+    voc_stft_res mel_res;       /* the analysis's n_fft, hop (= the model's hop), win */
+    int mel_bands, mel_off;     /* bands; frame i of the loss is conditioning frame i + off */
+    float mel_floor;            /* log(max(mel, floor)), as the analysis */
+    float *mel_basis_f, *fb_f;  /* DFT basis as above; filterbank [bands, n_fft / 2 + 1] */
+    double *mel_basis_d, *fb_d;
 } voc_stft_loss;
 
 /* res == NULL: the default resolutions at 16 kHz, (n_fft, hop, win) = (512, 80, 400),
@@ -254,9 +261,22 @@ int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int
                        tts_err *err);
 void voc_stft_loss_free(voc_stft_loss *L);
 
+/* Adds a log-mel term to the loss, weight times
+ *   mel = mean over frames and bands of |log max(fb |X|, floor) - c|
+ * where X is the DFT (size n_fft, periodic Hann of win samples, frames every hop samples,
+ * not padded) of the output and c the conditioning frame centred where that frame is
+ * (frame i of the loss region, samples [i hop, i hop + win), is conditioning frame
+ * ctx + i + win / (2 hop); win / 2 must be a multiple of hop): the network is taught to
+ * render the envelope of the frames it is given, recorded or predicted, which is what the
+ * analysis would give back (fb: bands x (n_fft / 2 + 1), e.g. tts_mel_filterbank). */
+int voc_stft_loss_set_mel(voc_stft_loss *L, const float *fb, int bands, int n_fft, int win,
+                          int hop, float floor, double weight, int with_double, tts_err *err);
+
 typedef struct {
-    double sc, mag, total; /* averaged over the resolutions used */
+    double sc, mag, total; /* sc, mag averaged over the resolutions used; total = sc + mag
+                            * + mel_weight mel */
     int n_res_used;
+    double mel;            /* the log-mel term, unweighted (0 without one) */
 } voc_loss_val;
 
 /* Loss of y[n] against target[n]; with dy != NULL ADDS scale * dloss/dy into dy. ar is

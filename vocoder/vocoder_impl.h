@@ -61,10 +61,72 @@ static int NN(stft_res_used)(const voc_stft_loss *L, int r, int n)
     return BASIS(L, r) != NULL && n >= L->res[r].win;
 }
 
+/* The log-mel term (voc_stft_loss_set_mel) of y[n] against the conditioning frames
+ * cmel[n_rows, bands] (row 0: the frame of the loss's frame 0; rows past the end read as
+ * the last); with dy ADDS scale * weight * dmel/dy. Returns the unweighted term, or -1. */
+static double NN(mel_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, const REAL *cmel,
+                           int n_rows, int n, double scale, voc_arena *ar)
+{
+    const voc_stft_res *rs = &L->mel_res;
+    const REAL *B = MEL_BASIS(L), *fb = MEL_FB(L);
+    int win = rs->win, nbin = rs->n_fft / 2 + 1, nb2 = 2 * nbin, hop = rs->hop, nm = L->mel_bands;
+    if (!B || !fb || n < win || n_rows < 1)
+        return 0;
+    int nfr = 1 + (n - win) / hop;
+    size_t mark = ar->used;
+    REAL *fr = NN(take)(ar, (size_t)nfr * win), *X = NN(take)(ar, (size_t)nfr * nb2);
+    REAL *mX = NN(take)(ar, (size_t)nfr * nbin), *M = NN(take)(ar, (size_t)nfr * nm);
+    if (!fr || !X || !mX || !M)
+        return -1;
+    for (int i = 0; i < nfr; i++)
+        memcpy(fr + (size_t)i * win, y + (size_t)i * hop, sizeof(REAL) * win);
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, fr, win, B, nb2, 0, X, nb2);
+    for (size_t k = 0; k < (size_t)nfr * nbin; k++)
+        mX[k] = SQRT(X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1] + (REAL)1e-7);
+    /* M = |X| fb^T */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, nm, nbin, 1, mX, nbin, fb, nbin, 0, M, nm);
+    double sum = 0, cnt = (double)nfr * nm, fl = L->mel_floor;
+    for (int i = 0; i < nfr; i++) {
+        const REAL *c = cmel + (size_t)(i < n_rows ? i : n_rows - 1) * nm;
+        REAL *Mi = M + (size_t)i * nm;
+        for (int b = 0; b < nm; b++) {
+            double mv = Mi[b], d = log(mv > fl ? mv : fl) - (double)c[b];
+            sum += fabs(d);
+            /* dM: sign(d) / M where M is above the floor (the clamp passes no gradient) */
+            Mi[b] = (REAL)(mv > fl ? (d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) / mv : 0.0);
+        }
+    }
+    if (dy) {
+        double w = scale * L->mel_weight / cnt;
+        REAL *dmX = mX; /* d|X| = w dM fb, then d(re, im) = d|X| (re, im) / |X| */
+        for (size_t k = 0; k < (size_t)nfr * nbin; k++) {
+            REAL mx = mX[k];
+            X[2 * k] /= mx;
+            X[2 * k + 1] /= mx;
+        }
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nbin, nm, (REAL)w, M, nm, fb, nbin,
+             0, dmX, nbin);
+        for (size_t k = 0; k < (size_t)nfr * nbin; k++) {
+            X[2 * k] *= dmX[k];
+            X[2 * k + 1] *= dmX[k];
+        }
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, win, nb2, 1, X, nb2, B, nb2, 0, fr,
+             win);
+        for (int i = 0; i < nfr; i++) {
+            REAL *d = dy + (size_t)i * hop;
+            const REAL *s = fr + (size_t)i * win;
+            for (int j = 0; j < win; j++)
+                d[j] += s[j];
+        }
+    }
+    ar->used = mark;
+    return sum / cnt;
+}
+
 static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, const REAL *target,
                             int n, double scale, voc_arena *ar, voc_loss_val *out)
 {
-    voc_loss_val v = {0, 0, 0, 0};
+    voc_loss_val v = {0, 0, 0, 0, 0};
     int n_used = 0;
     for (int r = 0; r < L->n_res; r++)
         n_used += NN(stft_res_used)(L, r, n);
@@ -446,7 +508,8 @@ static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss
                           const REAL *target, REAL *G, double scale, voc_arena *ar,
                           voc_loss_val *loss, REAL *pcm)
 {
-    if (!NN(check_args)(m, nf, nb, ctx) || !mel || !noise || !target || !L)
+    if (!NN(check_args)(m, nf, nb, ctx) || !mel || !noise || !target || !L ||
+        (L->mel_weight > 0 && (L->mel_bands != m->cfg.n_mels || L->mel_res.hop != m->cfg.hop)))
         return TTS_E_INVALID;
     int hop = m->cfg.hop, n = (nb - ctx) * hop;
     if (arena_reserve(ar, pass_bytes(&m->cfg, nb, G != NULL, L, sizeof(REAL)) +
@@ -462,9 +525,21 @@ static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss
     if (G && !dy)
         return TTS_E_NOMEM;
     voc_loss_val v;
-    if (NN(stft_loss)(L, dy ? dy + (size_t)ctx * hop : NULL, A.y + (size_t)ctx * hop, target,
-                          n, scale, ar, &v) < 0)
+    REAL *dyl = dy ? dy + (size_t)ctx * hop : NULL;
+    const REAL *yl = A.y + (size_t)ctx * hop;
+    if (NN(stft_loss)(L, dyl, yl, target, n, scale, ar, &v) < 0)
         return TTS_E_NOMEM;
+    if (L->mel_weight > 0) {
+        int r0 = ctx + L->mel_off;
+        if (r0 >= nf)
+            r0 = nf - 1;
+        double ml = NN(mel_loss)(L, dyl, yl, mel + (size_t)r0 * m->cfg.n_mels, nf - r0, n, scale,
+                                 ar);
+        if (ml < 0)
+            return TTS_E_NOMEM;
+        v.mel = ml;
+        v.total += L->mel_weight * ml;
+    }
     if (loss)
         *loss = v;
     if (!G)
