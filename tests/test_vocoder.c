@@ -456,6 +456,27 @@ static void test_mel_loss(void)
            fabs(vf.mel - v.mel) / v.mel, gerr / gmax);
     CHECK(fabs(vf.mel - v.mel) < 1e-4 * v.mel && gerr < 1e-3 * gmax,
           "float mel term differs from double");
+    /* stft_weight weighs the STFT terms alone: G(w = 1) - G(w = 0) is the gradient of the
+     * STFT terms (mel term off), and the total is the mel term alone at w = 0 */
+    {
+        double *G0 = calloc(np, sizeof(double)), *Gs = calloc(np, sizeof(double)), gd = 0;
+        voc_loss_val vs;
+        L.stft_weight = 0;
+        voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G0, 1.0, &ar, &vs, NULL);
+        CHECK(fabs(vs.total - 0.7 * v.mel) < 1e-12 && fabs(vs.sc - v.sc) < 1e-12,
+              "stft_weight 0: total %.9g, want the mel term alone %.9g", vs.total, 0.7 * v.mel);
+        L.stft_weight = 1;
+        double keep = L.mel_weight;
+        L.mel_weight = 0;
+        voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, Gs, 1.0, &ar, &vs, NULL);
+        L.mel_weight = keep;
+        for (size_t j = 0; j < np; j++)
+            gd = fmax(gd, fabs(G[j] - G0[j] - Gs[j]));
+        printf("mel loss: gradient with the STFT terms weighted 0, plus theirs: off by %.2e\n", gd);
+        CHECK(gd < 1e-10 * fmax(1, gmax), "stft_weight: gradients do not add up (%.3g)", gd);
+        free(G0);
+        free(Gs);
+    }
     /* a loss whose bands or hop are not the model's is refused */
     CHECK(voc_stft_loss_set_mel(&L, fb, nm - 1, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0 &&
               voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v,

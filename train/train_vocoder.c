@@ -32,6 +32,9 @@
  * log-mel, analysed as the cache's frames are, against the frames the crop is conditioned
  * on (recorded, or with --tf-mels the acoustic model's): the network learns to render the
  * envelope it is given, the job the envelope match does after it at inference.
+ * --tf-stft-weight W weighs the STFT terms against the recording in the crops on predicted
+ * frames (default 1; 0: those crops learn only to render their frames, since the
+ * recording is not what those frames say, only what they approximate).
  */
 #include <math.h>
 #include <stddef.h>
@@ -63,7 +66,7 @@ typedef struct {
 
 typedef struct {
     const voc_model *m;
-    const voc_stft_loss *L;
+    const voc_stft_loss *L, *L_tf; /* the loss of crops on recorded / predicted frames */
     const tts_dataset *ds;
     const float *tf_mel; /* teacher-forced mels in the cache's layout, or NULL */
     const float *f0, *f0_fill; /* tracked F0 of every frame (0 = unvoiced), gaps filled */
@@ -166,7 +169,8 @@ static void *worker_run(void *arg)
         }
         const float *target = ds->pcm + (u0 + cs->start) * hop;
         voc_loss_val v;
-        int rc = voc_train_crop(w->m, w->L, mel, nf, nb, cs->ctx, source, target, w->grads,
+        int rc = voc_train_crop(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
+                                target, w->grads,
                                 w->grad_scale, &w->arena, &v, NULL);
         if (!rc && c->src >= 2) {
             double pl = 0;
@@ -217,6 +221,7 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 /* set once before training: the tracked F0 (shared read-only by the workers) */
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
+static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
 
 /* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
 static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
@@ -227,6 +232,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         worker *w = &wk[t];
         w->m = m;
         w->L = L;
+        w->L_tf = g_L_tf ? g_L_tf : L;
         w->ds = ds;
         w->tf_mel = tf_mel;
         w->crops = crops;
@@ -360,7 +366,7 @@ int train_vocoder_main(int argc, char **argv)
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
-    double mel_weight = 0;
+    double mel_weight = 0, tf_stft_weight = 1;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     for (int i = 0; i < argc; i++) {
@@ -386,6 +392,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--tf-extrapolate")) tf_extra = atof(v);
         else if (OPT("--pitch-weight")) pitch_weight = atof(v);
         else if (OPT("--mel-weight")) mel_weight = atof(v);
+        else if (OPT("--tf-stft-weight")) tf_stft_weight = atof(v);
         else if (OPT("--init")) init_path = v;
         else if (OPT("--src")) over.src = atoi(v);
         else if (OPT("--fold")) over.fold = atoi(v);
@@ -411,9 +418,10 @@ int train_vocoder_main(int argc, char **argv)
     if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 ||
         crop + ctx + 8 > VOC_MAX_CROP || ckpt_every < 1 ||
         val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
-        !(mel_weight >= 0)) {
+        !(mel_weight >= 0) || !(tf_stft_weight >= 0)) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
-                        "--*-every or --mel-weight, or --tf-mix outside 0 .. 1\n");
+                        "--*-every, --mel-weight or --tf-stft-weight, or --tf-mix outside "
+                        "0 .. 1\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -582,6 +590,9 @@ int train_vocoder_main(int argc, char **argv)
     g_f0_fill = f0_fill;
     g_pitch_weight = pitch_weight;
     g_tf_extrapolate = tf_extra;
+    voc_stft_loss L_tf = L; /* shares L's bases; freed with L */
+    L_tf.stft_weight = tf_stft_weight;
+    g_L_tf = &L_tf;
     FILE *log = fopen(logp, "a");
     if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
         fprintf(stderr, "tts-train vocoder: %s\n",
@@ -601,6 +612,9 @@ int train_vocoder_main(int argc, char **argv)
     if (tf.mel && tf_extra != 1)
         fprintf(log, "# training crops on predicted frames: recorded + %g (predicted - recorded)\n",
                 tf_extra);
+    if (tf.mel && tf_stft_weight != 1)
+        fprintf(log, "# crops on predicted frames: STFT terms against the recording x %g\n",
+                tf_stft_weight);
     fflush(log);
     if (n_val > 0) {
         snprintf(path, sizeof path, "%s/val_ref.wav", dir);

@@ -28,6 +28,8 @@ static void usage(FILE *f)
             "      --pitch-weight W (weight of the pitch head's loss, default 1)\n"
             "      --mel-weight W (add W x log-mel L1 of the output against the frames it is\n"
             "      given, recorded or predicted; default 0)\n"
+            "      --tf-stft-weight W (crops on --tf-mels: weight of the STFT loss against\n"
+            "      the recording; default 1)\n"
             "  tfmels MODEL.ltm OUT.ltd TF.ltm the acoustic model's teacher-forced mels of every\n"
             "                                 utterance (for fine-tuning the vocoder)\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"

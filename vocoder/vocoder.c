@@ -289,6 +289,7 @@ int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int
                               s->hop, s->win);
     }
     L->n_res = n_res;
+    L->stft_weight = 1;
     for (int r = 0; r < n_res; r++) {
         const voc_stft_res *s = &res[r];
         L->res[r] = *s;

@@ -246,6 +246,7 @@ typedef struct {
     voc_stft_res res[VOC_MAX_RES];
     float *basis_f[VOC_MAX_RES];  /* [win, 2 * (n_fft / 2 + 1)]: w_n cos, -w_n sin */
     double *basis_d[VOC_MAX_RES]; /* the same in double (when built with_double) */
+    double stft_weight; /* voc_train_crop: weight of the STFT terms (sc + mag); init: 1 */
     /* the log-mel term (voc_stft_loss_set_mel; mel_weight 0: none) */
     double mel_weight;
     voc_stft_res mel_res;       /* the analysis's n_fft, hop (= the model's hop), win */
@@ -274,7 +275,7 @@ int voc_stft_loss_set_mel(voc_stft_loss *L, const float *fb, int bands, int n_ff
 
 typedef struct {
     double sc, mag, total; /* sc, mag averaged over the resolutions used; total = sc + mag
-                            * + mel_weight mel */
+                            * (voc_train_crop: stft_weight (sc + mag) + mel_weight mel) */
     int n_res_used;
     double mel;            /* the log-mel term, unweighted (0 without one) */
 } voc_loss_val;

@@ -527,8 +527,11 @@ static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss
     voc_loss_val v;
     REAL *dyl = dy ? dy + (size_t)ctx * hop : NULL;
     const REAL *yl = A.y + (size_t)ctx * hop;
-    if (NN(stft_loss)(L, dyl, yl, target, n, scale, ar, &v) < 0)
+    /* the STFT terms against the target, weighted (weight 0: their value only) */
+    double sw = L->stft_weight;
+    if (NN(stft_loss)(L, sw > 0 ? dyl : NULL, yl, target, n, scale * sw, ar, &v) < 0)
         return TTS_E_NOMEM;
+    v.total *= sw;
     if (L->mel_weight > 0) {
         int r0 = ctx + L->mel_off;
         if (r0 >= nf)
