@@ -490,6 +490,44 @@ static void test_mel_loss(void)
     voc_free(&m);
 }
 
+/* voc_source_with_f0 given the pitch head's own F0 and voicing makes exactly the source
+ * voc_source_from_mel makes; another F0 makes another source */
+static void test_source_with_f0(void)
+{
+    voc_config c = tiny_config();
+    c.src = 3;
+    voc_model m;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 0, 8, &e) == 0, "init: %s", e.msg);
+    uint64_t rng = 71;
+    randomize_biases(&m, &rng);
+    enum { NF = 12 };
+    int nm = c.n_mels, nb = NF - c.lookahead, ns = nb * c.hop * c.src;
+    float mel[NF * 6], out[NF * 2], f0[NF], vo[NF];
+    fill_normal(NULL, mel, NF * nm, 1.5, -4, &rng);
+    float *a = malloc(sizeof(float) * ns), *b = malloc(sizeof(float) * ns);
+    voc_arena ar = {0};
+    int ok = voc_source_from_mel(&m, mel, NF, nb, 5, a, &ar) == 0 &&
+             voc_pitch_forward(&m, mel, NF, out, &ar) == 0;
+    voc_pitch_decode(out, NF, f0, vo);
+    ok = ok && voc_source_with_f0(&m, mel, NF, nb, 5, f0, vo, b, &ar) == 0;
+    CHECK(ok && memcmp(a, b, sizeof(float) * ns) == 0,
+          "the pitch head's F0 given: not the same source");
+    for (int t = 0; t < NF; t++) {
+        f0[t] *= 1.5f;
+        vo[t] = 1;
+    }
+    ok = voc_source_with_f0(&m, mel, NF, nb, 5, f0, vo, b, &ar) == 0;
+    CHECK(ok && memcmp(a, b, sizeof(float) * ns) != 0, "another F0 given: the same source");
+    CHECK(voc_source_with_f0(&m, mel, NF, nb, 5, f0, NULL, b, &ar) != 0,
+          "an F0 without voicing must be refused");
+    printf("source with a given F0: the pitch head's own gives the same samples\n");
+    free(a);
+    free(b);
+    voc_arena_free(&ar);
+    voc_free(&m);
+}
+
 /* ---- streaming == batched; causality ------------------------------------------------------ */
 static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int own_noise)
 {
@@ -1034,6 +1072,7 @@ int main(void)
     test_stft_loss();
     test_network_gradient();
     test_mel_loss();
+    test_source_with_f0();
     test_streaming();
     test_causality();
     test_model_file();

@@ -123,6 +123,8 @@ typedef struct {
     voc_arena ar;
     float *noise, *pcm;
     size_t cap;
+    const float *f0, *voiced; /* experiments: F0 and voicing of every frame instead of the
+                               * pitch head's (NULL: the pitch head) */
 } neural;
 
 static int neural_run(neural *v, const float *frames, int F)
@@ -137,7 +139,7 @@ static int neural_run(neural *v, const float *frames, int F)
         if (!v->noise || !v->pcm)
             return TTS_E_NOMEM;
     }
-    int rc = voc_source_from_mel(&v->m, frames, F, F, 12345, v->noise, &v->ar);
+    int rc = voc_source_with_f0(&v->m, frames, F, F, 12345, v->f0, v->voiced, v->noise, &v->ar);
     return rc ? rc : voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
 }
 
@@ -340,6 +342,8 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
+    int oracle_pitch = 0; /* with --vocoder: tf_voc_oracle/, the teacher-forced frames through
+                           * the neural vocoder at the recording's pitch */
     int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
                        * the frames in this many passes (-1: the vocoder's own setting) */
     float env_gain = VOC_ENV_MAX_GAIN; /* experiment: the match's largest gain */
@@ -374,6 +378,8 @@ int train_eval_main(int argc, char **argv)
             max_stay = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--window-ahead") && i + 1 < argc)
             window_ahead = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--oracle-pitch"))
+            oracle_pitch = 1;
         else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -408,7 +414,7 @@ int train_eval_main(int argc, char **argv)
     neural voc = {0};
     tts_mf *vmf = NULL;
     FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL, *t_copy_env = NULL,
-         *t_voc_env = NULL, *t_tf_env = NULL;
+         *t_voc_env = NULL, *t_tf_env = NULL, *t_tf_oracle = NULL;
     mcd_sums ms = {0};
     pitch_sums pc = {0};
     if (voc_path) {
@@ -431,6 +437,8 @@ int train_eval_main(int argc, char **argv)
             t_copy_env = open_tsv(outdir, "copy_env");
             t_voc_env = open_tsv(outdir, "val_voc_env");
             t_tf_env = open_tsv(outdir, "tf_voc_env");
+            if (oracle_pitch)
+                t_tf_oracle = open_tsv(outdir, "tf_voc_oracle");
         }
         if (!t_rec || !t_copy || !t_copy_gl || !t_voc) {
             fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
@@ -612,6 +620,26 @@ int train_eval_main(int argc, char **argv)
             if (t_tf_env &&
                 neural_env_to(&voc, mel, pred, F, voc_env, env_gain, rate, path, &err) == 0)
                 fprintf(t_tf_env, "%s\t%s\n", path, text);
+            /* the same with the recording's pitch (YIN) instead of the pitch head's: how much
+             * of the neural vocoder's loss on predicted frames is its reading of the pitch */
+            if (t_tf_oracle) {
+                float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
+                if (f0 && vo) {
+                    voc_pitch_track(ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate,
+                                    hop, F, f0);
+                    for (int t = 0; t < F; t++)
+                        vo[t] = f0[t] > 0;
+                    voc_pitch_fill(f0, F);
+                    voc.f0 = f0;
+                    voc.voiced = vo;
+                    snprintf(path, sizeof path, "%s/tf_voc_oracle/%s.wav", outdir, name);
+                    if (neural_env_to(&voc, mel, pred, F, voc_env, env_gain, rate, path, &err) == 0)
+                        fprintf(t_tf_oracle, "%s\t%s\n", path, text);
+                    voc.f0 = voc.voiced = NULL;
+                }
+                free(f0);
+                free(vo);
+            }
             if (isfinite(m_copy) && isfinite(m_copy_gl) && isfinite(m_gl) && isfinite(m_voc)) {
                 ms.copy += m_copy;
                 ms.copy_gl += m_copy_gl;
@@ -742,6 +770,8 @@ int train_eval_main(int argc, char **argv)
             fclose(t_voc_env);
         if (t_tf_env)
             fclose(t_tf_env);
+        if (t_tf_oracle)
+            fclose(t_tf_oracle);
         free(voc.noise);
         free(voc.pcm);
         voc_arena_free(&voc.ar);

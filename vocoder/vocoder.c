@@ -492,8 +492,15 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
 int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                         uint64_t seed, float *src, voc_arena *ar)
 {
+    return voc_source_with_f0(m, mel, n_frames, n_blocks, seed, NULL, NULL, src, ar);
+}
+
+int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                       uint64_t seed, const float *f0_in, const float *v_in, float *src,
+                       voc_arena *ar)
+{
     const voc_config *c = &m->cfg;
-    if (n_frames < 1 || n_blocks < 1 || !mel || !src)
+    if (n_frames < 1 || n_blocks < 1 || !mel || !src || (!f0_in != !v_in))
         return TTS_E_INVALID;
     size_t n = (size_t)n_blocks * c->hop;
     uint64_t rng = seed ? seed : 1;
@@ -524,10 +531,17 @@ int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int 
             memcpy(frames + (size_t)i * c->n_mels,
                    mel + (size_t)(i < n_frames ? i : n_frames - 1) * c->n_mels,
                    sizeof(float) * c->n_mels);
-        rc = voc_pitch_forward(m, frames, Tf, out, ar);
+        rc = f0_in ? 0 : voc_pitch_forward(m, frames, Tf, out, ar);
     }
     if (!rc) {
-        voc_pitch_decode(out, Tf, f0, v);
+        if (f0_in) {
+            for (int i = 0; i < Tf; i++) {
+                f0[i] = f0_in[i < n_frames ? i : n_frames - 1];
+                v[i] = v_in[i < n_frames ? i : n_frames - 1];
+            }
+        } else {
+            voc_pitch_decode(out, Tf, f0, v);
+        }
         /* block t glides from frame t + la - 1 (frame 0 for the first) to frame t + la */
         for (int t = 0; t <= n_blocks && !rc; t++) {
             int f = t + la - 1 > 0 ? t + la - 1 : 0;

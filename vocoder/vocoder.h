@@ -229,6 +229,12 @@ int voc_pitch_train_d(const voc_model *m, const double *P, const double *mel, in
  * exactly what voc_stream_push gives with noise == NULL. */
 int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                         uint64_t seed, float *src, voc_arena *ar);
+/* The same with the F0 (Hz) and voicing (0 .. 1) of every frame given, f0[n_frames] and
+ * voiced[n_frames], instead of the pitch head's (experiments: the recording's pitch under
+ * predicted frames; both NULL is voc_source_from_mel). */
+int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n_blocks,
+                       uint64_t seed, const float *f0, const float *voiced, float *src,
+                       voc_arena *ar);
 
 /* ---- training loss: multi-resolution STFT ------------------------------------------
  * For each resolution (n_fft, hop, win): frames of win samples every hop samples, not
