@@ -81,6 +81,12 @@
  *       5.56 dB, WER 33.2 -> 21.4 % (recordings 22.9 %, Griffin-Lim 22.3 %); from the
  *       shipped r = 2 voice's frames MCD 24.17 -> 22.41 (Griffin-Lim 22.61), WER 36.8 ->
  *       31.8 % (Griffin-Lim 29.6 %). Two passes delay the stream by 2 windows (100 ms).
+ *       Session 8 taught the network the envelope instead: a log-mel L1 term in the loss
+ *       (voc_stft_loss_set_mel) against the frames it is conditioned on, recorded or
+ *       predicted. Copy MCD without the match 17.2 -> 14.4 dB; from the acoustic model's
+ *       frames the match then no longer helps (pocketsphinx WER, validation / unseen:
+ *       0 passes 24.0 / 13.2 %, 2 passes 24.5 / 14.4 %), so that checkpoint ships with
+ *       env_passes 0: no delay.
  *   layer l: h = causal dilated conv(x_l) [T, 2C] + upsampled P_l;  g = tanh(h_a) sig(h_b)
  *            o = g W_o + b_o [T, C + S];  x_{l+1} = (x_l + o[:, :C]) sqrt(0.5);
  *            skip += o[:, C:]
