@@ -623,7 +623,7 @@ int train_vocoder_main(int argc, char **argv)
                       (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
     }
 
-    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0, s_mel = 0;
+    double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0, s_mel = 0, s_tot = 0;
     int64_t start_step = adam.step;
     int nsum = 0, rc = 0;
     double audio_per_step = (double)batch * crop * m.cfg.hop / ds.audio.sample_rate;
@@ -667,6 +667,7 @@ int train_vocoder_main(int argc, char **argv)
         s_mag += mag;
         s_pit += pit;
         s_mel += mt;
+        s_tot += tot;
         s_norm += norm;
         nsum++;
         if (adam.step % log_every == 0) {
@@ -675,7 +676,7 @@ int train_vocoder_main(int argc, char **argv)
             snprintf(line, sizeof line,
                      "step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f  gnorm %.3f  "
                      "lr %.2e  %.2f steps/s (%.1f s audio/s)  %.1f min",
-                     (long long)adam.step, (s_sc + s_mag + mel_weight * s_mel) / nsum, s_sc / nsum,
+                     (long long)adam.step, s_tot / nsum, s_sc / nsum,
                      s_mag / nsum, s_pit / nsum, s_mel / nsum,
                      s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
                      (t - t0) / 60);
@@ -683,7 +684,7 @@ int train_vocoder_main(int argc, char **argv)
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            s_sc = s_mag = s_norm = s_pit = s_mel = 0;
+            s_sc = s_mag = s_norm = s_pit = s_mel = s_tot = 0;
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
