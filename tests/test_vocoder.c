@@ -276,18 +276,26 @@ static int fd_check(const voc_model *m, double *P, const double *G, const voc_st
     return bad;
 }
 
-static void test_network_gradient(void)
+/* the tiny model for the gradient tests: trainable, biases off zero, mel statistics set */
+static void gradient_model(voc_model *m, uint64_t seed, uint64_t *rng)
 {
     voc_config c = tiny_config();
+    tts_err e;
+    CHECK(voc_init(m, &c, 1, seed, &e) == 0, "init: %s", e.msg);
+    randomize_biases(m, rng);
+    for (int b = 0; b < c.n_mels; b++) {
+        m->mel_mean[b] = (float)(-4 + 0.1 * b);
+        m->mel_std[b] = (float)(1.5 + 0.05 * b);
+    }
+}
+
+static void test_network_gradient(void)
+{
     voc_model m;
     tts_err e;
-    CHECK(voc_init(&m, &c, 1, 3, &e) == 0, "init: %s", e.msg);
     uint64_t rng = 21;
-    randomize_biases(&m, &rng);
-    for (int b = 0; b < c.n_mels; b++) {
-        m.mel_mean[b] = (float)(-4 + 0.1 * b);
-        m.mel_std[b] = (float)(1.5 + 0.05 * b);
-    }
+    gradient_model(&m, 3, &rng);
+    const voc_config c = m.cfg;
     const voc_stft_res res[2] = {{16, 4, 12}, {8, 2, 8}};
     voc_stft_loss L;
     CHECK(voc_stft_loss_init(&L, res, 2, 1, &e) == 0, "loss init");
@@ -367,16 +375,11 @@ static void test_network_gradient(void)
  * against finite differences, float against double, and that it is added with its weight. */
 static void test_mel_loss(void)
 {
-    voc_config c = tiny_config();
     voc_model m;
     tts_err e;
-    CHECK(voc_init(&m, &c, 1, 4, &e) == 0, "init: %s", e.msg);
     uint64_t rng = 33;
-    randomize_biases(&m, &rng);
-    for (int b = 0; b < c.n_mels; b++) {
-        m.mel_mean[b] = -4;
-        m.mel_std[b] = 1.5;
-    }
+    gradient_model(&m, 4, &rng);
+    const voc_config c = m.cfg;
     const voc_stft_res res[1] = {{16, 4, 12}};
     voc_stft_loss L;
     CHECK(voc_stft_loss_init(&L, res, 1, 1, &e) == 0, "loss init");

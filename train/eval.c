@@ -299,13 +299,13 @@ typedef struct {
     double frames, v_err[2], gross[2], both[2];
 } pitch_sums;
 
-static void pitch_check(neural *v, const float *pcm, const float *rec, const float *tf, int F,
-                        int rate, int hop, pitch_sums *pc)
+/* ref[F]: YIN on the recording (0 = unvoiced); rec, tf: its recorded and teacher-forced frames */
+static void pitch_check(neural *v, const float *ref, const float *rec, const float *tf, int F,
+                        pitch_sums *pc)
 {
-    float *ref = malloc(sizeof(float) * F), *out = malloc(sizeof(float) * 2 * F);
+    float *out = malloc(sizeof(float) * 2 * F);
     float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
-    if (ref && out && f0 && vo) {
-        voc_pitch_track(pcm, (size_t)F * hop, rate, hop, F, ref);
+    if (out && f0 && vo) {
         for (int k = 0; k < 2; k++) {
             if (voc_pitch_forward(&v->m, k ? tf : rec, F, out, &v->ar))
                 break;
@@ -321,7 +321,6 @@ static void pitch_check(neural *v, const float *pcm, const float *rec, const flo
         }
         pc->frames += F;
     }
-    free(ref);
     free(out);
     free(f0);
     free(vo);
@@ -580,6 +579,12 @@ int train_eval_main(int argc, char **argv)
         }
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
+            /* the recording's F0 (YIN): the pitch head is judged against it, and
+             * --oracle-pitch puts it under the teacher-forced frames */
+            float *rec_f0 = malloc(sizeof(float) * F);
+            if (rec_f0)
+                voc_pitch_track(ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate, hop,
+                                F, rec_f0);
             double m_copy = NAN, m_copy_gl = NAN, m_voc = NAN, m_copy_env = NAN, m_voc_env = NAN;
             snprintf(path, sizeof path, "%s/rec/%s.wav", outdir, name);
             if (tts_wav_write(path, ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate,
@@ -622,13 +627,13 @@ int train_eval_main(int argc, char **argv)
                 fprintf(t_tf_env, "%s\t%s\n", path, text);
             /* the same with the recording's pitch (YIN) instead of the pitch head's: how much
              * of the neural vocoder's loss on predicted frames is its reading of the pitch */
-            if (t_tf_oracle) {
+            if (t_tf_oracle && rec_f0) {
                 float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
                 if (f0 && vo) {
-                    voc_pitch_track(ds.pcm + (size_t)ds.mel_off[i] * hop, (size_t)F * hop, rate,
-                                    hop, F, f0);
-                    for (int t = 0; t < F; t++)
-                        vo[t] = f0[t] > 0;
+                    for (int t = 0; t < F; t++) {
+                        f0[t] = rec_f0[t];
+                        vo[t] = rec_f0[t] > 0;
+                    }
                     voc_pitch_fill(f0, F);
                     voc.f0 = f0;
                     voc.voiced = vo;
@@ -649,7 +654,9 @@ int train_eval_main(int argc, char **argv)
                 ms.e2e_env += m_voc_env;
                 ms.n++;
             }
-            pitch_check(&voc, ds.pcm + (size_t)ds.mel_off[i] * hop, raw, pred, F, rate, hop, &pc);
+            if (rec_f0)
+                pitch_check(&voc, rec_f0, raw, pred, F, &pc);
+            free(rec_f0);
         }
         free(ref);
         free(pred);

@@ -301,6 +301,18 @@ int voc_stft_loss_init(voc_stft_loss *L, const voc_stft_res *res, int n_res, int
     return TTS_OK;
 }
 
+/* drops the log-mel term (its bases and filterbank) */
+static void mel_free(voc_stft_loss *L)
+{
+    free(L->mel_basis_f);
+    free(L->mel_basis_d);
+    free(L->fb_f);
+    free(L->fb_d);
+    L->mel_basis_f = L->fb_f = NULL;
+    L->mel_basis_d = L->fb_d = NULL;
+    L->mel_weight = 0;
+}
+
 int voc_stft_loss_set_mel(voc_stft_loss *L, const float *fb, int bands, int n_fft, int win,
                           int hop, float floor, double weight, int with_double, tts_err *err)
 {
@@ -309,13 +321,7 @@ int voc_stft_loss_set_mel(voc_stft_loss *L, const float *fb, int bands, int n_ff
         return tts_seterr(err, TTS_E_INVALID,
                           "vocoder mel loss: bad settings (n_fft %d, win %d, hop %d, %d bands)",
                           n_fft, win, hop, bands);
-    free(L->mel_basis_f);
-    free(L->mel_basis_d);
-    free(L->fb_f);
-    free(L->fb_d);
-    L->mel_basis_f = L->fb_f = NULL;
-    L->mel_basis_d = L->fb_d = NULL;
-    L->mel_weight = 0;
+    mel_free(L);
     L->mel_res = (voc_stft_res){n_fft, hop, win};
     L->mel_bands = bands;
     L->mel_off = win / 2 / hop;
@@ -343,13 +349,7 @@ void voc_stft_loss_free(voc_stft_loss *L)
         L->basis_f[r] = NULL;
         L->basis_d[r] = NULL;
     }
-    free(L->mel_basis_f);
-    free(L->mel_basis_d);
-    free(L->fb_f);
-    free(L->fb_d);
-    L->mel_basis_f = L->fb_f = NULL;
-    L->mel_basis_d = L->fb_d = NULL;
-    L->mel_weight = 0;
+    mel_free(L);
 }
 
 /* ---- the batched passes, in float and double ----------------------------------------- */

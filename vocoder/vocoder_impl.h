@@ -61,6 +61,29 @@ static int NN(stft_res_used)(const voc_stft_loss *L, int r, int n)
     return BASIS(L, r) != NULL && n >= L->res[r].win;
 }
 
+/* X[nfr, nb2] = the DFT (basis B[win, nb2]) of the nfr frames of y, win samples every hop;
+ * fr[nfr * win] is scratch */
+static void NN(frames_dft)(const REAL *y, int nfr, int win, int hop, const REAL *B, int nb2,
+                           REAL *fr, REAL *X)
+{
+    for (int i = 0; i < nfr; i++)
+        memcpy(fr + (size_t)i * win, y + (size_t)i * hop, sizeof(REAL) * win);
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, fr, win, B, nb2, 0, X, nb2);
+}
+
+/* the adjoint of frames_dft: ADDS the frames of dX B^T, overlap-added, into dy; fr scratch */
+static void NN(frames_dft_backward)(const REAL *dX, int nfr, int win, int hop, const REAL *B,
+                                    int nb2, REAL *fr, REAL *dy)
+{
+    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, win, nb2, 1, dX, nb2, B, nb2, 0, fr, win);
+    for (int i = 0; i < nfr; i++) {
+        REAL *d = dy + (size_t)i * hop;
+        const REAL *f = fr + (size_t)i * win;
+        for (int j = 0; j < win; j++)
+            d[j] += f[j];
+    }
+}
+
 /* The log-mel term (voc_stft_loss_set_mel) of y[n] against the conditioning frames
  * cmel[n_rows, bands] (row 0: the frame of the loss's frame 0; rows past the end read as
  * the last); with dy ADDS scale * weight * dmel/dy. Returns the unweighted term, or -1. */
@@ -78,9 +101,7 @@ static double NN(mel_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, cons
     REAL *mX = NN(take)(ar, (size_t)nfr * nbin), *M = NN(take)(ar, (size_t)nfr * nm);
     if (!fr || !X || !mX || !M)
         return -1;
-    for (int i = 0; i < nfr; i++)
-        memcpy(fr + (size_t)i * win, y + (size_t)i * hop, sizeof(REAL) * win);
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, fr, win, B, nb2, 0, X, nb2);
+    NN(frames_dft)(y, nfr, win, hop, B, nb2, fr, X);
     for (size_t k = 0; k < (size_t)nfr * nbin; k++)
         mX[k] = SQRT(X[2 * k] * X[2 * k] + X[2 * k + 1] * X[2 * k + 1] + (REAL)1e-7);
     /* M = |X| fb^T */
@@ -110,14 +131,7 @@ static double NN(mel_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, cons
             X[2 * k] *= dmX[k];
             X[2 * k + 1] *= dmX[k];
         }
-        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, win, nb2, 1, X, nb2, B, nb2, 0, fr,
-             win);
-        for (int i = 0; i < nfr; i++) {
-            REAL *d = dy + (size_t)i * hop;
-            const REAL *s = fr + (size_t)i * win;
-            for (int j = 0; j < win; j++)
-                d[j] += s[j];
-        }
+        NN(frames_dft_backward)(X, nfr, win, hop, B, nb2, fr, dy);
     }
     ar->used = mark;
     return sum / cnt;
@@ -144,14 +158,8 @@ static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, con
         REAL *mX = NN(take)(ar, nbins), *mY = NN(take)(ar, nbins);
         if (!fr || !ft || !X || !Y || !mX || !mY)
             return -1;
-        for (int i = 0; i < nfr; i++) {
-            memcpy(fr + (size_t)i * win, y + (size_t)i * hop, sizeof(REAL) * win);
-            memcpy(ft + (size_t)i * win, target + (size_t)i * hop, sizeof(REAL) * win);
-        }
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, fr, win, B, nb2, 0, X,
-             nb2);
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, nfr, nb2, win, 1, ft, win, B, nb2, 0, Y,
-             nb2);
+        NN(frames_dft)(y, nfr, win, hop, B, nb2, fr, X);
+        NN(frames_dft)(target, nfr, win, hop, B, nb2, ft, Y);
         double num = 0, den = 0, lm = 0;
         for (size_t k = 0; k < nbins; k++) {
             REAL xr = X[2 * k], xi = X[2 * k + 1], yr = Y[2 * k], yi = Y[2 * k + 1];
@@ -180,14 +188,7 @@ static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, con
                 dX[2 * k] = gm * X[2 * k];
                 dX[2 * k + 1] = gm * X[2 * k + 1];
             }
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, nfr, win, nb2, 1, dX, nb2, B, nb2, 0, ft,
-                 win);
-            for (int i = 0; i < nfr; i++) {
-                REAL *d = dy + (size_t)i * hop;
-                const REAL *s = ft + (size_t)i * win;
-                for (int j = 0; j < win; j++)
-                    d[j] += s[j];
-            }
+            NN(frames_dft_backward)(dX, nfr, win, hop, B, nb2, ft, dy);
         }
         ar->used = mark;
     }
