@@ -362,6 +362,27 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
     fi
+    # the critics (--adv-weight): they learn alone for --disc-warmup steps, then the network
+    # gets their terms; a second run resumes both the network and the critics
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vadv --steps 3 --batch 1 --res-ch 8 \
+            --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 --adv-weight 1 --disc-warmup 2 \
+            --disc-periods 1,3 --log-every 1 >adv.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vadv --steps 4 --batch 1 --threads 1 \
+            --adv-weight 1 --disc-warmup 2 --log-every 1 >adv2.err 2>&1 &&
+        [ -s vadv/disc.ltm ] && grep -q "^step 2 .*(warm-up)$" vadv/train.log &&
+        grep -Eq "^step 3 .* adv [0-9.]+ fm 0\.[0-9]*[1-9][0-9]*$" vadv/train.log &&
+        grep -q "critics resumed from vadv/disc.ltm at their step 3" adv2.err &&
+        grep -q "^# critics: periods 1,3, " vadv/train.log; then
+        say_pass "tts-train vocoder --adv-weight: critics warm up, teach, resume"
+    else
+        say_fail "tts-train vocoder --adv-weight" "$(cat adv.err adv2.err | tail -n 3 | tr '\n' '|')"
+    fi
+    if ! "$TRAIN" vocoder ds.ltd vbad --steps 1 --adv-weight 1 --disc-periods 1,x \
+            >advbad.err 2>&1 && grep -q "critic periods" advbad.err; then
+        say_pass "tts-train vocoder --disc-periods 1,x: refused with a message"
+    else
+        say_fail "tts-train vocoder --disc-periods 1,x" "$(tr '\n' '|' <advbad.err)"
+    fi
 else
     say_fail "tts-train tfmels of the tiny voice" "$(cat tf.err fr.err | tail -n 3 | tr '\n' '|')"
 fi

@@ -243,7 +243,8 @@ static void randomize_biases(voc_model *m, uint64_t *rng)
  * returns how many are off by more than TOL_FD (the first 10 are printed). */
 static int fd_check(const voc_model *m, double *P, const double *G, const voc_stft_loss *L,
                     const double *mel, int nf, int nb, int ctx, const double *noise,
-                    const double *target, voc_arena *ar, double L0, int *checked, double *worst)
+                    const double *target, voc_arena *ar, double L0, int *checked, double *worst,
+                    const voc_loss_hook *hook)
 {
     int bad = 0;
     voc_loss_val v;
@@ -256,8 +257,8 @@ static int fd_check(const voc_model *m, double *P, const double *G, const voc_st
             const double off[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
             for (int s = 0; s < 4; s++) {
                 P[j] = keep + off[s];
-                voc_train_crop_d(m, P, L, mel, nf, nb, ctx, noise, target, NULL, 1.0, ar, &v,
-                                 NULL);
+                voc_train_crop_ex_d(m, P, L, mel, nf, nb, ctx, noise, target, NULL, 1.0, ar, &v,
+                                    NULL, hook);
                 Ls[s] = v.total;
             }
             P[j] = keep;
@@ -317,7 +318,7 @@ static void test_network_gradient(void)
           "double pass");
     double L0 = v.total, worst = 0;
     int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, L0,
-                                    &checked, &worst);
+                                    &checked, &worst, NULL);
     printf("network: end-to-end gradient of the loss (%.6f), %d parameters checked, %d off by > "
            "%.0e (worst %.2e)\n",
            L0, checked, bad, TOL_FD, worst);
@@ -364,6 +365,109 @@ static void test_network_gradient(void)
     free(Gf);
     free(pcmf);
     free(pcmd);
+    free(P);
+    free(G);
+    voc_arena_free(&ar);
+    voc_stft_loss_free(&L);
+    voc_free(&m);
+}
+
+/* An extra loss term through voc_train_crop_ex's hook (what the critics use): a smooth
+ * term sum_i w_i y_i^2 / 2 on the loss region, its value reported and added, its gradient
+ * end to end against finite differences, float against double. */
+typedef struct {
+    const double *w;
+    int n, calls;
+} hook_ctx;
+
+static double hook_d(void *ctx, const double *y, double *dy, int n, double scale)
+{
+    hook_ctx *h = ctx;
+    if (n != h->n)
+        return TTS_E_INVALID;
+    h->calls++;
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        s += 0.5 * h->w[i] * y[i] * y[i];
+        if (dy)
+            dy[i] += scale * h->w[i] * y[i];
+    }
+    return s;
+}
+
+static double hook_f(void *ctx, const float *y, float *dy, int n, double scale)
+{
+    hook_ctx *h = ctx;
+    if (n != h->n)
+        return TTS_E_INVALID;
+    h->calls++;
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        s += 0.5 * h->w[i] * y[i] * y[i];
+        if (dy)
+            dy[i] += (float)(scale * h->w[i] * y[i]);
+    }
+    return s;
+}
+
+static void test_loss_hook(void)
+{
+    voc_model m;
+    tts_err e;
+    uint64_t rng = 29;
+    gradient_model(&m, 5, &rng);
+    const voc_config c = m.cfg;
+    const voc_stft_res res[1] = {{16, 4, 12}};
+    voc_stft_loss L;
+    CHECK(voc_stft_loss_init(&L, res, 1, 1, &e) == 0, "loss init");
+    enum { NF = 7, NB = 6, CTX = 2 };
+    int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop;
+    double mel[NF * 6], noise[NB * 8 * 2], target[NB * 8], w[NB * 8];
+    float melf[NF * 6], noisef[NB * 8 * 2], targetf[NB * 8];
+    fill_normal(mel, melf, NF * nm, 1.5, -4, &rng);
+    fill_normal(noise, noisef, NB * hop * c.src, 1, 0, &rng);
+    fill_normal(target, targetf, nt, 0.2, 0, &rng);
+    fill_normal(w, NULL, nt, 1, 2, &rng);
+    hook_ctx hc = {w, nt, 0};
+    voc_loss_hook hook = {hook_f, hook_d, &hc};
+    size_t np = m.p.count;
+    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
+    for (size_t j = 0; j < np; j++)
+        P[j] = m.p.params[j];
+    voc_arena ar = {0};
+    voc_loss_val v, v0;
+    double pcm[NB * 8];
+    CHECK(voc_train_crop_ex_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, pcm,
+                              &hook) == 0 && hc.calls == 1, "double pass with the hook");
+    voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v0, NULL);
+    double term = 0;
+    for (int i = 0; i < nt; i++)
+        term += 0.5 * w[i] * pcm[CTX * hop + i] * pcm[CTX * hop + i];
+    CHECK(fabs(v.extra - term) < 1e-12 * term && fabs(v.total - v0.total - term) < 1e-12 * term &&
+              v0.extra == 0, "hook term %g (total %g, without %g), expected %g", v.extra, v.total,
+          v0.total, term);
+    double worst = 0;
+    int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, v.total,
+                                    &checked, &worst, &hook);
+    printf("loss hook: end-to-end gradient with the extra term, %d parameters checked, %d off "
+           "(worst %.2e)\n", checked, bad, worst);
+    CHECK(bad == 0, "%d of %d gradient entries off with the hook", bad, checked);
+    float *Gf = calloc(np, sizeof(float));
+    voc_loss_val vf;
+    CHECK(voc_train_crop_ex(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL,
+                            &hook) == 0, "float pass with the hook");
+    double gmax = 0, gerr = 0;
+    for (size_t j = 0; j < np; j++) {
+        gmax = fmax(gmax, fabs(G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    }
+    CHECK(fabs(vf.extra - v.extra) < 1e-4 * v.extra && gerr < 1e-3 * gmax,
+          "float hook differs: term %g vs %g, gradient %.2e of %.2e", vf.extra, v.extra, gerr, gmax);
+    /* a failing hook fails the crop */
+    hc.n = nt + 1;
+    CHECK(voc_train_crop_ex(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL,
+                            &hook) == TTS_E_INVALID, "the hook's failure was not returned");
+    free(Gf);
     free(P);
     free(G);
     voc_arena_free(&ar);
@@ -440,7 +544,7 @@ static void test_mel_loss(void)
     CHECK(fabs(v.total - (v0.total + 0.7 * v.mel)) < 1e-12 * v.total, "mel term not weighted in");
     double worst = 0;
     int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, v.total,
-                                    &checked, &worst);
+                                    &checked, &worst, NULL);
     printf("mel loss: end-to-end gradient, %d parameters checked, %d off by > %.0e (worst "
            "%.2e)\n",
            checked, bad, TOL_FD, worst);
@@ -1074,6 +1178,7 @@ int main(void)
     test_upsample();
     test_stft_loss();
     test_network_gradient();
+    test_loss_hook();
     test_mel_loss();
     test_source_with_f0();
     test_streaming();

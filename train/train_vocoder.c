@@ -35,6 +35,15 @@
  * --tf-stft-weight W weighs the STFT terms against the recording in the crops on predicted
  * frames (default 1; 0: those crops learn only to render their frames, since the
  * recording is not what those frames say, only what they approximate).
+ *
+ * --adv-weight A (0: off) adds the critics of train/disc.h (LSGAN; periods
+ * --disc-periods, default 1,2,3,5,7): each step they learn, on the same crops, to tell the
+ * recordings from the network's output (Adam, --disc-lr, betas 0.8 / 0.99), and the network
+ * gets A x their adversarial term plus --fm-weight F x feature matching (the critics'
+ * layer outputs on its output against those on the recording; on predicted frames times
+ * --tf-stft-weight, as the STFT terms). For their first --disc-warmup steps the critics
+ * learn alone. RUN/disc.ltm holds them and their optimizer, written with ckpt.ltm and
+ * resumed from. Validation losses leave the critics out, so best.ltm stays comparable.
  */
 #include <math.h>
 #include <stddef.h>
@@ -49,6 +58,7 @@
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
 #include "train/dataset.h"
+#include "train/disc.h"
 #include "train/parallel.h"
 #include "train/tfmels.h"
 #include "train/train.h"
@@ -81,8 +91,35 @@ typedef struct {
     tts_mel *mel; /* src 3: the envelope of the crop's frames */
     size_t noise_cap;
     double sc, mag, total, pitch, melt; /* melt: the log-mel term */
+    /* the critics (--adv-weight): read-only model, this worker's gradients of it, scratch */
+    const disc_model *disc;
+    double adv_w, fm_w; /* 0 while the critics warm up */
+    double fm_crop;     /* fm_w for this crop: times the STFT weight on predicted frames */
+    float *dgrads, *dscratch;
+    nn_arena darena;
+    const float *target; /* the current crop's recording */
+    disc_loss dl;        /* summed over the worker's crops */
     int rc;
 } worker;
+
+/* the critics' terms as the network's loss hook (train/disc.h): the critics learn on this
+ * crop (into dgrads) and the network gets its adversarial + feature-matching gradient */
+static double adv_hook(void *ctx, const float *y, float *dy, int n, double scale)
+{
+    worker *w = ctx;
+    disc_loss dl;
+    int g = w->adv_w > 0 || w->fm_crop > 0;
+    int rc = disc_crop_f(w->disc, w->disc->p.params, w->target, y, n, w->dgrads, w->grad_scale,
+                         g ? dy : NULL, w->adv_w, w->fm_crop, scale, w->dscratch, &w->darena,
+                         &dl);
+    if (rc)
+        return rc;
+    w->dl.d_real += dl.d_real;
+    w->dl.d_fake += dl.d_fake;
+    w->dl.adv += dl.adv;
+    w->dl.fm += dl.fm;
+    return w->adv_w * dl.adv + w->fm_crop * dl.fm;
+}
 
 static void *worker_run(void *arg)
 {
@@ -91,7 +128,11 @@ static void *worker_run(void *arg)
     const voc_config *c = &w->m->cfg;
     int hop = c->hop, nm = ds->n_mels;
     w->sc = w->mag = w->total = w->pitch = w->melt = 0;
+    w->dl = (disc_loss){0};
     w->rc = 0;
+    voc_loss_hook hook = {adv_hook, NULL, w};
+    /* the critics learn and teach only in training steps, not in validation */
+    const voc_loss_hook *hk = w->disc && w->grads ? &hook : NULL;
     for (int k = w->first; k < w->n_crops; k += w->stride) {
         const crop_spec *cs = &w->crops[k];
         int F = tts_dataset_n_frames(ds, cs->utt);
@@ -169,9 +210,12 @@ static void *worker_run(void *arg)
         }
         const float *target = ds->pcm + (u0 + cs->start) * hop;
         voc_loss_val v;
-        int rc = voc_train_crop(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
-                                target, w->grads,
-                                w->grad_scale, &w->arena, &v, NULL);
+        w->target = target;
+        /* feature matching compares with the recording, which predicted frames only
+         * approximate: weighed as the STFT terms are on them */
+        w->fm_crop = cs->tf ? w->fm_w * w->L_tf->stft_weight : w->fm_w;
+        int rc = voc_train_crop_ex(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
+                                   target, w->grads, w->grad_scale, &w->arena, &v, NULL, hk);
         if (!rc && c->src >= 2) {
             double pl = 0;
             rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
@@ -222,6 +266,8 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
 static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
+static disc_model *g_disc;          /* the critics (NULL: no adversarial term) */
+static double g_adv_w, g_fm_w;       /* their weights in the network's loss this step */
 
 /* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
 static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
@@ -245,6 +291,13 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         w->first = t;
         w->grad_scale = 1.0f / n;
         if (train && tr_grads_zero(&w->grads, m->p.count))
+            return TTS_E_NOMEM;
+        w->disc = g_disc;
+        w->adv_w = g_adv_w;
+        w->fm_w = g_fm_w;
+        if (train && g_disc &&
+            (tr_grads_zero(&w->dgrads, g_disc->p.count) ||
+             tr_grads_zero(&w->dscratch, g_disc->p.count)))
             return TTS_E_NOMEM;
     }
     /* a forward-only pass keeps the buffers but hands the workers none */
@@ -274,6 +327,9 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
     *melt /= n;
     if (train && !rc)
         tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
+    if (train && !rc && g_disc)
+        tr_grads_sum(g_disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dgrads),
+                     g_disc->p.count);
     return rc;
 }
 
@@ -306,6 +362,17 @@ static int save_model(const char *path, const voc_model *m, const tts_dataset *d
         tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
     else if (isfinite(best_val))
         tts_mf_set_f64(w, "train.val_loss", best_val);
+    int rc = tts_mf_write(w, path, err);
+    tts_mf_writer_free(w);
+    return rc;
+}
+
+static int save_disc(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err)
+{
+    tts_mf_writer *w = tts_mf_writer_new();
+    if (!w)
+        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
+    disc_to_mf(w, d, adam);
     int rc = tts_mf_write(w, path, err);
     tts_mf_writer_free(w);
     return rc;
@@ -367,8 +434,11 @@ int train_vocoder_main(int argc, char **argv)
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
     double mel_weight = 0, tf_stft_weight = 1;
+    double adv_weight = 0, fm_weight = 2, disc_lr = 2e-4;
+    int disc_warmup = 500;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
+    const char *disc_periods = "1,2,3,5,7";
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -394,6 +464,11 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--mel-weight")) mel_weight = atof(v);
         else if (OPT("--tf-stft-weight")) tf_stft_weight = atof(v);
         else if (OPT("--init")) init_path = v;
+        else if (OPT("--adv-weight")) adv_weight = atof(v);
+        else if (OPT("--fm-weight")) fm_weight = atof(v);
+        else if (OPT("--disc-lr")) disc_lr = atof(v);
+        else if (OPT("--disc-warmup")) disc_warmup = atoi(v);
+        else if (OPT("--disc-periods")) disc_periods = v;
         else if (OPT("--src")) over.src = atoi(v);
         else if (OPT("--fold")) over.fold = atoi(v);
         else if (OPT("--res-ch")) over.res_ch = atoi(v);
@@ -418,10 +493,11 @@ int train_vocoder_main(int argc, char **argv)
     if (threads < 1 || threads > 16 || batch < 1 || crop < 4 || ctx < 0 ||
         crop + ctx + 8 > VOC_MAX_CROP || ckpt_every < 1 ||
         val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
-        !(mel_weight >= 0) || !(tf_stft_weight >= 0)) {
+        !(mel_weight >= 0) || !(tf_stft_weight >= 0) || !(adv_weight >= 0) ||
+        !(fm_weight >= 0) || !(disc_lr > 0) || disc_warmup < 0) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
-                        "--*-every, --mel-weight or --tf-stft-weight, or --tf-mix outside "
-                        "0 .. 1\n");
+                        "--*-every, --mel-weight, --tf-stft-weight, --adv-weight, --fm-weight, "
+                        "--disc-lr or --disc-warmup, or --tf-mix outside 0 .. 1\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -449,6 +525,8 @@ int train_vocoder_main(int argc, char **argv)
     snprintf(ckpt, sizeof ckpt, "%s/ckpt.ltm", dir);
     snprintf(best, sizeof best, "%s/best.ltm", dir);
     snprintf(logp, sizeof logp, "%s/train.log", dir);
+    char dpath[1024];
+    snprintf(dpath, sizeof dpath, "%s/disc.ltm", dir);
 
     voc_model m;
     nn_adam adam = {.lr = lr, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .weight_decay = 0,
@@ -593,6 +671,34 @@ int train_vocoder_main(int argc, char **argv)
     voc_stft_loss L_tf = L; /* shares L's bases; freed with L */
     L_tf.stft_weight = tf_stft_weight;
     g_L_tf = &L_tf;
+    /* the critics: resumed from RUN/disc.ltm, or new */
+    disc_model disc;
+    nn_adam dadam = {.lr = disc_lr, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0,
+                     .clip_norm = 10, .step = 0};
+    if (adv_weight > 0) {
+        tts_mf *dmf = NULL;
+        int drc;
+        if (tts_mf_open(&dmf, dpath, &err) == 0) {
+            drc = disc_load(&disc, dmf, &dadam, &err);
+            tts_mf_close(dmf);
+            if (!drc)
+                fprintf(stderr, "critics resumed from %s at their step %lld\n", dpath,
+                        (long long)dadam.step);
+        } else {
+            disc_config dc;
+            drc = disc_config_parse(&dc, disc_periods, &err) || disc_init(&disc, &dc, 97, &err);
+        }
+        if (drc) {
+            fprintf(stderr, "tts-train vocoder: critics: %s\n", err.msg);
+            return 1;
+        }
+        dadam.lr = disc_lr;
+        if (crop * m.cfg.hop < disc.cfg.period[0] * DISC_HOP) {
+            fprintf(stderr, "tts-train vocoder: --crop too short for the critics\n");
+            return 1;
+        }
+        g_disc = &disc;
+    }
     FILE *log = fopen(logp, "a");
     if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
         fprintf(stderr, "tts-train vocoder: %s\n",
@@ -615,6 +721,16 @@ int train_vocoder_main(int argc, char **argv)
     if (tf.mel && tf_stft_weight != 1)
         fprintf(log, "# crops on predicted frames: STFT terms against the recording x %g\n",
                 tf_stft_weight);
+    if (g_disc) {
+        char pl[64] = "";
+        for (int k = 0; k < disc.cfg.n; k++)
+            snprintf(pl + strlen(pl), sizeof pl - strlen(pl), "%s%d", k ? "," : "",
+                     disc.cfg.period[k]);
+        fprintf(log, "# critics: periods %s, %zu parameters, lr %g, step %lld; adversarial "
+                     "weight %g, feature matching %g, after %d critic steps\n",
+                pl, disc.p.count, disc_lr, (long long)dadam.step, adv_weight, fm_weight,
+                disc_warmup);
+    }
     fflush(log);
     if (n_val > 0) {
         snprintf(path, sizeof path, "%s/val_ref.wav", dir);
@@ -623,6 +739,7 @@ int train_vocoder_main(int argc, char **argv)
                       (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
     }
 
+    disc_loss s_dl = {0};
     double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0, s_mel = 0, s_tot = 0;
     int64_t start_step = adam.step;
     int nsum = 0, rc = 0;
@@ -646,6 +763,12 @@ int train_vocoder_main(int argc, char **argv)
                 crops[k].tf = 2; /* validation keeps the plain predictions */
         }
         double sc, mag, tot, pit, mt;
+        if (g_disc) {
+            int on = dadam.step >= disc_warmup;
+            g_adv_w = on ? adv_weight : 0;
+            g_fm_w = on ? fm_weight : 0;
+            memset(disc.p.grads, 0, sizeof(float) * disc.p.count);
+        }
         rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
                        &mt);
         if (rc) {
@@ -662,6 +785,15 @@ int train_vocoder_main(int argc, char **argv)
                     (long long)adam.step);
             rc = 1;
             break;
+        }
+        if (g_disc) {
+            nn_adam_update(&disc.p, &dadam);
+            for (int t = 0; t < threads; t++) {
+                s_dl.d_real += wk[t].dl.d_real / batch;
+                s_dl.d_fake += wk[t].dl.d_fake / batch;
+                s_dl.adv += wk[t].dl.adv / batch;
+                s_dl.fm += wk[t].dl.fm / batch;
+            }
         }
         s_sc += sc;
         s_mag += mag;
@@ -680,10 +812,16 @@ int train_vocoder_main(int argc, char **argv)
                      s_mag / nsum, s_pit / nsum, s_mel / nsum,
                      s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
                      (t - t0) / 60);
+            if (g_disc)
+                snprintf(line + strlen(line), sizeof line - strlen(line),
+                         "  critics: real %.3f fake %.3f  adv %.3f fm %.4f%s",
+                         s_dl.d_real / nsum, s_dl.d_fake / nsum, s_dl.adv / nsum,
+                         s_dl.fm / nsum, g_adv_w > 0 || g_fm_w > 0 ? "" : " (warm-up)");
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
+            s_dl = (disc_loss){0};
             s_sc = s_mag = s_norm = s_pit = s_mel = s_tot = 0;
             nsum = 0;
         }
@@ -715,10 +853,12 @@ int train_vocoder_main(int argc, char **argv)
             fflush(log);
         }
         if (adam.step % ckpt_every == 0 && adam.step > start_step &&
-            save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err))
+            (save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
+             (g_disc && save_disc(dpath, &disc, &dadam, &err))))
             fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
     }
-    int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err);
+    int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
+              (g_disc && save_disc(dpath, &disc, &dadam, &err));
     if (wrc)
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
@@ -734,7 +874,13 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].spec);
         tts_mel_free(wk[t].mel);
         voc_arena_free(&wk[t].arena);
+        free(wk[t].dgrads);
+        free(wk[t].dscratch);
+        nn_arena_free(&wk[t].darena);
     }
+    if (g_disc)
+        disc_free(&disc);
+    g_disc = NULL;
     free(wk);
     free(f0);
     free(f0_fill);

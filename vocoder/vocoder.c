@@ -376,6 +376,7 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #define MEL_FB(L) ((L)->fb_f)
 #define VTANH nn_vtanh
 #define VSIGMOID nn_vsigmoid
+#define HOOK_FN(h) ((h)->fn_f)
 #include "vocoder/vocoder_impl.h"
 #undef REAL
 #undef NN
@@ -387,6 +388,7 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #undef MEL_FB
 #undef VTANH
 #undef VSIGMOID
+#undef HOOK_FN
 
 #define REAL double
 #define NN(name) name##_d
@@ -398,6 +400,7 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #define MEL_FB(L) ((L)->fb_d)
 #define VTANH vtanh_d
 #define VSIGMOID vsigmoid_d
+#define HOOK_FN(h) ((h)->fn_d)
 #include "vocoder/vocoder_impl.h"
 #undef REAL
 #undef NN
@@ -409,6 +412,7 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #undef MEL_FB
 #undef VTANH
 #undef VSIGMOID
+#undef HOOK_FN
 
 int voc_forward(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                 const float *noise, float *pcm, voc_arena *ar)
@@ -421,7 +425,16 @@ int voc_train_crop(const voc_model *m, const voc_stft_loss *L, const float *mel,
                    float *grads, float grad_scale, voc_arena *ar, voc_loss_val *loss, float *pcm)
 {
     return train_crop_f(m, m->p.params, L, mel, n_frames, n_blocks, ctx_blocks, noise, target,
-                        grads, grad_scale, ar, loss, pcm);
+                        grads, grad_scale, ar, loss, pcm, NULL);
+}
+
+int voc_train_crop_ex(const voc_model *m, const voc_stft_loss *L, const float *mel,
+                      int n_frames, int n_blocks, int ctx_blocks, const float *noise,
+                      const float *target, float *grads, float grad_scale, voc_arena *ar,
+                      voc_loss_val *loss, float *pcm, const voc_loss_hook *hook)
+{
+    return train_crop_f(m, m->p.params, L, mel, n_frames, n_blocks, ctx_blocks, noise, target,
+                        grads, grad_scale, ar, loss, pcm, hook);
 }
 
 int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L,
@@ -431,8 +444,20 @@ int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L
 {
     if (!L->basis_d[0] || (L->mel_weight > 0 && !L->mel_basis_d))
         return TTS_E_INVALID;
+    return voc_train_crop_ex_d(m, P, L, mel, n_frames, n_blocks, ctx_blocks, noise, target,
+                               grads, grad_scale, ar, loss, pcm, NULL);
+}
+
+int voc_train_crop_ex_d(const voc_model *m, const double *P, const voc_stft_loss *L,
+                        const double *mel, int n_frames, int n_blocks, int ctx_blocks,
+                        const double *noise, const double *target, double *grads,
+                        double grad_scale, voc_arena *ar, voc_loss_val *loss, double *pcm,
+                        const voc_loss_hook *hook)
+{
+    if (!L->basis_d[0] || (L->mel_weight > 0 && !L->mel_basis_d))
+        return TTS_E_INVALID;
     return train_crop_d(m, P, L, mel, n_frames, n_blocks, ctx_blocks, noise, target, grads,
-                        grad_scale, ar, loss, pcm);
+                        grad_scale, ar, loss, pcm, hook);
 }
 
 int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, voc_arena *ar)

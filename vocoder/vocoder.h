@@ -290,7 +290,20 @@ typedef struct {
                             * (voc_train_crop: stft_weight (sc + mag) + mel_weight mel) */
     int n_res_used;
     double mel;            /* the log-mel term, unweighted (0 without one) */
+    double extra;          /* voc_train_crop_ex: the hook's term, as it returned it */
 } voc_loss_val;
+
+/* An extra term of the training loss on the output (tts-train vocoder: the critics'
+ * adversarial and feature-matching terms, train/disc.h). voc_train_crop_ex calls it once
+ * per crop, after the forward pass and the STFT and mel terms, with the loss region's
+ * output y[n] (blocks ctx_blocks .. n_blocks) and, when gradients are wanted, dy[n]: it ADDS
+ * scale * d(term)/dy into dy (dy NULL: the value only) and returns the term's value (added
+ * to total), or a negative tts_status. fn_d is the same in double (voc_train_crop_ex_d). */
+typedef struct {
+    double (*fn_f)(void *ctx, const float *y, float *dy, int n, double scale);
+    double (*fn_d)(void *ctx, const double *y, double *dy, int n, double scale);
+    void *ctx;
+} voc_loss_hook;
 
 /* Loss of y[n] against target[n]; with dy != NULL ADDS scale * dloss/dy into dy. ar is
  * scratch (reset and grown as needed). Returns the total (unscaled, >= 0), or a negative
@@ -316,12 +329,23 @@ int voc_train_crop(const voc_model *m, const voc_stft_loss *L, const float *mel,
                    float *grads, float grad_scale, voc_arena *ar, voc_loss_val *loss,
                    float *pcm);
 
+/* The same with an extra term of the loss (hook, may be NULL). */
+int voc_train_crop_ex(const voc_model *m, const voc_stft_loss *L, const float *mel,
+                      int n_frames, int n_blocks, int ctx_blocks, const float *noise,
+                      const float *target, float *grads, float grad_scale, voc_arena *ar,
+                      voc_loss_val *loss, float *pcm, const voc_loss_hook *hook);
+
 /* The same in double, with the parameters P (laid out as m->p.params) in double: the
  * reference of the gradient tests. */
 int voc_train_crop_d(const voc_model *m, const double *P, const voc_stft_loss *L,
                      const double *mel, int n_frames, int n_blocks, int ctx_blocks,
                      const double *noise, const double *target, double *grads,
                      double grad_scale, voc_arena *ar, voc_loss_val *loss, double *pcm);
+int voc_train_crop_ex_d(const voc_model *m, const double *P, const voc_stft_loss *L,
+                        const double *mel, int n_frames, int n_blocks, int ctx_blocks,
+                        const double *noise, const double *target, double *grads,
+                        double grad_scale, voc_arena *ar, voc_loss_val *loss, double *pcm,
+                        const voc_loss_hook *hook);
 
 /* ---- the layer new in the vocoder (float / double, as nn/layers.h) --------------------
  * Upsampling by linear interpolation, ADDED into h: for block t < n_blocks, step

@@ -140,7 +140,7 @@ static double NN(mel_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, cons
 static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, const REAL *target,
                             int n, double scale, voc_arena *ar, voc_loss_val *out)
 {
-    voc_loss_val v = {0, 0, 0, 0, 0};
+    voc_loss_val v = {0, 0, 0, 0, 0, 0};
     int n_used = 0;
     for (int r = 0; r < L->n_res; r++)
         n_used += NN(stft_res_used)(L, r, n);
@@ -507,7 +507,7 @@ static inline int NN(forward)(const voc_model *m, const REAL *P, const REAL *mel
 static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss *L,
                           const REAL *mel, int nf, int nb, int ctx, const REAL *noise,
                           const REAL *target, REAL *G, double scale, voc_arena *ar,
-                          voc_loss_val *loss, REAL *pcm)
+                          voc_loss_val *loss, REAL *pcm, const voc_loss_hook *hook)
 {
     if (!NN(check_args)(m, nf, nb, ctx) || !mel || !noise || !target || !L ||
         (L->mel_weight > 0 && (L->mel_bands != m->cfg.n_mels || L->mel_res.hop != m->cfg.hop)))
@@ -543,6 +543,14 @@ static int NN(train_crop)(const voc_model *m, const REAL *P, const voc_stft_loss
             return TTS_E_NOMEM;
         v.mel = ml;
         v.total += L->mel_weight * ml;
+    }
+    v.extra = 0;
+    if (hook && HOOK_FN(hook)) {
+        double e = HOOK_FN(hook)(hook->ctx, yl, dyl, n, scale);
+        if (e < 0)
+            return (int)e;
+        v.extra = e;
+        v.total += e;
     }
     if (loss)
         *loss = v;
