@@ -377,6 +377,34 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train vocoder --adv-weight" "$(cat adv.err adv2.err | tail -n 3 | tr '\n' '|')"
     fi
+    # eval on a cache with a validation split (--val-every 2: 2 of the 5 texts): the report,
+    # the WAV lists for the recognizer, and Griffin-Lim's copy synthesis close to the
+    # recording (what the MCD column measures: a few dB, where the untrained networks are
+    # far off)
+    if timeout -k 5 "$LIMIT" "$TRAIN" prepare "$DATA/corpus" dsv.ltd --val-every 2 \
+            >prepv.err 2>&1 && grep -q "(3 train, 2 validation)" prepv.err &&
+        timeout -k 5 "$LIMIT" "$TRAIN" eval "$model" dsv.ltd evdir --vocoder vrun/ckpt.ltm \
+            --oracle-pitch >ev.out 2>ev.err; then
+        gl_mcd=$(sed -n 's/^| MCD (dB), 2 validation takes: copy synthesis, neural \/ Griffin-Lim | [0-9.]* \/ \([0-9.]*\) |$/\1/p' ev.out)
+        lists_ok=1
+        for l in rec copy copy_gl val val_voc tf tf_voc_oracle; do
+            [ "$(wc -l <evdir/$l.tsv)" -eq 2 ] || lists_ok=0
+            while IFS=$'\t' read -r wav text; do
+                good_wav "$wav" && [ -n "$text" ] || lists_ok=0
+            done <evdir/$l.tsv
+        done
+        check "tts-train eval: report, WAV lists of the 2 validation takes, Griffin-Lim's copy synthesis within 8 dB MCD" \
+            'grep -q "^| validation utterances | 2 |$" ev.out' '[ "$lists_ok" = 1 ]' \
+            '[ -n "$gl_mcd" ] && awk -v m="$gl_mcd" "BEGIN { exit !(m > 0 && m < 8) }"'
+    else
+        say_fail "tts-train eval on a cache with a validation split" "$(cat prepv.err ev.err | tail -n 3 | tr '\n' '|')"
+    fi
+    if ! "$TRAIN" prepare "$DATA/corpus" dsbad.ltd --val-every 1 >prepbad.err 2>&1 &&
+        grep -q "val-every takes a number >= 2" prepbad.err && [ ! -e dsbad.ltd ]; then
+        say_pass "tts-train prepare --val-every 1: refused"
+    else
+        say_fail "tts-train prepare --val-every 1" "$(tr '\n' '|' <prepbad.err)"
+    fi
     if ! "$TRAIN" vocoder ds.ltd vbad --steps 1 --adv-weight 1 --disc-periods 1,x \
             >advbad.err 2>&1 && grep -q "critic periods" advbad.err; then
         say_pass "tts-train vocoder --disc-periods 1,x: refused with a message"

@@ -20,7 +20,7 @@
 #include "train/train.h"
 
 #define MAX_SECONDS 20.0
-#define VAL_EVERY 20 /* one text in VAL_EVERY goes to validation */
+#define VAL_EVERY 20 /* one text in VAL_EVERY goes to validation (--val-every) */
 
 typedef struct {
     char *data;
@@ -87,8 +87,20 @@ static int utterance_ids(tts_frontend *fe, const char *text, buf *out, int *n_ou
 
 int train_prepare_main(int argc, char **argv)
 {
+    int val_every = VAL_EVERY;
+    if (argc == 4 && strcmp(argv[2], "--val-every") == 0) {
+        char *end;
+        long v = strtol(argv[3], &end, 10);
+        if (*end || v < 2 || v > 1000000) {
+            fprintf(stderr, "tts-train prepare: --val-every takes a number >= 2 (one text in "
+                            "N goes to validation)\n");
+            return 2;
+        }
+        val_every = (int)v;
+        argc = 2;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: tts-train prepare CORPUS_DIR OUT.ltd\n");
+        fprintf(stderr, "usage: tts-train prepare CORPUS_DIR OUT.ltd [--val-every N]\n");
         return 2;
     }
     const char *dir = argv[0], *outp = argv[1];
@@ -193,7 +205,7 @@ int train_prepare_main(int argc, char **argv)
         n_frames_total += (int32_t)nf;
         buf_add(&ids_off, &n_ids_total, 4);
         buf_add(&mel_off, &n_frames_total, 4);
-        uint8_t is_val = text_hash(text) % VAL_EVERY == 0;
+        uint8_t is_val = text_hash(text) % (uint64_t)val_every == 0;
         n_val += is_val;
         buf_add(&split, &is_val, 1);
         buf_add(&names, id, strlen(id));
