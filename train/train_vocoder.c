@@ -108,6 +108,9 @@ static double adv_hook(void *ctx, const float *y, float *dy, int n, double scale
 {
     worker *w = ctx;
     disc_loss dl;
+    for (int k = 0; k < w->disc->cfg.n; k++)
+        if (n < w->disc->cfg.period[k] * DISC_HOP)
+            return 0; /* a take shorter than the crop: too short for this critic */
     int g = w->adv_w > 0 || w->fm_crop > 0;
     int rc = disc_crop_f(w->disc, w->disc->p.params, w->target, y, n, w->dgrads, w->grad_scale,
                          g ? dy : NULL, w->adv_w, w->fm_crop, scale, w->dscratch, &w->darena,
@@ -693,10 +696,13 @@ int train_vocoder_main(int argc, char **argv)
             return 1;
         }
         dadam.lr = disc_lr;
-        if (crop * m.cfg.hop < disc.cfg.period[0] * DISC_HOP) {
-            fprintf(stderr, "tts-train vocoder: --crop too short for the critics\n");
-            return 1;
-        }
+        for (int k = 0; k < disc.cfg.n; k++)
+            if (crop * m.cfg.hop < disc.cfg.period[k] * DISC_HOP) {
+                fprintf(stderr, "tts-train vocoder: --crop %d (%d samples) is too short for "
+                                "the period-%d critic (%d samples)\n", crop, crop * m.cfg.hop,
+                        disc.cfg.period[k], disc.cfg.period[k] * DISC_HOP);
+                return 1;
+            }
         g_disc = &disc;
     }
     FILE *log = fopen(logp, "a");
