@@ -11,16 +11,7 @@
 #include "nn/half.h"
 #include "nn/params_io.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "check.h"
 
 /* a toy corpus: token k lasts 2 + k%3 frames and has a fixed spectral pattern */
 #define NSYM 12

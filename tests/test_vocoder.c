@@ -30,16 +30,7 @@
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                          \
-    do {                                                                                          \
-        if (!(cond)) {                                                                            \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
-            printf(__VA_ARGS__);                                                                  \
-            printf("\n");                                                                         \
-            failures++;                                                                           \
-        }                                                                                         \
-    } while (0)
+#include "check.h"
 
 #define FD_H 1e-4
 #define TOL_FD 1e-6
@@ -372,6 +363,49 @@ static void test_network_gradient(void)
     voc_free(&m);
 }
 
+/* One crop of the tiny gradient model with the one-resolution STFT loss (16, 4, 12): the
+ * model, random frames (log-mel around -4, sd mel_sd), source and target in double and
+ * float, the parameters in double, a zeroed gradient. */
+enum { FX_NF = 7, FX_NB = 6, FX_CTX = 2 };
+typedef struct {
+    voc_model m;
+    voc_stft_loss L;
+    int hop, nt; /* samples per block; of the loss region */
+    double mel[FX_NF * 6], noise[FX_NB * 8 * 2], target[FX_NB * 8];
+    float melf[FX_NF * 6], noisef[FX_NB * 8 * 2], targetf[FX_NB * 8];
+    double *P, *G;
+    size_t np;
+    voc_arena ar;
+} crop_fixture;
+
+static void fixture_init(crop_fixture *f, uint64_t model_seed, uint64_t *rng, double mel_sd)
+{
+    tts_err e;
+    memset(f, 0, sizeof *f);
+    gradient_model(&f->m, model_seed, rng);
+    const voc_stft_res res[1] = {{16, 4, 12}};
+    CHECK(voc_stft_loss_init(&f->L, res, 1, 1, &e) == 0, "loss init");
+    f->hop = f->m.cfg.hop;
+    f->nt = (FX_NB - FX_CTX) * f->hop;
+    fill_normal(f->mel, f->melf, FX_NF * f->m.cfg.n_mels, mel_sd, -4, rng);
+    fill_normal(f->noise, f->noisef, FX_NB * f->hop * f->m.cfg.src, 1, 0, rng);
+    fill_normal(f->target, f->targetf, f->nt, 0.2, 0, rng);
+    f->np = f->m.p.count;
+    f->P = malloc(f->np * sizeof(double));
+    f->G = calloc(f->np, sizeof(double));
+    for (size_t j = 0; j < f->np; j++)
+        f->P[j] = f->m.p.params[j];
+}
+
+static void fixture_free(crop_fixture *f)
+{
+    free(f->P);
+    free(f->G);
+    voc_arena_free(&f->ar);
+    voc_stft_loss_free(&f->L);
+    voc_free(&f->m);
+}
+
 /* An extra loss term through voc_train_crop_ex's hook (what the critics use): a smooth
  * term sum_i w_i y_i^2 / 2 on the loss region, its value reported and added, its gradient
  * end to end against finite differences, float against double. */
@@ -380,66 +414,44 @@ typedef struct {
     int n, calls;
 } hook_ctx;
 
-static double hook_d(void *ctx, const double *y, double *dy, int n, double scale)
-{
-    hook_ctx *h = ctx;
-    if (n != h->n)
-        return TTS_E_INVALID;
-    h->calls++;
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-        s += 0.5 * h->w[i] * y[i] * y[i];
-        if (dy)
-            dy[i] += scale * h->w[i] * y[i];
+/* the term in both types (the float hook takes its weights in double too) */
+#define HOOK(NAME, REAL)                                                                          \
+    static double NAME(void *ctx, const REAL *y, REAL *dy, int n, double scale)                   \
+    {                                                                                             \
+        hook_ctx *h = ctx;                                                                        \
+        if (n != h->n)                                                                            \
+            return TTS_E_INVALID;                                                                 \
+        h->calls++;                                                                               \
+        double s = 0;                                                                             \
+        for (int i = 0; i < n; i++) {                                                             \
+            s += 0.5 * h->w[i] * y[i] * y[i];                                                     \
+            if (dy)                                                                               \
+                dy[i] += (REAL)(scale * h->w[i] * y[i]);                                          \
+        }                                                                                         \
+        return s;                                                                                 \
     }
-    return s;
-}
-
-static double hook_f(void *ctx, const float *y, float *dy, int n, double scale)
-{
-    hook_ctx *h = ctx;
-    if (n != h->n)
-        return TTS_E_INVALID;
-    h->calls++;
-    double s = 0;
-    for (int i = 0; i < n; i++) {
-        s += 0.5 * h->w[i] * y[i] * y[i];
-        if (dy)
-            dy[i] += (float)(scale * h->w[i] * y[i]);
-    }
-    return s;
-}
+HOOK(hook_d, double)
+HOOK(hook_f, float)
+#undef HOOK
 
 static void test_loss_hook(void)
 {
-    voc_model m;
-    tts_err e;
     uint64_t rng = 29;
-    gradient_model(&m, 5, &rng);
-    const voc_config c = m.cfg;
-    const voc_stft_res res[1] = {{16, 4, 12}};
-    voc_stft_loss L;
-    CHECK(voc_stft_loss_init(&L, res, 1, 1, &e) == 0, "loss init");
-    enum { NF = 7, NB = 6, CTX = 2 };
-    int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop;
-    double mel[NF * 6], noise[NB * 8 * 2], target[NB * 8], w[NB * 8];
-    float melf[NF * 6], noisef[NB * 8 * 2], targetf[NB * 8];
-    fill_normal(mel, melf, NF * nm, 1.5, -4, &rng);
-    fill_normal(noise, noisef, NB * hop * c.src, 1, 0, &rng);
-    fill_normal(target, targetf, nt, 0.2, 0, &rng);
+    crop_fixture f;
+    fixture_init(&f, 5, &rng, 1.5);
+    enum { NF = FX_NF, NB = FX_NB, CTX = FX_CTX };
+    int hop = f.hop, nt = f.nt;
+    double w[NB * 8];
     fill_normal(w, NULL, nt, 1, 2, &rng);
     hook_ctx hc = {w, nt, 0};
     voc_loss_hook hook = {hook_f, hook_d, &hc};
-    size_t np = m.p.count;
-    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
-    for (size_t j = 0; j < np; j++)
-        P[j] = m.p.params[j];
-    voc_arena ar = {0};
     voc_loss_val v, v0;
     double pcm[NB * 8];
-    CHECK(voc_train_crop_ex_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, pcm,
-                              &hook) == 0 && hc.calls == 1, "double pass with the hook");
-    voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v0, NULL);
+    CHECK(voc_train_crop_ex_d(&f.m, f.P, &f.L, f.mel, NF, NB, CTX, f.noise, f.target, f.G, 1.0,
+                              &f.ar, &v, pcm, &hook) == 0 && hc.calls == 1,
+          "double pass with the hook");
+    voc_train_crop_d(&f.m, f.P, &f.L, f.mel, NF, NB, CTX, f.noise, f.target, NULL, 1.0, &f.ar,
+                     &v0, NULL);
     double term = 0;
     for (int i = 0; i < nt; i++)
         term += 0.5 * w[i] * pcm[CTX * hop + i] * pcm[CTX * hop + i];
@@ -447,61 +459,44 @@ static void test_loss_hook(void)
               v0.extra == 0, "hook term %g (total %g, without %g), expected %g", v.extra, v.total,
           v0.total, term);
     double worst = 0;
-    int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, v.total,
-                                    &checked, &worst, &hook);
+    int checked = 0, bad = fd_check(&f.m, f.P, f.G, &f.L, f.mel, NF, NB, CTX, f.noise, f.target,
+                                    &f.ar, v.total, &checked, &worst, &hook);
     printf("loss hook: end-to-end gradient with the extra term, %d parameters checked, %d off "
            "(worst %.2e)\n", checked, bad, worst);
     CHECK(bad == 0, "%d of %d gradient entries off with the hook", bad, checked);
-    float *Gf = calloc(np, sizeof(float));
+    float *Gf = calloc(f.np, sizeof(float));
     voc_loss_val vf;
-    CHECK(voc_train_crop_ex(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL,
-                            &hook) == 0, "float pass with the hook");
+    CHECK(voc_train_crop_ex(&f.m, &f.L, f.melf, NF, NB, CTX, f.noisef, f.targetf, Gf, 1.0f, &f.ar,
+                            &vf, NULL, &hook) == 0, "float pass with the hook");
     double gmax = 0, gerr = 0;
-    for (size_t j = 0; j < np; j++) {
-        gmax = fmax(gmax, fabs(G[j]));
-        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    for (size_t j = 0; j < f.np; j++) {
+        gmax = fmax(gmax, fabs(f.G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - f.G[j]));
     }
     CHECK(fabs(vf.extra - v.extra) < 1e-4 * v.extra && gerr < 1e-3 * gmax,
           "float hook differs: term %g vs %g, gradient %.2e of %.2e", vf.extra, v.extra, gerr, gmax);
     /* a failing hook fails the crop */
     hc.n = nt + 1;
-    CHECK(voc_train_crop_ex(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL,
-                            &hook) == TTS_E_INVALID, "the hook's failure was not returned");
+    CHECK(voc_train_crop_ex(&f.m, &f.L, f.melf, NF, NB, CTX, f.noisef, f.targetf, Gf, 1.0f, &f.ar,
+                            &vf, NULL, &hook) == TTS_E_INVALID, "the hook's failure was not returned");
     free(Gf);
-    free(P);
-    free(G);
-    voc_arena_free(&ar);
-    voc_stft_loss_free(&L);
-    voc_free(&m);
+    fixture_free(&f);
 }
 
 /* The log-mel term: its value against a naive DFT of the output, its gradient end to end
  * against finite differences, float against double, and that it is added with its weight. */
 static void test_mel_loss(void)
 {
-    voc_model m;
     tts_err e;
     uint64_t rng = 33;
-    gradient_model(&m, 4, &rng);
-    const voc_config c = m.cfg;
-    const voc_stft_res res[1] = {{16, 4, 12}};
-    voc_stft_loss L;
-    CHECK(voc_stft_loss_init(&L, res, 1, 1, &e) == 0, "loss init");
-    enum { NF = 7, NB = 6, CTX = 2, NFFT = 16, WIN = 16, NBIN = NFFT / 2 + 1 };
-    int hop = c.hop, nm = c.n_mels, nt = (NB - CTX) * hop, off = WIN / 2 / hop;
+    crop_fixture fx;
+    fixture_init(&fx, 4, &rng, 1.0);
+    enum { NF = FX_NF, NB = FX_NB, CTX = FX_CTX, NFFT = 16, WIN = 16, NBIN = NFFT / 2 + 1 };
+    int hop = fx.hop, nm = fx.m.cfg.n_mels, nt = fx.nt, off = WIN / 2 / hop;
     int nfr = 1 + (nt - WIN) / hop;
-    double mel[NF * 6], noise[NB * 8 * 2], target[NB * 8], pcm[NB * 8];
-    float melf[NF * 6], noisef[NB * 8 * 2], targetf[NB * 8];
-    fill_normal(mel, melf, NF * nm, 1.0, -4, &rng);
-    fill_normal(noise, noisef, NB * hop * c.src, 1, 0, &rng);
-    fill_normal(target, targetf, nt, 0.2, 0, &rng);
-    size_t np = m.p.count;
-    double *P = malloc(np * sizeof(double)), *G = calloc(np, sizeof(double));
-    for (size_t j = 0; j < np; j++)
-        P[j] = m.p.params[j];
-    voc_arena ar = {0};
+    double pcm[NB * 8];
     voc_loss_val v0, v;
-    CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v0,
+    CHECK(voc_train_crop_d(&fx.m, fx.P, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, NULL, 1.0, &fx.ar, &v0,
                            pcm) == 0 && v0.mel == 0,
           "without the mel term");
     /* the output's magnitudes, naively; a filterbank scaled so the bands sit around the
@@ -522,42 +517,42 @@ static void test_mel_loss(void)
     double fsc = exp(-4) / (msum / (nfr * NBIN)) / (NBIN / 2.0);
     for (int i = 0; i < nm * NBIN; i++)
         fb[i] = (float)(fsc * nn_rand_uniform(&rng));
-    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel: %s",
+    CHECK(voc_stft_loss_set_mel(&fx.L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel: %s",
           e.msg);
-    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, 12, hop, 1e-5f, 0.7, 1, &e) != 0,
+    CHECK(voc_stft_loss_set_mel(&fx.L, fb, nm, NFFT, 12, hop, 1e-5f, 0.7, 1, &e) != 0,
           "win / 2 not a multiple of hop must be refused");
-    CHECK(voc_stft_loss_set_mel(&L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel");
+    CHECK(voc_stft_loss_set_mel(&fx.L, fb, nm, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0, "set mel");
     double naive = 0;
     for (int f = 0; f < nfr; f++)
         for (int b = 0; b < nm; b++) {
             double a = 0;
             for (int k = 0; k < NBIN; k++)
                 a += (double)fb[b * NBIN + k] * mag[f][k];
-            naive += fabs(log(fmax(a, 1e-5)) - mel[(CTX + f + off) * nm + b]);
+            naive += fabs(log(fmax(a, 1e-5)) - fx.mel[(CTX + f + off) * nm + b]);
         }
     naive /= nfr * nm;
-    CHECK(voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G, 1.0, &ar, &v, NULL) == 0,
+    CHECK(voc_train_crop_d(&fx.m, fx.P, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, fx.G, 1.0, &fx.ar, &v, NULL) == 0,
           "double pass with the mel term");
     printf("mel loss: %.9f vs naive %.9f; total %.6f = %.6f + 0.7 x mel\n", v.mel, naive, v.total,
            v0.total);
     CHECK(fabs(v.mel - naive) < 1e-9 * fmax(1, naive), "mel term %.12g, naive %.12g", v.mel, naive);
     CHECK(fabs(v.total - (v0.total + 0.7 * v.mel)) < 1e-12 * v.total, "mel term not weighted in");
     double worst = 0;
-    int checked = 0, bad = fd_check(&m, P, G, &L, mel, NF, NB, CTX, noise, target, &ar, v.total,
+    int checked = 0, bad = fd_check(&fx.m, fx.P, fx.G, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, &fx.ar, v.total,
                                     &checked, &worst, NULL);
     printf("mel loss: end-to-end gradient, %d parameters checked, %d off by > %.0e (worst "
            "%.2e)\n",
            checked, bad, TOL_FD, worst);
     CHECK(bad == 0, "%d of %d gradient entries off with the mel term", bad, checked);
-    float *Gf = calloc(np, sizeof(float));
+    float *Gf = calloc(fx.np, sizeof(float));
     voc_loss_val vf;
-    CHECK(voc_train_crop(&m, &L, melf, NF, NB, CTX, noisef, targetf, Gf, 1.0f, &ar, &vf, NULL) ==
+    CHECK(voc_train_crop(&fx.m, &fx.L, fx.melf, NF, NB, CTX, fx.noisef, fx.targetf, Gf, 1.0f, &fx.ar, &vf, NULL) ==
               0,
           "float pass with the mel term");
     double gmax = 0, gerr = 0;
-    for (size_t j = 0; j < np; j++) {
-        gmax = fmax(gmax, fabs(G[j]));
-        gerr = fmax(gerr, fabs(Gf[j] - G[j]));
+    for (size_t j = 0; j < fx.np; j++) {
+        gmax = fmax(gmax, fabs(fx.G[j]));
+        gerr = fmax(gerr, fabs(Gf[j] - fx.G[j]));
     }
     printf("mel loss: float vs double: term %.2e, gradient %.2e (of the max)\n",
            fabs(vf.mel - v.mel) / v.mel, gerr / gmax);
@@ -566,35 +561,31 @@ static void test_mel_loss(void)
     /* stft_weight weighs the STFT terms alone: G(w = 1) - G(w = 0) is the gradient of the
      * STFT terms (mel term off), and the total is the mel term alone at w = 0 */
     {
-        double *G0 = calloc(np, sizeof(double)), *Gs = calloc(np, sizeof(double)), gd = 0;
+        double *G0 = calloc(fx.np, sizeof(double)), *Gs = calloc(fx.np, sizeof(double)), gd = 0;
         voc_loss_val vs;
-        L.stft_weight = 0;
-        voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, G0, 1.0, &ar, &vs, NULL);
+        fx.L.stft_weight = 0;
+        voc_train_crop_d(&fx.m, fx.P, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, G0, 1.0, &fx.ar, &vs, NULL);
         CHECK(fabs(vs.total - 0.7 * v.mel) < 1e-12 && fabs(vs.sc - v.sc) < 1e-12,
               "stft_weight 0: total %.9g, want the mel term alone %.9g", vs.total, 0.7 * v.mel);
-        L.stft_weight = 1;
-        double keep = L.mel_weight;
-        L.mel_weight = 0;
-        voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, Gs, 1.0, &ar, &vs, NULL);
-        L.mel_weight = keep;
-        for (size_t j = 0; j < np; j++)
-            gd = fmax(gd, fabs(G[j] - G0[j] - Gs[j]));
+        fx.L.stft_weight = 1;
+        double keep = fx.L.mel_weight;
+        fx.L.mel_weight = 0;
+        voc_train_crop_d(&fx.m, fx.P, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, Gs, 1.0, &fx.ar, &vs, NULL);
+        fx.L.mel_weight = keep;
+        for (size_t j = 0; j < fx.np; j++)
+            gd = fmax(gd, fabs(fx.G[j] - G0[j] - Gs[j]));
         printf("mel loss: gradient with the STFT terms weighted 0, plus theirs: off by %.2e\n", gd);
         CHECK(gd < 1e-10 * fmax(1, gmax), "stft_weight: gradients do not add up (%.3g)", gd);
         free(G0);
         free(Gs);
     }
     /* a loss whose bands or hop are not the model's is refused */
-    CHECK(voc_stft_loss_set_mel(&L, fb, nm - 1, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0 &&
-              voc_train_crop_d(&m, P, &L, mel, NF, NB, CTX, noise, target, NULL, 1.0, &ar, &v,
+    CHECK(voc_stft_loss_set_mel(&fx.L, fb, nm - 1, NFFT, WIN, hop, 1e-5f, 0.7, 1, &e) == 0 &&
+              voc_train_crop_d(&fx.m, fx.P, &fx.L, fx.mel, NF, NB, CTX, fx.noise, fx.target, NULL, 1.0, &fx.ar, &v,
                                NULL) != 0,
           "a mel term of other bands than the model's must be refused");
     free(Gf);
-    free(P);
-    free(G);
-    voc_arena_free(&ar);
-    voc_stft_loss_free(&L);
-    voc_free(&m);
+    fixture_free(&fx);
 }
 
 /* voc_source_with_f0 given the pitch head's own F0 and voicing makes exactly the source

@@ -1,0 +1,22 @@
+/*
+ * The unit tests' assertion. CHECK(cond, fmt, ...) prints "FAIL file:line: message" when
+ * cond is false and counts it in `failures`; a test program ends with a non-zero status
+ * when failures is not 0. Included once, by the test's own .c file.
+ */
+#ifndef TTS_TESTS_CHECK_H
+#define TTS_TESTS_CHECK_H
+
+#include <stdio.h>
+
+static int failures;
+#define CHECK(cond, ...)                                                                          \
+    do {                                                                                          \
+        if (!(cond)) {                                                                            \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                           \
+            printf(__VA_ARGS__);                                                                  \
+            printf("\n");                                                                         \
+            failures++;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+#endif
