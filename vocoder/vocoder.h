@@ -87,6 +87,11 @@
  *       frames the match then no longer helps (pocketsphinx WER, validation / unseen:
  *       0 passes 24.0 / 13.2 %, 2 passes 24.5 / 14.4 %), so that checkpoint ships with
  *       env_passes 0: no delay.
+ *       Session 9 added critics (train/disc.h, tts-train vocoder --adv-weight: LSGAN,
+ *       multi-period, feature matching) through voc_train_crop_ex's loss hook. In the
+ *       6,500-14,000 steps a session allows they did not help: strong (weight 1) they
+ *       pulled the output off its frames (unseen WER 13.2 -> 15.5 %), gentle (0.3) they
+ *       changed nothing measurable.
  *   layer l: h = causal dilated conv(x_l) [T, 2C] + upsampled P_l;  g = tanh(h_a) sig(h_b)
  *            o = g W_o + b_o [T, C + S];  x_{l+1} = (x_l + o[:, :C]) sqrt(0.5);
  *            skip += o[:, C:]
