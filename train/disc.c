@@ -34,6 +34,22 @@ int disc_config_parse(disc_config *cfg, const char *periods, tts_err *err)
     return TTS_OK;
 }
 
+void disc_periods_str(const disc_config *cfg, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = 0;
+    for (int k = 0; k < cfg->n && len < size; k++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%d", k ? "," : "", cfg->period[k]);
+}
+
+int disc_min_samples(const disc_config *cfg)
+{
+    int p = 0;
+    for (int k = 0; k < cfg->n; k++)
+        p = cfg->period[k] > p ? cfg->period[k] : p;
+    return p * DISC_HOP;
+}
+
 /* registers every tensor of cfg into d->p (nothing allocated) */
 static void layout(disc_model *d, const disc_config *cfg)
 {
@@ -93,11 +109,8 @@ void disc_free(disc_model *d)
 
 void disc_to_mf(tts_mf_writer *w, const disc_model *d, const nn_adam *adam)
 {
-    char periods[DISC_MAX * 4 + 1] = "";
-    for (int k = 0; k < d->cfg.n; k++) {
-        size_t len = strlen(periods);
-        snprintf(periods + len, sizeof periods - len, "%s%d", k ? "," : "", d->cfg.period[k]);
-    }
+    char periods[DISC_MAX * 4 + 8];
+    disc_periods_str(&d->cfg, periods, sizeof periods);
     tts_mf_set_str(w, "kind", "disc");
     tts_mf_set_str(w, "disc.periods", periods);
     nn_params_to_mf(w, &d->p, adam);

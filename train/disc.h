@@ -63,6 +63,11 @@ typedef struct {
 
 /* Parses "1,2,3,5,7" into cfg; 0, or -1 with a message in err. */
 int disc_config_parse(disc_config *cfg, const char *periods, tts_err *err);
+/* "1,2,3,5,7": the periods of cfg as disc_config_parse reads them, into buf (size >= 40). */
+void disc_periods_str(const disc_config *cfg, char *buf, size_t size);
+/* The shortest crop every critic can score: the largest period x DISC_HOP samples. */
+int disc_min_samples(const disc_config *cfg);
+
 /* Registers and allocates the critics (with gradients and Adam moments), weights drawn
  * from seed (normal, sd 1 / sqrt(fan-in)), biases 0. */
 int disc_init(disc_model *d, const disc_config *cfg, uint64_t seed, tts_err *err);
@@ -86,7 +91,7 @@ typedef struct {
  *   step), using gscratch (d->p.count values, overwritten) for the parameter gradients
  *   that pass does not need.
  * ar: scratch (reset and grown). Returns 0, or TTS_E_INVALID when n is shorter than
- * p * DISC_HOP for some critic, or TTS_E_NOMEM.
+ * disc_min_samples, or TTS_E_NOMEM.
  */
 int disc_crop_f(const disc_model *d, const float *P, const float *real, const float *fake,
                 int n, float *gd, double scale_d, float *dfake, double adv_w, double fm_w,

@@ -95,9 +95,8 @@ int NN(disc_crop)(const disc_model *d, const REAL *P, const REAL *real, const RE
     if (!d || !P || !real || !fake || (dfake && !gscratch))
         return TTS_E_INVALID;
     int nd = d->cfg.n;
-    for (int k = 0; k < nd; k++)
-        if (n / d->cfg.period[k] < DISC_HOP)
-            return TTS_E_INVALID;
+    if (n < disc_min_samples(&d->cfg))
+        return TTS_E_INVALID;
     disc_loss L = {0};
     for (int k = 0; k < nd; k++) {
         int p = d->cfg.period[k];

@@ -108,9 +108,8 @@ static double adv_hook(void *ctx, const float *y, float *dy, int n, double scale
 {
     worker *w = ctx;
     disc_loss dl;
-    for (int k = 0; k < w->disc->cfg.n; k++)
-        if (n < w->disc->cfg.period[k] * DISC_HOP)
-            return 0; /* a take shorter than the crop: too short for this critic */
+    if (n < disc_min_samples(&w->disc->cfg))
+        return 0; /* a take shorter than the crop: too short for a critic */
     int g = w->adv_w > 0 || w->fm_crop > 0;
     int rc = disc_crop_f(w->disc, w->disc->p.params, w->target, y, n, w->dgrads, w->grad_scale,
                          g ? dy : NULL, w->adv_w, w->fm_crop, scale, w->dscratch, &w->darena,
@@ -696,13 +695,12 @@ int train_vocoder_main(int argc, char **argv)
             return 1;
         }
         dadam.lr = disc_lr;
-        for (int k = 0; k < disc.cfg.n; k++)
-            if (crop * m.cfg.hop < disc.cfg.period[k] * DISC_HOP) {
-                fprintf(stderr, "tts-train vocoder: --crop %d (%d samples) is too short for "
-                                "the period-%d critic (%d samples)\n", crop, crop * m.cfg.hop,
-                        disc.cfg.period[k], disc.cfg.period[k] * DISC_HOP);
-                return 1;
-            }
+        if (crop * m.cfg.hop < disc_min_samples(&disc.cfg)) {
+            fprintf(stderr, "tts-train vocoder: --crop %d (%d samples) is too short for the "
+                            "critics (%d samples)\n", crop, crop * m.cfg.hop,
+                    disc_min_samples(&disc.cfg));
+            return 1;
+        }
         g_disc = &disc;
     }
     FILE *log = fopen(logp, "a");
@@ -728,10 +726,8 @@ int train_vocoder_main(int argc, char **argv)
         fprintf(log, "# crops on predicted frames: STFT terms against the recording x %g\n",
                 tf_stft_weight);
     if (g_disc) {
-        char pl[64] = "";
-        for (int k = 0; k < disc.cfg.n; k++)
-            snprintf(pl + strlen(pl), sizeof pl - strlen(pl), "%s%d", k ? "," : "",
-                     disc.cfg.period[k]);
+        char pl[64];
+        disc_periods_str(&disc.cfg, pl, sizeof pl);
         fprintf(log, "# critics: periods %s, %zu parameters, lr %g, step %lld; adversarial "
                      "weight %g, feature matching %g, after %d critic steps\n",
                 pl, disc.p.count, disc_lr, (long long)dadam.step, adv_weight, fm_weight,
@@ -773,7 +769,6 @@ int train_vocoder_main(int argc, char **argv)
             int on = dadam.step >= disc_warmup;
             g_adv_w = on ? adv_weight : 0;
             g_fm_w = on ? fm_weight : 0;
-            memset(disc.p.grads, 0, sizeof(float) * disc.p.count);
         }
         rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
                        &mt);
