@@ -362,6 +362,22 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
     fi
+    # --init keeps the older vocoder's source unless --src is given (a new channel's input
+    # rows start at 0)
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc3 --src 3 --steps 1 --batch 1 \
+            --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 >src3.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vkeep --init vsrc3/ckpt.ltm --steps 1 \
+            --batch 1 --threads 1 >keep.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc4 --init vsrc3/ckpt.ltm --src 4 \
+            --steps 1 --batch 1 --threads 1 >src4.err 2>&1; then
+        check "tts-train vocoder --init keeps the source (src 3), --src 4 extends it" \
+            'grep -q "^new vocoder: .*, source 3)" src3.err' \
+            'grep -q "^new vocoder: .*, source 3)" keep.err' \
+            'grep -q "^started from vsrc3/ckpt.ltm: [0-9]* of [0-9]* tensors" src4.err' \
+            'grep -q "^new vocoder: .*, source 4)" src4.err'
+    else
+        say_fail "tts-train vocoder --init / --src" "$(cat src3.err keep.err src4.err | tail -n 3 | tr '\n' '|')"
+    fi
     # the critics (--adv-weight): they learn alone for --disc-warmup steps, then the network
     # gets their terms; a second run resumes both the network and the critics
     if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vadv --steps 3 --batch 1 --res-ch 8 \

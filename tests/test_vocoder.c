@@ -626,6 +626,58 @@ static void test_source_with_f0(void)
     voc_free(&m);
 }
 
+/* src 4's noise grains: overlap-added, their average STFT power (Hann 800, the analysis's
+ * window) follows the magnitude they are given */
+static double band_power(const double *x, size_t at, int k0, int k1)
+{
+    enum { WIN = 800, NFFT = 1024 };
+    double p = 0;
+    for (int k = k0; k < k1; k++) {
+        double re = 0, im = 0;
+        for (int n = 0; n < WIN; n++) {
+            double w = 0.5 - 0.5 * cos(2 * M_PI * n / WIN);
+            re += w * x[at + n] * cos(2 * M_PI * k * n / NFFT);
+            im -= w * x[at + n] * sin(2 * M_PI * k * n / NFFT);
+        }
+        p += re * re + im * im;
+    }
+    return p / (k1 - k0);
+}
+
+static void test_noise_grain(void)
+{
+    enum { SR = 16000, HOP = 200, NB = 513, NG = 160 };
+    const double bin_hz = (double)SR / 1024, win_sq = 0.375 * 800;
+    float mag[NB], tab[6 * HOP], *g = malloc(sizeof(float) * NG * 2 * HOP);
+    for (int i = 0; i < NB; i++)
+        mag[i] = i * bin_hz < 2000 ? 10.0f : 1.0f; /* 20 dB lower above 2 kHz */
+    uint64_t rng = 17;
+    for (int j = 0; j < NG; j++)
+        voc_noise_grain(mag, NB, bin_hz, win_sq, HOP, SR, &rng, tab, g + (size_t)j * 2 * HOP);
+    size_t n = (size_t)(NG - 1) * HOP;
+    double *x = calloc(n, sizeof(double));
+    for (int j = 0; j + 1 < NG; j++)
+        for (int i = 0; i < HOP; i++)
+            x[(size_t)j * HOP + i] = g[(size_t)j * 2 * HOP + HOP + i] +
+                                     g[(size_t)(j + 1) * 2 * HOP + i];
+    /* bands in 1024-point bins: 16-48 (250-750 Hz, magnitude 10), 160-224 (2.5-3.5 kHz, 1);
+     * frames 4 hops apart (independent grains) */
+    double lo = 0, hi = 0;
+    int frames = 0;
+    for (size_t at = 0; at + 800 <= n; at += 800, frames++) {
+        lo += band_power(x, at, 16, 48);
+        hi += band_power(x, at, 160, 224);
+    }
+    lo /= frames;
+    hi /= frames;
+    printf("noise grains: mean STFT magnitude %.2f below 2 kHz (want 10), %.3f above (want 1), "
+           "%d frames\n", sqrt(lo), sqrt(hi), frames);
+    CHECK(fabs(sqrt(lo) / 10 - 1) < 0.1 && fabs(sqrt(hi) - 1) < 0.1,
+          "the grains' STFT magnitude does not follow the one they were given");
+    free(g);
+    free(x);
+}
+
 /* ---- streaming == batched; causality ------------------------------------------------------ */
 static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int own_noise)
 {
@@ -637,6 +689,10 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     }
     uint64_t rng = seed * 7 + 1;
     randomize_biases(&m, &rng);
+    /* own_noise 2: the network hears the last channel only (src 4: the shaped noise, whose
+     * grains are made without the pitch head, so stream and batch agree to rounding) */
+    if (own_noise == 2)
+        memset(m.p.params + m.in_w, 0, sizeof(float) * (c->src - 1) * c->fold * c->res_ch);
     int hop = c->hop, nm = c->n_mels;
     int ns = hop * c->src; /* source values per block */
     float *mel = malloc(sizeof(float) * nf * nm), *noise = malloc(sizeof(float) * nf * ns);
@@ -692,7 +748,8 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     printf("  fold %d C %d L %d K %d la %d hop %d src %d, %d frames: max |stream - batched| %.2e "
            "(output peak %.3f)%s\n",
            c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, c->src, nf, worst, scale,
-           own_noise ? ", stream's own noise" : "");
+           own_noise == 2 ? ", stream's own noise, the last channel alone"
+           : own_noise ? ", stream's own noise" : "");
     return worst;
 }
 
@@ -707,6 +764,14 @@ static void test_streaming(void)
     d.src = 3;
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "shaped harmonics, own source: stream != batched");
     CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "shaped harmonics, given source: stream != batched");
+    d.src = 4;
+    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "shaped noise, own source: stream != batched");
+    CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "shaped noise, given source: stream != batched");
+    /* the grains alone: their alignment with the blocks, at every look-ahead */
+    for (d.lookahead = 0; d.lookahead <= 2; d.lookahead++)
+        CHECK(stream_vs_batched(&d, 9, 4 + d.lookahead, 2) <= 1e-6,
+              "shaped noise alone, la %d: stream != batched", d.lookahead);
+    d.lookahead = 1;
     voc_config c = tiny_config();
     CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
     c.lookahead = 0;
@@ -719,6 +784,74 @@ static void test_streaming(void)
     c.dil_cycle = 3;
     c.cond_kernel = 1;
     CHECK(stream_vs_batched(&c, 2, 5, 0) <= 1e-5, "la 3 > frames, fold 8");
+}
+
+/* a src-4 model whose shaped-noise rows are 0 is the src-3 model it was made from: the
+ * grains draw from their own generator, so the white noise and harmonics are unchanged
+ * (what tts-train vocoder --init OLD --src 4 relies on to start where OLD was) */
+static void test_src4_extends_src3(void)
+{
+    voc_config c3 = voc_config_default(80, 200), c4;
+    c3.src = 3;
+    c4 = c3;
+    c4.src = 4;
+    voc_model m3, m4;
+    tts_err e;
+    CHECK(voc_init(&m3, &c3, 0, 8, &e) == 0 && voc_init(&m4, &c4, 0, 9, &e) == 0, "init: %s",
+          e.msg);
+    uint64_t rng = 3;
+    randomize_biases(&m3, &rng);
+    for (int i = 0; i < m4.p.n_tensors; i++) {
+        const nn_tensor_info *t = &m4.p.tensors[i];
+        const nn_tensor_info *o = nn_params_find(&m3.p, t->name);
+        size_t k = o->size < t->size ? o->size : t->size;
+        memcpy(m4.p.params + t->offset, m3.p.params + o->offset, k * sizeof(float));
+        memset(m4.p.params + t->offset + k, 0, (t->size - k) * sizeof(float));
+    }
+    enum { NF = 14 };
+    int nm = c3.n_mels, hop = c3.hop;
+    for (int i = 0; i < nm; i++) {
+        m3.mel_mean[i] = m4.mel_mean[i] = -5;
+        m3.mel_std[i] = m4.mel_std[i] = 2;
+    }
+    float *mel = malloc(sizeof(float) * NF * nm), *s3 = malloc(sizeof(float) * NF * hop * 3);
+    float *s4 = malloc(sizeof(float) * NF * hop * 4), *a = malloc(sizeof(float) * NF * hop);
+    float *b = malloc(sizeof(float) * NF * hop);
+    fill_normal(NULL, mel, (size_t)NF * nm, 2, -5, &rng);
+    voc_arena ar = {0};
+    int ok = voc_source_from_mel(&m3, mel, NF, NF, 11, s3, &ar) == 0 &&
+             voc_source_from_mel(&m4, mel, NF, NF, 11, s4, &ar) == 0 &&
+             voc_forward(&m3, mel, NF, NF, s3, a, &ar) == 0 &&
+             voc_forward(&m4, mel, NF, NF, s4, b, &ar) == 0;
+    double worst = 0, peak = 0, gpow = 0;
+    for (int i = 0; i < NF * hop; i++) {
+        worst = fmax(worst, fabs(a[i] - b[i]));
+        peak = fmax(peak, fabs(a[i]));
+    }
+    /* the fourth channel (the last fold values of each step) is the shaped noise: not 0 */
+    for (int i = 0; i < NF * hop / c4.fold; i++)
+        for (int k = 0; k < c4.fold; k++)
+            gpow += (double)s4[(size_t)i * 4 * c4.fold + 3 * c4.fold + k] *
+                    s4[(size_t)i * 4 * c4.fold + 3 * c4.fold + k];
+    /* and the network hears it once its rows are not 0 */
+    for (int k = 0; k < c4.fold * c4.res_ch; k++)
+        m4.p.params[m4.in_w + (size_t)3 * c4.fold * c4.res_ch + k] = 0.1f;
+    ok = ok && voc_forward(&m4, mel, NF, NF, s4, b, &ar) == 0;
+    double moved = 0;
+    for (int i = 0; i < NF * hop; i++)
+        moved = fmax(moved, fabs(a[i] - b[i]));
+    printf("src 4 with its new rows 0: max |src 4 - src 3| %.2e (peak %.3f); shaped-noise "
+           "power %.3g; rows 0.1: %.3f\n", worst, peak, gpow / (NF * hop), moved);
+    CHECK(ok && worst <= 1e-6 * fmax(1, peak), "src 4 with zero rows is not the src 3 model");
+    CHECK(gpow > 0 && moved > 1e-3, "the shaped noise does not reach the output");
+    free(mel);
+    free(s3);
+    free(s4);
+    free(a);
+    free(b);
+    voc_arena_free(&ar);
+    voc_free(&m3);
+    voc_free(&m4);
 }
 
 static void test_causality(void)
@@ -1172,7 +1305,9 @@ int main(void)
     test_loss_hook();
     test_mel_loss();
     test_source_with_f0();
+    test_noise_grain();
     test_streaming();
+    test_src4_extends_src3();
     test_causality();
     test_model_file();
     test_training_reduces_loss();

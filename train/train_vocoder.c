@@ -88,6 +88,7 @@ typedef struct {
     float grad_scale;
     voc_arena arena;
     float *noise, *exc, *src, *shaped, *amps, *spec;
+    float *gnoise, *grains, *gtab; /* src 4: the shaped noise, its grains, their scratch */
     tts_mel *mel; /* src 3: the envelope of the crop's frames */
     size_t noise_cap;
     double sc, mag, total, pitch, melt; /* melt: the log-mel term */
@@ -147,11 +148,13 @@ static void *worker_run(void *arg)
             free(w->exc);
             free(w->src);
             free(w->shaped);
+            free(w->gnoise);
             w->noise = malloc(need * sizeof(float));
             w->exc = malloc(need * sizeof(float));
-            w->src = malloc(3 * need * sizeof(float));
+            w->src = malloc(4 * need * sizeof(float));
             w->shaped = malloc(need * sizeof(float));
-            w->noise_cap = w->noise && w->exc && w->src && w->shaped ? need : 0;
+            w->gnoise = malloc(need * sizeof(float));
+            w->noise_cap = w->noise && w->exc && w->src && w->shaped && w->gnoise ? need : 0;
             if (!w->noise_cap) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
@@ -177,11 +180,14 @@ static void *worker_run(void *arg)
                 w->xmel[i] = gt[i] + a * (mel[i] - gt[i]);
             mel = w->xmel;
         }
-        if (c->src == 3 && !w->mel) {
+        if (c->src >= 3 && !w->mel) {
             tts_err e;
             w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
             w->spec = malloc(sizeof(float) * (size_t)(w->m->audio.n_fft / 2 + 1));
-            if (!w->amps || !w->spec || tts_mel_create(&w->mel, &w->m->audio, &e)) {
+            w->grains = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * 2 * hop);
+            w->gtab = malloc(sizeof(float) * VOC_GRAIN_TAB(hop));
+            if (!w->amps || !w->spec || !w->grains || !w->gtab ||
+                tts_mel_create(&w->mel, &w->m->audio, &e)) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
             }
@@ -196,17 +202,25 @@ static void *worker_run(void *arg)
                 fa[t] = w->f0_fill[u0 + f];
                 va[t] = w->f0[u0 + f] > 0;
                 /* the envelope of the frame the model is given (recorded or predicted) */
-                if (c->src == 3 &&
+                if (c->src >= 3 &&
                     voc_frame_amps(w->m, w->mel, mel + (size_t)(f - s0) * nm, fa[t], w->spec,
                                    w->amps + (size_t)t * VOC_MAX_HARM)) {
                     w->rc = TTS_E_NOMEM;
                     return NULL;
                 }
+                /* src 4: the grain centred on block t's start, from the same frame */
+                if (c->src >= 4)
+                    voc_frame_grain(w->m, w->spec, &r, w->gtab, w->grains + (size_t)t * 2 * hop);
             }
+            if (c->src >= 4)
+                for (int t = 0; t < nb; t++)
+                    for (int i = 0; i < hop; i++)
+                        w->gnoise[(size_t)t * hop + i] = w->grains[(size_t)t * 2 * hop + hop + i] +
+                                                         w->grains[(size_t)(t + 1) * 2 * hop + i];
             voc_osc osc = {6.283185307179586 * nn_rand_uniform(&r)};
-            voc_osc_run(&osc, fa, va, c->src == 3 ? w->amps : NULL, nb, hop, c->sample_rate,
-                        w->exc, c->src == 3 ? w->shaped : NULL);
-            const float *ch[3] = {w->noise, w->exc, w->shaped};
+            voc_osc_run(&osc, fa, va, c->src >= 3 ? w->amps : NULL, nb, hop, c->sample_rate,
+                        w->exc, c->src >= 3 ? w->shaped : NULL);
+            const float *ch[4] = {w->noise, w->exc, w->shaped, w->gnoise};
             voc_source_interleave(ch, c->src, need, c->fold, w->src);
             source = w->src;
         }
@@ -567,9 +581,11 @@ int train_vocoder_main(int argc, char **argv)
                 tts_dataset_close(&ds);
                 return 1;
             }
-            int src = c.src;
+            /* its source too, unless --src asks for another (before, an --init without
+             * --src fell back to the default, 2, and dropped a src-3 model's shaped input) */
             c = old.cfg;
-            c.src = src;
+            if (over.src)
+                c.src = over.src;
             c.sample_rate = ds.audio.sample_rate;
         }
         if (voc_init(&m, &c, 1, 4321, &err)) {
@@ -586,8 +602,11 @@ int train_vocoder_main(int argc, char **argv)
                     continue;
                 size_t n = o->size < t->size ? o->size : t->size;
                 if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
-                    /* vocoder.in.w: the old noise rows come first in both */
+                    /* vocoder.in.w: the old source's rows come first in both; a new
+                     * channel's rows start at 0, so the network starts as it was */
                     memcpy(m.p.params + t->offset, old.p.params + o->offset, n * sizeof(float));
+                    if (n < t->size)
+                        memset(m.p.params + t->offset + n, 0, (t->size - n) * sizeof(float));
                     copied++;
                 }
             }
@@ -598,9 +617,10 @@ int train_vocoder_main(int argc, char **argv)
         }
         fprintf(stderr,
                 "new vocoder: %zu parameters (fold %d, C %d, S %d, %d layers, dilation cycle %d, "
-                "cond %d, look-ahead %d); receptive field %d samples; %.0f kFLOP/sample\n",
+                "cond %d, look-ahead %d, source %d); receptive field %d samples; "
+                "%.0f kFLOP/sample\n",
                 m.p.count, c.fold, c.res_ch, c.skip_ch, c.n_layers, c.dil_cycle, c.cond_ch,
-                c.lookahead, voc_receptive_field(&c), voc_flops_per_sample(&c) / 1e3);
+                c.lookahead, c.src, voc_receptive_field(&c), voc_flops_per_sample(&c) / 1e3);
     }
     if (m.cfg.n_mels != ds.n_mels || m.cfg.hop != ds.audio.hop_length) {
         fprintf(stderr, "tts-train vocoder: the model (%d mels, hop %d) does not fit the cache "
@@ -873,6 +893,9 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].shaped);
         free(wk[t].amps);
         free(wk[t].spec);
+        free(wk[t].gnoise);
+        free(wk[t].grains);
+        free(wk[t].gtab);
         tts_mel_free(wk[t].mel);
         voc_arena_free(&wk[t].arena);
         free(wk[t].dgrads);

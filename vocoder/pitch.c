@@ -1,5 +1,7 @@
 #include "vocoder/pitch.h"
 
+#include "nn/layers.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,4 +197,40 @@ void voc_source_interleave(const float *const *ch, int n_ch, size_t n, int fold,
     for (size_t s = 0; s < n / fold; s++)
         for (int c = 0; c < n_ch; c++)
             memcpy(src + (s * n_ch + c) * fold, ch[c] + s * fold, sizeof(float) * fold);
+}
+
+void voc_noise_grain(const float *mag, int n_bins, double bin_hz, double win_sq, int hop,
+                     int sr, uint64_t *rng, float *tab, float *grain)
+{
+    const double two_pi = 6.283185307179586;
+    int M = 2 * hop;
+    float *cs = tab, *sn = tab + M, *cc = tab + 2 * M, *dd = tab + 2 * M + hop;
+    for (int i = 0; i < M; i++) {
+        cs[i] = (float)cos(two_pi * i / M);
+        sn[i] = (float)sin(two_pi * i / M);
+    }
+    /* sum_k A_k cos(w_k n + phi_k) = sum_k c_k cos(w_k n) - d_k sin(w_k n), with
+     * c_k = A_k cos(phi_k), d_k = A_k sin(phi_k), and the 2 / M of the inverse DFT */
+    double amp = 2.0 / M * sqrt(M / win_sq);
+    cc[0] = dd[0] = 0;
+    for (int k = 1; k < hop; k++) {
+        double phi = two_pi * nn_rand_uniform(rng);
+        double x = (double)k * sr / M / bin_hz;
+        int i = (int)x;
+        double a = x - i;
+        double m = i + 1 < n_bins ? (1 - a) * mag[i] + a * mag[i + 1] : 0;
+        cc[k] = (float)(amp * m * cos(phi));
+        dd[k] = (float)(amp * m * sin(phi));
+    }
+    for (int n = 0; n < M; n++) {
+        float acc = 0;
+        int idx = 0; /* k n mod M */
+        for (int k = 1; k < hop; k++) {
+            idx += n;
+            if (idx >= M)
+                idx -= M;
+            acc += cc[k] * cs[idx] - dd[k] * sn[idx];
+        }
+        grain[n] = acc * (float)sin(two_pi * (n + 0.5) / (2 * M));
+    }
 }

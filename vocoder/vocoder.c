@@ -35,7 +35,7 @@ static int check_config(const voc_config *c, tts_err *err)
     BAD(c->cond_layers < 1 || c->cond_layers > VOC_MAX_COND, "cond_layers")
     BAD(c->cond_kernel < 1 || c->cond_kernel > 9, "cond_kernel")
     BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
-    BAD(c->src < 1 || c->src > 3, "src (1 .. 3)")
+    BAD(c->src < 1 || c->src > 4, "src (1 .. 4)")
     BAD(c->env_passes < 0 || c->env_passes > TTS_ENVMATCH_MAX_PASSES, "env_passes")
     BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
 #undef BAD
@@ -65,6 +65,8 @@ double voc_flops_per_sample(const voc_config *c)
     if (c->src >= 2)
         per_frame += (double)VOC_PITCH_K * (c->n_mels + VOC_PITCH_CH) * VOC_PITCH_CH +
                      VOC_PITCH_CH * 2;
+    if (c->src >= 4) /* the noise grain's inverse DFT, one per frame */
+        per_frame += 2.0 * c->hop * (c->hop - 1);
     return 2 * (per_step / F + per_frame / c->hop);
 }
 
@@ -514,6 +516,21 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
     return TTS_OK;
 }
 
+void voc_frame_grain(const voc_model *m, const float *mag, uint64_t *rng, float *tab,
+                     float *grain)
+{
+    const tts_audio_cfg *a = &m->audio;
+    /* the analysis window is a periodic Hann: its squares sum to 3/8 of its length */
+    voc_noise_grain(mag, a->n_fft / 2 + 1, (double)a->sample_rate / a->n_fft,
+                    0.375 * a->win_length, m->cfg.hop, a->sample_rate, rng, tab, grain);
+}
+
+uint64_t voc_grain_seed(uint64_t seed)
+{
+    uint64_t g = (seed ? seed : 1) ^ 0x9e3779b97f4a7c15ull;
+    return g ? g : 1;
+}
+
 int voc_source_from_mel(const voc_model *m, const float *mel, int n_frames, int n_blocks,
                         uint64_t seed, float *src, voc_arena *ar)
 {
@@ -544,12 +561,20 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
     tts_mel *melan = NULL;
     tts_err err;
     int rc = TTS_E_NOMEM;
-    if (c->src == 3) {
+    float *gn = NULL, *grains = NULL, *tab = NULL;
+    if (c->src >= 3) {
         shaped = malloc(sizeof(float) * n);
         amps = malloc(sizeof(float) * (size_t)(n_blocks + 1) * VOC_MAX_HARM);
         mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
         if (!shaped || !amps || !mag || tts_mel_create(&melan, &m->audio, &err))
             frames = (free(frames), NULL); /* fails below as out of memory */
+    }
+    if (c->src >= 4) {
+        gn = malloc(sizeof(float) * n);
+        grains = malloc(sizeof(float) * (size_t)(Tf + 1) * 2 * c->hop);
+        tab = malloc(sizeof(float) * (size_t)VOC_GRAIN_TAB(c->hop));
+        if (!gn || !grains || !tab)
+            frames = (free(frames), NULL);
     }
     if (frames && out && f0 && v && noise && exc && fa && va) {
         for (int i = 0; i < Tf; i++)
@@ -577,14 +602,35 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
                                     amps + (size_t)t * VOC_MAX_HARM);
         }
     }
+    if (!rc && grains) {
+        /* the stream's grains: one more of frame 0 first (G_-1), then one per frame pushed
+         * (G_j); block t is the tail of G_{t+la-1} and the head of G_{t+la} */
+        uint64_t grng = voc_grain_seed(seed);
+        int hop = c->hop;
+        for (int j = -1; j < Tf && !rc; j++) {
+            rc = tts_mel_to_linear(melan, frames + (size_t)(j > 0 ? j : 0) * c->n_mels, 1, mag,
+                                   &err);
+            if (!rc)
+                voc_frame_grain(m, mag, &grng, tab, grains + (size_t)(j + 1) * 2 * hop);
+        }
+        for (int t = 0; t < n_blocks && !rc; t++) {
+            const float *g0 = grains + (size_t)(t + la) * 2 * hop + hop;
+            const float *g1 = grains + (size_t)(t + la + 1) * 2 * hop;
+            for (int i = 0; i < hop; i++)
+                gn[(size_t)t * hop + i] = g0[i] + g1[i];
+        }
+    }
     if (!rc) {
         for (size_t i = 0; i < n; i++)
             noise[i] = (float)nn_rand_normal(&rng);
         voc_osc osc = {0};
         voc_osc_run(&osc, fa, va, amps, n_blocks, c->hop, c->sample_rate, exc, shaped);
-        const float *ch[3] = {noise, exc, shaped};
+        const float *ch[4] = {noise, exc, shaped, gn};
         voc_source_interleave(ch, c->src, n, c->fold, src);
     }
+    free(gn);
+    free(grains);
+    free(tab);
     tts_mel_free(melan);
     free(shaped);
     free(amps);
@@ -607,7 +653,8 @@ static size_t stream_floats(const voc_config *c)
     size_t C = c->res_ch, S = c->skip_ch, F = c->fold, hs = c->hop / c->fold;
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
     return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
-           2 * VOC_PITCH_CH + 5 * (size_t)c->hop + 2 * VOC_MAX_HARM + 16 * 20;
+           2 * VOC_PITCH_CH + 6 * (size_t)c->hop + 2 * VOC_MAX_HARM + 16 * 24 +
+           (c->src >= 4 ? 5 * (size_t)c->hop + VOC_GRAIN_TAB(c->hop) : 0);
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -630,6 +677,7 @@ void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
         s->pitch_st[i].pos = 0;
     }
     s->phase = 0;
+    s->grng = voc_grain_seed(seed);
 }
 
 void voc_stream_free(voc_stream *s)
@@ -664,7 +712,7 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         s->hist[l] = aligned_alloc(64, (rows * c->res_ch * sizeof(float) + 63) & ~(size_t)63);
         ok &= s->hist[l] != NULL;
     }
-    if (c->src == 3) {
+    if (c->src >= 3) {
         s->mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
         ok &= s->mag != NULL && tts_mel_create(&s->mel, &m->audio, err) == 0;
     }
@@ -705,9 +753,15 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
     CARVE(s->pact[0], (size_t)VOC_PITCH_CH);
     CARVE(s->pact[1], (size_t)VOC_PITCH_CH);
     CARVE(s->exc, (size_t)c->hop);
-    CARVE(s->src, 3 * (size_t)c->hop);
+    CARVE(s->src, 4 * (size_t)c->hop);
     CARVE(s->shaped, (size_t)c->hop);
     CARVE(s->amps, 2 * (size_t)VOC_MAX_HARM);
+    if (c->src >= 4) {
+        CARVE(s->grain[0], 2 * (size_t)c->hop);
+        CARVE(s->grain[1], 2 * (size_t)c->hop);
+        CARVE(s->gtab, VOC_GRAIN_TAB(c->hop));
+        CARVE(s->gnoise, (size_t)c->hop);
+    }
 #undef CARVE
     voc_stream_reset(s, m, seed);
     return TTS_OK;
@@ -732,10 +786,13 @@ static void stream_block(const voc_model *m, voc_stream *s, const float *noise, 
         noise = s->noise;
         if (c->src >= 2) {
             voc_osc osc = {s->phase};
-            voc_osc_run(&osc, s->f0, s->vprob, c->src == 3 ? s->amps : NULL, 1, c->hop,
-                        c->sample_rate, s->exc, c->src == 3 ? s->shaped : NULL);
+            voc_osc_run(&osc, s->f0, s->vprob, c->src >= 3 ? s->amps : NULL, 1, c->hop,
+                        c->sample_rate, s->exc, c->src >= 3 ? s->shaped : NULL);
             s->phase = osc.phase;
-            const float *ch[3] = {s->noise, s->exc, s->shaped};
+            if (c->src >= 4)
+                for (int i = 0; i < c->hop; i++)
+                    s->gnoise[i] = s->grain[0][c->hop + i] + s->grain[1][i];
+            const float *ch[4] = {s->noise, s->exc, s->shaped, s->gnoise};
             voc_source_interleave(ch, c->src, (size_t)c->hop, F, s->src);
             noise = s->src;
         }
@@ -832,9 +889,18 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
         s->f0[0] = s->f0[1];
         s->vprob[0] = s->vprob[1];
         voc_pitch_decode(o, 1, &s->f0[1], &s->vprob[1]);
-        if (c->src == 3) {
+        if (c->src >= 3) {
             memcpy(s->amps, s->amps + VOC_MAX_HARM, sizeof(float) * VOC_MAX_HARM);
             voc_frame_amps(m, s->mel, mel_frame, s->f0[1], s->mag, s->amps + VOC_MAX_HARM);
+        }
+        if (c->src >= 4) {
+            /* grain[0] = G_{j-1}, grain[1] = G_j (G_-1: a second grain of frame 0) */
+            if (j == 0)
+                voc_frame_grain(m, s->mag, &s->grng, s->gtab, s->grain[1]);
+            float *g = s->grain[0];
+            s->grain[0] = s->grain[1];
+            s->grain[1] = g;
+            voc_frame_grain(m, s->mag, &s->grng, s->gtab, s->grain[1]);
         }
         if (j == 0) {
             s->f0[0] = s->f0[1];

@@ -148,7 +148,8 @@ typedef struct {
     int src;         /* source channels per sample: 1 = noise only; 2 = noise and a harmonic
                       * excitation at the F0 the model's pitch head reads from the mel
                       * (vocoder/pitch.h); 3 = those and the same harmonics shaped by the
-                      * spectral envelope of the mel frames; files without the key are 1 */
+                      * spectral envelope of the mel frames; 4 = those and noise with that
+                      * envelope (voc_frame_grain); files without the key are 1 */
     int env_passes;  /* inference: the output's mel envelope is then matched to the frames
                       * in this many passes (tts_envmatch; 0 = none, files without the key).
                       * The network makes the fine structure (harmonics, noise, phase); the
@@ -223,6 +224,15 @@ int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, 
  * scratch), scaled to about the speech's level. */
 int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float f0, float *mag,
                    float *amps);
+/* src 4: a grain of noise (2 hop samples, vocoder/pitch.h voc_noise_grain) with the
+ * magnitude spectrum mag that voc_frame_amps leaves (the frame's mel inverse), phases from
+ * *rng; tab: VOC_GRAIN_TAB(hop) floats of scratch. The stream and voc_source_from_mel draw
+ * the grains' phases from their own generator, voc_grain_seed(seed), so that the white
+ * noise is the same as with src 3. */
+#define VOC_GRAIN_TAB(hop) (6 * (size_t)(hop))
+void voc_frame_grain(const voc_model *m, const float *mag, uint64_t *rng, float *tab,
+                     float *grain);
+uint64_t voc_grain_seed(uint64_t seed);
 /* F0 in Hz and voicing probability of n pitch-head outputs */
 void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
 /* Training loss of the pitch head on mel[nf] against f0[nf] (Hz, 0 = unvoiced): binary
@@ -383,6 +393,9 @@ typedef struct {
     /* src 3: the envelope's harmonic amplitudes of the last two frames, the mel inverse */
     tts_mel *mel;
     float *mag, *amps, *shaped;
+    /* src 4: the grains of the last two frames [2][2 hop], their scratch, generator */
+    float *grain[2], *gtab, *gnoise;
+    uint64_t grng;
 } voc_stream;
 
 /* Allocates the state of one stream of model m (history zeroed, noise seeded). */

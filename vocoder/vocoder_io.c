@@ -91,7 +91,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
          (rc = get_int(mf, "vocoder.env_passes", 0, TTS_ENVMATCH_MAX_PASSES, &c.env_passes,
                        err))) ||
         (tts_mf_has(mf, "vocoder.src") &&
-         (rc = get_int(mf, "vocoder.src", 1, 3, &c.src, err))) ||
+         (rc = get_int(mf, "vocoder.src", 1, 4, &c.src, err))) ||
         (tts_mf_has(mf, "vocoder.sample_rate") &&
          (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
         return rc;
@@ -103,7 +103,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     if ((rc = voc_init(m, &c, for_training, 1, err)))
         return rc;
     /* the mel analysis the vocoder was trained on, when the file says (it does since
-     * src 3, which needs it) */
+     * src 3, which needs it, as src 4 does) */
     tts_audio_cfg audio;
     tts_err aerr;
     if (tts_mf_has(mf, "audio.n_fft") && tts_audio_cfg_from_mf(mf, &audio, &aerr) == 0) {
@@ -113,7 +113,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
                                                  "do not match its mel size or hop");
         }
         m->audio = audio;
-    } else if (c.src == 3) {
+    } else if (c.src >= 3) {
         voc_free(m);
         return tts_seterr(err, TTS_E_FORMAT, "model file: the vocoder has no audio settings");
     }
