@@ -18,7 +18,7 @@
  * processes on the core slow every figure down.
  *
  * Usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] [--skip-ch S]
- *                      [--layers L] [--src 1|2|3] [--model VOC.ltm] [--sweep] [--ar]
+ *                      [--layers L] [--src 1..4] [--model VOC.ltm] [--sweep] [--ar]
  * --model times a trained vocoder file instead (its own size and source; the mel frames are
  * still random, around the model's mel statistics).
  */
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--ar")) ar = 1;
         else {
             fprintf(stderr, "usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] "
-                            "[--skip-ch S] [--layers L] [--src 1|2|3] [--model VOC.ltm] "
+                            "[--skip-ch S] [--layers L] [--src 1..4] [--model VOC.ltm] "
                             "[--sweep] [--ar]\n");
             return 2;
         }

@@ -355,10 +355,12 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     # with the log-mel term against those frames (--mel-weight): logged, not zero
     if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vrun --tf-mels fr.ltm --tf-mix 1 --steps 2 \
             --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 \
-            --mel-weight 1 --log-every 1 >voc.err 2>&1 &&
+            --mel-weight 1 --tf-pitch --log-every 1 >voc.err 2>&1 &&
         [ -s vrun/ckpt.ltm ] && grep -q "mel weight 1$" vrun/train.log &&
+        grep -q "^# crops on predicted frames: the excitation at the pitch head's F0" \
+            vrun/train.log &&
         grep -Eq "^step 2 .* mel (0\.[0-9]*[1-9]|[1-9])" vrun/train.log; then
-        say_pass "tts-train vocoder trains on free-running frames (--tf-mels fr.ltm, --mel-weight 1)"
+        say_pass "tts-train vocoder trains on free-running frames (--tf-mels fr.ltm, --mel-weight 1, --tf-pitch)"
     else
         say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
     fi

@@ -81,6 +81,8 @@ typedef struct {
     const float *tf_mel; /* teacher-forced mels in the cache's layout, or NULL */
     const float *f0, *f0_fill; /* tracked F0 of every frame (0 = unvoiced), gaps filled */
     float pitch_weight, tf_extrapolate;
+    int tf_pitch; /* crops on predicted frames: the excitation at the pitch head's F0 */
+    float *phead; /* [VOC_MAX_CROP, 2]: its outputs on a crop's frames */
     float *xmel; /* [VOC_MAX_CROP, n_mels]: extrapolated teacher-forced frames */
     const crop_spec *crops;
     int n_crops, stride, first;
@@ -88,7 +90,8 @@ typedef struct {
     float grad_scale;
     voc_arena arena;
     float *noise, *exc, *src, *shaped, *amps, *spec;
-    float *gnoise, *grains, *gtab; /* src 4: the shaped noise, its grains, their scratch */
+    float *gnoise, *grains; /* src 4: the shaped noise, its grains, their inverse FFT */
+    voc_grainer *grainer;
     tts_mel *mel; /* src 3: the envelope of the crop's frames */
     size_t noise_cap;
     double sc, mag, total, pitch, melt; /* melt: the log-mel term */
@@ -185,8 +188,7 @@ static void *worker_run(void *arg)
             w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
             w->spec = malloc(sizeof(float) * (size_t)(w->m->audio.n_fft / 2 + 1));
             w->grains = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * 2 * hop);
-            w->gtab = malloc(sizeof(float) * VOC_GRAIN_TAB(hop));
-            if (!w->amps || !w->spec || !w->grains || !w->gtab ||
+            if (!w->amps || !w->spec || !w->grains || voc_grainer_create(&w->grainer, hop) ||
                 tts_mel_create(&w->mel, &w->m->audio, &e)) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
@@ -196,11 +198,30 @@ static void *worker_run(void *arg)
             /* the excitation at the recording's F0: block t glides from frame t + la - 1 to
              * t + la, as at inference; the oscillator starts at a random phase */
             float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1];
+            /* --tf-pitch: on predicted frames, the F0 and voicing that the pitch head reads
+             * from them, as at inference, instead of the recording's, which the frames
+             * only approximate (their harmonics then sit where the excitation's are not) */
+            int head = cs->tf && w->tf_pitch;
+            float hf[VOC_MAX_CROP], hv[VOC_MAX_CROP];
+            if (head) {
+                if ((!w->phead && !(w->phead = malloc(sizeof(float) * 2 * VOC_MAX_CROP))) ||
+                    voc_pitch_forward(w->m, mel, nf, w->phead, &w->arena)) {
+                    w->rc = TTS_E_NOMEM;
+                    return NULL;
+                }
+                voc_pitch_decode(w->phead, nf, hf, hv);
+            }
             for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
                 int f = s0 + t + c->lookahead - 1;
                 f = f < 0 ? 0 : f >= F ? F - 1 : f;
-                fa[t] = w->f0_fill[u0 + f];
-                va[t] = w->f0[u0 + f] > 0;
+                if (head) {
+                    int r = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0;
+                    fa[t] = hf[r];
+                    va[t] = hv[r];
+                } else {
+                    fa[t] = w->f0_fill[u0 + f];
+                    va[t] = w->f0[u0 + f] > 0;
+                }
                 /* the envelope of the frame the model is given (recorded or predicted) */
                 if (c->src >= 3 &&
                     voc_frame_amps(w->m, w->mel, mel + (size_t)(f - s0) * nm, fa[t], w->spec,
@@ -210,7 +231,8 @@ static void *worker_run(void *arg)
                 }
                 /* src 4: the grain centred on block t's start, from the same frame */
                 if (c->src >= 4)
-                    voc_frame_grain(w->m, w->spec, &r, w->gtab, w->grains + (size_t)t * 2 * hop);
+                    voc_frame_grain(w->m, w->grainer, w->spec, &r,
+                                    w->grains + (size_t)t * 2 * hop);
             }
             if (c->src >= 4)
                 for (int t = 0; t < nb; t++)
@@ -281,6 +303,7 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 /* set once before training: the tracked F0 (shared read-only by the workers) */
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
+static int g_tf_pitch;
 static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
 static disc_model *g_disc;          /* the critics (NULL: no adversarial term) */
 static double g_adv_w, g_fm_w;       /* their weights in the network's loss this step */
@@ -302,6 +325,7 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
         w->f0_fill = g_f0_fill;
         w->pitch_weight = (float)g_pitch_weight;
         w->tf_extrapolate = (float)g_tf_extrapolate;
+        w->tf_pitch = g_tf_pitch;
         w->n_crops = n;
         w->stride = nthreads;
         w->first = t;
@@ -451,7 +475,7 @@ int train_vocoder_main(int argc, char **argv)
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
     double mel_weight = 0, tf_stft_weight = 1;
     double adv_weight = 0, fm_weight = 2, disc_lr = 2e-4;
-    int disc_warmup = 500;
+    int disc_warmup = 500, tf_pitch = 0;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     const char *disc_periods = "1,2,3,5,7";
@@ -477,6 +501,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--tf-mix")) tf_mix = atof(v);
         else if (OPT("--tf-extrapolate")) tf_extra = atof(v);
         else if (OPT("--pitch-weight")) pitch_weight = atof(v);
+        else if (!strcmp(s, "--tf-pitch")) tf_pitch = 1;
         else if (OPT("--mel-weight")) mel_weight = atof(v);
         else if (OPT("--tf-stft-weight")) tf_stft_weight = atof(v);
         else if (OPT("--init")) init_path = v;
@@ -690,6 +715,7 @@ int train_vocoder_main(int argc, char **argv)
     g_f0_fill = f0_fill;
     g_pitch_weight = pitch_weight;
     g_tf_extrapolate = tf_extra;
+    g_tf_pitch = tf_pitch;
     voc_stft_loss L_tf = L; /* shares L's bases; freed with L */
     L_tf.stft_weight = tf_stft_weight;
     g_L_tf = &L_tf;
@@ -745,6 +771,9 @@ int train_vocoder_main(int argc, char **argv)
     if (tf.mel && tf_stft_weight != 1)
         fprintf(log, "# crops on predicted frames: STFT terms against the recording x %g\n",
                 tf_stft_weight);
+    if (tf.mel && tf_pitch && m.cfg.src >= 2)
+        fprintf(log, "# crops on predicted frames: the excitation at the pitch head's F0 and "
+                     "voicing (--tf-pitch)\n");
     if (g_disc) {
         char pl[64];
         disc_periods_str(&disc.cfg, pl, sizeof pl);
@@ -895,7 +924,8 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].spec);
         free(wk[t].gnoise);
         free(wk[t].grains);
-        free(wk[t].gtab);
+        voc_grainer_free(wk[t].grainer);
+        free(wk[t].phead);
         tts_mel_free(wk[t].mel);
         voc_arena_free(&wk[t].arena);
         free(wk[t].dgrads);

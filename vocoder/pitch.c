@@ -1,5 +1,8 @@
 #include "vocoder/pitch.h"
 
+#include <fftw3.h>
+
+#include "dsp/dsp.h"
 #include "nn/layers.h"
 
 #include <math.h>
@@ -199,38 +202,73 @@ void voc_source_interleave(const float *const *ch, int n_ch, size_t n, int fold,
             memcpy(src + (s * n_ch + c) * fold, ch[c] + s * fold, sizeof(float) * fold);
 }
 
-void voc_noise_grain(const float *mag, int n_bins, double bin_hz, double win_sq, int hop,
-                     int sr, uint64_t *rng, float *tab, float *grain)
+struct voc_grainer {
+    int hop, M;
+    fftwf_plan plan;    /* complex-to-real, size M = 2 hop */
+    fftwf_complex *spec; /* [hop + 1] */
+    float *out, *win;    /* [M] */
+};
+
+int voc_grainer_create(voc_grainer **out, int hop)
+{
+    *out = NULL;
+    voc_grainer *g = calloc(1, sizeof *g);
+    if (!g || hop < 1)
+        return (free(g), -1);
+    g->hop = hop;
+    g->M = 2 * hop;
+    g->spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(hop + 1));
+    g->out = fftwf_malloc(sizeof(float) * (size_t)g->M);
+    g->win = malloc(sizeof(float) * (size_t)g->M);
+    if (g->spec && g->out) {
+        tts_fftw_lock(); /* the planner is not thread-safe; plans are */
+        g->plan = fftwf_plan_dft_c2r_1d(g->M, g->spec, g->out, FFTW_ESTIMATE);
+        tts_fftw_unlock();
+    }
+    if (!g->plan || !g->win) {
+        voc_grainer_free(g);
+        return -1;
+    }
+    for (int n = 0; n < g->M; n++)
+        g->win[n] = (float)sin(3.141592653589793 * (n + 0.5) / g->M);
+    *out = g;
+    return 0;
+}
+
+void voc_grainer_free(voc_grainer *g)
+{
+    if (!g)
+        return;
+    if (g->plan) {
+        tts_fftw_lock();
+        fftwf_destroy_plan(g->plan);
+        tts_fftw_unlock();
+    }
+    fftwf_free(g->spec);
+    fftwf_free(g->out);
+    free(g->win);
+    free(g);
+}
+
+void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
+                     int sr, uint64_t *rng, float *grain)
 {
     const double two_pi = 6.283185307179586;
-    int M = 2 * hop;
-    float *cs = tab, *sn = tab + M, *cc = tab + 2 * M, *dd = tab + 2 * M + hop;
-    for (int i = 0; i < M; i++) {
-        cs[i] = (float)cos(two_pi * i / M);
-        sn[i] = (float)sin(two_pi * i / M);
-    }
-    /* sum_k A_k cos(w_k n + phi_k) = sum_k c_k cos(w_k n) - d_k sin(w_k n), with
-     * c_k = A_k cos(phi_k), d_k = A_k sin(phi_k), and the 2 / M of the inverse DFT */
-    double amp = 2.0 / M * sqrt(M / win_sq);
-    cc[0] = dd[0] = 0;
+    int hop = g->hop, M = g->M;
+    /* the inverse real DFT sums X_0 + 2 Re sum_k X_k e^(2 pi i k n / M) + X_hop (-1)^n, so
+     * X_k = A_k e^(i phi_k) / M makes (2 / M) sum_k A_k cos(2 pi k n / M + phi_k) */
+    double amp = sqrt(M / win_sq) / M;
+    g->spec[0][0] = g->spec[0][1] = g->spec[hop][0] = g->spec[hop][1] = 0;
     for (int k = 1; k < hop; k++) {
         double phi = two_pi * nn_rand_uniform(rng);
         double x = (double)k * sr / M / bin_hz;
         int i = (int)x;
         double a = x - i;
         double m = i + 1 < n_bins ? (1 - a) * mag[i] + a * mag[i + 1] : 0;
-        cc[k] = (float)(amp * m * cos(phi));
-        dd[k] = (float)(amp * m * sin(phi));
+        g->spec[k][0] = (float)(amp * m * cos(phi));
+        g->spec[k][1] = (float)(amp * m * sin(phi));
     }
-    for (int n = 0; n < M; n++) {
-        float acc = 0;
-        int idx = 0; /* k n mod M */
-        for (int k = 1; k < hop; k++) {
-            idx += n;
-            if (idx >= M)
-                idx -= M;
-            acc += cc[k] * cs[idx] - dd[k] * sn[idx];
-        }
-        grain[n] = acc * (float)sin(two_pi * (n + 0.5) / (2 * M));
-    }
+    fftwf_execute(g->plan);
+    for (int n = 0; n < M; n++)
+        grain[n] = g->out[n] * g->win[n];
 }

@@ -62,23 +62,25 @@ void voc_harmonic_amps(const float *mag, int n_bins, double bin_hz, double win_s
                        float f0, float *amps);
 
 /*
- * src 4: one grain of noise with the magnitude spectrum mag[n_bins] (bin i at i * bin_hz,
- * an STFT magnitude of a window whose squares sum to win_sq; e.g. the mel inverse of a
- * frame). grain[2 hop] is a period of M = 2 hop samples of sum_k A_k cos(2 pi k n / M +
- * phi_k) (k = 1 .. hop - 1, phases uniform from *rng, hop - 1 draws) times the window
- * sin(pi (n + 1/2) / M); A_k makes the noise's expected STFT magnitude equal mag. Grains
- * centred hop apart overlap-add to unit window power (sin^2 + cos^2), so a block is the
- * second half of one grain plus the first half of the next.
+ * src 4: grains of noise with a given magnitude spectrum. A grainer holds an inverse real
+ * FFT of M = 2 hop points (FFTW, planned once; one grainer per thread).
+ * voc_noise_grain writes grain[M]: a period of sum_k A_k cos(2 pi k n / M + phi_k)
+ * (k = 1 .. hop - 1, phases uniform from *rng, hop - 1 draws) times the window
+ * sin(pi (n + 1/2) / M), where A_k makes the noise's expected STFT magnitude the one given,
+ * mag[n_bins] (bin i at i * bin_hz, of a window whose squares sum to win_sq; e.g. a frame's
+ * mel inverse). Grains centred hop apart overlap-add to unit window power (sin^2 + cos^2),
+ * so a block is the second half of one grain plus the first half of the next.
  * Why: as src 3 gives the network harmonics that already have the frame's envelope, this
  * gives it noise that has it (aspiration, fricatives, the envelope between harmonics),
  * which a small network shapes badly from white noise. (It is not steadier than white
- * noise: a 50 ms frame's band energy spreads as much, tests/test_vocoder.c measured
- * 0.113 against 0.102 nepers on a 32-bin band, since several grains of random phases
- * overlap in every analysis window.)
- * tab: scratch of 2 M + 2 hop floats.
+ * noise: a 50 ms frame's band energy spreads as much, 0.113 against 0.102 nepers on a
+ * 32-bin band, since grains of random phases overlap in every analysis window.)
  */
-void voc_noise_grain(const float *mag, int n_bins, double bin_hz, double win_sq, int hop,
-                     int sr, uint64_t *rng, float *tab, float *grain);
+typedef struct voc_grainer voc_grainer;
+int voc_grainer_create(voc_grainer **g, int hop); /* 0, or -1 when out of memory */
+void voc_grainer_free(voc_grainer *g);            /* NULL is fine */
+void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
+                     int sr, uint64_t *rng, float *grain);
 
 /* Interleaves n_ch channels ch[c][n] into the network's source step by step: for each
  * step of fold samples, fold samples of channel 0, then of channel 1, ... (src[n * n_ch]). */

@@ -516,13 +516,13 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
     return TTS_OK;
 }
 
-void voc_frame_grain(const voc_model *m, const float *mag, uint64_t *rng, float *tab,
+void voc_frame_grain(const voc_model *m, voc_grainer *g, const float *mag, uint64_t *rng,
                      float *grain)
 {
     const tts_audio_cfg *a = &m->audio;
     /* the analysis window is a periodic Hann: its squares sum to 3/8 of its length */
-    voc_noise_grain(mag, a->n_fft / 2 + 1, (double)a->sample_rate / a->n_fft,
-                    0.375 * a->win_length, m->cfg.hop, a->sample_rate, rng, tab, grain);
+    voc_noise_grain(g, mag, a->n_fft / 2 + 1, (double)a->sample_rate / a->n_fft,
+                    0.375 * a->win_length, a->sample_rate, rng, grain);
 }
 
 uint64_t voc_grain_seed(uint64_t seed)
@@ -561,7 +561,8 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
     tts_mel *melan = NULL;
     tts_err err;
     int rc = TTS_E_NOMEM;
-    float *gn = NULL, *grains = NULL, *tab = NULL;
+    float *gn = NULL, *grains = NULL;
+    voc_grainer *gr = NULL;
     if (c->src >= 3) {
         shaped = malloc(sizeof(float) * n);
         amps = malloc(sizeof(float) * (size_t)(n_blocks + 1) * VOC_MAX_HARM);
@@ -572,8 +573,7 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
     if (c->src >= 4) {
         gn = malloc(sizeof(float) * n);
         grains = malloc(sizeof(float) * (size_t)(Tf + 1) * 2 * c->hop);
-        tab = malloc(sizeof(float) * (size_t)VOC_GRAIN_TAB(c->hop));
-        if (!gn || !grains || !tab)
+        if (!gn || !grains || voc_grainer_create(&gr, c->hop))
             frames = (free(frames), NULL);
     }
     if (frames && out && f0 && v && noise && exc && fa && va) {
@@ -611,7 +611,7 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
             rc = tts_mel_to_linear(melan, frames + (size_t)(j > 0 ? j : 0) * c->n_mels, 1, mag,
                                    &err);
             if (!rc)
-                voc_frame_grain(m, mag, &grng, tab, grains + (size_t)(j + 1) * 2 * hop);
+                voc_frame_grain(m, gr, mag, &grng, grains + (size_t)(j + 1) * 2 * hop);
         }
         for (int t = 0; t < n_blocks && !rc; t++) {
             const float *g0 = grains + (size_t)(t + la) * 2 * hop + hop;
@@ -630,7 +630,7 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
     }
     free(gn);
     free(grains);
-    free(tab);
+    voc_grainer_free(gr);
     tts_mel_free(melan);
     free(shaped);
     free(amps);
@@ -654,7 +654,7 @@ static size_t stream_floats(const voc_config *c)
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
     return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
            2 * VOC_PITCH_CH + 6 * (size_t)c->hop + 2 * VOC_MAX_HARM + 16 * 24 +
-           (c->src >= 4 ? 5 * (size_t)c->hop + VOC_GRAIN_TAB(c->hop) : 0);
+           (c->src >= 4 ? 5 * (size_t)c->hop : 0);
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -690,6 +690,7 @@ void voc_stream_free(voc_stream *s)
         free(s->pitch_st[i].hist);
     tts_mel_free(s->mel);
     free(s->mag);
+    voc_grainer_free(s->grainer);
     free(s->buf);
     memset(s, 0, sizeof *s);
 }
@@ -716,6 +717,8 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         s->mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
         ok &= s->mag != NULL && tts_mel_create(&s->mel, &m->audio, err) == 0;
     }
+    if (c->src >= 4)
+        ok &= voc_grainer_create(&s->grainer, c->hop) == 0;
     if (c->src >= 2)
         for (int i = 0; i < 2; i++) {
             s->pitch_st[i].len = VOC_PITCH_K - 1;
@@ -759,7 +762,6 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
     if (c->src >= 4) {
         CARVE(s->grain[0], 2 * (size_t)c->hop);
         CARVE(s->grain[1], 2 * (size_t)c->hop);
-        CARVE(s->gtab, VOC_GRAIN_TAB(c->hop));
         CARVE(s->gnoise, (size_t)c->hop);
     }
 #undef CARVE
@@ -896,11 +898,11 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
         if (c->src >= 4) {
             /* grain[0] = G_{j-1}, grain[1] = G_j (G_-1: a second grain of frame 0) */
             if (j == 0)
-                voc_frame_grain(m, s->mag, &s->grng, s->gtab, s->grain[1]);
+                voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->grain[1]);
             float *g = s->grain[0];
             s->grain[0] = s->grain[1];
             s->grain[1] = g;
-            voc_frame_grain(m, s->mag, &s->grng, s->gtab, s->grain[1]);
+            voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->grain[1]);
         }
         if (j == 0) {
             s->f0[0] = s->f0[1];

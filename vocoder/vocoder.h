@@ -121,6 +121,7 @@
 #include "dsp/dsp.h"
 #include "nn/arena.h"
 #include "nn/layers.h"
+#include "vocoder/pitch.h"
 
 #define VOC_ENV_MAX_GAIN 100.0f /* the envelope match's gains stay within +-40 dB */
 #define VOC_MAX_LAYERS 56 /* 4 tensors each: 56 keeps a model within NN_MAX_TENSORS */
@@ -226,11 +227,10 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
                    float *amps);
 /* src 4: a grain of noise (2 hop samples, vocoder/pitch.h voc_noise_grain) with the
  * magnitude spectrum mag that voc_frame_amps leaves (the frame's mel inverse), phases from
- * *rng; tab: VOC_GRAIN_TAB(hop) floats of scratch. The stream and voc_source_from_mel draw
+ * *rng, through g (voc_grainer_create(&g, hop)). The stream and voc_source_from_mel draw
  * the grains' phases from their own generator, voc_grain_seed(seed), so that the white
  * noise is the same as with src 3. */
-#define VOC_GRAIN_TAB(hop) (6 * (size_t)(hop))
-void voc_frame_grain(const voc_model *m, const float *mag, uint64_t *rng, float *tab,
+void voc_frame_grain(const voc_model *m, voc_grainer *g, const float *mag, uint64_t *rng,
                      float *grain);
 uint64_t voc_grain_seed(uint64_t seed);
 /* F0 in Hz and voicing probability of n pitch-head outputs */
@@ -394,7 +394,8 @@ typedef struct {
     tts_mel *mel;
     float *mag, *amps, *shaped;
     /* src 4: the grains of the last two frames [2][2 hop], their scratch, generator */
-    float *grain[2], *gtab, *gnoise;
+    float *grain[2], *gnoise;
+    voc_grainer *grainer;
     uint64_t grng;
 } voc_stream;
 
