@@ -187,9 +187,14 @@ static void *worker_run(void *arg)
             tts_err e;
             w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
             w->spec = malloc(sizeof(float) * (size_t)(w->m->audio.n_fft / 2 + 1));
-            w->grains = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * 2 * hop);
-            if (!w->amps || !w->spec || !w->grains || voc_grainer_create(&w->grainer, hop) ||
-                tts_mel_create(&w->mel, &w->m->audio, &e)) {
+            if (c->src >= 4) {
+                w->grains = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * 2 * hop);
+                if (!w->grains || voc_grainer_create(&w->grainer, hop)) {
+                    w->rc = TTS_E_NOMEM;
+                    return NULL;
+                }
+            }
+            if (!w->amps || !w->spec || tts_mel_create(&w->mel, &w->m->audio, &e)) {
                 w->rc = TTS_E_NOMEM;
                 return NULL;
             }
@@ -214,17 +219,17 @@ static void *worker_run(void *arg)
             for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
                 int f = s0 + t + c->lookahead - 1;
                 f = f < 0 ? 0 : f >= F ? F - 1 : f;
+                int row = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0; /* in the crop */
                 if (head) {
-                    int r = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0;
-                    fa[t] = hf[r];
-                    va[t] = hv[r];
+                    fa[t] = hf[row];
+                    va[t] = hv[row];
                 } else {
                     fa[t] = w->f0_fill[u0 + f];
                     va[t] = w->f0[u0 + f] > 0;
                 }
                 /* the envelope of the frame the model is given (recorded or predicted) */
                 if (c->src >= 3 &&
-                    voc_frame_amps(w->m, w->mel, mel + (size_t)(f - s0) * nm, fa[t], w->spec,
+                    voc_frame_amps(w->m, w->mel, mel + (size_t)row * nm, fa[t], w->spec,
                                    w->amps + (size_t)t * VOC_MAX_HARM)) {
                     w->rc = TTS_E_NOMEM;
                     return NULL;

@@ -65,8 +65,8 @@ double voc_flops_per_sample(const voc_config *c)
     if (c->src >= 2)
         per_frame += (double)VOC_PITCH_K * (c->n_mels + VOC_PITCH_CH) * VOC_PITCH_CH +
                      VOC_PITCH_CH * 2;
-    if (c->src >= 4) /* the noise grain's inverse DFT, one per frame */
-        per_frame += 2.0 * c->hop * (c->hop - 1);
+    if (c->src >= 4) /* the noise grain's inverse real FFT of 2 hop points, one per frame */
+        per_frame += 1.25 * 2 * c->hop * log2(2.0 * c->hop);
     return 2 * (per_step / F + per_frame / c->hop);
 }
 

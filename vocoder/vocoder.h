@@ -91,7 +91,14 @@
  *       multi-period, feature matching) through voc_train_crop_ex's loss hook. In the
  *       6,500-14,000 steps a session allows they did not help: strong (weight 1) they
  *       pulled the output off its frames (unseen WER 13.2 -> 15.5 %), gentle (0.3) they
- *       changed nothing measurable.
+ *       changed nothing measurable. (Those runs, and the shipped checkpoint, are src 2:
+ *       an --init without --src fell back to it until session 10, dropping src 3's input.)
+ *       Session 10: src 4 adds noise with the frame's envelope (voc_frame_grain), and
+ *       tts-train vocoder --tf-pitch excites the crops of predicted frames at the pitch
+ *       head's F0, as at inference, instead of the recording's (free-running frames have
+ *       the acoustic model's intonation). The validation log-mel term (measured the
+ *       same way, at the pitch head's F0, from then on) was 0.243 nepers 200 steps after
+ *       the switch, against 0.304 just before it with the recording's F0.
  *   layer l: h = causal dilated conv(x_l) [T, 2C] + upsampled P_l;  g = tanh(h_a) sig(h_b)
  *            o = g W_o + b_o [T, C + S];  x_{l+1} = (x_l + o[:, :C]) sqrt(0.5);
  *            skip += o[:, C:]
