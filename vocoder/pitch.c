@@ -1,13 +1,12 @@
 #include "vocoder/pitch.h"
 
 #include <fftw3.h>
-
-#include "dsp/dsp.h"
-#include "nn/layers.h"
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "dsp/dsp.h"
+#include "nn/layers.h"
 
 #define YIN_THRESHOLD 0.2f  /* a dip of the normalized difference below this is a period */
 #define YIN_FLOOR_DB 50.0f  /* frames this far below the loudest are unvoiced */
