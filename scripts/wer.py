@@ -3,8 +3,11 @@
 (Debian: pocketsphinx, pocketsphinx-en-us). An independent check that a voice says
 the words.
 
-usage: wer.py LIST.tsv [--hyp OUT.txt]
+usage: wer.py LIST.tsv [--unique] [--hyp OUT.txt]
   LIST.tsv: one "path/to/file.wav<TAB>reference text" per line (16 kHz mono 16-bit).
+  --unique: only the first file of each reference text (text-to-speech lists of the
+            validation takes, where takes of one text are the same audio).
+  --hyp OUT.txt: also write each file's transcript, one "path<TAB>hypothesis" per line.
 Prints per-file errors and the corpus WER (total edits / total reference words).
 """
 import os
@@ -52,17 +55,35 @@ def transcribe(paths):
 
 
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    unique = "--unique" in args
+    args = [a for a in args if a != "--unique"]
+    hyp_out = None
+    if "--hyp" in args:
+        i = args.index("--hyp")
+        if i + 1 >= len(args):
+            print(__doc__, file=sys.stderr)
+            return 2
+        hyp_out = args[i + 1]
+        del args[i:i + 2]
+    if len(args) != 1:
         print(__doc__, file=sys.stderr)
         return 2
-    items = []
-    with open(sys.argv[1]) as f:
+    items, seen = [], set()
+    with open(args[0]) as f:
         for line in f:
             line = line.rstrip("\n")
             if line:
                 path, text = line.split("\t", 1)
+                if unique and text in seen:
+                    continue
+                seen.add(text)
                 items.append((path, text))
     hyps = transcribe([p for p, _ in items])
+    if hyp_out:
+        with open(hyp_out, "w") as f:
+            for (path, _), hyp in zip(items, hyps):
+                f.write("%s\t%s\n" % (path, hyp))
     total_e = total_w = 0
     for (path, text), hyp in zip(items, hyps):
         r, h = words(text), words(hyp)

@@ -297,7 +297,36 @@ static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int ra
  * recording: how often it calls voicing wrong, and how often its F0 is grossly off */
 typedef struct {
     double frames, v_err[2], gross[2], both[2];
+    /* jumps of more than half an octave between consecutive frames voiced in both: YIN on
+     * the recording; the pitch head on recorded, teacher-forced, free-running frames */
+    double jumps[4], pairs[4];
 } pitch_sums;
+
+#define PITCH_JUMP_OCT 0.5
+
+static void count_jumps(const float *f0, const float *voiced, int F, double *jumps,
+                        double *pairs)
+{
+    for (int t = 1; t < F; t++)
+        if (voiced[t] > 0.5f && voiced[t - 1] > 0.5f) {
+            (*pairs)++;
+            *jumps += fabs(log2((double)f0[t] / f0[t - 1])) > PITCH_JUMP_OCT;
+        }
+}
+
+/* the pitch head's jumps on F frames (slot k of pc) */
+static void pitch_jumps(neural *v, const float *frames, int F, int k, pitch_sums *pc)
+{
+    float *out = malloc(sizeof(float) * 2 * F);
+    float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
+    if (out && f0 && vo && F > 1 && voc_pitch_forward(&v->m, frames, F, out, &v->ar) == 0) {
+        voc_pitch_decode(out, F, f0, vo);
+        count_jumps(f0, vo, F, &pc->jumps[k], &pc->pairs[k]);
+    }
+    free(out);
+    free(f0);
+    free(vo);
+}
 
 /* ref[F]: YIN on the recording (0 = unvoiced); rec, tf: its recorded and teacher-forced frames */
 static void pitch_check(neural *v, const float *ref, const float *rec, const float *tf, int F,
@@ -318,7 +347,11 @@ static void pitch_check(neural *v, const float *ref, const float *rec, const flo
                     pc->gross[k] += fabsf(f0[t] / ref[t] - 1) > 0.2f;
                 }
             }
+            count_jumps(f0, vo, F, &pc->jumps[k + 1], &pc->pairs[k + 1]);
         }
+        for (int t = 0; t < F; t++)
+            vo[t] = ref[t] > 0;
+        count_jumps(ref, vo, F, &pc->jumps[0], &pc->pairs[0]);
         pc->frames += F;
     }
     free(out);
@@ -607,6 +640,8 @@ int train_eval_main(int argc, char **argv)
                 }
             }
             snprintf(path, sizeof path, "%s/val_voc/%s.wav", outdir, name);
+            if (c.n > 0)
+                pitch_jumps(&voc, c.frames, (int)c.n, 3, &pc);
             if (c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0) {
                 m_voc = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
@@ -761,6 +796,11 @@ int train_eval_main(int argc, char **argv)
                100.0 * pc.v_err[0] / pc.frames, 100.0 * pc.v_err[1] / pc.frames);
         printf("| the same: gross F0 errors (> 20 %%, frames voiced in both) | %.1f %% / %.1f %% |\n",
                100.0 * pc.gross[0] / fmax(pc.both[0], 1), 100.0 * pc.gross[1] / fmax(pc.both[1], 1));
+        printf("| F0 jumps > %.1f octave between voiced frames: YIN on the recording; pitch head "
+               "on recorded / teacher-forced / free-running frames | %.2f %%; %.2f / %.2f / "
+               "%.2f %% |\n", PITCH_JUMP_OCT,
+               100.0 * pc.jumps[0] / fmax(pc.pairs[0], 1), 100.0 * pc.jumps[1] / fmax(pc.pairs[1], 1),
+               100.0 * pc.jumps[2] / fmax(pc.pairs[2], 1), 100.0 * pc.jumps[3] / fmax(pc.pairs[3], 1));
         printf("| MCD (dB), text -> acoustic -> vocoder (DTW): neural / Griffin-Lim | %.2f / %.2f |\n",
                ms.e2e_voc / ms.n, ms.e2e_gl / ms.n);
         if (voc_env > 0)
