@@ -314,15 +314,22 @@ static void count_jumps(const float *f0, const float *voiced, int F, double *jum
         }
 }
 
+/* the pitch head's F0 and voicing of F frames (out: its 2F raw outputs) */
+static int head_read(neural *v, const float *frames, int F, float *out, float *f0, float *vo)
+{
+    int rc = voc_pitch_forward(&v->m, frames, F, out, &v->ar);
+    if (!rc)
+        voc_pitch_decode(out, F, f0, vo);
+    return rc;
+}
+
 /* the pitch head's jumps on F frames (slot k of pc) */
 static void pitch_jumps(neural *v, const float *frames, int F, int k, pitch_sums *pc)
 {
     float *out = malloc(sizeof(float) * 2 * F);
     float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
-    if (out && f0 && vo && F > 1 && voc_pitch_forward(&v->m, frames, F, out, &v->ar) == 0) {
-        voc_pitch_decode(out, F, f0, vo);
+    if (out && f0 && vo && head_read(v, frames, F, out, f0, vo) == 0)
         count_jumps(f0, vo, F, &pc->jumps[k], &pc->pairs[k]);
-    }
     free(out);
     free(f0);
     free(vo);
@@ -336,9 +343,8 @@ static void pitch_check(neural *v, const float *ref, const float *rec, const flo
     float *f0 = malloc(sizeof(float) * F), *vo = malloc(sizeof(float) * F);
     if (out && f0 && vo) {
         for (int k = 0; k < 2; k++) {
-            if (voc_pitch_forward(&v->m, k ? tf : rec, F, out, &v->ar))
+            if (head_read(v, k ? tf : rec, F, out, f0, vo))
                 break;
-            voc_pitch_decode(out, F, f0, vo);
             for (int t = 0; t < F; t++) {
                 int vr = ref[t] > 0, vh = vo[t] > 0.5f;
                 pc->v_err[k] += vr != vh;
