@@ -417,6 +417,23 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train eval on a cache with a validation split" "$(cat prepv.err ev.err | tail -n 3 | tr '\n' '|')"
     fi
+    # --ema (on dsv.ltd, which has validation takes): the moving average is validated
+    # beside the live weights, written with the checkpoint, and resumed from
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder dsv.ltd vema --steps 3 --batch 1 --res-ch 8 \
+            --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 --ema 0.5 --val-every 1 \
+            --ckpt-every 1 >ema.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder dsv.ltd vema --steps 4 --batch 1 --threads 1 \
+            --ema 0.5 --val-every 1 >ema2.err 2>&1; then
+        live3=$(sed -n 's/^val step 3  loss \([0-9.]*\) .*/\1/p' vema/train.log)
+        avg3=$(sed -n 's/^val-ema step 3  loss \([0-9.]*\) .*/\1/p' vema/train.log)
+        check "tts-train vocoder --ema: validated, written, resumed; not the live weights" \
+            '[ "$(grep -c "^val-ema step" vema/train.log)" -eq 4 ]' \
+            '[ -s vema/ema.ltm ] && [ -s vema/best_ema.ltm ]' \
+            'grep -q "^moving average resumed from vema/ema.ltm" ema2.err' \
+            '[ -n "$live3" ] && [ -n "$avg3" ] && [ "$live3" != "$avg3" ]'
+    else
+        say_fail "tts-train vocoder --ema" "$(cat ema.err ema2.err | tail -n 3 | tr '\n' '|')"
+    fi
     if ! "$TRAIN" prepare "$DATA/corpus" dsbad.ltd --val-every 1 >prepbad.err 2>&1 &&
         grep -q "val-every takes a number >= 2" prepbad.err && [ ! -e dsbad.ltd ]; then
         say_pass "tts-train prepare --val-every 1: refused"

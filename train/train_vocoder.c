@@ -44,6 +44,13 @@
  * --tf-stft-weight, as the STFT terms). For their first --disc-warmup steps the critics
  * learn alone. RUN/disc.ltm holds them and their optimizer, written with ckpt.ltm and
  * resumed from. Validation losses leave the critics out, so best.ltm stays comparable.
+ *
+ * --ema D (0: off) keeps an exponential moving average of the weights, after every update
+ * ema += (1 - D) (w - ema), started from the weights the run starts or resumes with
+ * (D = 0.999: an average over about the last 1,000 steps). The network the step's noise
+ * and crops leave is one sample of a wandering optimum; the average is steadier. It is
+ * validated beside the live weights (`val-ema` lines), written to RUN/ema.ltm with every
+ * checkpoint (and resumed from), and its best to RUN/best_ema.ltm; export either.
  */
 #include <math.h>
 #include <stddef.h>
@@ -423,6 +430,25 @@ static int save_disc(const char *path, const disc_model *d, const nn_adam *adam,
     return rc;
 }
 
+/* --ema: swaps the first n floats of the live weights w and the average a (tmp: scratch) */
+static void ema_swap(float *w, float *a, float *tmp, size_t n)
+{
+    memcpy(tmp, w, sizeof(float) * n);
+    memcpy(w, a, sizeof(float) * n);
+    memcpy(a, tmp, sizeof(float) * n);
+}
+
+/* ema.ltm (the moving average, with the best validation loss the average has had so far
+ * under train.val_loss, so a resumed run keeps best_ema.ltm's bar) */
+static int save_ema(const char *path, voc_model *m, const tts_dataset *ds, float *ema,
+                    float *tmp, double best, tts_err *err)
+{
+    ema_swap(m->p.params, ema, tmp, m->n_trainable);
+    int rc = save_model(path, m, ds, NULL, best, NULL, err);
+    ema_swap(m->p.params, ema, tmp, m->n_trainable);
+    return rc;
+}
+
 /* Vocodes utterance u from its recorded mel through the streaming API; writes path and
  * returns the log-mel L1 between the result and the recorded mel (-1 on failure). */
 static double vocode_clip(const voc_model *m, const tts_dataset *ds, const float *cond, int u,
@@ -479,7 +505,7 @@ int train_vocoder_main(int argc, char **argv)
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
     double mel_weight = 0, tf_stft_weight = 1;
-    double adv_weight = 0, fm_weight = 2, disc_lr = 2e-4;
+    double adv_weight = 0, fm_weight = 2, disc_lr = 2e-4, ema_decay = 0;
     int disc_warmup = 500, tf_pitch = 0;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
@@ -510,6 +536,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--mel-weight")) mel_weight = atof(v);
         else if (OPT("--tf-stft-weight")) tf_stft_weight = atof(v);
         else if (OPT("--init")) init_path = v;
+        else if (OPT("--ema")) ema_decay = atof(v);
         else if (OPT("--adv-weight")) adv_weight = atof(v);
         else if (OPT("--fm-weight")) fm_weight = atof(v);
         else if (OPT("--disc-lr")) disc_lr = atof(v);
@@ -540,10 +567,11 @@ int train_vocoder_main(int argc, char **argv)
         crop + ctx + 8 > VOC_MAX_CROP || ckpt_every < 1 ||
         val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
         !(mel_weight >= 0) || !(tf_stft_weight >= 0) || !(adv_weight >= 0) ||
-        !(fm_weight >= 0) || !(disc_lr > 0) || disc_warmup < 0) {
+        !(fm_weight >= 0) || !(disc_lr > 0) || disc_warmup < 0 ||
+        !(ema_decay >= 0 && ema_decay < 1)) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
                         "--*-every, --mel-weight, --tf-stft-weight, --adv-weight, --fm-weight, "
-                        "--disc-lr or --disc-warmup, or --tf-mix outside 0 .. 1\n");
+                        "--disc-lr or --disc-warmup, or --tf-mix or --ema outside 0 .. 1\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -795,6 +823,42 @@ int train_vocoder_main(int argc, char **argv)
                       (size_t)tts_dataset_n_frames(&ds, u) * m.cfg.hop, ds.audio.sample_rate, &err);
     }
 
+    /* --ema: the average starts from the weights the run starts with, or resumes from
+     * RUN/ema.ltm when that file fits the model */
+    float *ema = NULL, *ema_tmp = NULL;
+    double best_ema = INFINITY;
+    char emap[1100], bemap[1100];
+    snprintf(emap, sizeof emap, "%s/ema.ltm", dir);
+    snprintf(bemap, sizeof bemap, "%s/best_ema.ltm", dir);
+    if (ema_decay > 0) {
+        ema = malloc(sizeof(float) * m.p.count);
+        ema_tmp = malloc(sizeof(float) * m.p.count);
+        if (!ema || !ema_tmp) {
+            fprintf(stderr, "tts-train vocoder: out of memory\n");
+            return 1;
+        }
+        memcpy(ema, m.p.params, sizeof(float) * m.p.count);
+        tts_mf *emf = NULL;
+        voc_model em;
+        if (tts_mf_open(&emf, emap, &err) == 0) {
+            if (voc_from_mf(&em, emf, 0, NULL, &err) == 0) {
+                double bv;
+                if (em.p.count == m.p.count) {
+                    memcpy(ema, em.p.params, sizeof(float) * m.n_trainable);
+                    if (tts_mf_get_f64(emf, "train.val_loss", &bv, &err) == 0 && bv < 1e29)
+                        best_ema = bv;
+                    fprintf(stderr, "moving average resumed from %s\n", emap);
+                } else {
+                    fprintf(stderr, "warning: %s does not fit the model: the average starts "
+                                    "again\n", emap);
+                }
+                voc_free(&em);
+            }
+            tts_mf_close(emf);
+        }
+        fprintf(log, "# moving average of the weights, decay %g\n", ema_decay);
+    }
+
     disc_loss s_dl = {0};
     double t0 = now_s(), tlast = t0, s_sc = 0, s_mag = 0, s_norm = 0, s_pit = 0, s_mel = 0, s_tot = 0;
     int64_t start_step = adam.step;
@@ -835,6 +899,12 @@ int train_vocoder_main(int argc, char **argv)
         double norm = nn_adam_update(&m.p, &adam);
         memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
         memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+        if (ema) {
+            const float *w = m.p.params;
+            float a = (float)(1 - ema_decay);
+            for (size_t k = 0; k < m.n_trainable; k++)
+                ema[k] += a * (w[k] - ema[k]);
+        }
         if (!isfinite(tot) || !isfinite(norm)) {
             fprintf(stderr, "tts-train vocoder: loss is not finite at step %lld\n",
                     (long long)adam.step);
@@ -897,6 +967,25 @@ int train_vocoder_main(int argc, char **argv)
                         fprintf(stderr, "warning: %s\n", err.msg);
                 }
             }
+            if (ema) {
+                ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
+                if (run_crops(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag,
+                              &vtot, &vpit, &vmel) == 0) {
+                    char line[256];
+                    snprintf(line, sizeof line,
+                             "val-ema step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  "
+                             "mel %.4f", (long long)adam.step, vtot, vsc, vmag, vpit, vmel);
+                    fprintf(stderr, "%s\n", line);
+                    fprintf(log, "%s\n", line);
+                    fflush(log);
+                    if (vtot < best_ema) {
+                        best_ema = vtot;
+                        if (save_model(bemap, &m, &ds, NULL, vtot, best_key, &err))
+                            fprintf(stderr, "warning: %s\n", err.msg);
+                    }
+                }
+                ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
+            }
         }
         if (adam.step % wav_every == 0 && n_val > 0) {
             double rtf = 0;
@@ -909,11 +998,13 @@ int train_vocoder_main(int argc, char **argv)
         }
         if (adam.step % ckpt_every == 0 && adam.step > start_step &&
             (save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-             (g_disc && save_disc(dpath, &disc, &dadam, &err))))
+             (g_disc && save_disc(dpath, &disc, &dadam, &err)) ||
+             (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err))))
             fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
     }
     int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-              (g_disc && save_disc(dpath, &disc, &dadam, &err));
+              (g_disc && save_disc(dpath, &disc, &dadam, &err)) ||
+              (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err));
     if (wrc)
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
@@ -941,6 +1032,8 @@ int train_vocoder_main(int argc, char **argv)
         disc_free(&disc);
     g_disc = NULL;
     free(wk);
+    free(ema);
+    free(ema_tmp);
     free(f0);
     free(f0_fill);
     free(crops);

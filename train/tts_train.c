@@ -35,6 +35,8 @@ static void usage(FILE *f)
             "      given, recorded or predicted; default 0)\n"
             "      --tf-stft-weight W (crops on --tf-mels: weight of the STFT loss against\n"
             "      the recording; default 1)\n"
+            "      --ema D (also keep a moving average of the weights, decay D, e.g. 0.999:\n"
+            "      RUN/ema.ltm, best_ema.ltm)\n"
             "  tfmels MODEL.ltm OUT.ltd TF.ltm the acoustic model's teacher-forced mels of every\n"
             "                                 utterance (for fine-tuning the vocoder)\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
