@@ -23,7 +23,8 @@
  * OUTDIR/copy_gl/ (recorded mel -> Griffin-Lim), OUTDIR/val_voc/ (text -> acoustic model
  * -> vocoder, the same frames as val/), each with its .tsv (with the envelope match also
  * copy_env/, val_voc_env/, tf_voc_env/ (the teacher-forced frames of tf/) and, with
- * SENTENCES, sent_voc_env/), and the mel-cepstral
+ * SENTENCES, sent_voc_env/), with SENTENCES sent_voc/ (their frames through the network
+ * alone), and the mel-cepstral
  * distortion of each against the recording. MCD here: the WAV is analysed to log-mel
  * again (as the recording was), cepstra are the orthonormal DCT-II of the natural-log mel
  * magnitudes (floored 61 dB below the recording's loudest value, so silences compare
@@ -179,6 +180,31 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
         for (size_t f = 0; f < n; f++)
             x[f * nm + b] = (float)(mu + a * (x[f * nm + b] - mu));
     }
+}
+
+/* a modulation post-filter: every band's deviation from its centred moving average over
+ * w frames (w odd; the ends average what they have) times 1 + a, which lifts the band
+ * trajectories' faster modulations (above ~ 80 / w Hz at 12.5 ms frames) that the
+ * predicted frames lack */
+static void sharpen_time(float *x, size_t n, int nm, double a, int w)
+{
+    float *col = malloc(sizeof(float) * (n ? n : 1));
+    if (!col)
+        return;
+    for (int b = 0; b < nm; b++) {
+        for (size_t f = 0; f < n; f++)
+            col[f] = x[f * nm + b];
+        for (size_t f = 0; f < n; f++) {
+            size_t lo = f >= (size_t)(w / 2) ? f - (size_t)(w / 2) : 0;
+            size_t hi = f + (size_t)(w / 2) < n ? f + (size_t)(w / 2) : n - 1;
+            double mu = 0;
+            for (size_t k = lo; k <= hi; k++)
+                mu += col[k];
+            mu /= (double)(hi - lo + 1);
+            x[f * nm + b] = (float)(col[f] + a * (col[f] - mu));
+        }
+    }
+    free(col);
 }
 
 /* judges one free-running result against the words of its phonemes. A word is skipped
@@ -380,6 +406,8 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
+    double sharpen_t = 0;   /* experiment: sharpen_time(a = this, w = sharpen_w) */
+    int sharpen_w = 5;
     int oracle_pitch = 0; /* with --vocoder: tf_voc_oracle/, the teacher-forced frames through
                            * the neural vocoder at the recording's pitch */
     int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
@@ -418,7 +446,10 @@ int train_eval_main(int argc, char **argv)
             window_ahead = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--oracle-pitch"))
             oracle_pitch = 1;
-        else if (!strcmp(argv[i], "--sharpen-global"))
+        else if (!strcmp(argv[i], "--sharpen-time") && i + 2 < argc) {
+            sharpen_t = atof(argv[++i]);
+            sharpen_w = atoi(argv[++i]) | 1;
+        } else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
             pos[np++] = argv[i];
@@ -574,6 +605,8 @@ int train_eval_main(int argc, char **argv)
         t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, frame_run_collect, &c, al, &stop, &err);
         if (sharpen != 1)
             sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
+        if (sharpen_t != 0)
+            sharpen_time(c.frames, c.n, nm, sharpen_t, sharpen_w);
         if (c.n > 0) {
             float *cn = malloc(sizeof(float) * c.n * nm);
             for (size_t f = 0; f < c.n; f++)
@@ -719,7 +752,8 @@ int train_eval_main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/sent.tsv", outdir);
         FILE *st = fopen(path, "w");
         FILE *st_voc = voc_path && voc_env > 0 ? open_tsv(outdir, "sent_voc_env") : NULL;
-        if (!f || !st) {
+        FILE *st_raw = voc_path ? open_tsv(outdir, "sent_voc") : NULL;
+        if (!f || !st || (voc_path && !st_raw)) {
             fprintf(stderr, "tts-train eval: cannot open %s or %s\n", argv[3], path);
             return 1;
         }
@@ -746,6 +780,8 @@ int train_eval_main(int argc, char **argv)
             t2m_synthesize(&m, ids, Ns, &io, frame_run_collect, &c, al, &stop, &err);
             if (sharpen != 1)
                 sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
+            if (sharpen_t != 0)
+                sharpen_time(c.frames, c.n, nm, sharpen_t, sharpen_w);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             char pname[16];
             snprintf(pname, sizeof pname, "%03d", n_sent + 1);
@@ -756,6 +792,11 @@ int train_eval_main(int argc, char **argv)
             if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, NULL, 0, 0,
                                      0, NULL, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
+            snprintf(path, sizeof path, "%s/sent_voc/%03d.wav", outdir, n_sent + 1);
+            if (st_raw && c.n > 0 &&
+                neural_env_to(&voc, mel, c.frames, (int)c.n, 0, env_gain, ds.audio.sample_rate,
+                              path, &err) == 0)
+                fprintf(st_raw, "%s\t%s\n", path, line);
             snprintf(path, sizeof path, "%s/sent_voc_env/%03d.wav", outdir, n_sent + 1);
             if (st_voc && c.n > 0 &&
                 neural_env_to(&voc, mel, c.frames, (int)c.n, voc_env, env_gain,
@@ -773,6 +814,8 @@ int train_eval_main(int argc, char **argv)
         fclose(st);
         if (st_voc)
             fclose(st_voc);
+        if (st_raw)
+            fclose(st_raw);
     }
     plot_sheet(outdir, "val_attention", &val_thumbs);
     plot_sheet(outdir, "sent_attention", &sent_thumbs);
