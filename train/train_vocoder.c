@@ -430,6 +430,31 @@ static int save_disc(const char *path, const disc_model *d, const nn_adam *adam,
     return rc;
 }
 
+/* one validation pass of the weights m holds: logs "LABEL step N  loss ..." (stderr and
+ * log) and writes them to best_path when the loss beats *best */
+static void validate(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
+                     const float *tf_mel, const crop_spec *vcrops, int n_val, worker *wk,
+                     int threads, const char *label, int64_t step, FILE *log, double *best,
+                     const char *best_path, const char *best_key)
+{
+    double vsc, vmag, vtot, vpit, vmel;
+    tts_err err = {0};
+    if (run_crops(m, L, ds, tf_mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag, &vtot, &vpit,
+                  &vmel))
+        return;
+    char line[256];
+    snprintf(line, sizeof line, "%s step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f",
+             label, (long long)step, vtot, vsc, vmag, vpit, vmel);
+    fprintf(stderr, "%s\n", line);
+    fprintf(log, "%s\n", line);
+    fflush(log);
+    if (vtot < *best) {
+        *best = vtot;
+        if (save_model(best_path, m, ds, NULL, vtot, best_key, &err))
+            fprintf(stderr, "warning: %s\n", err.msg);
+    }
+}
+
 /* --ema: swaps the first n floats of the live weights w and the average a (tmp: scratch) */
 static void ema_swap(float *w, float *a, float *tmp, size_t n)
 {
@@ -951,39 +976,12 @@ int train_vocoder_main(int argc, char **argv)
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
-            double vsc, vmag, vtot, vpit, vmel;
-            if (run_crops(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag,
-                          &vtot, &vpit, &vmel) == 0) {
-                char line[256];
-                snprintf(line, sizeof line,
-                         "val step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f",
-                         (long long)adam.step, vtot, vsc, vmag, vpit, vmel);
-                fprintf(stderr, "%s\n", line);
-                fprintf(log, "%s\n", line);
-                fflush(log);
-                if (vtot < best_val) {
-                    best_val = vtot;
-                    if (save_model(best, &m, &ds, NULL, vtot, best_key, &err))
-                        fprintf(stderr, "warning: %s\n", err.msg);
-                }
-            }
+            validate(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, "val", adam.step, log,
+                     &best_val, best, best_key);
             if (ema) {
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
-                if (run_crops(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag,
-                              &vtot, &vpit, &vmel) == 0) {
-                    char line[256];
-                    snprintf(line, sizeof line,
-                             "val-ema step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  "
-                             "mel %.4f", (long long)adam.step, vtot, vsc, vmag, vpit, vmel);
-                    fprintf(stderr, "%s\n", line);
-                    fprintf(log, "%s\n", line);
-                    fflush(log);
-                    if (vtot < best_ema) {
-                        best_ema = vtot;
-                        if (save_model(bemap, &m, &ds, NULL, vtot, best_key, &err))
-                            fprintf(stderr, "warning: %s\n", err.msg);
-                    }
-                }
+                validate(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, "val-ema", adam.step,
+                         log, &best_ema, bemap, best_key);
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
             }
         }
