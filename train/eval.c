@@ -792,16 +792,19 @@ int train_eval_main(int argc, char **argv)
             if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, NULL, 0, 0,
                                      0, NULL, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
-            snprintf(path, sizeof path, "%s/sent_voc/%03d.wav", outdir, n_sent + 1);
-            if (st_raw && c.n > 0 &&
-                neural_env_to(&voc, mel, c.frames, (int)c.n, 0, env_gain, ds.audio.sample_rate,
-                              path, &err) == 0)
-                fprintf(st_raw, "%s\t%s\n", path, line);
-            snprintf(path, sizeof path, "%s/sent_voc_env/%03d.wav", outdir, n_sent + 1);
-            if (st_voc && c.n > 0 &&
-                neural_env_to(&voc, mel, c.frames, (int)c.n, voc_env, env_gain,
-                              ds.audio.sample_rate, path, &err) == 0)
-                fprintf(st_voc, "%s\t%s\n", path, line);
+            /* the network once: its output as it is, then with its envelope matched */
+            if (st_raw && c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0) {
+                size_t ns = c.n * (size_t)voc.m.cfg.hop;
+                snprintf(path, sizeof path, "%s/sent_voc/%03d.wav", outdir, n_sent + 1);
+                if (tts_wav_write(path, voc.pcm, ns, ds.audio.sample_rate, &err) == 0)
+                    fprintf(st_raw, "%s\t%s\n", path, line);
+                snprintf(path, sizeof path, "%s/sent_voc_env/%03d.wav", outdir, n_sent + 1);
+                if (st_voc &&
+                    tts_mel_match_envelope(mel, voc.pcm, ns, c.frames, c.n, voc_env, env_gain,
+                                           &err) == 0 &&
+                    tts_wav_write(path, voc.pcm, ns, ds.audio.sample_rate, &err) == 0)
+                    fprintf(st_voc, "%s\t%s\n", path, line);
+            }
             free(ids);
             frame_run_free(&c);
             tts_phonemes_free(&ph);

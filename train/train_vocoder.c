@@ -924,17 +924,17 @@ int train_vocoder_main(int argc, char **argv)
         double norm = nn_adam_update(&m.p, &adam);
         memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
         memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
-        if (ema) {
-            const float *w = m.p.params;
-            float a = (float)(1 - ema_decay);
-            for (size_t k = 0; k < m.n_trainable; k++)
-                ema[k] += a * (w[k] - ema[k]);
-        }
         if (!isfinite(tot) || !isfinite(norm)) {
             fprintf(stderr, "tts-train vocoder: loss is not finite at step %lld\n",
                     (long long)adam.step);
             rc = 1;
             break;
+        }
+        if (ema) { /* after the finite check: a failed step must not reach ema.ltm */
+            const float *w = m.p.params;
+            float a = (float)(1 - ema_decay);
+            for (size_t k = 0; k < m.n_trainable; k++)
+                ema[k] += a * (w[k] - ema[k]);
         }
         if (g_disc) {
             nn_adam_update(&disc.p, &dadam);
