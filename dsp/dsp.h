@@ -162,6 +162,34 @@ int tts_envmatch_push(tts_envmatch *e, const float *pcm, size_t n, float *out, s
 int tts_envmatch_finish(tts_envmatch *e, float *out, size_t cap, size_t *n_out, tts_err *err);
 size_t tts_envmatch_delay(const tts_envmatch *e);
 
+/* ------------------------------------------------------- modulation sharpening ---- */
+
+/* Lifts the fast movements of every log-mel band over time:
+ *     y[t] = x[t] + amount * (x[t] - mean(x[t - h] .. x[t + h])),  h = (width - 1) / 2,
+ * frames before the first and after the last taken as the first and the last. Its gain at
+ * modulation frequency f is 1 + amount * (1 - D(f)), D the width-frame moving average's
+ * response: 1 at 0 Hz (levels and slow contours stay), about 1 + amount above
+ * frame_rate / width. Frames an acoustic model predicts are smoother in time than speech
+ * (at 80 frames/s, 2.5 x less power at 10-20 Hz and 3-4 x less at 20-40 Hz than the
+ * recordings' frames: docs/TRAINING.md section 5); this puts some of it back.
+ * Streamed: frame t comes out once frame t + h is in (tts_sharpen_delay() frames behind),
+ * the rest after the last frame by tts_sharpen_flush; tts_sharpen_frames does the same
+ * pushes over a whole utterance, so the two agree bit for bit. */
+#define TTS_SHARPEN_MAX_AMOUNT 4.0f
+#define TTS_SHARPEN_MAX_WIDTH 31
+typedef struct tts_sharpen tts_sharpen;
+int tts_sharpen_create(tts_sharpen **out, int n_mels, float amount, int width, tts_err *err);
+void tts_sharpen_free(tts_sharpen *s); /* NULL is fine */
+void tts_sharpen_reset(tts_sharpen *s); /* before the next utterance */
+int tts_sharpen_delay(const tts_sharpen *s); /* h frames */
+/* the next frame in (n_mels floats); returns 1 with the frame h behind it written to out
+ * (n_mels floats; may be the input), 0 while the first h frames are still coming */
+int tts_sharpen_push(tts_sharpen *s, const float *frame, float *out);
+/* after the last frame: 1 with the next remaining frame in out, 0 when all are out */
+int tts_sharpen_flush(tts_sharpen *s, float *out);
+/* n frames (n x n_mels, row-major) in place */
+int tts_sharpen_frames(float *x, size_t n, int n_mels, float amount, int width, tts_err *err);
+
 /* ------------------------------------------------------------ Griffin-Lim ---- */
 
 typedef struct {

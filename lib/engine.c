@@ -43,6 +43,8 @@ struct tts_engine {
     voc_stream vs;
     int vs_ok;
     tts_envmatch *env; /* the vocoder's envelope match (voc.cfg.env_passes > 0) */
+    tts_sharpen *sharp; /* the frames' sharpening before the vocoder (voc.cfg.frame_sharpen > 0) */
+    float *sharp_out;   /* one sharpened frame */
     int pipelined; /* threads >= 2 and the neural vocoder: the acoustic model runs in a
                     * worker thread (see "the pipeline" below) */
     am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
@@ -121,6 +123,13 @@ static int open_vocoder(tts_engine *e)
         (rc = tts_envmatch_create(&e->env, &e->audio, e->voc.cfg.env_passes, VOC_ENV_MAX_GAIN,
                                   &e->err)))
         return rc;
+    if (e->voc.cfg.frame_sharpen > 0) {
+        if ((rc = tts_sharpen_create(&e->sharp, e->audio.n_mels, e->voc.cfg.frame_sharpen,
+                                     e->voc.cfg.frame_sharpen_w, &e->err)))
+            return rc;
+        if (!(e->sharp_out = malloc(sizeof(float) * (size_t)e->audio.n_mels)))
+            return tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+    }
     return TTS_OK;
 }
 
@@ -223,6 +232,8 @@ void tts_engine_close(tts_engine *e)
     if (e->vs_ok)
         voc_stream_free(&e->vs);
     tts_envmatch_free(e->env);
+    tts_sharpen_free(e->sharp);
+    free(e->sharp_out);
     if (e->voc_loaded)
         voc_free(&e->voc);
     tts_mel_free(e->mel);
@@ -387,6 +398,11 @@ struct am_pipe {
  * returns, before phonemizing chunk `chunk` (counting the chunks spoken, breaks aside,
  * from 0: step 0) or after putting decoder step `step` (from 1) of it. */
 int tts__pipe_fault_hook(size_t chunk, int step) __attribute__((weak));
+
+/* For tests/test_engine.c only, the same way: when it returns non-zero, the neural vocoder
+ * works on a whole chunk at a time even at rate 1, so that the test can hold the streamed
+ * output against the batched one. */
+int tts__batch_hook(void) __attribute__((weak));
 
 static am_pipe *pipe_new(tts_engine *e)
 {
@@ -713,6 +729,15 @@ static int voc_out(frame_sink *s, size_t n, int final)
     return rc;
 }
 
+/* one frame through the streamed neural vocoder (and the envelope match's targets) */
+static int vocode_frame(frame_sink *s, const float *f)
+{
+    if (s->e->env && tts_envmatch_push_frame(s->e->env, f, &s->e->err))
+        return s->failed = TTS_E_NOMEM, 1;
+    int n = voc_stream_push(&s->e->voc, &s->e->vs, f, NULL, s->pcm);
+    return voc_out(s, (size_t)(n > 0 ? n : 0), 0);
+}
+
 static int on_frames(const float *frames, int r, int pos, void *user)
 {
     frame_sink *s = user;
@@ -742,10 +767,12 @@ static int on_frames(const float *frames, int r, int pos, void *user)
     queue_events(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
     for (int j = 0; j < r; j++) {
         const float *f = frames + (size_t)j * s->n_mels;
-        if (s->e->env && tts_envmatch_push_frame(s->e->env, f, &s->e->err))
-            return s->failed = TTS_E_NOMEM, 1;
-        int n = voc_stream_push(&s->e->voc, &s->e->vs, f, NULL, s->pcm);
-        if (voc_out(s, (size_t)(n > 0 ? n : 0), 0))
+        if (s->e->sharp) { /* its look-ahead: the frame some frames back, once there is one */
+            if (!tts_sharpen_push(s->e->sharp, f, s->e->sharp_out))
+                continue;
+            f = s->e->sharp_out;
+        }
+        if (vocode_frame(s, f))
             return 1;
     }
     return 0;
@@ -873,7 +900,7 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     for (size_t i = 0; i < ph.n_ids; i++)
         ids[i] = ph.ids[i];
     /* stream through the neural vocoder step by step; otherwise vocode the sentence */
-    sink.stream = e->voc_loaded && rate == 1.0f;
+    sink.stream = e->voc_loaded && rate == 1.0f && !(tts__batch_hook && tts__batch_hook());
     sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
     if (first)
         sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
@@ -881,6 +908,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         voc_stream_reset(&e->vs, &e->voc, 1);
     if (e->env)
         tts_envmatch_reset(e->env);
+    if (e->sharp)
+        tts_sharpen_reset(e->sharp);
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
@@ -896,6 +925,12 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         goto out;
     }
     if (sink.stream) {
+        while (e->sharp && tts_sharpen_flush(e->sharp, e->sharp_out))
+            if (vocode_frame(&sink, e->sharp_out)) {
+                rc = sink.failed == TTS_E_NOMEM ? tts_seterr(&e->err, TTS_E_NOMEM, "out of memory")
+                                                : sink.failed;
+                goto out;
+            }
         int n = voc_stream_finish(&e->voc, &e->vs, NULL, sink.pcm);
         /* any never reached: where the decoder stopped */
         queue_events(&sink, (int)ph.n_ids, *pos + sink.n * e->audio.hop_length);
@@ -906,6 +941,12 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     } else {
         size_t nf = sink.n;
         const float *frames = sink.frames;
+        /* the neural vocoder's sharpening, as the stream does it (before any rate change:
+         * it works on the acoustic model's own time axis) */
+        if (e->sharp && (rc = tts_sharpen_frames(sink.frames, sink.n, e->audio.n_mels,
+                                                 e->voc.cfg.frame_sharpen,
+                                                 e->voc.cfg.frame_sharpen_w, &e->err)))
+            goto out;
         if (rate != 1.0f) {
             scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, rate, &nf);
             if (!scaled) {

@@ -57,9 +57,12 @@ static int make_voice(const char *path)
 }
 
 /* a tiny neural vocoder with random weights beside the voice (VOICE.vocoder.ltm) */
-static int make_vocoder(const char *path)
+static int make_vocoder_with(const char *path, int env_passes, float sharpen, int sharpen_w)
 {
     voc_config c = voc_config_default(80, 200);
+    c.env_passes = env_passes;
+    c.frame_sharpen = sharpen;
+    c.frame_sharpen_w = sharpen_w;
     c.res_ch = 8;
     c.skip_ch = 8;
     c.n_layers = 4;
@@ -74,6 +77,11 @@ static int make_vocoder(const char *path)
     tts_mf_writer_free(w);
     voc_free(&m);
     return rc;
+}
+
+static int make_vocoder(const char *path)
+{
+    return make_vocoder_with(path, voc_config_default(80, 200).env_passes, 0, 5);
 }
 
 typedef struct {
@@ -353,6 +361,15 @@ int tts__pipe_fault_hook(size_t chunk, int step)
     return chunk == fault_chunk && step == fault_step ? fault_status : 0;
 }
 
+/* The engine's batch switch (lib/engine.c): the neural vocoder vocodes whole chunks even
+ * at rate 1 while force_batch is set */
+static int force_batch;
+int tts__batch_hook(void);
+int tts__batch_hook(void)
+{
+    return force_batch;
+}
+
 static tts_engine *open_neural(int threads, float rate)
 {
     tts_options o = tts_default_options();
@@ -427,6 +444,58 @@ static void *pipe_thread_main(void *arg)
     }
     tts_engine_close(e);
     return NULL;
+}
+
+/* ---- streamed against batched ---------------------------------------------------------- */
+
+static float max_diff(const capture *a, const capture *b)
+{
+    float d = 0;
+    for (size_t i = 0; i < a->n && i < b->n; i++)
+        d = fmaxf(d, fabsf(a->pcm[i] - b->pcm[i]));
+    return d;
+}
+
+/* The neural vocoder streamed (frame by frame as the decoder makes them, the frames'
+ * sharpening and the envelope match on the way with their look-aheads) gives what it gives
+ * on a whole chunk at once; and the sharpening does change the sound. Rewrites voc. */
+static void test_stream_vs_batch(const char *voc)
+{
+    struct {
+        int env;
+        float amount;
+        int width;
+    } set[] = {{0, 0, 5}, {2, 0, 5}, {0, 0.8f, 5}, {2, 0.8f, 5}, {4, 1.5f, 9}};
+    capture plain = {0};
+    for (size_t k = 0; k < sizeof set / sizeof *set; k++) {
+        CHECK(make_vocoder_with(voc, set[k].env, set[k].amount, set[k].width) == 0,
+              "making vocoder %zu", k);
+        tts_engine *e = open_neural(1, 1);
+        capture s = {0}, b = {0};
+        CHECK(speak(e, LONG_TEXT, &s) == 0, "streamed %zu: %s", k, tts_engine_error(e));
+        force_batch = 1;
+        CHECK(speak(e, LONG_TEXT, &b) == 0, "batched %zu: %s", k, tts_engine_error(e));
+        force_batch = 0;
+        CHECK(s.calls_before_end >= 8 && b.calls_before_end < s.calls_before_end,
+              "set %zu: %zu streamed chunks before the first sentence ended, %zu batched", k,
+              s.calls_before_end, b.calls_before_end);
+        float d = max_diff(&s, &b);
+        CHECK(s.n == b.n && d <= 1e-5f, "set %zu (envelope passes %d, sharpening %g / %d): "
+              "streamed %zu samples, batched %zu, largest difference %g", k, set[k].env,
+              set[k].amount, set[k].width, s.n, b.n, d);
+        if (k == 0) {
+            plain = s;
+            s.pcm = NULL;
+        } else if (set[k].env == 0) { /* sharpened against plain: the same length, not the same sound */
+            CHECK(s.n == plain.n && max_diff(&s, &plain) > 1e-3f,
+                  "set %zu: the sharpening changed nothing (%zu / %zu samples)", k, s.n, plain.n);
+        }
+        tts_engine_close(e);
+        free(s.pcm);
+        free(b.pcm);
+    }
+    free(plain.pcm);
+    CHECK(make_vocoder(voc) == 0, "making the vocoder again");
 }
 
 static void test_pipeline(void)
@@ -815,6 +884,7 @@ int main(void)
               !memcmp(g.pcm, c.pcm, c.n * sizeof(float)), "griffinlim beside a vocoder file");
     tts_engine_close(e);
     test_pipeline();
+    test_stream_vs_batch(voc);
     unlink(voc);
     o.vocoder = "wavenet";
     CHECK(tts_engine_open(&e, &o) == TTS_E_NO_MODEL, "wavenet without a vocoder file");

@@ -186,27 +186,6 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
  * w frames (w odd; the ends average what they have) times 1 + a, which lifts the band
  * trajectories' faster modulations (above ~ 80 / w Hz at 12.5 ms frames) that the
  * predicted frames lack */
-static void sharpen_time(float *x, size_t n, int nm, double a, int w)
-{
-    float *col = malloc(sizeof(float) * (n ? n : 1));
-    if (!col)
-        return;
-    for (int b = 0; b < nm; b++) {
-        for (size_t f = 0; f < n; f++)
-            col[f] = x[f * nm + b];
-        for (size_t f = 0; f < n; f++) {
-            size_t lo = f >= (size_t)(w / 2) ? f - (size_t)(w / 2) : 0;
-            size_t hi = f + (size_t)(w / 2) < n ? f + (size_t)(w / 2) : n - 1;
-            double mu = 0;
-            for (size_t k = lo; k <= hi; k++)
-                mu += col[k];
-            mu /= (double)(hi - lo + 1);
-            x[f * nm + b] = (float)(col[f] + a * (col[f] - mu));
-        }
-    }
-    free(col);
-}
-
 /* judges one free-running result against the words of its phonemes. A word is skipped
  * when the attention spent less than one frame (12.5 ms) on its phonemes in all: its
  * attention mass over the decoder steps (from align[steps, N]) times r frames per step.
@@ -406,7 +385,9 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
-    double sharpen_t = 0;   /* experiment: sharpen_time(a = this, w = sharpen_w) */
+    double sharpen_t = 0;   /* the free-running frames through tts_sharpen (amount this, width
+                             * sharpen_w) before both vocoders; a vocoder file's own
+                             * frame_sharpen is not applied here */
     int sharpen_w = 5;
     int oracle_pitch = 0; /* with --vocoder: tf_voc_oracle/, the teacher-forced frames through
                            * the neural vocoder at the recording's pitch */
@@ -448,7 +429,14 @@ int train_eval_main(int argc, char **argv)
             oracle_pitch = 1;
         else if (!strcmp(argv[i], "--sharpen-time") && i + 2 < argc) {
             sharpen_t = atof(argv[++i]);
-            sharpen_w = atoi(argv[++i]) | 1;
+            sharpen_w = atoi(argv[++i]);
+            if (!(sharpen_t >= 0 && sharpen_t <= TTS_SHARPEN_MAX_AMOUNT) || sharpen_w < 3 ||
+                sharpen_w > TTS_SHARPEN_MAX_WIDTH || sharpen_w % 2 == 0) {
+                fprintf(stderr, "tts-train eval: --sharpen-time wants an amount in 0 .. %g and "
+                                "an odd width in 3 .. %d\n",
+                        TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
@@ -497,6 +485,10 @@ int train_eval_main(int argc, char **argv)
         }
         if (voc_env < 0)
             voc_env = voc.m.cfg.env_passes;
+        if (voc.m.cfg.frame_sharpen > 0 && sharpen_t == 0)
+            fprintf(stderr, "note: %s sharpens its frames (%g, width %d) when it speaks; here "
+                            "only with --sharpen-time, for both vocoders\n",
+                    voc_path, voc.m.cfg.frame_sharpen, voc.m.cfg.frame_sharpen_w);
         mkdir(outdir, 0755);
         t_rec = open_tsv(outdir, "rec");
         t_copy = open_tsv(outdir, "copy");
@@ -606,7 +598,7 @@ int train_eval_main(int argc, char **argv)
         if (sharpen != 1)
             sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
         if (sharpen_t != 0)
-            sharpen_time(c.frames, c.n, nm, sharpen_t, sharpen_w);
+            tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
         if (c.n > 0) {
             float *cn = malloc(sizeof(float) * c.n * nm);
             for (size_t f = 0; f < c.n; f++)
@@ -781,7 +773,7 @@ int train_eval_main(int argc, char **argv)
             if (sharpen != 1)
                 sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
             if (sharpen_t != 0)
-                sharpen_time(c.frames, c.n, nm, sharpen_t, sharpen_w);
+                tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
             char pname[16];
             snprintf(pname, sizeof pname, "%03d", n_sent + 1);

@@ -20,8 +20,10 @@
 #include "vocoder/vocoder_io.h"
 
 /* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept;
- * env_passes >= 0 sets the envelope match's passes */
-static int export_vocoder(tts_mf *mf, const char *out, int env_passes, int int8)
+ * env_passes >= 0 sets the envelope match's passes, fs_amount >= 0 the frames' sharpening
+ * (amount, width fs_w) */
+static int export_vocoder(tts_mf *mf, const char *out, int env_passes, double fs_amount,
+                          int fs_w, int int8)
 {
     tts_err err = {0};
     voc_model m;
@@ -33,6 +35,10 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, int int8)
     }
     if (env_passes >= 0)
         m.cfg.env_passes = env_passes;
+    if (fs_amount >= 0) {
+        m.cfg.frame_sharpen = (float)fs_amount;
+        m.cfg.frame_sharpen_w = fs_w;
+    }
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)
         voc_to_mf_q8(w, &m);
@@ -110,7 +116,8 @@ int train_export_main(int argc, char **argv)
     double sharpen = 0;
     double hold_pct = 90;
     int hold_min = HOLDS_MIN_COUNT, hold_opts = 0;
-    int env_passes = -1, n_avg = 0, npos = 0, int8 = 0;
+    int env_passes = -1, n_avg = 0, npos = 0, int8 = 0, fs_w = 5;
+    double fs_amount = -1;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -131,6 +138,19 @@ int train_export_main(int argc, char **argv)
                 return 2;
             }
             env_passes = (int)n;
+        } else if (!strcmp(argv[i], "--frame-sharpen") && v && i + 2 < argc) {
+            char *e1, *e2;
+            fs_amount = strtod(v, &e1);
+            long w = strtol(argv[i + 2], &e2, 10);
+            i += 2;
+            if (*e1 || *e2 || !(fs_amount >= 0 && fs_amount <= TTS_SHARPEN_MAX_AMOUNT) || w < 3 ||
+                w > TTS_SHARPEN_MAX_WIDTH || w % 2 == 0) {
+                fprintf(stderr, "tts-train export: --frame-sharpen wants an amount in 0 .. %g "
+                                "and an odd width in 3 .. %d\n",
+                        TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);
+                return 2;
+            }
+            fs_w = (int)w;
         } else if (!strcmp(argv[i], "--holds") && v) {
             holds_cache = v;
             i++;
@@ -169,7 +189,7 @@ int train_export_main(int argc, char **argv)
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
                         "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] (a voice) | "
-                        "[--int8] [--env-passes N] (a vocoder)\n");
+                        "[--int8] [--env-passes N] [--frame-sharpen A W] (a vocoder)\n");
         return 2;
     }
     argv = (char **)pos;
@@ -186,7 +206,7 @@ int train_export_main(int argc, char **argv)
             tts_mf_close(mf);
             return 2;
         }
-        int rc = export_vocoder(mf, argv[1], env_passes, int8);
+        int rc = export_vocoder(mf, argv[1], env_passes, fs_amount, fs_w, int8);
         tts_mf_close(mf);
         return rc;
     }
@@ -197,8 +217,9 @@ int train_export_main(int argc, char **argv)
         fprintf(stderr, "tts-train export: %s\n", err.msg);
         return 1;
     }
-    if (env_passes >= 0) {
-        fprintf(stderr, "tts-train export: --env-passes is for a vocoder; %s is a voice\n",
+    if (env_passes >= 0 || fs_amount >= 0) {
+        fprintf(stderr, "tts-train export: --env-passes and --frame-sharpen are for a "
+                        "vocoder; %s is a voice\n",
                 argv[0]);
         t2m_free(&m);
         tts_mf_close(mf);

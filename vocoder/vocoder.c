@@ -14,7 +14,8 @@ voc_config voc_config_default(int n_mels, int hop)
     voc_config c = {.n_mels = n_mels, .hop = hop, .fold = 4, .res_ch = 48, .skip_ch = 64,
                     .n_layers = 16, .dil_cycle = 8, .kernel = 2, .cond_ch = 64,
                     .cond_layers = 2, .cond_kernel = 3, .lookahead = 1, .sample_rate = 16000,
-                    .src = 2, .env_passes = 2};
+                    .src = 2, .env_passes = 2,
+                    .frame_sharpen = 0, .frame_sharpen_w = 5};
     return c;
 }
 
@@ -37,6 +38,10 @@ static int check_config(const voc_config *c, tts_err *err)
     BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
     BAD(c->src < 1 || c->src > 4, "src (1 .. 4)")
     BAD(c->env_passes < 0 || c->env_passes > TTS_ENVMATCH_MAX_PASSES, "env_passes")
+    BAD(!(c->frame_sharpen >= 0 && c->frame_sharpen <= TTS_SHARPEN_MAX_AMOUNT), "frame_sharpen")
+    BAD(c->frame_sharpen_w < 3 || c->frame_sharpen_w > TTS_SHARPEN_MAX_WIDTH ||
+            c->frame_sharpen_w % 2 == 0,
+        "frame_sharpen_w (odd, 3 .. 31)")
     BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
 #undef BAD
     return TTS_OK;

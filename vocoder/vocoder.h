@@ -163,6 +163,11 @@ typedef struct {
                       * The network makes the fine structure (harmonics, noise, phase); the
                       * frames fix the envelope, which it renders badly: copy synthesis
                       * MCD 17.2 -> 5.6 dB, WER 33.2 -> 21.4 % (recordings 22.9 %) */
+    float frame_sharpen; /* inference: the frames' band trajectories sharpened first
+                          * (tts_sharpen in dsp/: amount; 0 = none, files without the key),
+                          * for the vocoder and for the envelope match alike */
+    int frame_sharpen_w; /* its moving average's width in frames (odd, 3 ..
+                          * TTS_SHARPEN_MAX_WIDTH; files without the key: 5) */
 } voc_config;
 
 /* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1,

@@ -27,6 +27,10 @@ static void config_to_mf(tts_mf_writer *w, const voc_config *c)
     tts_mf_set_i64(w, "vocoder.src", c->src);
     if (c->env_passes)
         tts_mf_set_i64(w, "vocoder.env_passes", c->env_passes);
+    if (c->frame_sharpen > 0) {
+        tts_mf_set_f64(w, "vocoder.frame_sharpen", c->frame_sharpen);
+        tts_mf_set_i64(w, "vocoder.frame_sharpen_w", c->frame_sharpen_w);
+    }
 }
 
 void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
@@ -87,6 +91,24 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     c.src = 1;
     c.sample_rate = 16000;
     c.env_passes = 0;
+    c.frame_sharpen = 0;
+    c.frame_sharpen_w = 5;
+    if (tts_mf_has(mf, "vocoder.frame_sharpen")) {
+        double a;
+        if ((rc = tts_mf_get_f64(mf, "vocoder.frame_sharpen", &a, err)))
+            return rc;
+        if (!(a >= 0 && a <= TTS_SHARPEN_MAX_AMOUNT))
+            return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder.frame_sharpen = %g is "
+                              "out of range [0, %g]", a, TTS_SHARPEN_MAX_AMOUNT);
+        c.frame_sharpen = (float)a;
+    }
+    if (tts_mf_has(mf, "vocoder.frame_sharpen_w") &&
+        (rc = get_int(mf, "vocoder.frame_sharpen_w", 3, TTS_SHARPEN_MAX_WIDTH,
+                      &c.frame_sharpen_w, err)))
+        return rc;
+    if (c.frame_sharpen_w % 2 == 0)
+        return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder.frame_sharpen_w = %d is "
+                          "not odd", c.frame_sharpen_w);
     if ((tts_mf_has(mf, "vocoder.env_passes") &&
          (rc = get_int(mf, "vocoder.env_passes", 0, TTS_ENVMATCH_MAX_PASSES, &c.env_passes,
                        err))) ||
