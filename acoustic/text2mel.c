@@ -458,12 +458,17 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     loss->l1_pre = frame_loss(dout, out, Y, (size_t)S * fr, grad_scale);
     loss->l1 = yp ? frame_loss(dpost, yp, Y, (size_t)T * nm, grad_scale) : loss->l1_pre;
     loss->guided = guided_attention_loss_f(dA, A, S, N, o->guided_g, o->guided_weight * grad_scale);
+    loss->delta = o->delta_weight > 0
+                      ? delta_l1_loss_f(yp ? dpost : dout, yp ? yp : out, Y, T, nm,
+                                        o->delta_weight * grad_scale)
+                      : 0;
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;
         loss->l1_pre /= grad_scale;
         loss->guided /= grad_scale;
+        loss->delta /= grad_scale;
     }
-    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided;
+    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta;
     loss->n_steps = S;
     loss->n_tokens = N;
     if (align)

@@ -94,6 +94,7 @@ typedef struct {
                                * the L1 of the output frames (after the post-net) */
     double l1_pre;            /* L1 of the decoder's frames before the post-net (== l1
                                * without one); the total has both */
+    double delta;             /* delta_weight x the changes' L1 (0 without); in the total */
     int n_steps, n_tokens;
 } t2m_loss;
 
@@ -110,6 +111,9 @@ typedef struct {
                            * the previous one's predictions on the fed steps: frames made
                            * from frames made from frames, as at inference (0 or 1: once) */
     int use_l2;          /* mean squared error instead of L1 on the frames (smooth: tests) */
+    float delta_weight;  /* > 0: plus this times the L1 of the output frames' frame-to-frame
+                          * changes against the target's (delta_l1_loss: the trajectories
+                          * must move as fast as speech's, not just pass near its frames) */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */
 } t2m_train_opts;

@@ -345,6 +345,28 @@ double NN(l1_loss)(REAL *dy, const REAL *y, const REAL *target, size_t n, double
     return loss * scale / n;
 }
 
+/* L1 of the frame-to-frame changes: y and target are T rows of C; the mean over the
+ * (T - 1) C pairs of |(y[t+1] - y[t]) - (target[t+1] - target[t])|, times scale. It asks
+ * a predicted trajectory to move as much as the target's between frames, which the L1
+ * of the frames alone does not: a smoothed curve through them costs little there. */
+double NN(delta_l1_loss)(REAL *dy, const REAL *y, const REAL *target, int T, int C, double scale)
+{
+    if (T < 2 || C < 1)
+        return 0;
+    size_t n = (size_t)(T - 1) * (size_t)C;
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) {
+        REAL d = (y[i + C] - y[i]) - (target[i + C] - target[i]);
+        loss += d >= 0 ? d : -d;
+        if (dy) {
+            REAL g = (REAL)(scale / n * (d > 0 ? 1 : d < 0 ? -1 : 0));
+            dy[i + C] += g;
+            dy[i] -= g;
+        }
+    }
+    return loss * scale / n;
+}
+
 /* mean squared error */
 double NN(l2_loss)(REAL *dy, const REAL *y, const REAL *target, size_t n, double scale)
 {

@@ -64,7 +64,8 @@ static t2m_config tiny_cfg(void)
     return c;
 }
 
-static void test_gradient(void)
+/* delta_w > 0: with the frame-to-frame changes' L1 on the output (an L1, so kinks) */
+static void test_gradient(float delta_w)
 {
     t2m_model m;
     t2m_config c = tiny_cfg();
@@ -87,7 +88,8 @@ static void test_gradient(void)
     float mel[64 * 8 * NM];
     int N = make_utt(&rng, ids, mel, &F);
     /* L2 instead of L1: a smooth loss, so float central differences are meaningful */
-    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0, .use_l2 = 1};
+    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0, .use_l2 = 1,
+                        .delta_weight = delta_w};
     t2m_arena ar = {0};
     t2m_loss L;
     memset(m.p.grads, 0, m.p.count * sizeof(float));
@@ -95,6 +97,10 @@ static void test_gradient(void)
     o.layer_dropout = 0.2f;
     uint64_t seed = 77, r1 = seed;
     CHECK(t2m_train_utterance(&m, ids, N, mel, F, &o, m.p.grads, 1, &r1, &ar, &L, NULL) == 0, "run");
+    CHECK(delta_w > 0 ? L.delta > 0 && fabs(L.total - (L.l1 + L.l1_pre + L.guided + L.delta)) <
+                                            1e-9 * L.total
+                      : L.delta == 0,
+          "the delta term: %g (weight %g), total %g", L.delta, delta_w, L.total);
     /* central differences on a sample of parameters of every tensor (float: loose) */
     int bad = 0, checked = 0;
     double worst = 0;
@@ -125,7 +131,8 @@ static void test_gradient(void)
             }
         }
     }
-    printf("end-to-end gradient: %d checked, %d off by > 5%% (worst %.3g)\n", checked, bad, worst);
+    printf("end-to-end gradient%s: %d checked, %d off by > 5%% (worst %.3g)\n",
+           delta_w > 0 ? " with the delta term" : "", checked, bad, worst);
     /* L1 kinks make a few float differences unreliable; most must agree */
     CHECK(bad <= 2, "too many gradient mismatches: %d of %d", bad, checked);
     t2m_arena_free(&ar);
@@ -719,7 +726,8 @@ int main(void)
     test_f16_roundtrip();
     test_q8_roundtrip();
     test_holds_roundtrip();
-    test_gradient();
+    test_gradient(0);
+    test_gradient(0.5f);
     test_sharpen_equivalence();
     test_training_and_inference();
     if (failures) {

@@ -84,7 +84,7 @@ typedef struct {
     int Tq, Tk;
     double g, weight;
 } guided_cfg;
-enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT };
+enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT, LOSS_DELTA };
 typedef struct {
     int which;
     size_t n; /* l1, l2, bce */
@@ -651,6 +651,19 @@ static void init_l1(const void *cfg, double *const *X)
     }
 }
 
+static void init_delta(const void *cfg, double *const *X)
+{
+    /* every change of y - target between frames >= 0.1 away from 0 (the kink) */
+    const loss_cfg *c = cfg;
+    for (int t = 1; t < c->T; t++)
+        for (int k = 0; k < c->C; k++) {
+            size_t i = (size_t)t * c->C + k, j = i - c->C;
+            double d = (X[0][i] - X[1][i]) - (X[0][j] - X[1][j]);
+            if (fabs(d) < 0.1)
+                X[0][i] = X[1][i] + (X[0][j] - X[1][j]) + (d >= 0 ? 0.1 : -0.1);
+        }
+}
+
 static void check_losses(void)
 {
     static const int targets[4] = {2, 0, 5, 2};
@@ -674,6 +687,13 @@ static void check_losses(void)
         c.init = i == LOSS_L1 ? init_l1 : NULL;
         run_check(&c);
     }
+    static loss_cfg dcfg = {LOSS_DELTA, 40, 8, 5, NULL, 0.7};
+    check dc = {.cfg = &dcfg, .nt = 2, .nout = 0, .run_d = run_loss_d, .run_f = run_loss_f,
+                .init = init_delta};
+    snprintf(dc.name, sizeof dc.name, "delta_l1_loss T=8 C=5 scale=0.7");
+    dc.t[0] = T_S("y", 40, 1, FILL_NORMAL, 2);
+    dc.t[1] = T_("target", 40, 0, FILL_NORMAL);
+    run_check(&dc);
 
     /* values against the textbook formulas, including extreme logits */
     double y[6] = {0.5, -1.25, 3, 40, -40, 0}, t[6] = {1, 0.25, 0, 0, 1, 0.5};
@@ -682,6 +702,10 @@ static void check_losses(void)
     e = fmax(e, relerr(l1_loss_d(NULL, y, t, 6, 2), ref));
     ref = (0.25 + 2.25 + 9 + 1600 + 1681 + 0.25) / 6 * 2;
     e = fmax(e, relerr(l2_loss_d(NULL, y, t, 6, 2), ref));
+    /* y, t as 3 frames of 2: changes of y (2.5, 41.25), (-43, -40); of t (-1, -0.25),
+     * (1, 0.5); mean |difference| over 4, times 2 */
+    ref = (3.5 + 41.5 + 44 + 40.5) / 4 * 2;
+    e = fmax(e, relerr(delta_l1_loss_d(NULL, y, t, 3, 2, 2), ref));
     ref = 0;
     for (int i = 0; i < 6; i++) { /* -z log s - (1-z) log(1-s), s = sigmoid(y) */
         double ls = -log1p(exp(-y[i])), l1s = -log1p(exp(y[i]));
@@ -1120,6 +1144,8 @@ static double RUN(loss)(const void *vc, R *const *X, R *const *G, R *out)
         return F(l2_loss)(dy, X[0], X[1], c->n, c->scale);
     case LOSS_BCE:
         return F(bce_logits_loss)(dy, X[0], X[1], c->n, c->scale);
+    case LOSS_DELTA:
+        return F(delta_l1_loss)(dy, X[0], X[1], c->T, c->C, c->scale);
     default:
         return F(softmax_xent_loss)(dy, X[0], c->targets, c->T, c->C, c->scale);
     }

@@ -40,7 +40,7 @@ typedef struct {
     float grad_scale;
     uint64_t seed;
     t2m_arena arena;
-    double l1, l1_pre, guided, frames;
+    double l1, l1_pre, guided, delta, frames;
     double *per_item; /* optional [n_items] losses */
     int rc;
 } worker;
@@ -48,7 +48,7 @@ typedef struct {
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    w->l1 = w->l1_pre = w->guided = 0;
+    w->l1 = w->l1_pre = w->guided = w->delta = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_items; k += w->stride) {
         int i = w->items[k];
@@ -66,10 +66,20 @@ static void *worker_run(void *arg)
         w->l1 += L.l1;
         w->l1_pre += L.l1_pre;
         w->guided += L.guided;
+        w->delta += L.delta;
         if (w->per_item)
             w->per_item[k] = L.total;
     }
     return NULL;
+}
+
+/* the workers' delta_l1 terms of their last run, summed */
+static double sum_delta(const worker *wk, int nthreads)
+{
+    double d = 0;
+    for (int t = 0; t < nthreads; t++)
+        d += wk[t].delta;
+    return d;
 }
 
 /* runs items over nthreads workers; sums gradients into m->p.grads when train */
@@ -234,6 +244,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--self-feed")) a.topts.self_feed = (float)atof(v);
         else if (OPT("--self-feed-passes")) a.topts.self_feed_passes = atoi(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
+        else if (OPT("--delta-weight")) a.topts.delta_weight = (float)atof(v);
         else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
@@ -420,7 +431,8 @@ int train_acoustic_main(int argc, char **argv)
     tts_dataset nds = ds;
     nds.mel = normmel;
 
-    double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0;
+    double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0,
+           sum_delta_l1 = 0;
     int64_t start_step = adam.step;
     int nsum = 0;
     while (adam.step < a.steps) {
@@ -473,6 +485,7 @@ int train_acoustic_main(int argc, char **argv)
         }
         sum_l1 += l1 / n_bp;
         sum_pre += l1_pre / n_bp;
+        sum_delta_l1 += sum_delta(wk, a.threads) / n_bp;
         sum_g += g / n_bp;
         sum_norm += norm;
         nsum++;
@@ -486,11 +499,14 @@ int train_acoustic_main(int argc, char **argv)
             if (m.post.n)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  pre-post %.4f",
                          sum_pre / nsum);
+            if (a.topts.delta_weight > 0)
+                snprintf(line + strlen(line), sizeof line - strlen(line), "  delta %.4f",
+                         sum_delta_l1 / nsum);
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            sum_l1 = sum_pre = sum_g = sum_norm = 0;
+            sum_l1 = sum_pre = sum_g = sum_norm = sum_delta_l1 = 0;
             nsum = 0;
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
@@ -502,6 +518,7 @@ int train_acoustic_main(int argc, char **argv)
             run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
             vl1 /= n_val;
             vl1_pre /= n_val;
+            double vdelta = sum_delta(wk, a.threads) / n_val;
             /* trained on its own frames: also validate every step on them, and keep the best
              * model by that, which is closer to how it speaks */
             double fed = NAN;
@@ -523,6 +540,9 @@ int train_acoustic_main(int argc, char **argv)
             if (isfinite(fed))
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  self-fed %.4f",
                          fed);
+            if (a.topts.delta_weight > 0)
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
+                         vdelta);
             double score = isfinite(fed) ? fed : vl1;
             fprintf(stderr, "%s\n", vline);
             fprintf(log, "%s\n", vline);
