@@ -483,6 +483,14 @@ static void test_stream_vs_batch(const char *voc)
         CHECK(s.n == b.n && d <= 1e-5f, "set %zu (envelope passes %d, sharpening %g / %d): "
               "streamed %zu samples, batched %zu, largest difference %g", k, set[k].env,
               set[k].amount, set[k].width, s.n, b.n, d);
+        if (set[k].amount > 0 && set[k].env > 0) { /* the pipeline (threads 2): the same */
+            tts_engine *e2 = open_neural(2, 1);
+            capture p2 = {0};
+            CHECK(speak(e2, LONG_TEXT, &p2) == 0 && same_output(&s, &p2),
+                  "set %zu: threads 2 differ from 1 (%zu / %zu samples)", k, p2.n, s.n);
+            tts_engine_close(e2);
+            free(p2.pcm);
+        }
         if (k == 0) {
             plain = s;
             s.pcm = NULL;
