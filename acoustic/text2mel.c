@@ -462,6 +462,9 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
                       ? delta_l1_loss_f(yp ? dpost : dout, yp ? yp : out, Y, T, nm,
                                         o->delta_weight * grad_scale)
                       : 0;
+    if (o->var_weight > 0)
+        loss->delta += delta_var_loss_f(yp ? dpost : dout, yp ? yp : out, Y, T, nm,
+                                        o->var_weight * grad_scale);
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;
         loss->l1_pre /= grad_scale;

@@ -94,7 +94,8 @@ typedef struct {
                                * the L1 of the output frames (after the post-net) */
     double l1_pre;            /* L1 of the decoder's frames before the post-net (== l1
                                * without one); the total has both */
-    double delta;             /* delta_weight x the changes' L1 (0 without); in the total */
+    double delta;             /* the frame-change terms: delta_weight x their L1 plus
+                               * var_weight x delta_var_loss (0 without); in the total */
     int n_steps, n_tokens;
 } t2m_loss;
 
@@ -114,6 +115,9 @@ typedef struct {
     float delta_weight;  /* > 0: plus this times the L1 of the output frames' frame-to-frame
                           * changes against the target's (delta_l1_loss: the trajectories
                           * must move as fast as speech's, not just pass near its frames) */
+    float var_weight;    /* > 0: plus this times delta_var_loss of the output frames: as
+                          * much frame-to-frame change per band over the utterance as the
+                          * target has, wherever it falls */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */
 } t2m_train_opts;

@@ -367,6 +367,41 @@ double NN(delta_l1_loss)(REAL *dy, const REAL *y, const REAL *target, int T, int
     return loss * scale / n;
 }
 
+/* How much the trajectories move, matched in the aggregate: for each of the C columns,
+ * v = the mean over the T - 1 frame pairs of |y[t+1] - y[t]| (+ 1e-3), likewise u of the
+ * target; the loss is the mean over the columns of (log v - log u)^2, times scale. Unlike
+ * delta_l1_loss it does not ask for the target's changes where they happen (which a
+ * model cannot know and so learns to average away), only for as much change in all: the
+ * "global variance" idea of Toda and Tokuda (2007) on the frame-to-frame changes. */
+double NN(delta_var_loss)(REAL *dy, const REAL *y, const REAL *target, int T, int C, double scale)
+{
+    if (T < 2 || C < 1)
+        return 0;
+    double loss = 0;
+    for (int c = 0; c < C; c++) {
+        double v = 0, u = 0;
+        for (int t = 0; t + 1 < T; t++) {
+            size_t i = (size_t)t * C + c;
+            v += fabs((double)y[i + C] - y[i]);
+            u += fabs((double)target[i + C] - target[i]);
+        }
+        v = v / (T - 1) + 1e-3;
+        u = u / (T - 1) + 1e-3;
+        double d = log(v) - log(u);
+        loss += d * d;
+        if (dy) {
+            double g = scale / C * 2 * d / v / (T - 1);
+            for (int t = 0; t + 1 < T; t++) {
+                size_t i = (size_t)t * C + c;
+                REAL s = y[i + C] > y[i] ? (REAL)g : y[i + C] < y[i] ? (REAL)-g : 0;
+                dy[i + C] += s;
+                dy[i] -= s;
+            }
+        }
+    }
+    return loss * scale / C;
+}
+
 /* mean squared error */
 double NN(l2_loss)(REAL *dy, const REAL *y, const REAL *target, size_t n, double scale)
 {

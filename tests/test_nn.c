@@ -84,7 +84,7 @@ typedef struct {
     int Tq, Tk;
     double g, weight;
 } guided_cfg;
-enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT, LOSS_DELTA };
+enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT, LOSS_DELTA, LOSS_DVAR };
 typedef struct {
     int which;
     size_t n; /* l1, l2, bce */
@@ -664,6 +664,19 @@ static void init_delta(const void *cfg, double *const *X)
         }
 }
 
+static void init_dvar(const void *cfg, double *const *X)
+{
+    /* y's own frame-to-frame changes >= 0.1 away from 0 (the kinks of |.|) */
+    const loss_cfg *c = cfg;
+    for (int t = 1; t < c->T; t++)
+        for (int k = 0; k < c->C; k++) {
+            size_t i = (size_t)t * c->C + k, j = i - c->C;
+            double d = X[0][i] - X[0][j];
+            if (fabs(d) < 0.1)
+                X[0][i] = X[0][j] + (d >= 0 ? 0.1 : -0.1);
+        }
+}
+
 static void check_losses(void)
 {
     static const int targets[4] = {2, 0, 5, 2};
@@ -694,6 +707,14 @@ static void check_losses(void)
     dc.t[0] = T_S("y", 40, 1, FILL_NORMAL, 2);
     dc.t[1] = T_("target", 40, 0, FILL_NORMAL);
     run_check(&dc);
+    /* the same init keeps y's own changes off 0 too (the target's changes are drawn apart) */
+    static loss_cfg vcfg = {LOSS_DVAR, 40, 8, 5, NULL, 0.7};
+    check vc = {.cfg = &vcfg, .nt = 2, .nout = 0, .run_d = run_loss_d, .run_f = run_loss_f,
+                .init = init_dvar};
+    snprintf(vc.name, sizeof vc.name, "delta_var_loss T=8 C=5 scale=0.7");
+    vc.t[0] = T_S("y", 40, 1, FILL_NORMAL, 2);
+    vc.t[1] = T_("target", 40, 0, FILL_NORMAL);
+    run_check(&vc);
 
     /* values against the textbook formulas, including extreme logits */
     double y[6] = {0.5, -1.25, 3, 40, -40, 0}, t[6] = {1, 0.25, 0, 0, 1, 0.5};
@@ -706,6 +727,15 @@ static void check_losses(void)
      * (1, 0.5); mean |difference| over 4, times 2 */
     ref = (3.5 + 41.5 + 44 + 40.5) / 4 * 2;
     e = fmax(e, relerr(delta_l1_loss_d(NULL, y, t, 3, 2, 2), ref));
+    /* the same frames: column 0 moves (2.5 + 43) / 2 against (1 + 1) / 2, column 1
+     * (41.25 + 40) / 2 against (0.25 + 0.5) / 2, each + 1e-3; mean of the squared log
+     * ratios times 2 */
+    {
+        double l0 = log((45.5 / 2 + 1e-3) / (2.0 / 2 + 1e-3)),
+               l1 = log((81.25 / 2 + 1e-3) / (0.75 / 2 + 1e-3));
+        ref = (l0 * l0 + l1 * l1) / 2 * 2;
+        e = fmax(e, relerr(delta_var_loss_d(NULL, y, t, 3, 2, 2), ref));
+    }
     ref = 0;
     for (int i = 0; i < 6; i++) { /* -z log s - (1-z) log(1-s), s = sigmoid(y) */
         double ls = -log1p(exp(-y[i])), l1s = -log1p(exp(y[i]));
@@ -1146,6 +1176,8 @@ static double RUN(loss)(const void *vc, R *const *X, R *const *G, R *out)
         return F(bce_logits_loss)(dy, X[0], X[1], c->n, c->scale);
     case LOSS_DELTA:
         return F(delta_l1_loss)(dy, X[0], X[1], c->T, c->C, c->scale);
+    case LOSS_DVAR:
+        return F(delta_var_loss)(dy, X[0], X[1], c->T, c->C, c->scale);
     default:
         return F(softmax_xent_loss)(dy, X[0], c->targets, c->T, c->C, c->scale);
     }

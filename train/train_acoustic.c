@@ -245,6 +245,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--self-feed-passes")) a.topts.self_feed_passes = atoi(v);
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
         else if (OPT("--delta-weight")) a.topts.delta_weight = (float)atof(v);
+        else if (OPT("--var-weight")) a.topts.var_weight = (float)atof(v);
         else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
@@ -499,7 +500,7 @@ int train_acoustic_main(int argc, char **argv)
             if (m.post.n)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  pre-post %.4f",
                          sum_pre / nsum);
-            if (a.topts.delta_weight > 0)
+            if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  delta %.4f",
                          sum_delta_l1 / nsum);
             fprintf(stderr, "%s\n", line);
@@ -540,7 +541,7 @@ int train_acoustic_main(int argc, char **argv)
             if (isfinite(fed))
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  self-fed %.4f",
                          fed);
-            if (a.topts.delta_weight > 0)
+            if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
                          vdelta);
             double score = isfinite(fed) ? fed : vl1;
