@@ -4,7 +4,9 @@
  * chosen size, and the latency to the first samples after the first mel frame.
  *
  *   RTF = wall time of voc_stream_push for every frame + voc_stream_finish (and, when the
- *   model's env_passes > 0, the streamed envelope match, tts_envmatch) / audio duration, for an utterance of --frames frames (default 400 = 5 s), median (and best)
+ *   model's env_passes > 0, the streamed envelope match, tts_envmatch; when its
+ *   frame_sharpen > 0, the frames' sharpening before both, tts_sharpen) / audio duration,
+ *   for an utterance of --frames frames (default 400 = 5 s), median (and best)
  *   of --runs runs (default 5).
  *   First samples: wall time from a fresh stream to the first samples returned: the
  *   pushes of frames 0 .. la (la = look-ahead; the look-ahead frames themselves are a wait
@@ -115,18 +117,32 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
         fprintf(stderr, "bench_vocoder: %s\n", err.msg);
         return -1;
     }
+    /* and the sharpening of the frames before both */
+    tts_sharpen *sh = NULL;
+    float *sbuf = malloc(sizeof(float) * c->n_mels);
+    if (c->frame_sharpen > 0 && (!sbuf || tts_sharpen_create(&sh, c->n_mels, c->frame_sharpen,
+                                                              c->frame_sharpen_w, &err))) {
+        fprintf(stderr, "bench_vocoder: %s\n", err.msg);
+        return -1;
+    }
     double t[64], lat[101];
     runs = runs > 64 ? 64 : runs;
     for (int r = -1; r < runs; r++) { /* run -1 warms up */
         voc_stream_reset(&s, &m, 1);
         if (env)
             tts_envmatch_reset(env);
+        if (sh)
+            tts_sharpen_reset(sh);
         double t0 = now_s();
         size_t n = 0, k;
-        for (int f = 0; f < frames; f++) {
+        for (int f = 0; f < frames + (sh ? tts_sharpen_delay(sh) : 0); f++) {
+            const float *fr = f < frames ? mel + (size_t)f * c->n_mels : NULL;
+            if (sh && !(fr ? tts_sharpen_push(sh, fr, sbuf) : tts_sharpen_flush(sh, sbuf)))
+                continue;
+            fr = sh ? sbuf : fr;
             if (env)
-                tts_envmatch_push_frame(env, mel + (size_t)f * c->n_mels, &err);
-            int got = voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm + n);
+                tts_envmatch_push_frame(env, fr, &err);
+            int got = voc_stream_push(&m, &s, fr, NULL, pcm + n);
             if (env && got > 0)
                 tts_envmatch_push(env, pcm + n, (size_t)got, eout, ecap, &k, &err);
             n += (size_t)(got > 0 ? got : 0);
@@ -146,12 +162,18 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
         voc_stream_reset(&s, &m, 1);
         if (env)
             tts_envmatch_reset(env);
+        if (sh)
+            tts_sharpen_reset(sh);
         double t0 = now_s();
         size_t out = 0;
         for (int f = 0; f < frames && !out; f++) {
+            const float *fr = mel + (size_t)f * c->n_mels;
+            if (sh && !tts_sharpen_push(sh, fr, sbuf))
+                continue;
+            fr = sh ? sbuf : fr;
             if (env)
-                tts_envmatch_push_frame(env, mel + (size_t)f * c->n_mels, &err);
-            int got = voc_stream_push(&m, &s, mel + (size_t)f * c->n_mels, NULL, pcm);
+                tts_envmatch_push_frame(env, fr, &err);
+            int got = voc_stream_push(&m, &s, fr, NULL, pcm);
             if (env && got > 0)
                 tts_envmatch_push(env, pcm, (size_t)got, eout, ecap, &out, &err);
             else
@@ -167,6 +189,8 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
     res->first_ms_best = lat[0];
     voc_stream_free(&s);
     tts_envmatch_free(env);
+    tts_sharpen_free(sh);
+    free(sbuf);
     free(eout);
     free(mel);
     free(pcm);
@@ -333,6 +357,10 @@ int main(int argc, char **argv)
     }
     printf("\nfirst samples: the look-ahead (%d frame) is also waited for; the acoustic model emits "
            "4 frames per step, so it costs no extra wait there\n", c.lookahead);
+    if (c.frame_sharpen > 0)
+        printf("the frames are sharpened first (amount %g, %d frames wide): %d more frames of "
+               "look-ahead, pushed before the first samples\n", c.frame_sharpen,
+               c.frame_sharpen_w, c.frame_sharpen_w / 2);
     if (ar) {
         printf("\n| alternative (one sample at a time) | kFLOP/sample | RTF median | RTF best | "
                "GFLOP/s |\n|---|---|---|---|---|\n");
