@@ -413,6 +413,7 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
         done
         check "tts-train eval: report, WAV lists of the 2 validation takes, Griffin-Lim's copy synthesis within 8 dB MCD" \
             'grep -q "^| validation utterances | 2 |$" ev.out' '[ "$lists_ok" = 1 ]' \
+            'grep -q "^| frames.* modulation power against the recordings.* / .* |$" ev.out' \
             '[ -n "$gl_mcd" ] && awk -v m="$gl_mcd" "BEGIN { exit !(m > 0 && m < 8) }"'
     else
         say_fail "tts-train eval on a cache with a validation split" "$(cat prepv.err ev.err | tail -n 3 | tr '\n' '|')"
@@ -433,6 +434,25 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
             '[ -n "$live3" ] && [ -n "$avg3" ] && [ "$live3" != "$avg3" ]'
     else
         say_fail "tts-train vocoder --ema" "$(cat ema.err ema2.err | tail -n 3 | tr '\n' '|')"
+    fi
+    # the frames' sharpening, a vocoder setting: exported, spoken through (beside a copy of
+    # the voice, where the engine looks), and refused out of range with nothing written
+    mkdir -p vs && cp "$model" vs/voice.ltm
+    if timeout -k 5 "$LIMIT" "$TRAIN" export vrun/ckpt.ltm vs/voice.vocoder.ltm --env-passes 2 \
+            --frame-sharpen 1.4 3 >vsh.err 2>&1; then
+        run "$TTS" -m vs/voice.ltm --vocoder wavenet "Hello, world." -o vs.wav
+        check "export --frame-sharpen 1.4 3: the voice speaks through the sharpened vocoder" \
+            '[ "$rc" = 0 ]' 'good_wav vs.wav'
+    else
+        say_fail "tts-train export --frame-sharpen" "$(tail -n 3 vsh.err | tr '\n' '|')"
+    fi
+    if ! "$TRAIN" export vrun/ckpt.ltm vsbad.ltm --frame-sharpen 1 4 >vsbad.err 2>&1 &&
+        grep -q "odd width" vsbad.err && [ ! -e vsbad.ltm ] &&
+        ! "$TRAIN" export vrun/ckpt.ltm vsbad.ltm --frame-sharpen -1 3 >>vsbad.err 2>&1 &&
+        [ ! -e vsbad.ltm ]; then
+        say_pass "tts-train export --frame-sharpen 1 4 / -1 3: refused, nothing written"
+    else
+        say_fail "tts-train export --frame-sharpen out of range" "$(tr '\n' '|' <vsbad.err)"
     fi
     if ! "$TRAIN" prepare "$DATA/corpus" dsbad.ltd --val-every 1 >prepbad.err 2>&1 &&
         grep -q "val-every takes a number >= 2" prepbad.err && [ ! -e dsbad.ltd ]; then
