@@ -458,13 +458,14 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     loss->l1_pre = frame_loss(dout, out, Y, (size_t)S * fr, grad_scale);
     loss->l1 = yp ? frame_loss(dpost, yp, Y, (size_t)T * nm, grad_scale) : loss->l1_pre;
     loss->guided = guided_attention_loss_f(dA, A, S, N, o->guided_g, o->guided_weight * grad_scale);
-    loss->delta = o->delta_weight > 0
-                      ? delta_l1_loss_f(yp ? dpost : dout, yp ? yp : out, Y, T, nm,
-                                        o->delta_weight * grad_scale)
-                      : 0;
+    /* the frame-change terms, on the output frames (the post-net's, when there is one) */
+    const float *fin = yp ? yp : out;
+    float *dfin = yp ? dpost : dout;
+    loss->delta = 0;
+    if (o->delta_weight > 0)
+        loss->delta += delta_l1_loss_f(dfin, fin, Y, T, nm, o->delta_weight * grad_scale);
     if (o->var_weight > 0)
-        loss->delta += delta_var_loss_f(yp ? dpost : dout, yp ? yp : out, Y, T, nm,
-                                        o->var_weight * grad_scale);
+        loss->delta += delta_var_loss_f(dfin, fin, Y, T, nm, o->var_weight * grad_scale);
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;
         loss->l1_pre /= grad_scale;

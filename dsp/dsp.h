@@ -178,6 +178,9 @@ size_t tts_envmatch_delay(const tts_envmatch *e);
 #define TTS_SHARPEN_MAX_AMOUNT 4.0f
 #define TTS_SHARPEN_MAX_WIDTH 31
 typedef struct tts_sharpen tts_sharpen;
+/* 1 when (amount, width) is a setting tts_sharpen takes: amount in 0 .. MAX_AMOUNT, width
+ * odd in 3 .. MAX_WIDTH */
+int tts_sharpen_valid(float amount, int width);
 int tts_sharpen_create(tts_sharpen **out, int n_mels, float amount, int width, tts_err *err);
 void tts_sharpen_free(tts_sharpen *s); /* NULL is fine */
 void tts_sharpen_reset(tts_sharpen *s); /* before the next utterance */

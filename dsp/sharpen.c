@@ -12,18 +12,22 @@ struct tts_sharpen {
     size_t pushed, out; /* frames in, frames out */
 };
 
+int tts_sharpen_valid(float amount, int width)
+{
+    return amount >= 0 && amount <= TTS_SHARPEN_MAX_AMOUNT && width >= 3 &&
+           width <= TTS_SHARPEN_MAX_WIDTH && width % 2 == 1;
+}
+
 int tts_sharpen_create(tts_sharpen **out, int n_mels, float amount, int width, tts_err *err)
 {
     *out = NULL;
     if (n_mels < 1 || n_mels > 4096)
         return tts_seterr(err, TTS_E_INVALID, "sharpening: %d mel bands is outside 1 .. 4096",
                           n_mels);
-    if (!(amount >= 0 && amount <= TTS_SHARPEN_MAX_AMOUNT))
-        return tts_seterr(err, TTS_E_INVALID, "sharpening: amount %g is outside 0 .. %g",
-                          amount, TTS_SHARPEN_MAX_AMOUNT);
-    if (width < 3 || width > TTS_SHARPEN_MAX_WIDTH || width % 2 == 0)
-        return tts_seterr(err, TTS_E_INVALID, "sharpening: width %d is not odd in 3 .. %d",
-                          width, TTS_SHARPEN_MAX_WIDTH);
+    if (!tts_sharpen_valid(amount, width))
+        return tts_seterr(err, TTS_E_INVALID, "sharpening: amount %g, width %d: wants an "
+                          "amount in 0 .. %g and an odd width in 3 .. %d", amount, width,
+                          TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);
     tts_sharpen *s = calloc(1, sizeof *s);
     if (s)
         s->ring = malloc(sizeof(float) * (size_t)width * (size_t)n_mels);

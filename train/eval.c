@@ -182,10 +182,6 @@ static void sharpen_frames(float *x, size_t n, int nm, double a, const float *gl
     }
 }
 
-/* a modulation post-filter: every band's deviation from its centred moving average over
- * w frames (w odd; the ends average what they have) times 1 + a, which lifts the band
- * trajectories' faster modulations (above ~ 80 / w Hz at 12.5 ms frames) that the
- * predicted frames lack */
 /* Over-smoothing in time: the power of the band trajectories' modulation in each of the
  * MOD_BANDS ranges (frames at fps a second), added to pw[]. Each band's trajectory, its
  * mean removed and Hann-windowed, through a DFT; the power of the bins in the range over
@@ -198,12 +194,13 @@ static void mod_power(const float *x, size_t n, int nm, double fps, double *pw)
 {
     if (n < 8)
         return;
-    double *tr = malloc(sizeof(double) * n * 3), *cs = tr + n, *sn = cs + n;
+    double *tr = malloc(sizeof(double) * n * 4), *cs = tr + n, *sn = cs + n, *win = sn + n;
     if (!tr)
         return;
     for (size_t t = 0; t < n; t++) {
         cs[t] = cos(2 * M_PI * (double)t / n);
         sn[t] = sin(2 * M_PI * (double)t / n);
+        win[t] = 0.5 - 0.5 * cos(2 * M_PI * (t + 0.5) / n);
     }
     for (int b = 0; b < nm; b++) {
         double mu = 0;
@@ -211,7 +208,7 @@ static void mod_power(const float *x, size_t n, int nm, double fps, double *pw)
             mu += x[t * nm + b];
         mu /= (double)n;
         for (size_t t = 0; t < n; t++)
-            tr[t] = (x[t * nm + b] - mu) * (0.5 - 0.5 * cos(2 * M_PI * (t + 0.5) / n));
+            tr[t] = (x[t * nm + b] - mu) * win[t];
         for (size_t k = 1; k <= n / 2; k++) {
             double f = k * fps / n;
             int r = -1;
@@ -475,8 +472,7 @@ int train_eval_main(int argc, char **argv)
         else if (!strcmp(argv[i], "--sharpen-time") && i + 2 < argc) {
             sharpen_t = atof(argv[++i]);
             sharpen_w = atoi(argv[++i]);
-            if (!(sharpen_t >= 0 && sharpen_t <= TTS_SHARPEN_MAX_AMOUNT) || sharpen_w < 3 ||
-                sharpen_w > TTS_SHARPEN_MAX_WIDTH || sharpen_w % 2 == 0) {
+            if (!tts_sharpen_valid((float)sharpen_t, sharpen_w)) {
                 fprintf(stderr, "tts-train eval: --sharpen-time wants an amount in 0 .. %g and "
                                 "an odd width in 3 .. %d\n",
                         TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);

@@ -143,8 +143,8 @@ int train_export_main(int argc, char **argv)
             fs_amount = strtod(v, &e1);
             long w = strtol(argv[i + 2], &e2, 10);
             i += 2;
-            if (*e1 || *e2 || !(fs_amount >= 0 && fs_amount <= TTS_SHARPEN_MAX_AMOUNT) || w < 3 ||
-                w > TTS_SHARPEN_MAX_WIDTH || w % 2 == 0) {
+            if (*e1 || *e2 || w < 3 || w > TTS_SHARPEN_MAX_WIDTH ||
+                !tts_sharpen_valid((float)fs_amount, (int)w)) {
                 fprintf(stderr, "tts-train export: --frame-sharpen wants an amount in 0 .. %g "
                                 "and an odd width in 3 .. %d\n",
                         TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);

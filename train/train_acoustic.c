@@ -73,7 +73,7 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-/* the workers' delta_l1 terms of their last run, summed */
+/* the workers' frame-change terms (t2m_loss.delta) of their last run, summed */
 static double sum_delta(const worker *wk, int nthreads)
 {
     double d = 0;

@@ -38,10 +38,8 @@ static int check_config(const voc_config *c, tts_err *err)
     BAD(c->lookahead < 0 || c->lookahead > 4, "lookahead")
     BAD(c->src < 1 || c->src > 4, "src (1 .. 4)")
     BAD(c->env_passes < 0 || c->env_passes > TTS_ENVMATCH_MAX_PASSES, "env_passes")
-    BAD(!(c->frame_sharpen >= 0 && c->frame_sharpen <= TTS_SHARPEN_MAX_AMOUNT), "frame_sharpen")
-    BAD(c->frame_sharpen_w < 3 || c->frame_sharpen_w > TTS_SHARPEN_MAX_WIDTH ||
-            c->frame_sharpen_w % 2 == 0,
-        "frame_sharpen_w (odd, 3 .. 31)")
+    BAD(!tts_sharpen_valid(c->frame_sharpen, c->frame_sharpen_w),
+        "frame_sharpen, frame_sharpen_w (amount 0 .. 4, odd width 3 .. 31)")
     BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
 #undef BAD
     return TTS_OK;

@@ -93,22 +93,16 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     c.env_passes = 0;
     c.frame_sharpen = 0;
     c.frame_sharpen_w = 5;
-    if (tts_mf_has(mf, "vocoder.frame_sharpen")) {
+    if (tts_mf_has(mf, "vocoder.frame_sharpen")) { /* both judged with the rest (voc_layout) */
         double a;
         if ((rc = tts_mf_get_f64(mf, "vocoder.frame_sharpen", &a, err)))
             return rc;
-        if (!(a >= 0 && a <= TTS_SHARPEN_MAX_AMOUNT))
-            return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder.frame_sharpen = %g is "
-                              "out of range [0, %g]", a, TTS_SHARPEN_MAX_AMOUNT);
         c.frame_sharpen = (float)a;
     }
     if (tts_mf_has(mf, "vocoder.frame_sharpen_w") &&
         (rc = get_int(mf, "vocoder.frame_sharpen_w", 3, TTS_SHARPEN_MAX_WIDTH,
                       &c.frame_sharpen_w, err)))
         return rc;
-    if (c.frame_sharpen_w % 2 == 0)
-        return tts_seterr(err, TTS_E_FORMAT, "model file: vocoder.frame_sharpen_w = %d is "
-                          "not odd", c.frame_sharpen_w);
     if ((tts_mf_has(mf, "vocoder.env_passes") &&
          (rc = get_int(mf, "vocoder.env_passes", 0, TTS_ENVMATCH_MAX_PASSES, &c.env_passes,
                        err))) ||
