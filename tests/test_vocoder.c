@@ -797,6 +797,11 @@ static void test_streaming(void)
     for (d.lookahead = 0; d.lookahead <= 2; d.lookahead++)
         CHECK(stream_vs_batched(&d, 9, 4 + d.lookahead, 2) <= 1e-6,
               "shaped noise alone, la %d: stream != batched", d.lookahead);
+    /* the whole source at every look-ahead: the excitation's frames come out of the
+     * stream's ring (voc_exc_offset) */
+    for (d.lookahead = 0; d.lookahead <= 4; d.lookahead += 2)
+        CHECK(stream_vs_batched(&d, 10, 6 + d.lookahead, 1) <= 1e-5,
+              "shaped noise, own source, la %d: stream != batched", d.lookahead);
     d.lookahead = 1;
     voc_config c = tiny_config();
     CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
@@ -810,6 +815,81 @@ static void test_streaming(void)
     c.dil_cycle = 3;
     c.cond_kernel = 1;
     CHECK(stream_vs_batched(&c, 2, 5, 0) <= 1e-5, "la 3 > frames, fold 8");
+}
+
+/* a model grown to more look-ahead (voc_cond_grow on its conditioning convs, the rest
+ * copied) makes the old model's samples from the same frames and source, past the first
+ * blocks (the zero padding of the convs' first frames differs, and the stack carries that
+ * for its receptive field); and its new taps are live */
+static void test_lookahead_grow(void)
+{
+    voc_config c = tiny_config(), c2;
+    c.src = 3;
+    c2 = c;
+    c2.lookahead = 3;
+    c2.cond_kernel = c.cond_kernel + 2;
+    voc_model m, m2;
+    tts_err e;
+    CHECK(voc_init(&m, &c, 0, 8, &e) == 0 && voc_init(&m2, &c2, 0, 9, &e) == 0, "init: %s",
+          e.msg);
+    uint64_t rng = 5;
+    randomize_biases(&m, &rng);
+    for (int i = 0; i < m2.p.n_tensors; i++) {
+        const nn_tensor_info *t = &m2.p.tensors[i];
+        const nn_tensor_info *o = nn_params_find(&m.p, t->name);
+        float *dst = m2.p.params + t->offset;
+        const float *src = m.p.params + o->offset;
+        if (o->size == t->size)
+            memcpy(dst, src, sizeof(float) * t->size);
+        else
+            voc_cond_grow(dst, src, c.cond_kernel, c2.cond_kernel, (int)(o->size / c.cond_kernel),
+                          !strcmp(t->name, "vocoder.cond.0.w"));
+    }
+    enum { NF = 24, NB = NF - 3, SKIP = 6 };
+    int nm = c.n_mels, hop = c.hop;
+    float mel[NF * 6], *s1 = malloc(sizeof(float) * NB * hop * c.src);
+    float *s2 = malloc(sizeof(float) * NB * hop * c.src);
+    float *a = malloc(sizeof(float) * NB * hop), *b = malloc(sizeof(float) * NB * hop);
+    fill_normal(NULL, mel, NF * nm, 1.5, -4, &rng);
+    voc_arena ar = {0};
+    /* the same source (to rounding: the pitch head runs over NB + la frames, and the
+     * oscillator's phase carries its F0's last bits) */
+    int ok = voc_source_from_mel(&m, mel, NF, NB, 3, s1, &ar) == 0 &&
+             voc_source_from_mel(&m2, mel, NF, NB, 3, s2, &ar) == 0;
+    for (int i = 0; ok && i < NB * hop * c.src; i++)
+        ok = fabsf(s1[i] - s2[i]) <= 1e-4f;
+    CHECK(ok, "grown look-ahead: another source");
+    ok = ok && voc_forward(&m, mel, NF, NB, s1, a, &ar) == 0 &&
+         voc_forward(&m2, mel, NF, NB, s1, b, &ar) == 0;
+    double worst = 0, peak = 0, head = 0;
+    for (int i = 0; i < NB * hop; i++) {
+        double d = fabs(a[i] - b[i]);
+        if (i >= SKIP * hop)
+            worst = fmax(worst, d);
+        else
+            head = fmax(head, d);
+        peak = fmax(peak, fabs(a[i]));
+    }
+    CHECK(ok && worst <= 1e-5 * fmax(peak, 1), "grown look-ahead: samples differ by %.2e", worst);
+    /* the newest tap of the first conv reads frame t + 3 for block t: a change there moves
+     * the output */
+    size_t w0 = m2.cond[0].w + (size_t)(c2.cond_kernel - 1) * nm * c.cond_ch;
+    for (int k = 0; k < nm * c.cond_ch; k++)
+        m2.p.params[w0 + k] = 0.3f * (float)nn_rand_normal(&rng);
+    ok = voc_forward(&m2, mel, NF, NB, s1, b, &ar) == 0;
+    double moved = 0;
+    for (int i = SKIP * hop; i < NB * hop; i++)
+        moved = fmax(moved, fabs(a[i] - b[i]));
+    CHECK(ok && moved > 1e-3, "grown look-ahead: the new taps do nothing (%.2e)", moved);
+    printf("look-ahead 1 -> 3 by voc_cond_grow: max |grown - old| %.2e past block %d (%.2e "
+           "before; peak %.3f); new taps set: %.2e\n", worst, SKIP, head, peak, moved);
+    free(s1);
+    free(s2);
+    free(a);
+    free(b);
+    voc_arena_free(&ar);
+    voc_free(&m);
+    voc_free(&m2);
 }
 
 /* a src-4 model whose shaped-noise rows are 0 is the src-3 model it was made from: the
@@ -1334,6 +1414,7 @@ int main(void)
     test_noise_grain();
     test_streaming();
     test_src4_extends_src3();
+    test_lookahead_grow();
     test_causality();
     test_model_file();
     test_training_reduces_loss();

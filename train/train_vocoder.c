@@ -26,7 +26,10 @@
  * voc_pitch_track), and its pitch head learns to read that F0 and the voicing from the
  * mel (voc_pitch_train, weight --pitch-weight), which is where the excitation comes from
  * at inference. --init OLD.ltm starts a new run from an older vocoder's weights (every
- * tensor of the same name and size; the noise rows of the input layer).
+ * tensor of the same name and size; the noise rows of the input layer). With --lookahead N
+ * above OLD's (1 or more), its conditioning convs get the taps N needs, OLD's weights
+ * shifted in (voc_cond_grow): the run starts from OLD's output and learns what the new
+ * frames of look-ahead say.
  *
  * --mel-weight W adds W times a log-mel L1 term (voc_stft_loss_set_mel): the output's
  * log-mel, analysed as the cache's frames are, against the frames the crop is conditioned
@@ -207,8 +210,8 @@ static void *worker_run(void *arg)
             }
         }
         if (c->src >= 2) {
-            /* the excitation at the recording's F0: block t glides from frame t + la - 1 to
-             * t + la, as at inference; the oscillator starts at a random phase */
+            /* the excitation at the recording's F0: block t glides from frame t + e - 1 to
+             * t + e (voc_exc_offset), as at inference; the oscillator starts at a random phase */
             float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1];
             /* --tf-pitch: on predicted frames, the F0 and voicing that the pitch head reads
              * from them, as at inference, instead of the recording's, which the frames
@@ -224,7 +227,7 @@ static void *worker_run(void *arg)
                 voc_pitch_decode(w->phead, nf, hf, hv);
             }
             for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
-                int f = s0 + t + c->lookahead - 1;
+                int f = s0 + t + voc_exc_offset(c) - 1;
                 f = f < 0 ? 0 : f >= F ? F - 1 : f;
                 int row = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0; /* in the crop */
                 if (head) {
@@ -316,6 +319,7 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
 static int g_tf_pitch;
+
 static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
 static disc_model *g_disc;          /* the critics (NULL: no adversarial term) */
 static double g_adv_w, g_fm_w;       /* their weights in the network's loss this step */
@@ -669,6 +673,24 @@ int train_vocoder_main(int argc, char **argv)
             c = old.cfg;
             if (over.src)
                 c.src = over.src;
+            /* more look-ahead, d frames: the conditioning convs get d more taps each, and
+             * the old weights go in shifted (cond_grow) so that the network starts as it
+             * was, one frame later on the frame grid, with the new taps at 0 */
+            if (over.lookahead && over.lookahead - 1 != old.cfg.lookahead) {
+                int d = over.lookahead - 1 - old.cfg.lookahead;
+                if (d < 0 || old.cfg.lookahead < 1 || old.cfg.cond_kernel + d > 9) {
+                    fprintf(stderr, "tts-train vocoder: --init with --lookahead %d: a vocoder "
+                                    "with look-ahead %d can only grow it (from 1 on, the "
+                                    "conditioning kernel up to 9)\n",
+                            over.lookahead - 1, old.cfg.lookahead);
+                    voc_free(&old);
+                    tts_mf_close(omf);
+                    tts_dataset_close(&ds);
+                    return 1;
+                }
+                c.lookahead += d;
+                c.cond_kernel += d;
+            }
             c.sample_rate = ds.audio.sample_rate;
         }
         if (voc_init(&m, &c, 1, 4321, &err)) {
@@ -684,7 +706,14 @@ int train_vocoder_main(int argc, char **argv)
                 if (!o)
                     continue;
                 size_t n = o->size < t->size ? o->size : t->size;
-                if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
+                if (c.cond_kernel != old.cfg.cond_kernel &&
+                    !strncmp(t->name, "vocoder.cond.", 13) && strcmp(t->name, "vocoder.cond.proj") &&
+                    t->name[strlen(t->name) - 1] == 'w') {
+                    voc_cond_grow(m.p.params + t->offset, old.p.params + o->offset,
+                              old.cfg.cond_kernel, c.cond_kernel, (int)(o->size / old.cfg.cond_kernel),
+                              t->name[13] == '0');
+                    copied++;
+                } else if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
                     /* vocoder.in.w: the old source's rows come first in both; a new
                      * channel's rows start at 0, so the network starts as it was */
                     memcpy(m.p.params + t->offset, old.p.params + o->offset, n * sizeof(float));

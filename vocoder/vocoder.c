@@ -478,6 +478,13 @@ int voc_pitch_forward(const voc_model *m, const float *mel, int nf, float *out, 
     return rc;
 }
 
+void voc_cond_grow(float *W2, const float *W, int K, int K2, int per_tap, int first)
+{
+    int d = K2 - K;
+    memset(W2, 0, sizeof(float) * (size_t)K2 * per_tap);
+    memcpy(W2 + (first ? 0 : (size_t)d * per_tap), W, sizeof(float) * (size_t)K * per_tap);
+}
+
 void voc_pitch_decode(const float *out, int n, float *f0, float *voiced)
 {
     for (int t = 0; t < n; t++) {
@@ -554,7 +561,7 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
             src[i] = (float)nn_rand_normal(&rng);
         return TTS_OK;
     }
-    int la = c->lookahead, Tf = n_blocks + la;
+    int la = c->lookahead, Tf = n_blocks + la, e = voc_exc_offset(c);
     /* the pitch head over the frames the blocks use (past the end: the last frame) */
     float *frames = malloc(sizeof(float) * (size_t)Tf * c->n_mels);
     float *out = malloc(sizeof(float) * (size_t)Tf * 2), *f0 = malloc(sizeof(float) * Tf);
@@ -595,9 +602,9 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
         } else {
             voc_pitch_decode(out, Tf, f0, v);
         }
-        /* block t glides from frame t + la - 1 (frame 0 for the first) to frame t + la */
+        /* block t glides from frame t + e - 1 (frame 0 for the first) to frame t + e */
         for (int t = 0; t <= n_blocks && !rc; t++) {
-            int f = t + la - 1 > 0 ? t + la - 1 : 0;
+            int f = t + e - 1 > 0 ? t + e - 1 : 0;
             fa[t] = f0[f];
             va[t] = v[f];
             if (amps)
@@ -607,7 +614,7 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
     }
     if (!rc && grains) {
         /* the stream's grains: one more of frame 0 first (G_-1), then one per frame pushed
-         * (G_j); block t is the tail of G_{t+la-1} and the head of G_{t+la} */
+         * (G_j); block t is the tail of G_{t+e-1} and the head of G_{t+e} */
         uint64_t grng = voc_grain_seed(seed);
         int hop = c->hop;
         for (int j = -1; j < Tf && !rc; j++) {
@@ -617,8 +624,8 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
                 voc_frame_grain(m, gr, mag, &grng, grains + (size_t)(j + 1) * 2 * hop);
         }
         for (int t = 0; t < n_blocks && !rc; t++) {
-            const float *g0 = grains + (size_t)(t + la) * 2 * hop + hop;
-            const float *g1 = grains + (size_t)(t + la + 1) * 2 * hop;
+            const float *g0 = grains + (size_t)(t + e) * 2 * hop + hop;
+            const float *g1 = grains + (size_t)(t + e + 1) * 2 * hop;
             for (int i = 0; i < hop; i++)
                 gn[(size_t)t * hop + i] = g0[i] + g1[i];
         }
@@ -651,13 +658,19 @@ int voc_source_with_f0(const voc_model *m, const float *mel, int n_frames, int n
 
 /* ---- streaming ------------------------------------------------------------------------- */
 
+/* the ring slot of frame f >= -1 */
+static int ring_slot(int f)
+{
+    return (f + VOC_RING) % VOC_RING;
+}
+
 static size_t stream_floats(const voc_config *c)
 {
     size_t C = c->res_ch, S = c->skip_ch, F = c->fold, hs = c->hop / c->fold;
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
     return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
-           2 * VOC_PITCH_CH + 6 * (size_t)c->hop + 2 * VOC_MAX_HARM + 16 * 24 +
-           (c->src >= 4 ? 5 * (size_t)c->hop : 0);
+           2 * VOC_PITCH_CH + 6 * (size_t)c->hop + (2 + VOC_RING) * VOC_MAX_HARM + 16 * 24 +
+           (c->src >= 4 ? (2 * VOC_RING + 1) * (size_t)c->hop : 0);
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -762,9 +775,9 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
     CARVE(s->src, 4 * (size_t)c->hop);
     CARVE(s->shaped, (size_t)c->hop);
     CARVE(s->amps, 2 * (size_t)VOC_MAX_HARM);
+    CARVE(s->ramps, (size_t)VOC_RING * VOC_MAX_HARM);
     if (c->src >= 4) {
-        CARVE(s->grain[0], 2 * (size_t)c->hop);
-        CARVE(s->grain[1], 2 * (size_t)c->hop);
+        CARVE(s->rgrain, (size_t)VOC_RING * 2 * c->hop);
         CARVE(s->gnoise, (size_t)c->hop);
     }
 #undef CARVE
@@ -891,38 +904,45 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
                 acc += (double)pin[q] * P[m->pitch[2].w + (size_t)q * 2 + k];
             o[k] = (float)acc;
         }
-        s->f0[0] = s->f0[1];
-        s->vprob[0] = s->vprob[1];
-        voc_pitch_decode(o, 1, &s->f0[1], &s->vprob[1]);
-        if (c->src >= 3) {
-            memcpy(s->amps, s->amps + VOC_MAX_HARM, sizeof(float) * VOC_MAX_HARM);
-            voc_frame_amps(m, s->mel, mel_frame, s->f0[1], s->mag, s->amps + VOC_MAX_HARM);
-        }
+        int r = ring_slot(j), r1 = ring_slot(-1);
+        voc_pitch_decode(o, 1, &s->rf0[r], &s->rv[r]);
+        float *amps = s->ramps + (size_t)r * VOC_MAX_HARM;
+        if (c->src >= 3)
+            voc_frame_amps(m, s->mel, mel_frame, s->rf0[r], s->mag, amps);
         if (c->src >= 4) {
-            /* grain[0] = G_{j-1}, grain[1] = G_j (G_-1: a second grain of frame 0) */
-            if (j == 0)
-                voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->grain[1]);
-            float *g = s->grain[0];
-            s->grain[0] = s->grain[1];
-            s->grain[1] = g;
-            voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->grain[1]);
+            if (j == 0) /* G_-1 first, as voc_source_from_mel draws them */
+                voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->rgrain + (size_t)r1 * 2 * c->hop);
+            voc_frame_grain(m, s->grainer, s->mag, &s->grng, s->rgrain + (size_t)r * 2 * c->hop);
         }
-        if (j == 0) {
-            s->f0[0] = s->f0[1];
-            s->vprob[0] = s->vprob[1];
-            memcpy(s->amps, s->amps + VOC_MAX_HARM, sizeof(float) * VOC_MAX_HARM);
+        if (j == 0) { /* frame -1 is frame 0 again */
+            s->rf0[r1] = s->rf0[r];
+            s->rv[r1] = s->rv[r];
+            memcpy(s->ramps + (size_t)r1 * VOC_MAX_HARM, amps, sizeof(float) * VOC_MAX_HARM);
         }
     }
     if (j == 0)
         memcpy(s->P_prev, s->P_cur, sizeof(float) * L2C); /* P[-1] := P[0] */
     int produced = 0;
-    if (j - c->lookahead >= 0) {
+    int t = j - c->lookahead;
+    if (t >= 0) {
+        if (c->src >= 2) { /* the block's two frames out of the ring */
+            int e = voc_exc_offset(c);
+            for (int k = 0; k < 2; k++) {
+                int r = ring_slot(t + e - 1 + k);
+                s->f0[k] = s->rf0[r];
+                s->vprob[k] = s->rv[r];
+                memcpy(s->amps + (size_t)k * VOC_MAX_HARM, s->ramps + (size_t)r * VOC_MAX_HARM,
+                       sizeof(float) * VOC_MAX_HARM);
+                if (c->src >= 4)
+                    s->grain[k] = s->rgrain + (size_t)r * 2 * c->hop;
+            }
+        }
         stream_block(m, s, noise, pcm);
         produced = c->hop;
     }
-    float *t = s->P_prev;
+    float *p = s->P_prev;
     s->P_prev = s->P_cur;
-    s->P_cur = t;
+    s->P_cur = p;
     return produced;
 }
 

@@ -180,6 +180,17 @@ typedef struct {
                           * TTS_SHARPEN_MAX_WIDTH; files without the key: 5) */
 } voc_config;
 
+/* The excitation's frames: block t (samples [t hop, (t+1) hop)) glides from frame
+ * t + e - 1 (frame 0 for the first) to frame t + e, e = this: 1 with any look-ahead, so
+ * that the excitation stays on the frames that bracket the block (frame t is centred on
+ * sample t hop) however far the conditioning looks ahead; 0 without look-ahead (frame
+ * t + 1 is not there yet), a frame late. The grains of src 4 follow the same frames. */
+#define VOC_RING 6 /* the stream's per-frame excitation values: frames t + e - 1 .. t + la */
+static inline int voc_exc_offset(const voc_config *c)
+{
+    return c->lookahead > 0;
+}
+
 /* fold 4, C 48, S 64, 16 layers, dilation cycle 8, K 2, cond 2 x 64 (K 3), look-ahead 1,
  * source: noise + harmonic excitation, envelope matched in 2 passes */
 voc_config voc_config_default(int n_mels, int hop);
@@ -255,6 +266,14 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
 void voc_frame_grain(const voc_model *m, voc_grainer *g, const float *mag, uint64_t *rng,
                      float *grain);
 uint64_t voc_grain_seed(uint64_t seed);
+/* More look-ahead for a trained model: a causal conv's weights W[K, cin, cout] (tap k reads
+ * K-1-k frames back) grown to K2 > K taps so that the conv, fed its input d = K2-K frames
+ * later, gives its old output d frames later. The first conv of a chain (first) delays:
+ * W2[k] = W[k] for k < K, its d newest taps 0; a conv after it keeps its span:
+ * W2[k + d] = W[k], its d oldest taps 0. Its conditioning convs grown so, a model with
+ * lookahead la + d and cond_kernel K + d makes what the old one made (past the first
+ * frames, whose zero padding differs); the new taps learn what the later frames say. */
+void voc_cond_grow(float *W2, const float *W, int K, int K2, int per_tap, int first);
 /* F0 in Hz and voicing probability of n pitch-head outputs */
 void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
 /* Training loss of the pitch head on mel[nf] against f0[nf] (Hz, 0 = unvoiced): binary
@@ -408,15 +427,19 @@ typedef struct {
     float *buf;                  /* everything else, one allocation */
     float *meln, *cact[2], *P_prev, *P_cur, *last_mel;
     float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
-    /* src 2: the pitch head's convs, its last two frames' F0 / voicing, the oscillator */
+    /* src 2: the pitch head's convs; F0 / voicing of the frames pushed, by frame f in slot
+     * (f + VOC_RING) % VOC_RING (frame -1: the first one's again); the two frames of the
+     * block being made (voc_exc_offset); the oscillator */
     nn_conv_state pitch_st[2];
-    float *pact[2], f0[2], vprob[2], *exc, *src;
+    float *pact[2], rf0[VOC_RING], rv[VOC_RING], f0[2], vprob[2], *exc, *src;
     double phase;
-    /* src 3: the envelope's harmonic amplitudes of the last two frames, the mel inverse */
+    /* src 3: the envelope's harmonic amplitudes, by frame [VOC_RING][VOC_MAX_HARM] and of
+     * the block's two frames [2][VOC_MAX_HARM]; the mel inverse */
     tts_mel *mel;
-    float *mag, *amps, *shaped;
-    /* src 4: the grains of the last two frames [2][2 hop], their scratch, generator */
-    float *grain[2], *gnoise;
+    float *mag, *ramps, *amps, *shaped;
+    /* src 4: the grains by frame [VOC_RING][2 hop] (frame -1: a second grain of frame 0),
+     * the block's two, their scratch, generator */
+    float *rgrain, *grain[2], *gnoise;
     voc_grainer *grainer;
     uint64_t grng;
 } voc_stream;
