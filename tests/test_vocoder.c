@@ -817,6 +817,20 @@ static void test_streaming(void)
     CHECK(stream_vs_batched(&c, 2, 5, 0) <= 1e-5, "la 3 > frames, fold 8");
 }
 
+/* an old model (random weights, biases moved off 0) and a new one of another config, for
+ * the tests that copy the old one's weights into the new; 1 when both are made */
+static int model_pair(voc_model *old, const voc_config *c_old, voc_model *new_m,
+                      const voc_config *c_new, uint64_t *rng)
+{
+    tts_err e;
+    if (voc_init(old, c_old, 0, 8, &e) || voc_init(new_m, c_new, 0, 9, &e)) {
+        printf("  init: %s\n", e.msg);
+        return 0;
+    }
+    randomize_biases(old, rng);
+    return 1;
+}
+
 /* a model grown to more look-ahead (voc_cond_grow on its conditioning convs, the rest
  * copied) makes the old model's samples from the same frames and source, past the first
  * blocks (the zero padding of the convs' first frames differs, and the stack carries that
@@ -829,11 +843,8 @@ static void test_lookahead_grow(void)
     c2.lookahead = 3;
     c2.cond_kernel = c.cond_kernel + 2;
     voc_model m, m2;
-    tts_err e;
-    CHECK(voc_init(&m, &c, 0, 8, &e) == 0 && voc_init(&m2, &c2, 0, 9, &e) == 0, "init: %s",
-          e.msg);
     uint64_t rng = 5;
-    randomize_biases(&m, &rng);
+    CHECK(model_pair(&m, &c, &m2, &c2, &rng), "init");
     for (int i = 0; i < m2.p.n_tensors; i++) {
         const nn_tensor_info *t = &m2.p.tensors[i];
         const nn_tensor_info *o = nn_params_find(&m.p, t->name);
@@ -902,11 +913,8 @@ static void test_src4_extends_src3(void)
     c4 = c3;
     c4.src = 4;
     voc_model m3, m4;
-    tts_err e;
-    CHECK(voc_init(&m3, &c3, 0, 8, &e) == 0 && voc_init(&m4, &c4, 0, 9, &e) == 0, "init: %s",
-          e.msg);
     uint64_t rng = 3;
-    randomize_biases(&m3, &rng);
+    CHECK(model_pair(&m3, &c3, &m4, &c4, &rng), "init");
     for (int i = 0; i < m4.p.n_tensors; i++) {
         const nn_tensor_info *t = &m4.p.tensors[i];
         const nn_tensor_info *o = nn_params_find(&m3.p, t->name);
