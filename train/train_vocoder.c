@@ -319,7 +319,6 @@ static void track_all(const tts_dataset *ds, float *f0, int nthreads)
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
 static int g_tf_pitch;
-
 static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
 static disc_model *g_disc;          /* the critics (NULL: no adversarial term) */
 static double g_adv_w, g_fm_w;       /* their weights in the network's loss this step */
@@ -674,7 +673,7 @@ int train_vocoder_main(int argc, char **argv)
             if (over.src)
                 c.src = over.src;
             /* more look-ahead, d frames: the conditioning convs get d more taps each, and
-             * the old weights go in shifted (cond_grow) so that the network starts as it
+             * the old weights go in shifted (voc_cond_grow) so that the network starts as it
              * was, one frame later on the frame grid, with the new taps at 0 */
             if (over.lookahead && over.lookahead - 1 != old.cfg.lookahead) {
                 int d = over.lookahead - 1 - old.cfg.lookahead;
@@ -706,14 +705,7 @@ int train_vocoder_main(int argc, char **argv)
                 if (!o)
                     continue;
                 size_t n = o->size < t->size ? o->size : t->size;
-                if (c.cond_kernel != old.cfg.cond_kernel &&
-                    !strncmp(t->name, "vocoder.cond.", 13) && strcmp(t->name, "vocoder.cond.proj") &&
-                    t->name[strlen(t->name) - 1] == 'w') {
-                    voc_cond_grow(m.p.params + t->offset, old.p.params + o->offset,
-                              old.cfg.cond_kernel, c.cond_kernel, (int)(o->size / old.cfg.cond_kernel),
-                              t->name[13] == '0');
-                    copied++;
-                } else if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
+                if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
                     /* vocoder.in.w: the old source's rows come first in both; a new
                      * channel's rows start at 0, so the network starts as it was */
                     memcpy(m.p.params + t->offset, old.p.params + o->offset, n * sizeof(float));
@@ -722,6 +714,11 @@ int train_vocoder_main(int argc, char **argv)
                     copied++;
                 }
             }
+            if (c.cond_kernel != old.cfg.cond_kernel) /* --lookahead grew them */
+                for (int i = 0; i < c.cond_layers; i++, copied++)
+                    voc_cond_grow(m.p.params + m.cond[i].w, old.p.params + old.cond[i].w,
+                                  old.cfg.cond_kernel, c.cond_kernel, m.cond[i].cin * c.cond_ch,
+                                  i == 0);
             fprintf(stderr, "started from %s: %d of %d tensors\n", init_path, copied,
                     m.p.n_tensors);
             voc_free(&old);
