@@ -21,6 +21,10 @@
  * val_STEP.wav clips then use the teacher-forced mels too, and the best validation loss
  * is kept under its own key, so best.ltm means "best on what the acoustic model makes".
  *
+ * --tf-sharpen A W: the predicted frames are sharpened first (tts_sharpen: amount A, width W
+ * frames), as a vocoder exported with --frame-sharpen A W sharpens them at inference, so
+ * the network learns to render the frames it will be given.
+ *
  * Source (src 2, the default for a new model): the network gets, beside the noise, the
  * harmonic excitation of vocoder/pitch.h at the recording's F0 (tracked once at start,
  * voc_pitch_track), and its pitch head learns to read that F0 and the voicing from the
@@ -534,7 +538,8 @@ int train_vocoder_main(int argc, char **argv)
     double lr = 1e-3, minutes = 0, clip = 1.0, tf_mix = 0.5, pitch_weight = 1.0, tf_extra = 1.0;
     double mel_weight = 0, tf_stft_weight = 1;
     double adv_weight = 0, fm_weight = 2, disc_lr = 2e-4, ema_decay = 0;
-    int disc_warmup = 500, tf_pitch = 0;
+    int disc_warmup = 500, tf_pitch = 0, tf_sharpen_w = 5;
+    double tf_sharpen = 0;
     voc_config over = {0};
     const char *data = NULL, *dir = NULL, *tf_path = NULL, *init_path = NULL;
     const char *disc_periods = "1,2,3,5,7";
@@ -563,6 +568,10 @@ int train_vocoder_main(int argc, char **argv)
         else if (!strcmp(s, "--tf-pitch")) tf_pitch = 1;
         else if (OPT("--mel-weight")) mel_weight = atof(v);
         else if (OPT("--tf-stft-weight")) tf_stft_weight = atof(v);
+        else if (OPT("--tf-sharpen") && i + 1 < argc) {
+            tf_sharpen = atof(v);
+            tf_sharpen_w = atoi(argv[++i]);
+        }
         else if (OPT("--init")) init_path = v;
         else if (OPT("--ema")) ema_decay = atof(v);
         else if (OPT("--adv-weight")) adv_weight = atof(v);
@@ -596,10 +605,12 @@ int train_vocoder_main(int argc, char **argv)
         val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
         !(mel_weight >= 0) || !(tf_stft_weight >= 0) || !(adv_weight >= 0) ||
         !(fm_weight >= 0) || !(disc_lr > 0) || disc_warmup < 0 ||
-        !(ema_decay >= 0 && ema_decay < 1)) {
+        !(ema_decay >= 0 && ema_decay < 1) ||
+        (tf_sharpen != 0 && !tts_sharpen_valid((float)tf_sharpen, tf_sharpen_w))) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
                         "--*-every, --mel-weight, --tf-stft-weight, --adv-weight, --fm-weight, "
-                        "--disc-lr or --disc-warmup, or --tf-mix or --ema outside 0 .. 1\n");
+                        "--disc-lr or --disc-warmup, --tf-mix or --ema outside 0 .. 1, or "
+                        "--tf-sharpen (amount 0 .. 4, odd width 3 .. 31)\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -621,6 +632,33 @@ int train_vocoder_main(int argc, char **argv)
         tts_dataset_close(&ds);
         return 1;
     }
+    /* --tf-sharpen: the predicted frames the crops and validation see are sharpened
+     * first, utterance by utterance, exactly as the vocoder's frame_sharpen does at
+     * inference; the mel term then pulls toward the sharpened frames too */
+    float *tf_sharp = NULL;
+    if (tf.mel && tf_sharpen > 0) {
+        size_t total = (size_t)ds.mel_off[ds.n] * (size_t)ds.n_mels;
+        tf_sharp = malloc(total * sizeof *tf_sharp);
+        if (!tf_sharp) {
+            fprintf(stderr, "tts-train vocoder: out of memory\n");
+            tts_tfmels_close(&tf);
+            tts_dataset_close(&ds);
+            return 1;
+        }
+        memcpy(tf_sharp, tf.mel, total * sizeof *tf_sharp);
+        for (int u = 0; u < ds.n; u++) {
+            float *x = tf_sharp + (size_t)ds.mel_off[u] * (size_t)ds.n_mels;
+            if (tts_sharpen_frames(x, (size_t)tts_dataset_n_frames(&ds, u), ds.n_mels,
+                                   (float)tf_sharpen, tf_sharpen_w, &err)) {
+                fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+                free(tf_sharp);
+                tts_tfmels_close(&tf);
+                tts_dataset_close(&ds);
+                return 1;
+            }
+        }
+    }
+    const float *tf_mel = tf_sharp ? tf_sharp : tf.mel; /* what the predicted crops read */
     const char *best_key = tf.mel ? "train.best_val_tf" : "train.best_val";
     mkdir(dir, 0755);
     char ckpt[1024], best[1024], logp[1024], path[1100];
@@ -855,6 +893,9 @@ int train_vocoder_main(int argc, char **argv)
     if (tf.mel && tf_stft_weight != 1)
         fprintf(log, "# crops on predicted frames: STFT terms against the recording x %g\n",
                 tf_stft_weight);
+    if (tf_sharp)
+        fprintf(log, "# predicted frames sharpened: amount %g, width %d (--tf-sharpen)\n",
+                tf_sharpen, tf_sharpen_w);
     if (tf.mel && tf_pitch && m.cfg.src >= 2)
         fprintf(log, "# crops on predicted frames: the excitation at the pitch head's F0 and "
                      "voicing (--tf-pitch)\n");
@@ -939,7 +980,7 @@ int train_vocoder_main(int argc, char **argv)
             g_adv_w = on ? adv_weight : 0;
             g_fm_w = on ? fm_weight : 0;
         }
-        rc = run_crops(&m, &L, &ds, tf.mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
+        rc = run_crops(&m, &L, &ds, tf_mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
                        &mt);
         if (rc) {
             fprintf(stderr, "tts-train vocoder: step failed (%d)\n", rc);
@@ -1002,11 +1043,11 @@ int train_vocoder_main(int argc, char **argv)
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
-            validate(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, "val", adam.step, log,
+            validate(&m, &L, &ds, tf_mel, vcrops, n_val, wk, threads, "val", adam.step, log,
                      &best_val, best, best_key);
             if (ema) {
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
-                validate(&m, &L, &ds, tf.mel, vcrops, n_val, wk, threads, "val-ema", adam.step,
+                validate(&m, &L, &ds, tf_mel, vcrops, n_val, wk, threads, "val-ema", adam.step,
                          log, &best_ema, bemap, best_key);
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
             }
@@ -1014,7 +1055,7 @@ int train_vocoder_main(int argc, char **argv)
         if (adam.step % wav_every == 0 && n_val > 0) {
             double rtf = 0;
             snprintf(path, sizeof path, "%s/val_%08lld.wav", dir, (long long)adam.step);
-            double l1 = vocode_clip(&m, &ds, tf.mel, val_idx[0], path, mel, &rtf);
+            double l1 = vocode_clip(&m, &ds, tf_mel, val_idx[0], path, mel, &rtf);
             fprintf(stderr, "wav step %lld  %s  log-mel L1 to the recording %.4f  (streamed, RTF "
                             "%.3f)\n", (long long)adam.step, path, l1, rtf);
             fprintf(log, "wav step %lld  %s  log-mel L1 %.4f\n", (long long)adam.step, path, l1);
@@ -1068,6 +1109,7 @@ int train_vocoder_main(int argc, char **argv)
     tts_mel_free(mel);
     voc_stft_loss_free(&L);
     voc_free(&m);
+    free(tf_sharp);
     tts_tfmels_close(&tf);
     tts_dataset_close(&ds);
     return rc || wrc ? 1 : 0;
