@@ -9,9 +9,9 @@
  *   for an utterance of --frames frames (default 400 = 5 s), median (and best)
  *   of --runs runs (default 5).
  *   First samples: wall time from a fresh stream to the first samples returned: the
- *   pushes of frames 0 .. la (la = look-ahead; the look-ahead frames themselves are a wait
- *   for the acoustic model, which emits r = 4 frames per decoder step, so frame 1 comes with
- *   frame 0), median of 101 tries.
+ *   pushes of frames 0 .. la (la = look-ahead), median of 101 tries. The look-ahead frames
+ *   are also a wait for the acoustic model, which emits r frames per decoder step (the
+ *   shipped voice: r = 2), so they cost ceil(la / r) more decoder steps, not compute here.
  *
  * --sweep also times other sizes (fold x residual channels), and --ar the autoregressive
  * alternative the design was chosen against (WaveNet with a 256-way mu-law softmax, one
@@ -355,8 +355,9 @@ int main(int argc, char **argv)
                        r.first_ms_best);
             }
     }
-    printf("\nfirst samples: the look-ahead (%d frame) is also waited for; the acoustic model emits "
-           "4 frames per step, so it costs no extra wait there\n", c.lookahead);
+    printf("\nfirst samples: the look-ahead (%d frames) is also waited for: with an acoustic "
+           "model of r frames per decoder step, ceil(%d / r) more steps before them\n",
+           c.lookahead, c.lookahead);
     if (c.frame_sharpen > 0)
         printf("the frames are sharpened first (amount %g, %d frames wide): %d more frames of "
                "look-ahead, pushed before the first samples\n", c.frame_sharpen,
