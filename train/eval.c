@@ -31,7 +31,8 @@
  * equal), MCD = 10/ln(10) sqrt(2 sum_{d=1..24} (c_d - c'_d)^2) dB per frame, averaged
  * over all frames; frame by frame for copy synthesis (same timing), along the best DTW
  * path for free-running synthesis. (Not SPTK's mel-cepstrum: compare these figures with
- * each other, not with papers.)
+ * each other, not with papers.) --voc-seed N draws the network's noise from another seed
+ * (default 12345): how much of a word count is that noise's, not the network's.
  */
 #include <errno.h>
 #include <math.h>
@@ -126,6 +127,8 @@ typedef struct {
     size_t cap;
     const float *f0, *voiced; /* experiments: F0 and voicing of every frame instead of the
                                * pitch head's (NULL: the pitch head) */
+    uint64_t seed; /* the source's noise (--voc-seed; 12345 by default): a second seed
+                    * tells how much of a word count is the noise's */
 } neural;
 
 static int neural_run(neural *v, const float *frames, int F)
@@ -140,7 +143,7 @@ static int neural_run(neural *v, const float *frames, int F)
         if (!v->noise || !v->pcm)
             return TTS_E_NOMEM;
     }
-    int rc = voc_source_with_f0(&v->m, frames, F, F, 12345, v->f0, v->voiced, v->noise, &v->ar);
+    int rc = voc_source_with_f0(&v->m, frames, F, F, v->seed, v->f0, v->voiced, v->noise, &v->ar);
     return rc ? rc : voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
 }
 
@@ -443,6 +446,7 @@ int train_eval_main(int argc, char **argv)
     int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */
     double hold_scale = -1; /* experiment (-1: the default; 0: off): the forced advance after
                              * this times the symbol's hold */
+    uint64_t voc_seed = 12345;
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -453,6 +457,8 @@ int train_eval_main(int argc, char **argv)
             attn_sharpen = atof(argv[++i]);
         else if (!strcmp(argv[i], "--voc-envelope") && i + 1 < argc)
             voc_env = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--voc-seed") && i + 1 < argc)
+            voc_seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
             env_gain = (float)atof(argv[++i]);
         else if (!strcmp(argv[i], "--window-back") && i + 1 < argc)
@@ -509,7 +515,7 @@ int train_eval_main(int argc, char **argv)
         fprintf(stderr, "tts-train eval: %s\n", err.msg);
         return 1;
     }
-    neural voc = {0};
+    neural voc = {.seed = voc_seed};
     tts_mf *vmf = NULL;
     FILE *t_rec = NULL, *t_copy = NULL, *t_copy_gl = NULL, *t_voc = NULL, *t_copy_env = NULL,
          *t_voc_env = NULL, *t_tf_env = NULL, *t_tf_oracle = NULL;
