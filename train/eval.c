@@ -343,6 +343,21 @@ static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int ra
     return rc;
 }
 
+/* Griffin-Lim of frames[n] into path, its random initial phase from the default seed + k */
+static int gl_seeded_to(tts_mel *mel, const float *frames, size_t n, int rate, unsigned k,
+                        const char *path, tts_err *err)
+{
+    float *pcm = NULL;
+    size_t np = 0;
+    tts_gl_params gp = tts_gl_default_params();
+    gp.seed += k;
+    int rc = tts_mel_synthesize(mel, frames, n, &gp, &pcm, &np, err);
+    if (!rc)
+        rc = tts_wav_write(path, pcm, np, rate, err);
+    free(pcm);
+    return rc;
+}
+
 /* the vocoder's pitch head on recorded and on teacher-forced frames, against YIN on the
  * recording: how often it calls voicing wrong, and how often its F0 is grossly off */
 typedef struct {
@@ -434,6 +449,14 @@ int train_eval_main(int argc, char **argv)
                              * sharpen_w) before both vocoders; a vocoder file's own
                              * frame_sharpen is not applied here */
     int sharpen_w = 5;
+    int n_seeds = 0; /* --seeds K: every validation take K more times from each vocoder, with
+                      * K noise seeds (gl_sk/: Griffin-Lim of the frames as predicted, before
+                      * --sharpen-time; voc_sk/: the network with its envelope matched, on
+                      * the frames it is given): word counts summed over seeds */
+#define EVAL_MAX_SEEDS 8
+    int match_plain = 0; /* experiment: with --sharpen-time, the neural vocoder's envelope
+                          * match aims at the frames as predicted, not as sharpened (the
+                          * sharpened frames only drive the network) */
     int oracle_pitch = 0; /* with --vocoder: tf_voc_oracle/, the teacher-forced frames through
                            * the neural vocoder at the recording's pitch */
     int voc_env = -1; /* the neural vocoder's output also with its mel envelope matched to
@@ -484,7 +507,15 @@ int train_eval_main(int argc, char **argv)
                         TTS_SHARPEN_MAX_AMOUNT, TTS_SHARPEN_MAX_WIDTH);
                 return 2;
             }
-        } else if (!strcmp(argv[i], "--sharpen-global"))
+        } else if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
+            n_seeds = atoi(argv[++i]);
+            if (n_seeds < 0 || n_seeds > EVAL_MAX_SEEDS) {
+                fprintf(stderr, "tts-train eval: --seeds wants 0 .. %d\n", EVAL_MAX_SEEDS);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--voc-match-plain"))
+            match_plain = 1;
+        else if (!strcmp(argv[i], "--sharpen-global"))
             sharpen_global = 1;
         else if (np < 4 && argv[i][0] != '-')
             pos[np++] = argv[i];
@@ -562,6 +593,15 @@ int train_eval_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/tf", outdir);
     mkdir(path, 0755);
     FILE *t_tf = open_tsv(outdir, "tf");
+    FILE *t_gl_s[EVAL_MAX_SEEDS] = {0}, *t_voc_s[EVAL_MAX_SEEDS] = {0};
+    for (int k = 0; k < n_seeds; k++) {
+        char nm_s[32];
+        snprintf(nm_s, sizeof nm_s, "gl_s%d", k);
+        t_gl_s[k] = open_tsv(outdir, nm_s);
+        snprintf(nm_s, sizeof nm_s, "voc_s%d", k);
+        if (voc_path && voc_env > 0)
+            t_voc_s[k] = open_tsv(outdir, nm_s);
+    }
     if (!t_tf) {
         fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
         return 1;
@@ -647,6 +687,10 @@ int train_eval_main(int argc, char **argv)
         t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, frame_run_collect, &c, al, &stop, &err);
         if (sharpen != 1)
             sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
+        float *plain = NULL; /* --voc-match-plain, --seeds: the frames before --sharpen-time */
+        if ((match_plain || n_seeds > 0) && sharpen_t != 0 && c.n > 0 &&
+            (plain = malloc(sizeof(float) * c.n * nm)))
+            memcpy(plain, c.frames, sizeof(float) * c.n * nm);
         if (sharpen_t != 0)
             tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
         mod_power(raw, (size_t)F, nm, fps, mod_rec);
@@ -694,6 +738,20 @@ int train_eval_main(int argc, char **argv)
             mcd_fr += m_gl;
             n_mcd_fr++;
         }
+        for (int k = 0; k < n_seeds && c.n > 0; k++) {
+            snprintf(path, sizeof path, "%s/gl_s%d/%s.wav", outdir, k, name);
+            if (t_gl_s[k] && gl_seeded_to(mel, plain ? plain : c.frames, c.n,
+                                          ds.audio.sample_rate, (unsigned)k, path, &err) == 0)
+                fprintf(t_gl_s[k], "%s\t%s\n", path, text);
+            if (!t_voc_s[k])
+                continue;
+            voc.seed = voc_seed + (uint64_t)k;
+            snprintf(path, sizeof path, "%s/voc_s%d/%s.wav", outdir, k, name);
+            if (neural_env_to(&voc, mel, c.frames, (int)c.n, voc_env, env_gain,
+                              ds.audio.sample_rate, path, &err) == 0)
+                fprintf(t_voc_s[k], "%s\t%s\n", path, text);
+            voc.seed = voc_seed;
+        }
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
             /* the recording's F0 (YIN): the pitch head is judged against it, and
@@ -730,7 +788,8 @@ int train_eval_main(int argc, char **argv)
                 m_voc = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
                     fprintf(t_voc, "%s\t%s\n", path, text);
-                if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop, c.frames, c.n,
+                if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop,
+                                                        plain ? plain : c.frames, c.n,
                                                         voc_env, env_gain, &err) == 0) {
                     m_voc_env = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                     snprintf(path, sizeof path, "%s/val_voc_env/%s.wav", outdir, name);
@@ -780,6 +839,7 @@ int train_eval_main(int argc, char **argv)
         free(ref);
         free(pred);
         frame_run_free(&c);
+        free(plain);
         free(norm);
         free(al);
         free(A);
@@ -788,6 +848,12 @@ int train_eval_main(int argc, char **argv)
     }
     fclose(vt);
     fclose(t_tf);
+    for (int k = 0; k < n_seeds; k++) {
+        if (t_gl_s[k])
+            fclose(t_gl_s[k]);
+        if (t_voc_s[k])
+            fclose(t_voc_s[k]);
+    }
     if (flog)
         fflush(flog);
     fprintf(stderr, "\n");
