@@ -32,7 +32,9 @@
  * over all frames; frame by frame for copy synthesis (same timing), along the best DTW
  * path for free-running synthesis. (Not SPTK's mel-cepstrum: compare these figures with
  * each other, not with papers.) --voc-seed N draws the network's noise from another seed
- * (default 12345): how much of a word count is that noise's, not the network's.
+ * (default 12345): how much of a word count is that noise's, not the network's. --seeds K
+ * renders every take and sentence K more times from both vocoders, seed by seed
+ * (render_seeds), so that word counts can be summed over seeds.
  */
 #include <errno.h>
 #include <math.h>
@@ -56,6 +58,7 @@
 #include "vocoder/vocoder_io.h"
 
 #define MCD_DIM 24
+#define EVAL_MAX_SEEDS 8 /* --seeds */
 
 /* cepstra[n, MCD_DIM] (coefficients 1..MCD_DIM) of log-mel frames[n, nm], each value
  * first raised to at least floor: silence, whose level and shape mean nothing to a
@@ -358,6 +361,71 @@ static int gl_seeded_to(tts_mel *mel, const float *frames, size_t n, int rate, u
     return rc;
 }
 
+static FILE *open_tsv(const char *outdir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", outdir, name);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s.tsv", outdir, name);
+    return fopen(path, "w");
+}
+
+/* --seeds K: the word counts' noise averaged out. Each take or sentence once more per
+ * seed k < K from Griffin-Lim (initial phase seed + k) into PREFIXgl_sk/ and from the
+ * network (noise seed + k, envelope matched) into PREFIXvoc_sk/, each with its .tsv */
+typedef struct {
+    int n;
+    FILE *gl[EVAL_MAX_SEEDS], *voc[EVAL_MAX_SEEDS];
+    int voc_env;
+    float env_gain;
+    int rate;
+} seed_sets;
+
+static void seeds_open(seed_sets *s, const char *outdir, const char *prefix, int with_voc)
+{
+    char nm[64];
+    for (int k = 0; k < s->n; k++) {
+        snprintf(nm, sizeof nm, "%sgl_s%d", prefix, k);
+        s->gl[k] = open_tsv(outdir, nm);
+        snprintf(nm, sizeof nm, "%svoc_s%d", prefix, k);
+        s->voc[k] = with_voc ? open_tsv(outdir, nm) : NULL;
+    }
+}
+
+static void seeds_close(seed_sets *s)
+{
+    for (int k = 0; k < s->n; k++) {
+        if (s->gl[k])
+            fclose(s->gl[k]);
+        if (s->voc[k])
+            fclose(s->voc[k]);
+        s->gl[k] = s->voc[k] = NULL;
+    }
+}
+
+/* gl_frames (as predicted) through Griffin-Lim, voc_frames (as the network is given them)
+ * through the network, n frames each, once per seed */
+static void render_seeds(seed_sets *s, tts_mel *mel, neural *v, const float *gl_frames,
+                         const float *voc_frames, size_t n, const char *outdir,
+                         const char *prefix, const char *name, const char *text, tts_err *err)
+{
+    char path[4096];
+    uint64_t seed0 = v->seed;
+    for (int k = 0; k < s->n && n > 0; k++) {
+        snprintf(path, sizeof path, "%s/%sgl_s%d/%s.wav", outdir, prefix, k, name);
+        if (s->gl[k] && gl_seeded_to(mel, gl_frames, n, s->rate, (unsigned)k, path, err) == 0)
+            fprintf(s->gl[k], "%s\t%s\n", path, text);
+        if (!s->voc[k])
+            continue;
+        v->seed = seed0 + (uint64_t)k;
+        snprintf(path, sizeof path, "%s/%svoc_s%d/%s.wav", outdir, prefix, k, name);
+        if (neural_env_to(v, mel, voc_frames, (int)n, s->voc_env, s->env_gain, s->rate, path,
+                          err) == 0)
+            fprintf(s->voc[k], "%s\t%s\n", path, text);
+    }
+    v->seed = seed0;
+}
+
 /* the vocoder's pitch head on recorded and on teacher-forced frames, against YIN on the
  * recording: how often it calls voicing wrong, and how often its F0 is grossly off */
 typedef struct {
@@ -430,15 +498,6 @@ static void pitch_check(neural *v, const float *ref, const float *rec, const flo
     free(vo);
 }
 
-static FILE *open_tsv(const char *outdir, const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", outdir, name);
-    mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/%s.tsv", outdir, name);
-    return fopen(path, "w");
-}
-
 int train_eval_main(int argc, char **argv)
 {
     const char *pos[4] = {0}, *voc_path = NULL;
@@ -453,7 +512,6 @@ int train_eval_main(int argc, char **argv)
                       * K noise seeds (gl_sk/: Griffin-Lim of the frames as predicted, before
                       * --sharpen-time; voc_sk/: the network with its envelope matched, on
                       * the frames it is given): word counts summed over seeds */
-#define EVAL_MAX_SEEDS 8
     int match_plain = 0; /* experiment: with --sharpen-time, the neural vocoder's envelope
                           * match aims at the frames as predicted, not as sharpened (the
                           * sharpened frames only drive the network) */
@@ -593,15 +651,9 @@ int train_eval_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/tf", outdir);
     mkdir(path, 0755);
     FILE *t_tf = open_tsv(outdir, "tf");
-    FILE *t_gl_s[EVAL_MAX_SEEDS] = {0}, *t_voc_s[EVAL_MAX_SEEDS] = {0};
-    for (int k = 0; k < n_seeds; k++) {
-        char nm_s[32];
-        snprintf(nm_s, sizeof nm_s, "gl_s%d", k);
-        t_gl_s[k] = open_tsv(outdir, nm_s);
-        snprintf(nm_s, sizeof nm_s, "voc_s%d", k);
-        if (voc_path && voc_env > 0)
-            t_voc_s[k] = open_tsv(outdir, nm_s);
-    }
+    seed_sets seeds = {.n = n_seeds, .voc_env = voc_env, .env_gain = env_gain,
+                       .rate = ds.audio.sample_rate};
+    seeds_open(&seeds, outdir, "", voc_path && voc_env > 0);
     if (!t_tf) {
         fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
         return 1;
@@ -738,20 +790,8 @@ int train_eval_main(int argc, char **argv)
             mcd_fr += m_gl;
             n_mcd_fr++;
         }
-        for (int k = 0; k < n_seeds && c.n > 0; k++) {
-            snprintf(path, sizeof path, "%s/gl_s%d/%s.wav", outdir, k, name);
-            if (t_gl_s[k] && gl_seeded_to(mel, plain ? plain : c.frames, c.n,
-                                          ds.audio.sample_rate, (unsigned)k, path, &err) == 0)
-                fprintf(t_gl_s[k], "%s\t%s\n", path, text);
-            if (!t_voc_s[k])
-                continue;
-            voc.seed = voc_seed + (uint64_t)k;
-            snprintf(path, sizeof path, "%s/voc_s%d/%s.wav", outdir, k, name);
-            if (neural_env_to(&voc, mel, c.frames, (int)c.n, voc_env, env_gain,
-                              ds.audio.sample_rate, path, &err) == 0)
-                fprintf(t_voc_s[k], "%s\t%s\n", path, text);
-            voc.seed = voc_seed;
-        }
+        render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, outdir, "",
+                     name, text, &err);
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
             /* the recording's F0 (YIN): the pitch head is judged against it, and
@@ -848,12 +888,7 @@ int train_eval_main(int argc, char **argv)
     }
     fclose(vt);
     fclose(t_tf);
-    for (int k = 0; k < n_seeds; k++) {
-        if (t_gl_s[k])
-            fclose(t_gl_s[k]);
-        if (t_voc_s[k])
-            fclose(t_voc_s[k]);
-    }
+    seeds_close(&seeds);
     if (flog)
         fflush(flog);
     fprintf(stderr, "\n");
@@ -864,6 +899,7 @@ int train_eval_main(int argc, char **argv)
         FILE *st = fopen(path, "w");
         FILE *st_voc = voc_path && voc_env > 0 ? open_tsv(outdir, "sent_voc_env") : NULL;
         FILE *st_raw = voc_path ? open_tsv(outdir, "sent_voc") : NULL;
+        seeds_open(&seeds, outdir, "sent_", voc_path && voc_env > 0);
         if (!f || !st || (voc_path && !st_raw)) {
             fprintf(stderr, "tts-train eval: cannot open %s or %s\n", argv[3], path);
             return 1;
@@ -891,6 +927,10 @@ int train_eval_main(int argc, char **argv)
             t2m_synthesize(&m, ids, Ns, &io, frame_run_collect, &c, al, &stop, &err);
             if (sharpen != 1)
                 sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
+            float *plain = NULL; /* --seeds: Griffin-Lim's frames, before --sharpen-time */
+            if (n_seeds > 0 && sharpen_t != 0 && c.n > 0 &&
+                (plain = malloc(sizeof(float) * c.n * nm)))
+                memcpy(plain, c.frames, sizeof(float) * c.n * nm);
             if (sharpen_t != 0)
                 tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
@@ -916,6 +956,11 @@ int train_eval_main(int argc, char **argv)
                     tts_wav_write(path, voc.pcm, ns, ds.audio.sample_rate, &err) == 0)
                     fprintf(st_voc, "%s\t%s\n", path, line);
             }
+            char sname[16];
+            snprintf(sname, sizeof sname, "%03d", n_sent + 1);
+            render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, outdir,
+                         "sent_", sname, line, &err);
+            free(plain);
             free(ids);
             frame_run_free(&c);
             tts_phonemes_free(&ph);
@@ -930,6 +975,7 @@ int train_eval_main(int argc, char **argv)
             fclose(st_voc);
         if (st_raw)
             fclose(st_raw);
+        seeds_close(&seeds);
     }
     plot_sheet(outdir, "val_attention", &val_thumbs);
     plot_sheet(outdir, "sent_attention", &sent_thumbs);
