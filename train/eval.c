@@ -829,7 +829,7 @@ int train_eval_main(int argc, char **argv)
                 if (tts_wav_write(path, voc.pcm, c.n * hop, rate, &err) == 0)
                     fprintf(t_voc, "%s\t%s\n", path, text);
                 if (t_voc_env && tts_mel_match_envelope(mel, voc.pcm, c.n * hop,
-                                                        plain ? plain : c.frames, c.n,
+                                                        match_plain && plain ? plain : c.frames, c.n,
                                                         voc_env, env_gain, &err) == 0) {
                     m_voc_env = mcd_pcm(mel, voc.pcm, c.n * hop, nm, ref, F, floor, 1);
                     snprintf(path, sizeof path, "%s/val_voc_env/%s.wav", outdir, name);
