@@ -332,31 +332,17 @@ static void plot_sheet(const char *outdir, const char *name, thumbs *t)
 /* Griffin-Lim of frames[n] into path; with ref, *mcd_out gets the MCD of the result */
 static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int rate,
                      const char *path, const float *ref, int nr, float floor, int dtw,
-                     double *mcd_out, tts_err *err)
+                     double *mcd_out, unsigned seed_k, tts_err *err)
 {
     float *pcm = NULL;
     size_t np = 0;
     tts_gl_params gp = tts_gl_default_params();
+    gp.seed += seed_k; /* --seeds: the random initial phase's seed, the default's + k */
     int rc = tts_mel_synthesize(mel, frames, n, &gp, &pcm, &np, err);
     if (!rc)
         rc = tts_wav_write(path, pcm, np, rate, err);
     if (!rc && ref)
         *mcd_out = mcd_pcm(mel, pcm, np, nm, ref, nr, floor, dtw);
-    free(pcm);
-    return rc;
-}
-
-/* Griffin-Lim of frames[n] into path, its random initial phase from the default seed + k */
-static int gl_seeded_to(tts_mel *mel, const float *frames, size_t n, int rate, unsigned k,
-                        const char *path, tts_err *err)
-{
-    float *pcm = NULL;
-    size_t np = 0;
-    tts_gl_params gp = tts_gl_default_params();
-    gp.seed += k;
-    int rc = tts_mel_synthesize(mel, frames, n, &gp, &pcm, &np, err);
-    if (!rc)
-        rc = tts_wav_write(path, pcm, np, rate, err);
     free(pcm);
     return rc;
 }
@@ -378,7 +364,9 @@ typedef struct {
     FILE *gl[EVAL_MAX_SEEDS], *voc[EVAL_MAX_SEEDS];
     int voc_env;
     float env_gain;
-    int rate;
+    int rate, n_mels;
+    double mcd_gl, mcd_voc; /* over the takes and seeds (render_seeds with a reference) */
+    int n_mcd_gl, n_mcd_voc;
 } seed_sets;
 
 static void seeds_open(seed_sets *s, const char *outdir, const char *prefix, int with_voc)
@@ -404,24 +392,39 @@ static void seeds_close(seed_sets *s)
 }
 
 /* gl_frames (as predicted) through Griffin-Lim, voc_frames (as the network is given them)
- * through the network, n frames each, once per seed */
+ * through the network, n frames each, once per seed; with the recording's cepstra ref[nr]
+ * (floored at floor), their MCD along the DTW path into s's sums */
 static void render_seeds(seed_sets *s, tts_mel *mel, neural *v, const float *gl_frames,
-                         const float *voc_frames, size_t n, const char *outdir,
-                         const char *prefix, const char *name, const char *text, tts_err *err)
+                         const float *voc_frames, size_t n, const float *ref, int nr,
+                         float floor, const char *outdir, const char *prefix,
+                         const char *name, const char *text, tts_err *err)
 {
     char path[4096];
     uint64_t seed0 = v->seed;
     for (int k = 0; k < s->n && n > 0; k++) {
+        double m = NAN;
         snprintf(path, sizeof path, "%s/%sgl_s%d/%s.wav", outdir, prefix, k, name);
-        if (s->gl[k] && gl_seeded_to(mel, gl_frames, n, s->rate, (unsigned)k, path, err) == 0)
+        if (s->gl[k] && vocode_to(mel, gl_frames, n, s->n_mels, s->rate, path, ref, nr, floor, 1,
+                                  &m, (unsigned)k, err) == 0)
             fprintf(s->gl[k], "%s\t%s\n", path, text);
+        if (ref && isfinite(m)) {
+            s->mcd_gl += m;
+            s->n_mcd_gl++;
+        }
         if (!s->voc[k])
             continue;
         v->seed = seed0 + (uint64_t)k;
         snprintf(path, sizeof path, "%s/%svoc_s%d/%s.wav", outdir, prefix, k, name);
         if (neural_env_to(v, mel, voc_frames, (int)n, s->voc_env, s->env_gain, s->rate, path,
-                          err) == 0)
+                          err) == 0) {
             fprintf(s->voc[k], "%s\t%s\n", path, text);
+            m = ref ? mcd_pcm(mel, v->pcm, n * (size_t)v->m.cfg.hop, s->n_mels, ref, nr, floor, 1)
+                    : NAN;
+            if (isfinite(m)) {
+                s->mcd_voc += m;
+                s->n_mcd_voc++;
+            }
+        }
     }
     v->seed = seed0;
 }
@@ -652,7 +655,7 @@ int train_eval_main(int argc, char **argv)
     mkdir(path, 0755);
     FILE *t_tf = open_tsv(outdir, "tf");
     seed_sets seeds = {.n = n_seeds, .voc_env = voc_env, .env_gain = env_gain,
-                       .rate = ds.audio.sample_rate};
+                       .rate = ds.audio.sample_rate, .n_mels = ds.n_mels};
     seeds_open(&seeds, outdir, "", voc_path && voc_env > 0);
     if (!t_tf) {
         fprintf(stderr, "tts-train eval: cannot write into %s\n", outdir);
@@ -774,7 +777,7 @@ int train_eval_main(int argc, char **argv)
         float *ref = cepstra(raw, (size_t)F, nm, floor);
         double m_gl = NAN, m_tf = NAN;
         snprintf(path, sizeof path, "%s/tf/%s.wav", outdir, name);
-        if (vocode_to(mel, pred, (size_t)F, nm, ds.audio.sample_rate, path, ref, F, floor, 0, &m_tf,
+        if (vocode_to(mel, pred, (size_t)F, nm, ds.audio.sample_rate, path, ref, F, floor, 0, &m_tf, 0,
                       &err) == 0)
             fprintf(t_tf, "%s\t%s\n", path, text);
         if (isfinite(m_tf)) {
@@ -784,14 +787,14 @@ int train_eval_main(int argc, char **argv)
 
         snprintf(path, sizeof path, "%s/val/%s.wav", outdir, name);
         if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, ref, F, floor, 1, &m_gl,
-                                 &err) == 0)
+                                 0, &err) == 0)
             fprintf(vt, "%s\t%s\n", path, text);
         if (isfinite(m_gl)) {
             mcd_fr += m_gl;
             n_mcd_fr++;
         }
-        render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, outdir, "",
-                     name, text, &err);
+        render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, ref, F, floor,
+                     outdir, "", name, text, &err);
         if (voc_path && ref) {
             int rate = ds.audio.sample_rate, hop = ds.audio.hop_length;
             /* the recording's F0 (YIN): the pitch head is judged against it, and
@@ -806,7 +809,7 @@ int train_eval_main(int argc, char **argv)
                               &err) == 0)
                 fprintf(t_rec, "%s\t%s\n", path, text);
             snprintf(path, sizeof path, "%s/copy_gl/%s.wav", outdir, name);
-            if (vocode_to(mel, raw, (size_t)F, nm, rate, path, ref, F, floor, 0, &m_copy_gl, &err) == 0)
+            if (vocode_to(mel, raw, (size_t)F, nm, rate, path, ref, F, floor, 0, &m_copy_gl, 0, &err) == 0)
                 fprintf(t_copy_gl, "%s\t%s\n", path, text);
             snprintf(path, sizeof path, "%s/copy/%s.wav", outdir, name);
             if (neural_run(&voc, raw, F) == 0) {
@@ -941,7 +944,7 @@ int train_eval_main(int argc, char **argv)
             n_words += (int)ph.n_words;
             snprintf(path, sizeof path, "%s/sent/%03d.wav", outdir, n_sent + 1);
             if (c.n > 0 && vocode_to(mel, c.frames, c.n, nm, ds.audio.sample_rate, path, NULL, 0, 0,
-                                     0, NULL, &err) == 0)
+                                     0, NULL, 0, &err) == 0)
                 fprintf(st, "%s\t%s\n", path, line);
             /* the network once: its output as it is, then with its envelope matched */
             if (st_raw && c.n > 0 && neural_run(&voc, c.frames, (int)c.n) == 0) {
@@ -958,8 +961,8 @@ int train_eval_main(int argc, char **argv)
             }
             char sname[16];
             snprintf(sname, sizeof sname, "%03d", n_sent + 1);
-            render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, outdir,
-                         "sent_", sname, line, &err);
+            render_seeds(&seeds, mel, &voc, plain ? plain : c.frames, c.frames, c.n, NULL, 0, 0,
+                         outdir, "sent_", sname, line, &err);
             free(plain);
             free(ids);
             frame_run_free(&c);
@@ -1025,6 +1028,10 @@ int train_eval_main(int argc, char **argv)
             printf("| MCD (dB), neural with its envelope matched (%d passes): copy / text -> "
                    "speech | %.2f / %.2f |\n",
                    voc_env, ms.copy_env / ms.n, ms.e2e_env / ms.n);
+        if (seeds.n_mcd_gl > 0 && seeds.n_mcd_voc > 0)
+            printf("| MCD (dB), text -> speech over %d seeds (gl_s*, voc_s*): neural / "
+                   "Griffin-Lim (frames before --sharpen-time) | %.3f / %.3f |\n",
+                   seeds.n, seeds.mcd_voc / seeds.n_mcd_voc, seeds.mcd_gl / seeds.n_mcd_gl);
         fclose(t_rec);
         fclose(t_copy);
         fclose(t_copy_gl);
