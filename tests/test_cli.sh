@@ -364,6 +364,27 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train vocoder on free-running frames" "$(tail -n 3 voc.err | tr '\n' '|')"
     fi
+    # --tf-sharpen: the predicted frames are sharpened before the crops see them (the same
+    # first step's gradient moves; not its mel term, whose L1 against frames far above the
+    # untrained output is their sum, which sharpening keeps), logged; a width tts_sharpen
+    # does not take is refused
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsh0 --tf-mels fr.ltm --tf-mix 1 --steps 1 \
+            --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 \
+            --mel-weight 1 --log-every 1 >vsh0.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsh1 --tf-mels fr.ltm --tf-mix 1 --steps 1 \
+            --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 \
+            --mel-weight 1 --log-every 1 --tf-sharpen 1 3 >vsh1.err 2>&1; then
+        g0=$(sed -n 's/^step 1 .* gnorm \([0-9.]*\) .*/\1/p' vsh0/train.log)
+        g1=$(sed -n 's/^step 1 .* gnorm \([0-9.]*\) .*/\1/p' vsh1/train.log)
+        check "tts-train vocoder --tf-sharpen: the crops' predicted frames sharpened, logged, a bad width refused" \
+            'grep -q "^# predicted frames sharpened: amount 1, width 3 (--tf-sharpen)$" vsh1/train.log' \
+            '! grep -q "^# predicted frames sharpened" vsh0/train.log' \
+            '[ -n "$g0" ] && [ -n "$g1" ] && [ "$g0" != "$g1" ]' \
+            '! "$TRAIN" vocoder ds.ltd vshbad --tf-mels fr.ltm --tf-sharpen 0.2 4 >vshbad.err 2>&1' \
+            'grep -q "odd width" vshbad.err' '[ ! -e vshbad/ckpt.ltm ]'
+    else
+        say_fail "tts-train vocoder --tf-sharpen" "$(cat vsh0.err vsh1.err | tail -n 3 | tr '\n' '|')"
+    fi
     # --init keeps the older vocoder's source unless --src is given (a new channel's input
     # rows start at 0)
     if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc3 --src 3 --steps 1 --batch 1 \
@@ -402,18 +423,20 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     if timeout -k 5 "$LIMIT" "$TRAIN" prepare "$DATA/corpus" dsv.ltd --val-every 2 \
             >prepv.err 2>&1 && grep -q "(3 train, 2 validation)" prepv.err &&
         timeout -k 5 "$LIMIT" "$TRAIN" eval "$model" dsv.ltd evdir --vocoder vrun/ckpt.ltm \
-            --oracle-pitch >ev.out 2>ev.err; then
+            --oracle-pitch --voc-envelope 1 --seeds 2 >ev.out 2>ev.err; then
         gl_mcd=$(sed -n 's/^| MCD (dB), 2 validation takes: copy synthesis, neural \/ Griffin-Lim | [0-9.]* \/ \([0-9.]*\) |$/\1/p' ev.out)
         lists_ok=1
-        for l in rec copy copy_gl val val_voc tf tf_voc_oracle; do
+        for l in rec copy copy_gl val val_voc tf tf_voc_oracle gl_s0 gl_s1 voc_s0 voc_s1; do
             [ "$(wc -l <evdir/$l.tsv)" -eq 2 ] || lists_ok=0
             while IFS=$'\t' read -r wav text; do
                 good_wav "$wav" && [ -n "$text" ] || lists_ok=0
             done <evdir/$l.tsv
         done
-        check "tts-train eval: report, WAV lists of the 2 validation takes, Griffin-Lim's copy synthesis within 8 dB MCD" \
+        check "tts-train eval: report, WAV lists of the 2 validation takes (and of 2 seeds, --seeds 2), Griffin-Lim's copy synthesis within 8 dB MCD" \
             'grep -q "^| validation utterances | 2 |$" ev.out' '[ "$lists_ok" = 1 ]' \
             'grep -q "^| frames.* modulation power against the recordings.* / .* |$" ev.out' \
+            'grep -q "^| MCD (dB), text -> speech over 2 seeds (gl_s\*, voc_s\*): neural / Griffin-Lim .* | [0-9.]* / [0-9.]* |$" ev.out' \
+            '! cmp -s evdir/gl_s0/$(basename "$(head -n 1 evdir/val.tsv | cut -f1)") evdir/gl_s1/$(basename "$(head -n 1 evdir/val.tsv | cut -f1)")' \
             '[ -n "$gl_mcd" ] && awk -v m="$gl_mcd" "BEGIN { exit !(m > 0 && m < 8) }"'
     else
         say_fail "tts-train eval on a cache with a validation split" "$(cat prepv.err ev.err | tail -n 3 | tr '\n' '|')"
