@@ -136,6 +136,11 @@ good_wav() {
     wav_info "$1" && [ "$wav_fmt" = 1 ] && [ "$wav_ch" = 1 ] && [ "$wav_bits" = 16 ] &&
         [ "$wav_frames" -gt 0 ]
 }
+# the number after FIELD on the training log's line that starts with PREFIX
+# (log_value "val-ema step 3" loss vema/train.log)
+log_value() {
+    sed -n "s/^$1 .* $2 \([0-9.]*\) .*/\1/p" "$3"
+}
 # no file at $1 and no temporary left beside it (its name with a suffix)
 nothing_at() {
     local p=$1
@@ -374,8 +379,8 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
         timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsh1 --tf-mels fr.ltm --tf-mix 1 --steps 1 \
             --batch 1 --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 \
             --mel-weight 1 --log-every 1 --tf-sharpen 1 3 >vsh1.err 2>&1; then
-        g0=$(sed -n 's/^step 1 .* gnorm \([0-9.]*\) .*/\1/p' vsh0/train.log)
-        g1=$(sed -n 's/^step 1 .* gnorm \([0-9.]*\) .*/\1/p' vsh1/train.log)
+        g0=$(log_value "step 1" gnorm vsh0/train.log)
+        g1=$(log_value "step 1" gnorm vsh1/train.log)
         check "tts-train vocoder --tf-sharpen: the crops' predicted frames sharpened, logged, a bad width refused" \
             'grep -q "^# predicted frames sharpened: amount 1, width 3 (--tf-sharpen)$" vsh1/train.log' \
             '! grep -q "^# predicted frames sharpened" vsh0/train.log' \
@@ -448,8 +453,8 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
             --ckpt-every 1 >ema.err 2>&1 &&
         timeout -k 5 "$LIMIT" "$TRAIN" vocoder dsv.ltd vema --steps 4 --batch 1 --threads 1 \
             --ema 0.5 --val-every 1 >ema2.err 2>&1; then
-        live3=$(sed -n 's/^val step 3  loss \([0-9.]*\) .*/\1/p' vema/train.log)
-        avg3=$(sed -n 's/^val-ema step 3  loss \([0-9.]*\) .*/\1/p' vema/train.log)
+        live3=$(log_value "val step 3" loss vema/train.log)
+        avg3=$(log_value "val-ema step 3" loss vema/train.log)
         check "tts-train vocoder --ema: validated, written, resumed; not the live weights" \
             '[ "$(grep -c "^val-ema step" vema/train.log)" -eq 4 ]' \
             '[ -s vema/ema.ltm ] && [ -s vema/best_ema.ltm ]' \
