@@ -84,8 +84,38 @@ static void append_piece(const char *p, const char *voice, int *foreign, fe_buf 
     }
 }
 
+/* eSpeak NG 1.51 (Debian 12) reads freed memory inside espeak_TextToPhonemes when English
+ * text holds the digits of most Indic scripts (Bengali, Gurmukhi, Gujarati, Tamil, Kannada,
+ * Malayalam) or some Bengali signs (U+09F3, U+09F8, U+09FB): AddressSanitizer,
+ * heap-use-after-free, found by fuzz/fuzz_frontend from a 3-byte input. So the Indic blocks
+ * (U+0900 .. U+0DFF, 3-byte UTF-8 lead E0, second byte A4 .. B7) never reach it: their
+ * digits (each block's offsets 0x66 .. 0x6F) become ASCII digits, read as the number they
+ * are, and every other character a space. Nothing audible is lost: the voice drops the
+ * words eSpeak reads in another language anyway (append_piece). */
+static void indic_guard(const char *text, fe_buf *safe)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s) {
+        if (s[0] == 0xE0 && s[1] >= 0xA4 && s[1] <= 0xB7 && (s[2] & 0xC0) == 0x80) {
+            unsigned cp = ((unsigned)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
+            unsigned off = cp & 0x7F;
+            fe_buf_putc(safe, off >= 0x66 && off <= 0x6F ? (char)('0' + off - 0x66) : ' ');
+            s += 3;
+        } else
+            fe_buf_putc(safe, (char)*s++);
+    }
+}
+
 int fe_espeak_ipa(const char *text, const char *voice, fe_buf *out)
 {
+    fe_buf safe;
+    fe_buf_init(&safe);
+    indic_guard(text, &safe);
+    if (fe_buf_cstr(&safe)) {
+        fe_buf_free(&safe);
+        return TTS_E_NOMEM;
+    }
+    text = safe.p;
     const void *p = text;
     int foreign = 0;
     size_t start = out->n;
@@ -107,5 +137,6 @@ int fe_espeak_ipa(const char *text, const char *voice, fe_buf *out)
         out->n--;
     if (out->p)
         out->p[out->n] = '\0';
+    fe_buf_free(&safe);
     return out->oom ? TTS_E_NOMEM : TTS_OK;
 }

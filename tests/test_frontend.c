@@ -544,6 +544,28 @@ static void test_invalid_utf8(tts_frontend *fe)
     }
 }
 
+/* Indic digits and signs: eSpeak NG 1.51 reads freed memory on them (fuzz_frontend's
+ * find); the wrapper reads the digits as ASCII digits and blanks the rest of those blocks */
+static void test_indic_guard(tts_frontend *fe)
+{
+    const char *a = "Room \xE0\xA7\xA7\xE0\xA7\xA8 now."; /* Bengali 1 2 */
+    const char *b = "Room twelve now.";
+    tts_phonemes pa = {0}, pb = {0};
+    if (!phon(fe, a, strlen(a), &pa) && !phon(fe, b, strlen(b), &pb))
+        CHECK(!strcmp(pa.ipa, pb.ipa), "Bengali digits read as a number: \"%s\" vs \"%s\"",
+              pa.ipa, pb.ipa);
+    tts_phonemes_free(&pa);
+    tts_phonemes_free(&pb);
+    /* the inputs that crashed it (Bengali numerator and currency signs, Tamil, Gurmukhi,
+     * Gujarati, Kannada, Malayalam digits), between English words */
+    const char *c = "one \xE0\xA7\xB8 \xE0\xA7\xB3 \xE0\xA7\xBB two \xE0\xAF\xA7 "
+                    "\xE0\xA9\xA7 \xE0\xAB\xA7 \xE0\xB3\xA7 \xE0\xB5\xA7 three";
+    tts_phonemes pc = {0};
+    if (!phon(fe, c, strlen(c), &pc))
+        CHECK(pc.n_words >= 3, "English words around Indic signs kept: %zu words", pc.n_words);
+    tts_phonemes_free(&pc);
+}
+
 static void test_control_bytes(tts_frontend *fe)
 {
     const char a[] = "Hello\x01world\x7f and\x1b[31m red\0 text\x0b now!";
@@ -863,6 +885,7 @@ int main(void)
         test_model_table(fe);
         test_invalid_utf8(fe);
         test_control_bytes(fe);
+    test_indic_guard(fe);
         test_emoji_and_scripts(fe);
         test_empty(fe);
         test_format(fe);
