@@ -913,7 +913,16 @@ int train_eval_main(int argc, char **argv)
         while ((got = getline(&line, &cap, f)) >= 0) {
             while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
                 line[--got] = '\0';
-            if (!got)
+            /* as scripts/eval_voice.sh reads SENTENCES (scripts/spoken_form.py): blank
+             * lines and '#' lines skipped, "TEXT<TAB>REFERENCE" spoken as TEXT, so that
+             * NNN.wav is that script's sentence NNN */
+            char *tab = strchr(line, '\t');
+            if (tab) {
+                *tab = '\0';
+                got = tab - line;
+            }
+            size_t lead = strspn(line, " \t");
+            if (lead == (size_t)got || line[lead] == '#')
                 continue;
             tts_phonemes ph = {0};
             if (tts_frontend_phonemize(fe, line, (size_t)got, &ph, &err)) {
