@@ -347,6 +347,16 @@ static int vocode_to(tts_mel *mel, const float *frames, size_t n, int nm, int ra
     return rc;
 }
 
+/* a copy of frames[n, nm] (NULL when n is 0 or memory is short: the callers then use the
+ * frames themselves) */
+static float *frames_copy(const float *frames, size_t n, int nm)
+{
+    float *c = n ? malloc(sizeof(float) * n * (size_t)nm) : NULL;
+    if (c)
+        memcpy(c, frames, sizeof(float) * n * (size_t)nm);
+    return c;
+}
+
 static FILE *open_tsv(const char *outdir, const char *name)
 {
     char path[4096];
@@ -742,10 +752,9 @@ int train_eval_main(int argc, char **argv)
         t2m_synthesize(&m, ds.ids + ds.ids_off[i], N, &io, frame_run_collect, &c, al, &stop, &err);
         if (sharpen != 1)
             sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
-        float *plain = NULL; /* --voc-match-plain, --seeds: the frames before --sharpen-time */
-        if ((match_plain || n_seeds > 0) && sharpen_t != 0 && c.n > 0 &&
-            (plain = malloc(sizeof(float) * c.n * nm)))
-            memcpy(plain, c.frames, sizeof(float) * c.n * nm);
+        /* --voc-match-plain, --seeds: the frames before --sharpen-time */
+        float *plain = (match_plain || n_seeds > 0) && sharpen_t != 0
+                           ? frames_copy(c.frames, c.n, nm) : NULL;
         if (sharpen_t != 0)
             tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
         mod_power(raw, (size_t)F, nm, fps, mod_rec);
@@ -939,10 +948,8 @@ int train_eval_main(int argc, char **argv)
             t2m_synthesize(&m, ids, Ns, &io, frame_run_collect, &c, al, &stop, &err);
             if (sharpen != 1)
                 sharpen_frames(c.frames, c.n, nm, sharpen, sharpen_global ? ds.mel_mean : NULL);
-            float *plain = NULL; /* --seeds: Griffin-Lim's frames, before --sharpen-time */
-            if (n_seeds > 0 && sharpen_t != 0 && c.n > 0 &&
-                (plain = malloc(sizeof(float) * c.n * nm)))
-                memcpy(plain, c.frames, sizeof(float) * c.n * nm);
+            /* --seeds: Griffin-Lim's frames, before --sharpen-time */
+            float *plain = n_seeds > 0 && sharpen_t != 0 ? frames_copy(c.frames, c.n, nm) : NULL;
             if (sharpen_t != 0)
                 tts_sharpen_frames(c.frames, c.n, nm, (float)sharpen_t, sharpen_w, &err);
             judge(&c, al, ids, Ns, m.cfg.r, &ph, stop, &io, stall_steps, &sf, line, flog);
