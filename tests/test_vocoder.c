@@ -1160,6 +1160,8 @@ static void test_model_file(void)
     voc_config c = tiny_config();
     c.src = 3; /* the largest model: every tensor and key, and the audio settings it needs */
     c.env_passes = 3; /* not the default: the key must travel */
+    c.onset_lo = 0.75f; /* so must the bursts' */
+    c.onset_hi = 1.5f;
     voc_model m, m2, m3;
     tts_err e;
     CHECK(voc_init(&m, &c, 1, 5, &e) == 0, "init");
@@ -1232,6 +1234,16 @@ static void test_model_file(void)
     tts_mf_writer_free(w);
     CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
     CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT, "fold 3 with hop 8 accepted");
+    tts_mf_close(mf);
+    /* onsets: hi at or below lo */
+    w = tts_mf_writer_new();
+    voc_to_mf(w, &m, NULL);
+    tts_mf_set_f64(w, "vocoder.onset_hi", 0.5);
+    tts_mf_write(w, p16, &e);
+    tts_mf_writer_free(w);
+    CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
+    CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT && strstr(e.msg, "onset"),
+          "onset_hi below onset_lo accepted (%s)", e.msg);
     tts_mf_close(mf);
     unlink(p32);
     unlink(p16);
