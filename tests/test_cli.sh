@@ -474,23 +474,6 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     else
         say_fail "tts-train export --frame-sharpen" "$(tail -n 3 vsh.err | tr '\n' '|')"
     fi
-    # the bursts (--onset): any rise fires one, so the speech must differ from the same
-    # vocoder's without them (the engine's noise seed is fixed)
-    mkdir -p vo && cp "$model" vo/voice.ltm
-    if timeout -k 5 "$LIMIT" "$TRAIN" export vrun/ckpt.ltm vo/voice.vocoder.ltm --env-passes 2 \
-            --frame-sharpen 1.4 3 --onset 0 0.01 >vo.err 2>&1; then
-        run "$TTS" -m vo/voice.ltm --vocoder wavenet "Hello, world." -o vo.wav
-        check "export --onset 0 0.01: the voice speaks through the vocoder with bursts, which change it" \
-            '[ "$rc" = 0 ]' 'good_wav vo.wav' '[ -s vs.wav ] && ! cmp -s vs.wav vo.wav'
-    else
-        say_fail "tts-train export --onset" "$(tail -n 3 vo.err | tr '\n' '|')"
-    fi
-    if ! "$TRAIN" export vrun/ckpt.ltm vobad.ltm --onset 1 0.5 >vobad.err 2>&1 &&
-        grep -q "onset" vobad.err && [ ! -e vobad.ltm ]; then
-        say_pass "tts-train export --onset 1 0.5: refused, nothing written"
-    else
-        say_fail "tts-train export --onset 1 0.5" "$(tr '\n' '|' <vobad.err)"
-    fi
     if ! "$TRAIN" export vrun/ckpt.ltm vsbad.ltm --frame-sharpen 1 4 >vsbad.err 2>&1 &&
         grep -q "odd width" vsbad.err && [ ! -e vsbad.ltm ] &&
         ! "$TRAIN" export vrun/ckpt.ltm vsbad.ltm --frame-sharpen -1 3 >>vsbad.err 2>&1 &&

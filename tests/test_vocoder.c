@@ -699,49 +699,9 @@ static void test_noise_grain(void)
            "%d frames\n", sqrt(lo), sqrt(hi), frames);
     CHECK(fabs(sqrt(lo) / 10 - 1) < 0.1 && fabs(sqrt(hi) - 1) < 0.1,
           "the grains' STFT magnitude does not follow the one they were given");
-    /* the click grain: its peak at the centre, its energy the noise grains' mean energy
-     * (gain 1), and gain 0.5 a quarter of it */
-    float click[2 * HOP], half[2 * HOP];
-    voc_click_grain(gr, mag, NB, bin_hz, win_sq, SR, 1, click);
-    voc_click_grain(gr, mag, NB, bin_hz, win_sq, SR, 0.5, half);
-    double ec = 0, eh = 0, en = 0;
-    int at = 0;
-    for (int i = 0; i < 2 * HOP; i++) {
-        ec += (double)click[i] * click[i];
-        eh += (double)half[i] * half[i];
-        at = fabsf(click[i]) > fabsf(click[at]) ? i : at;
-    }
-    for (size_t i = 0; i < (size_t)NG * 2 * HOP; i++)
-        en += (double)g[i] * g[i];
-    en /= NG;
-    printf("click grain: peak at %d (want %d), energy %.4g against the noise grains' %.4g, gain "
-           "0.5: x %.3f\n", at, HOP, ec, en, eh / ec);
-    CHECK(at == HOP, "the click is not at the grain's centre");
-    CHECK(fabs(ec / en - 1) < 0.1, "the click's energy is not the noise grain's");
-    CHECK(fabs(eh / ec - 0.25) < 1e-4, "the click's gain does not scale its amplitude");
     free(g);
     free(x);
     voc_grainer_free(gr);
-}
-
-/* voc_frame_onset: the upper half's mean rise, mapped from onset_lo to onset_hi */
-static void test_frame_onset(void)
-{
-    voc_config c = voc_config_default(8, 200);
-    float prev[8] = {0}, cur[8] = {0};
-    for (int b = 0; b < 8; b++)
-        cur[b] = b < 4 ? 5 : b < 6 ? 2 : -1; /* lower half ignored; upper: +2 +2 0 0 */
-    CHECK(voc_frame_onset(&c, prev, cur) == 0, "no onset_hi, yet an onset");
-    c.onset_lo = 0.5f;
-    c.onset_hi = 1.5f;
-    float on = voc_frame_onset(&c, prev, cur); /* mean rise 1 -> 0.5 */
-    printf("frame onset: mean rise 1 between 0.5 and 1.5 -> %.3f\n", on);
-    CHECK(fabsf(on - 0.5f) < 1e-6, "mean rise 1 should map to 0.5");
-    CHECK(voc_frame_onset(&c, cur, prev) == 0, "a fall is an onset");
-    CHECK(voc_frame_onset(&c, NULL, cur) == 0, "the first frame has an onset");
-    c.onset_lo = 0;
-    c.onset_hi = 0.8f;
-    CHECK(voc_frame_onset(&c, prev, cur) == 1, "a rise past onset_hi is not full strength");
 }
 
 /* ---- streaming == batched; causality ------------------------------------------------------ */
@@ -782,8 +742,6 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
         fill_normal(NULL, noise, (size_t)nf * ns, 1, 0, &rng);
     }
     int rc = voc_forward(&m, mel, nf, nf, noise, a, &ar);
-    if (!rc) /* the bursts (onset_hi > 0), as the stream adds them */
-        rc = voc_add_bursts(&m, mel, nf, nf, a);
     /* streamed twice: the second utterance after a reset must match too */
     double worst = 0, scale = 0;
     for (int pass = 0; pass < 2; pass++) {
@@ -813,10 +771,9 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     free(a);
     free(b);
     voc_free(&m);
-    printf("  fold %d C %d L %d K %d la %d hop %d src %d%s, %d frames: max |stream - batched| "
-           "%.2e (output peak %.3f)%s\n",
-           c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, c->src,
-           c->onset_hi > 0 ? " bursts" : "", nf, worst, scale,
+    printf("  fold %d C %d L %d K %d la %d hop %d src %d, %d frames: max |stream - batched| %.2e "
+           "(output peak %.3f)%s\n",
+           c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, c->src, nf, worst, scale,
            own_noise == 2 ? ", stream's own noise, the last channel alone"
            : own_noise ? ", stream's own noise" : "");
     return worst;
@@ -858,81 +815,6 @@ static void test_streaming(void)
     c.dil_cycle = 3;
     c.cond_kernel = 1;
     CHECK(stream_vs_batched(&c, 2, 5, 0) <= 1e-5, "la 3 > frames, fold 8");
-    /* bursts: random frames (sd 2 nepers) rise past 0.3 .. 1 often */
-    d.onset_lo = c.onset_lo = 0.3f;
-    d.onset_hi = c.onset_hi = 1;
-    for (d.lookahead = 1; d.lookahead <= 4; d.lookahead += 3) {
-        d.src = 2;
-        CHECK(stream_vs_batched(&d, 12, 7, 1) <= 1e-5, "bursts, la %d: stream != batched",
-              d.lookahead);
-        d.src = 4;
-        CHECK(stream_vs_batched(&d, 9, 8, 0) <= 1e-5, "bursts, src 4, la %d: stream != batched",
-              d.lookahead);
-    }
-    CHECK(stream_vs_batched(&c, 3, 6, 0) <= 1e-5, "bursts, 3 frames: stream != batched");
-}
-
-/* the bursts change the output where frames rise, only there, and as voc_frame_burst says */
-static void test_bursts(void)
-{
-    voc_config c = tiny_config();
-    c.lookahead = 1;
-    voc_model m;
-    tts_err e;
-    CHECK(voc_init(&m, &c, 0, 3, &e) == 0, "init: %s", e.msg);
-    int nf = 12, nm = c.n_mels, hop = c.hop;
-    float *mel = malloc(sizeof(float) * nf * nm), *a = malloc(sizeof(float) * nf * hop);
-    float *b = malloc(sizeof(float) * nf * hop);
-    for (int f = 0; f < nf; f++) /* quiet, then every band up 3 nepers at frame 6 */
-        for (int k = 0; k < nm; k++)
-            mel[(size_t)f * nm + k] = f < 6 ? -8 : -5;
-    memset(a, 0, sizeof(float) * nf * hop);
-    CHECK(voc_add_bursts(&m, mel, nf, nf, a) == 0, "voc_add_bursts without onsets failed");
-    double e0 = 0;
-    for (int i = 0; i < nf * hop; i++)
-        e0 += fabsf(a[i]);
-    CHECK(e0 == 0, "a model without onset_hi adds bursts");
-    m.cfg.onset_lo = 0.5f;
-    m.cfg.onset_hi = 2;
-    memset(b, 0, sizeof(float) * nf * hop);
-    CHECK(voc_add_bursts(&m, mel, nf, nf, b) == 0, "voc_add_bursts failed");
-    /* frame 6 rises: frame 7's burst, centred on sample 7 hop, spans [6 hop, 8 hop) */
-    double inside = 0, outside = 0;
-    int peak = 0;
-    for (int i = 0; i < nf * hop; i++) {
-        if (i >= 6 * hop && i < 8 * hop)
-            inside += (double)b[i] * b[i];
-        else
-            outside += (double)b[i] * b[i];
-        peak = fabsf(b[i]) > fabsf(b[peak]) ? i : peak;
-    }
-    /* against the grain itself */
-    float *mag = malloc(sizeof(float) * (m.audio.n_fft / 2 + 1)), *g = malloc(sizeof(float) * 2 * hop);
-    voc_grainer *gr = NULL;
-    tts_mel *ml = NULL;
-    double worst = 0;
-    if (voc_grainer_create(&gr, hop) == 0 && tts_mel_create(&ml, &m.audio, &e) == 0 &&
-        tts_mel_to_linear(ml, mel + (size_t)7 * nm, 1, mag, &e) == 0) {
-        voc_frame_burst(&m, gr, mag, 1, g);
-        for (int i = 0; i < 2 * hop; i++)
-            worst = fmax(worst, fabs(b[6 * hop + i] - g[i]));
-    } else {
-        worst = 1e9;
-    }
-    printf("bursts: a 3-neper rise at frame 6: energy %.3g in frame 7's span, %.3g outside; "
-           "peak at %d (want %d); against voc_frame_burst %.2e\n",
-           inside, outside, peak, 7 * hop, worst);
-    CHECK(inside > 0 && outside == 0, "the burst is not where the frames rise");
-    CHECK(peak == 7 * hop, "the burst's click is not on frame 7's centre");
-    CHECK(worst < 1e-6, "the burst is not voc_frame_burst's grain");
-    tts_mel_free(ml);
-    voc_grainer_free(gr);
-    free(mag);
-    free(g);
-    free(mel);
-    free(a);
-    free(b);
-    voc_free(&m);
 }
 
 /* an old model (random weights, biases moved off 0) and a new one of another config, for
@@ -1160,8 +1042,6 @@ static void test_model_file(void)
     voc_config c = tiny_config();
     c.src = 3; /* the largest model: every tensor and key, and the audio settings it needs */
     c.env_passes = 3; /* not the default: the key must travel */
-    c.onset_lo = 0.75f; /* so must the bursts' */
-    c.onset_hi = 1.5f;
     voc_model m, m2, m3;
     tts_err e;
     CHECK(voc_init(&m, &c, 1, 5, &e) == 0, "init");
@@ -1234,16 +1114,6 @@ static void test_model_file(void)
     tts_mf_writer_free(w);
     CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
     CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT, "fold 3 with hop 8 accepted");
-    tts_mf_close(mf);
-    /* onsets: hi at or below lo */
-    w = tts_mf_writer_new();
-    voc_to_mf(w, &m, NULL);
-    tts_mf_set_f64(w, "vocoder.onset_hi", 0.5);
-    tts_mf_write(w, p16, &e);
-    tts_mf_writer_free(w);
-    CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
-    CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT && strstr(e.msg, "onset"),
-          "onset_hi below onset_lo accepted (%s)", e.msg);
     tts_mf_close(mf);
     unlink(p32);
     unlink(p16);
@@ -1550,9 +1420,7 @@ int main(void)
     test_mel_loss();
     test_source_with_f0();
     test_noise_grain();
-    test_frame_onset();
     test_streaming();
-    test_bursts();
     test_src4_extends_src3();
     test_lookahead_grow();
     test_causality();

@@ -147,9 +147,7 @@ static int neural_run(neural *v, const float *frames, int F)
             return TTS_E_NOMEM;
     }
     int rc = voc_source_with_f0(&v->m, frames, F, F, v->seed, v->f0, v->voiced, v->noise, &v->ar);
-    if (!rc)
-        rc = voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
-    return rc ? rc : voc_add_bursts(&v->m, frames, F, F, v->pcm); /* the model's onset_* */
+    return rc ? rc : voc_forward(&v->m, frames, F, F, v->noise, v->pcm, &v->ar);
 }
 
 /* frames[F] through the neural vocoder, its envelope matched to them in passes, to path */
@@ -543,7 +541,6 @@ int train_eval_main(int argc, char **argv)
     double hold_scale = -1; /* experiment (-1: the default; 0: off): the forced advance after
                              * this times the symbol's hold */
     uint64_t voc_seed = 12345;
-    double voc_onset[2] = {-1, -1}; /* --voc-onset LO HI: the vocoder's bursts instead */
     int np = 0;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--vocoder") && i + 1 < argc)
@@ -554,10 +551,7 @@ int train_eval_main(int argc, char **argv)
             attn_sharpen = atof(argv[++i]);
         else if (!strcmp(argv[i], "--voc-envelope") && i + 1 < argc)
             voc_env = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--voc-onset") && i + 2 < argc) {
-            voc_onset[0] = atof(argv[++i]);
-            voc_onset[1] = atof(argv[++i]);
-        } else if (!strcmp(argv[i], "--voc-seed") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--voc-seed") && i + 1 < argc)
             voc_seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--voc-env-gain") && i + 1 < argc)
             env_gain = (float)atof(argv[++i]);
@@ -640,14 +634,6 @@ int train_eval_main(int argc, char **argv)
         }
         if (voc_env < 0)
             voc_env = voc.m.cfg.env_passes;
-        if (voc_onset[1] >= 0) {
-            voc.m.cfg.onset_lo = (float)voc_onset[0];
-            voc.m.cfg.onset_hi = (float)voc_onset[1];
-            if (voc_config_check(&voc.m.cfg, &err)) {
-                fprintf(stderr, "tts-train eval: --voc-onset: %s\n", err.msg);
-                return 1;
-            }
-        }
         if (voc.m.cfg.frame_sharpen > 0 && sharpen_t == 0)
             fprintf(stderr, "note: %s sharpens its frames (%g, width %d) when it speaks; here "
                             "only with --sharpen-time, for both vocoders\n",

@@ -21,9 +21,9 @@
 
 /* a vocoder checkpoint -> the shipped vocoder: half floats, the audio settings kept;
  * env_passes >= 0 sets the envelope match's passes, fs_amount >= 0 the frames' sharpening
- * (amount, width fs_w), onset (non-NULL) the grains' click thresholds lo, hi */
+ * (amount, width fs_w) */
 static int export_vocoder(tts_mf *mf, const char *out, int env_passes, double fs_amount,
-                          int fs_w, const double *onset, int int8)
+                          int fs_w, int int8)
 {
     tts_err err = {0};
     voc_model m;
@@ -38,15 +38,6 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, double fs
     if (fs_amount >= 0) {
         m.cfg.frame_sharpen = (float)fs_amount;
         m.cfg.frame_sharpen_w = fs_w;
-    }
-    if (onset) {
-        m.cfg.onset_lo = (float)onset[0];
-        m.cfg.onset_hi = (float)onset[1];
-    }
-    if (voc_config_check(&m.cfg, &err)) {
-        fprintf(stderr, "tts-train export: %s\n", err.msg);
-        voc_free(&m);
-        return 1;
     }
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)
@@ -126,7 +117,7 @@ int train_export_main(int argc, char **argv)
     double hold_pct = 90;
     int hold_min = HOLDS_MIN_COUNT, hold_opts = 0;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0, fs_w = 5;
-    double fs_amount = -1, onset[2] = {-1, -1};
+    double fs_amount = -1;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -160,16 +151,6 @@ int train_export_main(int argc, char **argv)
                 return 2;
             }
             fs_w = (int)w;
-        } else if (!strcmp(argv[i], "--onset") && v && i + 2 < argc) {
-            char *e1, *e2;
-            onset[0] = strtod(v, &e1);
-            onset[1] = strtod(argv[i + 2], &e2);
-            i += 2;
-            if (*e1 || *e2 || !(onset[0] >= 0 && onset[1] >= 0)) {
-                fprintf(stderr, "tts-train export: --onset wants two rises in nepers, LO and "
-                                "HI (HI 0: no clicks)\n");
-                return 2;
-            }
         } else if (!strcmp(argv[i], "--holds") && v) {
             holds_cache = v;
             i++;
@@ -208,7 +189,7 @@ int train_export_main(int argc, char **argv)
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
                         "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] (a voice) | "
-                        "[--int8] [--env-passes N] [--frame-sharpen A W] [--onset LO HI] (a vocoder)\n");
+                        "[--int8] [--env-passes N] [--frame-sharpen A W] (a vocoder)\n");
         return 2;
     }
     argv = (char **)pos;
@@ -225,8 +206,7 @@ int train_export_main(int argc, char **argv)
             tts_mf_close(mf);
             return 2;
         }
-        int rc = export_vocoder(mf, argv[1], env_passes, fs_amount, fs_w,
-                                onset[1] >= 0 ? onset : NULL, int8);
+        int rc = export_vocoder(mf, argv[1], env_passes, fs_amount, fs_w, int8);
         tts_mf_close(mf);
         return rc;
     }

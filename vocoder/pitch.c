@@ -249,43 +249,25 @@ void voc_grainer_free(voc_grainer *g)
     free(g);
 }
 
-/* grain[M] of magnitudes mag * gain: phases from *rng, or with rng NULL -pi k (a click) */
-static void make_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
-                       int sr, double gain, uint64_t *rng, float *grain)
+void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
+                     int sr, uint64_t *rng, float *grain)
 {
     const double two_pi = 6.283185307179586;
     int hop = g->hop, M = g->M;
     /* the inverse real DFT sums X_0 + 2 Re sum_k X_k e^(2 pi i k n / M) + X_hop (-1)^n, so
      * X_k = A_k e^(i phi_k) / M makes (2 / M) sum_k A_k cos(2 pi k n / M + phi_k) */
-    double amp = gain * sqrt(M / win_sq) / M;
+    double amp = sqrt(M / win_sq) / M;
     g->spec[0][0] = g->spec[0][1] = g->spec[hop][0] = g->spec[hop][1] = 0;
     for (int k = 1; k < hop; k++) {
+        double phi = two_pi * nn_rand_uniform(rng);
         double x = (double)k * sr / M / bin_hz;
         int i = (int)x;
         double a = x - i;
         double m = i + 1 < n_bins ? (1 - a) * mag[i] + a * mag[i + 1] : 0;
-        if (rng) {
-            double phi = two_pi * nn_rand_uniform(rng);
-            g->spec[k][0] = (float)(amp * m * cos(phi));
-            g->spec[k][1] = (float)(amp * m * sin(phi));
-        } else {
-            g->spec[k][0] = (float)(k & 1 ? -amp * m : amp * m); /* e^(-i pi k) */
-            g->spec[k][1] = 0;
-        }
+        g->spec[k][0] = (float)(amp * m * cos(phi));
+        g->spec[k][1] = (float)(amp * m * sin(phi));
     }
     fftwf_execute(g->plan);
     for (int n = 0; n < M; n++)
         grain[n] = g->out[n] * g->win[n];
-}
-
-void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
-                     int sr, uint64_t *rng, float *grain)
-{
-    make_grain(g, mag, n_bins, bin_hz, win_sq, sr, 1, rng, grain);
-}
-
-void voc_click_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
-                     int sr, double gain, float *grain)
-{
-    make_grain(g, mag, n_bins, bin_hz, win_sq, sr, gain * 0.7071067811865476, NULL, grain);
 }

@@ -81,11 +81,6 @@ int voc_grainer_create(voc_grainer **g, int hop); /* 0, or -1 when out of memory
 void voc_grainer_free(voc_grainer *g);            /* NULL is fine */
 void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
                      int sr, uint64_t *rng, float *grain);
-/* The same grain with every phase at -pi k: a click at its centre (n = hop), times gain,
- * and 1 / sqrt(2), which gives it the expected energy of the noise grain under the window
- * (all of it at the window's peak, where the noise's is spread under sin^2). */
-void voc_click_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
-                     int sr, double gain, float *grain);
 
 /* Interleaves n_ch channels ch[c][n] into the network's source step by step: for each
  * step of fold samples, fold samples of channel 0, then of channel 1, ... (src[n * n_ch]). */

@@ -19,7 +19,7 @@ voc_config voc_config_default(int n_mels, int hop)
     return c;
 }
 
-int voc_config_check(const voc_config *c, tts_err *err)
+static int check_config(const voc_config *c, tts_err *err)
 {
 #define BAD(cond, what)                                                                            \
     if (cond)                                                                                      \
@@ -41,9 +41,6 @@ int voc_config_check(const voc_config *c, tts_err *err)
     BAD(!tts_sharpen_valid(c->frame_sharpen, c->frame_sharpen_w),
         "frame_sharpen, frame_sharpen_w (amount 0 .. 4, odd width 3 .. 31)")
     BAD(c->sample_rate < 1000 || c->sample_rate > 192000, "sample_rate")
-    BAD(!(c->onset_lo >= 0 && c->onset_lo <= 20 && c->onset_hi >= 0 && c->onset_hi <= 20) ||
-            (c->onset_hi > 0 && (c->onset_hi <= c->onset_lo || c->lookahead < 1)),
-        "onset_lo, onset_hi (0 .. 20 nepers, hi above lo, look-ahead 1 or more; or hi 0)")
 #undef BAD
     return TTS_OK;
 }
@@ -137,7 +134,7 @@ static void init_normal(float *P, size_t off, size_t n, double sd, uint64_t *rng
 int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err)
 {
     memset(m, 0, sizeof *m);
-    int rc = voc_config_check(cfg, err);
+    int rc = check_config(cfg, err);
     if (rc)
         return rc;
     m->cfg = *cfg;
@@ -538,63 +535,6 @@ void voc_frame_grain(const voc_model *m, voc_grainer *g, const float *mag, uint6
                     0.375 * a->win_length, a->sample_rate, rng, grain);
 }
 
-float voc_frame_onset(const voc_config *c, const float *prev, const float *cur)
-{
-    if (!prev || !cur || c->onset_hi <= c->onset_lo)
-        return 0;
-    double rise = 0;
-    int b0 = c->n_mels / 2;
-    for (int b = b0; b < c->n_mels; b++)
-        rise += cur[b] > prev[b] ? cur[b] - prev[b] : 0;
-    double x = (rise / (c->n_mels - b0) - c->onset_lo) / (c->onset_hi - c->onset_lo);
-    return (float)(x < 0 ? 0 : x > 1 ? 1 : x);
-}
-
-void voc_frame_burst(const voc_model *m, voc_grainer *g, const float *mag, float onset,
-                     float *grain)
-{
-    const tts_audio_cfg *a = &m->audio;
-    voc_click_grain(g, mag, a->n_fft / 2 + 1, (double)a->sample_rate / a->n_fft,
-                    0.375 * a->win_length, a->sample_rate, onset, grain);
-}
-
-int voc_add_bursts(const voc_model *m, const float *mel, int n_frames, int n_blocks, float *pcm)
-{
-    const voc_config *c = &m->cfg;
-    if (c->onset_hi <= 0 || n_frames < 1 || n_blocks < 1)
-        return TTS_OK;
-    int hop = c->hop, nm = c->n_mels;
-    size_t n = (size_t)n_blocks * hop;
-    float *mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
-    float *grain = malloc(sizeof(float) * 2 * (size_t)hop);
-    voc_grainer *g = NULL;
-    tts_mel *ml = NULL;
-    tts_err err;
-    int rc = TTS_E_NOMEM;
-    if (mag && grain && !voc_grainer_create(&g, hop) && !tts_mel_create(&ml, &m->audio, &err)) {
-        rc = TTS_OK;
-        /* frame j's burst, as strong as frame j - 1 rose from frame j - 2, is centred on
-         * frame j's centre, sample j hop: [j hop - hop, j hop + hop) */
-        for (int j = 2; (size_t)(j - 1) * hop < n && !rc; j++) {
-            /* past the end, the last frame again (as the stream's finish pushes it) */
-            const float *cur = mel + (size_t)(j < n_frames ? j : n_frames - 1) * nm;
-            float on = voc_frame_onset(c, mel + (size_t)(j - 2 < n_frames ? j - 2 : n_frames - 1) * nm,
-                                       mel + (size_t)(j - 1 < n_frames ? j - 1 : n_frames - 1) * nm);
-            if (on <= 0 || (rc = tts_mel_to_linear(ml, cur, 1, mag, &err)))
-                continue;
-            voc_frame_burst(m, g, mag, on, grain);
-            size_t s0 = (size_t)(j - 1) * hop;
-            for (int i = 0; i < 2 * hop && s0 + i < n; i++)
-                pcm[s0 + i] += grain[i];
-        }
-    }
-    tts_mel_free(ml);
-    voc_grainer_free(g);
-    free(grain);
-    free(mag);
-    return rc;
-}
-
 uint64_t voc_grain_seed(uint64_t seed)
 {
     uint64_t g = (seed ? seed : 1) ^ 0x9e3779b97f4a7c15ull;
@@ -730,8 +670,7 @@ static size_t stream_floats(const voc_config *c)
     size_t L2C = (size_t)c->n_layers * 2 * C, nm = c->n_mels, Cc = c->cond_ch;
     return nm + 2 * Cc + 2 * L2C + nm + hs * (C + 2 * C + C + (C + S) + 3 * S) + hs * F +
            2 * VOC_PITCH_CH + 6 * (size_t)c->hop + (2 + VOC_RING) * VOC_MAX_HARM + 16 * 24 +
-           (c->src >= 4 ? (2 * VOC_RING + 1) * (size_t)c->hop : 0) +
-           (c->onset_hi > 0 ? 2 * VOC_RING * (size_t)c->hop + 16 : 0);
+           (c->src >= 4 ? (2 * VOC_RING + 1) * (size_t)c->hop : 0);
 }
 
 void voc_stream_reset(voc_stream *s, const voc_model *m, uint64_t seed)
@@ -790,12 +729,11 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         s->hist[l] = aligned_alloc(64, (rows * c->res_ch * sizeof(float) + 63) & ~(size_t)63);
         ok &= s->hist[l] != NULL;
     }
-    int bursts = c->onset_hi > 0;
-    if (c->src >= 3 || bursts) {
+    if (c->src >= 3) {
         s->mag = malloc(sizeof(float) * (size_t)(m->audio.n_fft / 2 + 1));
         ok &= s->mag != NULL && tts_mel_create(&s->mel, &m->audio, err) == 0;
     }
-    if (c->src >= 4 || bursts)
+    if (c->src >= 4)
         ok &= voc_grainer_create(&s->grainer, c->hop) == 0;
     if (c->src >= 2)
         for (int i = 0; i < 2; i++) {
@@ -842,8 +780,6 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
         CARVE(s->rgrain, (size_t)VOC_RING * 2 * c->hop);
         CARVE(s->gnoise, (size_t)c->hop);
     }
-    if (bursts)
-        CARVE(s->rburst, (size_t)VOC_RING * 2 * c->hop);
 #undef CARVE
     voc_stream_reset(s, m, seed);
     return TTS_OK;
@@ -936,19 +872,6 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
     const voc_config *c = &m->cfg;
     const float *P = m->p.params;
     int nm = c->n_mels, Cc = c->cond_ch, L2C = c->n_layers * 2 * c->res_ch;
-    /* bursts: this frame's rise over the frame before (still in last_mel) makes the next
-     * frame's burst; this frame's burst is as strong as the frame before rose */
-    if (c->onset_hi > 0) {
-        int r = ring_slot(s->frames_in), rp = ring_slot(s->frames_in - 1);
-        float on = s->frames_in > 0 ? s->rrise[rp] : 0;
-        s->rrise[r] = voc_frame_onset(c, s->frames_in > 0 ? s->last_mel : NULL, mel_frame);
-        s->ronset[r] = 0;
-        tts_err e;
-        if (on > 0 && !tts_mel_to_linear(s->mel, mel_frame, 1, s->mag, &e)) {
-            s->ronset[r] = on; /* (the mel inverse cannot fail: it was made for this model) */
-            voc_frame_burst(m, s->grainer, s->mag, on, s->rburst + (size_t)r * 2 * c->hop);
-        }
-    }
     if (mel_frame != s->last_mel)
         memcpy(s->last_mel, mel_frame, sizeof(float) * nm);
     for (int b = 0; b < nm; b++)
@@ -1016,16 +939,6 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame, c
         }
         stream_block(m, s, noise, pcm);
         produced = c->hop;
-        /* the bursts over block t: the second half of frame t's, the first of frame t + 1's
-         * (look-ahead >= 1: pushed already) */
-        for (int k = 0; k < 2 && c->onset_hi > 0; k++) {
-            int r = ring_slot(t + k);
-            if (t + k > 0 && s->ronset[r] > 0) {
-                const float *b = s->rburst + (size_t)r * 2 * c->hop + (k ? 0 : c->hop);
-                for (int i = 0; i < c->hop; i++)
-                    pcm[i] += b[i];
-            }
-        }
     }
     float *p = s->P_prev;
     s->P_prev = s->P_cur;

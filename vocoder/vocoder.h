@@ -178,10 +178,6 @@ typedef struct {
                           * for the vocoder and for the envelope match alike */
     int frame_sharpen_w; /* its moving average's width in frames (odd, 3 ..
                           * TTS_SHARPEN_MAX_WIDTH; files without the key: 5) */
-    float onset_lo, onset_hi; /* inference: where the upper bands rise this much (nepers,
-                               * mean over the bands) from one frame to the next, a burst is
-                               * added to the output (voc_frame_onset); onset_hi 0 = never
-                               * (files without the keys); needs look-ahead >= 1 */
 } voc_config;
 
 /* The excitation's frames: block t (samples [t hop, (t+1) hop)) glides from frame
@@ -227,8 +223,6 @@ typedef struct {
 /* Checks cfg; registers every tensor; allocates parameters (+ gradients and Adam moments
  * when for_training); random initialization from seed; mel statistics 0 / 1. */
 int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err);
-/* TTS_OK when every hyper-parameter of c is plausible, else TTS_E_FORMAT naming it. */
-int voc_config_check(const voc_config *c, tts_err *err);
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
 int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err);
 void voc_free(voc_model *m);
@@ -271,28 +265,6 @@ int voc_frame_amps(const voc_model *m, tts_mel *mel, const float *logmel, float 
  * noise is the same as with src 3. */
 void voc_frame_grain(const voc_model *m, voc_grainer *g, const float *mag, uint64_t *rng,
                      float *grain);
-/* Bursts (cfg.onset_hi > 0). A stop's release is an impulse. Fed noise, the network fills
- * the release's 12.5 ms frame with a faint hiss where the recording (and Griffin-Lim, whose
- * phases gather a sudden frame's energy) has a click, and the recognizer loses the stop.
- * No input taught it otherwise: a click added to its noise input, even 10 times the
- * block's energy, moved its output by less than -20 dB. So the click is added to its
- * output: where frame j - 1 rises over frame j - 2 (the 50 ms window sees a release first
- * in the frame before the one centred on it: sentence 169's /k/ and /p/ rise most one frame
- * before Griffin-Lim's clicks), a zero-phase grain with frame j's spectral envelope
- * (voc_click_grain), centred on frame j's centre j hop, 2 hop long, its energy onset^2
- * times that of the frame's noise grain; the envelope match (env_passes) then brings the
- * frame to its bands as before.
- * voc_frame_onset: the mean rise, in nepers, of the upper half of the bands, max(0, cur -
- * prev), mapped linearly from onset_lo (0) to onset_hi (1); 0 when prev is NULL or the
- * model has no onset_hi.
- * voc_frame_burst: that grain, from mag (the frame's mel inverse, as for voc_frame_grain).
- * voc_add_bursts adds to pcm[n_blocks * hop] (from voc_forward over the same frames) the
- * bursts of frames 2, 3, ... as far as they reach into it, past n_frames the last frame
- * again: the samples the stream makes, finish included. */
-float voc_frame_onset(const voc_config *c, const float *prev, const float *cur);
-void voc_frame_burst(const voc_model *m, voc_grainer *g, const float *mag, float onset,
-                     float *grain);
-int voc_add_bursts(const voc_model *m, const float *mel, int n_frames, int n_blocks, float *pcm);
 uint64_t voc_grain_seed(uint64_t seed);
 /* More look-ahead for a trained model: a causal conv's weights W[K, cin, cout] (tap k reads
  * K-1-k frames back) grown to K2 > K taps so that the conv, fed its input d = K2-K frames
@@ -454,8 +426,6 @@ typedef struct {
     float *hist[VOC_MAX_LAYERS]; /* [(K-1)*dil + hs, C]: a layer's past inputs, then the block */
     float *buf;                  /* everything else, one allocation */
     float *meln, *cact[2], *P_prev, *P_cur, *last_mel;
-    /* bursts by frame: the frame's rise, its burst's strength and grain [VOC_RING][2 hop] */
-    float rrise[VOC_RING], ronset[VOC_RING], *rburst;
     float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
     /* src 2: the pitch head's convs; F0 / voicing of the frames pushed, by frame f in slot
      * (f + VOC_RING) % VOC_RING (frame -1: the first one's again); the two frames of the

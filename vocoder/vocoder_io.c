@@ -31,10 +31,6 @@ static void config_to_mf(tts_mf_writer *w, const voc_config *c)
         tts_mf_set_f64(w, "vocoder.frame_sharpen", c->frame_sharpen);
         tts_mf_set_i64(w, "vocoder.frame_sharpen_w", c->frame_sharpen_w);
     }
-    if (c->onset_hi > 0) {
-        tts_mf_set_f64(w, "vocoder.onset_lo", c->onset_lo);
-        tts_mf_set_f64(w, "vocoder.onset_hi", c->onset_hi);
-    }
 }
 
 void voc_to_mf(tts_mf_writer *w, const voc_model *m, const nn_adam *adam)
@@ -102,17 +98,6 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         if ((rc = tts_mf_get_f64(mf, "vocoder.frame_sharpen", &a, err)))
             return rc;
         c.frame_sharpen = (float)a;
-    }
-    c.onset_lo = c.onset_hi = 0;
-    const char *okeys[2] = {"vocoder.onset_lo", "vocoder.onset_hi"};
-    float *ovals[2] = {&c.onset_lo, &c.onset_hi};
-    for (int i = 0; i < 2; i++) { /* judged with the rest (voc_layout) */
-        double a;
-        if (tts_mf_has(mf, okeys[i])) {
-            if ((rc = tts_mf_get_f64(mf, okeys[i], &a, err)))
-                return rc;
-            *ovals[i] = (float)a;
-        }
     }
     if (tts_mf_has(mf, "vocoder.frame_sharpen_w") &&
         (rc = get_int(mf, "vocoder.frame_sharpen_w", 3, TTS_SHARPEN_MAX_WIDTH,
