@@ -5,6 +5,10 @@
  * scales, about half the size), no optimizer state, with the audio settings, the symbol
  * table and the training provenance carried over. With --holds CACHE.ltd the voice also
  * gets the symbols' holds (train/holds.h), measured on the exported (averaged) weights.
+ * With --stand-ins CACHE.ltd, symbols the cache's training split never has are spoken as
+ * trained ones ('?' and '!' as '.', see apply_stand_ins). A shipped voice can be
+ * re-exported so: `export VOICE.ltm OUT.ltm --int8 ...` of an --int8 voice is
+ * byte-identical without the options.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <cblas.h>
 
 #include "acoustic/voice_io.h"
+#include "frontend/frontend.h"
 #include "train/dataset.h"
 #include "train/holds.h"
 #include "train/train.h"
@@ -56,6 +61,68 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, double fs
         fprintf(stderr, "tts-train export: %s\n", err.msg);
         return 1;
     }
+    return 0;
+}
+
+/* --stand-ins: a symbol the training split never has keeps the embedding it was
+ * initialized with, and the model speaks it as noise (Kathleen has no '?' and no '!': the
+ * shipped voice ended every question with a short vowel after its last word, which the
+ * recognizer heard as a word). Each one of these pairs whose first symbol the cache's
+ * training split never has, and whose second it has, gets the second's embedding row and
+ * hold: it is then spoken as that symbol. */
+static const char *const stand_ins[][2] = {
+    {"?", "."}, {"!", "."}, {"r", "\u0279"}, {"x", "k"}, {"\u026c", "l"},
+};
+
+static int symbol_id(const tts_symtab *t, const char *name)
+{
+    for (int i = 0; i < tts_symtab_count(t); i++)
+        if (!strcmp(tts_symtab_name(t, i), name))
+            return i;
+    return -1;
+}
+
+static int apply_stand_ins(t2m_model *m, const char *cache, const char *symbols)
+{
+    tts_err err = {0};
+    tts_dataset ds;
+    tts_symtab *tab = NULL;
+    if (tts_dataset_open(&ds, cache, &err)) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    if (strcmp(ds.symbols, symbols) || tts_symtab_parse(&tab, symbols, strlen(symbols), &err)) {
+        fprintf(stderr, "tts-train export: %s was made with other phoneme symbols than the voice\n",
+                cache);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    int n = tts_symtab_count(tab), d = m->cfg.embed_dim;
+    long *count = calloc((size_t)n, sizeof(long));
+    if (!count) {
+        fprintf(stderr, "tts-train export: out of memory\n");
+        tts_symtab_free(tab);
+        tts_dataset_close(&ds);
+        return 1;
+    }
+    for (int u = 0; u < ds.n; u++)
+        for (int i = ds.ids_off[u]; i < ds.ids_off[u + 1] && !ds.split[u]; i++)
+            if (ds.ids[i] >= 0 && ds.ids[i] < n)
+                count[ds.ids[i]]++;
+    for (size_t k = 0; k < sizeof stand_ins / sizeof stand_ins[0]; k++) {
+        int a = symbol_id(tab, stand_ins[k][0]), b = symbol_id(tab, stand_ins[k][1]);
+        if (a < 0 || b < 0 || count[a] > 0 || count[b] == 0)
+            continue;
+        memcpy(m->p.params + m->embed + (size_t)a * d, m->p.params + m->embed + (size_t)b * d,
+               sizeof(float) * (size_t)d);
+        if (m->hold)
+            m->hold[a] = m->hold[b];
+        fprintf(stderr, "stand-in: '%s' (never in the training split) is spoken as '%s' (%ld "
+                        "times)\n", stand_ins[k][0], stand_ins[k][1], count[b]);
+    }
+    free(count);
+    tts_symtab_free(tab);
+    tts_dataset_close(&ds);
     return 0;
 }
 
@@ -118,7 +185,7 @@ int train_export_main(int argc, char **argv)
     int hold_min = HOLDS_MIN_COUNT, hold_opts = 0;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0, fs_w = 5;
     double fs_amount = -1;
-    const char *pos[2] = {0}, *avg[16], *holds_cache = NULL;
+    const char *pos[2] = {0}, *avg[16], *holds_cache = NULL, *stand_in_cache = NULL;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--attn-sharpen") && v) {
@@ -151,6 +218,9 @@ int train_export_main(int argc, char **argv)
                 return 2;
             }
             fs_w = (int)w;
+        } else if (!strcmp(argv[i], "--stand-ins") && v) {
+            stand_in_cache = v;
+            i++;
         } else if (!strcmp(argv[i], "--holds") && v) {
             holds_cache = v;
             i++;
@@ -188,7 +258,7 @@ int train_export_main(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] (a voice) | "
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] [--stand-ins CACHE.ltd] (a voice) | "
                         "[--int8] [--env-passes N] [--frame-sharpen A W] (a vocoder)\n");
         return 2;
     }
@@ -200,8 +270,8 @@ int train_export_main(int argc, char **argv)
     const char *symbols, *kind;
     if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
         strcmp(kind, "vocoder") == 0) {
-        if (n_avg || sharpen > 0 || holds_cache) {
-            fprintf(stderr, "tts-train export: --average, --attn-sharpen and --holds are for a voice; %s "
+        if (n_avg || sharpen > 0 || holds_cache || stand_in_cache) {
+            fprintf(stderr, "tts-train export: --average, --attn-sharpen, --holds and --stand-ins are for a voice; %s "
                             "is a vocoder\n", argv[0]);
             tts_mf_close(mf);
             return 2;
@@ -259,6 +329,8 @@ int train_export_main(int argc, char **argv)
         m.hold = NULL;
     }
     if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct, hold_min))
+        return 1;
+    if (stand_in_cache && apply_stand_ins(&m, stand_in_cache, symbols))
         return 1;
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)
