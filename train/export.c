@@ -70,16 +70,26 @@ static int export_vocoder(tts_mf *mf, const char *out, int env_passes, double fs
  * recognizer heard as a word). Each one of these pairs whose first symbol the cache's
  * training split never has, and whose second it has, gets the second's embedding row and
  * hold: it is then spoken as that symbol. */
-static const char *const stand_ins[][2] = {
-    {"?", "."}, {"!", "."}, {"r", "\u0279"}, {"x", "k"}, {"\u026c", "l"},
+static const uint32_t stand_ins[][2] = {
+    {'?', '.'}, {'!', '.'}, {'r', 0x0279 /* ɹ */}, {'x', 'k'}, {0x026C /* ɬ */, 'l'},
 };
 
-static int symbol_id(const tts_symtab *t, const char *name)
+/* the cache a voice's holds or stand-ins are measured on, which must have the voice's
+ * symbols; 0, or 1 with the message printed */
+static int open_cache(tts_dataset *ds, const char *cache, const char *symbols)
 {
-    for (int i = 0; i < tts_symtab_count(t); i++)
-        if (!strcmp(tts_symtab_name(t, i), name))
-            return i;
-    return -1;
+    tts_err err = {0};
+    if (tts_dataset_open(ds, cache, &err)) {
+        fprintf(stderr, "tts-train export: %s\n", err.msg);
+        return 1;
+    }
+    if (strcmp(ds->symbols, symbols)) {
+        fprintf(stderr, "tts-train export: %s was made with other phoneme symbols than the voice\n",
+                cache);
+        tts_dataset_close(ds);
+        return 1;
+    }
+    return 0;
 }
 
 static int apply_stand_ins(t2m_model *m, const char *cache, const char *symbols)
@@ -87,30 +97,26 @@ static int apply_stand_ins(t2m_model *m, const char *cache, const char *symbols)
     tts_err err = {0};
     tts_dataset ds;
     tts_symtab *tab = NULL;
-    if (tts_dataset_open(&ds, cache, &err)) {
-        fprintf(stderr, "tts-train export: %s\n", err.msg);
+    if (open_cache(&ds, cache, symbols))
         return 1;
-    }
-    if (strcmp(ds.symbols, symbols) || tts_symtab_parse(&tab, symbols, strlen(symbols), &err)) {
-        fprintf(stderr, "tts-train export: %s was made with other phoneme symbols than the voice\n",
-                cache);
-        tts_dataset_close(&ds);
-        return 1;
-    }
-    int n = tts_symtab_count(tab), d = m->cfg.embed_dim;
-    long *count = calloc((size_t)n, sizeof(long));
-    if (!count) {
-        fprintf(stderr, "tts-train export: out of memory\n");
+    int n = 0, d = m->cfg.embed_dim;
+    long *count = NULL;
+    if (tts_symtab_parse(&tab, symbols, strlen(symbols), &err) ||
+        !(count = calloc((size_t)(n = tts_symtab_count(tab)), sizeof(long)))) {
+        fprintf(stderr, "tts-train export: %s\n", count || !tab ? err.msg : "out of memory");
         tts_symtab_free(tab);
         tts_dataset_close(&ds);
         return 1;
     }
-    for (int u = 0; u < ds.n; u++)
-        for (int i = ds.ids_off[u]; i < ds.ids_off[u + 1] && !ds.split[u]; i++)
+    for (int u = 0; u < ds.n; u++) {
+        if (ds.split[u]) /* validation takes do not train the embeddings */
+            continue;
+        for (int i = ds.ids_off[u]; i < ds.ids_off[u + 1]; i++)
             if (ds.ids[i] >= 0 && ds.ids[i] < n)
                 count[ds.ids[i]]++;
+    }
     for (size_t k = 0; k < sizeof stand_ins / sizeof stand_ins[0]; k++) {
-        int a = symbol_id(tab, stand_ins[k][0]), b = symbol_id(tab, stand_ins[k][1]);
+        int a = tts_symtab_id(tab, stand_ins[k][0]), b = tts_symtab_id(tab, stand_ins[k][1]);
         if (a < 0 || b < 0 || count[a] > 0 || count[b] == 0)
             continue;
         memcpy(m->p.params + m->embed + (size_t)a * d, m->p.params + m->embed + (size_t)b * d,
@@ -118,7 +124,7 @@ static int apply_stand_ins(t2m_model *m, const char *cache, const char *symbols)
         if (m->hold)
             m->hold[a] = m->hold[b];
         fprintf(stderr, "stand-in: '%s' (never in the training split) is spoken as '%s' (%ld "
-                        "times)\n", stand_ins[k][0], stand_ins[k][1], count[b]);
+                        "times)\n", tts_symtab_name(tab, a), tts_symtab_name(tab, b), count[b]);
     }
     free(count);
     tts_symtab_free(tab);
@@ -134,16 +140,8 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
     tts_err err = {0};
     tts_dataset ds;
     holds_table t;
-    if (tts_dataset_open(&ds, cache, &err)) {
-        fprintf(stderr, "tts-train export: %s\n", err.msg);
+    if (open_cache(&ds, cache, symbols))
         return 1;
-    }
-    if (strcmp(ds.symbols, symbols)) {
-        fprintf(stderr, "tts-train export: %s was made with other phoneme symbols than the voice\n",
-                cache);
-        tts_dataset_close(&ds);
-        return 1;
-    }
     openblas_set_num_threads(1); /* one utterance per worker thread, each single-threaded */
     int rc = holds_measure(&t, m, &ds, 2, &err);
     tts_dataset_close(&ds);
