@@ -84,25 +84,64 @@ static void append_piece(const char *p, const char *voice, int *foreign, fe_buf 
     }
 }
 
-/* eSpeak NG 1.51 (Debian 12) reads freed memory inside espeak_TextToPhonemes when English
- * text holds the digits of most Indic scripts (Bengali, Gurmukhi, Gujarati, Tamil, Kannada,
- * Malayalam) or some Bengali signs (U+09F3, U+09F8, U+09FB): AddressSanitizer,
- * heap-use-after-free, found by fuzz/fuzz_frontend from a 3-byte input. So the Indic blocks
- * (U+0900 .. U+0DFF, 3-byte UTF-8 lead E0, second byte A4 .. B7) never reach it: their
- * digits (each block's offsets 0x66 .. 0x6F) become ASCII digits, read as the number they
- * are, and every other character a space. Nothing audible is lost: the voice drops the
- * words eSpeak reads in another language anyway (append_piece). */
-static void indic_guard(const char *text, fe_buf *safe)
+/* What eSpeak NG 1.51 (Debian 12) must not be given; each was found by fuzzing it under
+ * AddressSanitizer (fuzz/fuzz_frontend, and a bare harness around espeak_TextToPhonemes):
+ *
+ *  - Code points of the scripts for which it switches to another language (Armenian, the
+ *    Indic scripts, Georgian, Hangul): it reads freed memory (heap-use-after-free) on
+ *    many of them, e.g. the Indic digits, Bengali U+09F3/U+09F8/U+09FB, Hangul jamo
+ *    U+1180..U+11FF, Georgian U+10C6..U+10CF, alone or after such a switch. A scan of
+ *    every code point U+0080..U+2FFFF, one call each, found 301, all inside these blocks.
+ *    So the blocks never reach it: their digits (each Indic block's offsets 0x66..0x6F)
+ *    become ASCII digits, read as the number they are, every other code point a space.
+ *    Nothing audible is lost: the voice drops what eSpeak reads in another language
+ *    anyway (append_piece).
+ *  - Long tokens: "a." followed by 170 letters, or 125 dot-separated letters, overflow a
+ *    stack buffer (glibc aborts: "stack smashing detected"). No run of non-space bytes
+ *    longer than ESPEAK_RUN_MAX reaches it: a space is put in first. English words are
+ *    far shorter; a run that long is a token nobody can read anyway.
+ *  - It can also advance its text pointer past the terminating NUL (fe_espeak_ipa stops
+ *    there instead of reading on). */
+#define ESPEAK_RUN_MAX 64
+
+static int switching_script(uint32_t c)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    while (*s) {
-        if (s[0] == 0xE0 && s[1] >= 0xA4 && s[1] <= 0xB7 && (s[2] & 0xC0) == 0x80) {
-            unsigned cp = ((unsigned)(s[1] & 0x3F) << 6) | (s[2] & 0x3Fu);
-            unsigned off = cp & 0x7F;
-            fe_buf_putc(safe, off >= 0x66 && off <= 0x6F ? (char)('0' + off - 0x66) : ' ');
-            s += 3;
-        } else
-            fe_buf_putc(safe, (char)*s++);
+    return (c >= 0x0530 && c <= 0x058F) ||  /* Armenian */
+           (c >= 0x0900 && c <= 0x0DFF) ||  /* Devanagari .. Sinhala */
+           (c >= 0x10A0 && c <= 0x10FF) ||  /* Georgian */
+           (c >= 0x1C90 && c <= 0x1CBF) ||  /* Georgian Mtavruli */
+           (c >= 0x1100 && c <= 0x11FF) ||  /* Hangul jamo */
+           (c >= 0x3130 && c <= 0x318F) ||  /* Hangul compatibility jamo */
+           (c >= 0xA960 && c <= 0xA97F) ||  /* Hangul jamo extended-A */
+           (c >= 0xAC00 && c <= 0xD7FF);    /* Hangul syllables, jamo extended-B */
+}
+
+static void espeak_guard(const char *text, fe_buf *safe)
+{
+    size_t n = strlen(text), run = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        size_t k = fe_utf8_next(text + i, n - i, &c);
+        char repl = 0;
+        if (switching_script(c))
+            repl = c >= 0x0966 && c <= 0x0DEF && (c & 0x7F) >= 0x66 && (c & 0x7F) <= 0x6F
+                       ? (char)('0' + (c & 0x7F) - 0x66)
+                       : ' ';
+        if (repl == ' ' || (!repl && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))) {
+            fe_buf_putc(safe, ' ');
+            run = 0;
+        } else {
+            if (run + (repl ? 1 : k) > ESPEAK_RUN_MAX) {
+                fe_buf_putc(safe, ' ');
+                run = 0;
+            }
+            if (repl)
+                fe_buf_putc(safe, repl);
+            else
+                fe_buf_putn(safe, text + i, k);
+            run += repl ? 1 : k;
+        }
+        i += k;
     }
 }
 
@@ -110,12 +149,13 @@ int fe_espeak_ipa(const char *text, const char *voice, fe_buf *out)
 {
     fe_buf safe;
     fe_buf_init(&safe);
-    indic_guard(text, &safe);
+    espeak_guard(text, &safe);
     if (fe_buf_cstr(&safe)) {
         fe_buf_free(&safe);
         return TTS_E_NOMEM;
     }
     text = safe.p;
+    const char *end = text + safe.n;
     const void *p = text;
     int foreign = 0;
     size_t start = out->n;
@@ -130,7 +170,7 @@ int fe_espeak_ipa(const char *text, const char *voice, fe_buf *out)
                 fe_buf_putc(out, ' ');
             append_piece(ph, voice, &foreign, out);
         }
-        if (p == before)
+        if (p == before || (p && (const char *)p > end))
             break;
     }
     while (out->n > start && out->p[out->n - 1] == ' ')

@@ -564,6 +564,50 @@ static void test_indic_guard(tts_frontend *fe)
     if (!phon(fe, c, strlen(c), &pc))
         CHECK(pc.n_words >= 3, "English words around Indic signs kept: %zu words", pc.n_words);
     tts_phonemes_free(&pc);
+    /* Hangul jamo U+11E5 and Georgian U+10C7 read freed memory too (under ASan); Korean
+     * and Georgian words are dropped as before, the English kept */
+    const char *d = "one \xE1\x87\xA5 two \xE1\x83\x87 three "
+                    "\xEC\x95\x88\xEB\x85\x95 \xE1\x83\x92\xE1\x83\x90 four";
+    const char *e = "one two three four";
+    tts_phonemes pd = {0}, pe = {0};
+    if (!phon(fe, d, strlen(d), &pd) && !phon(fe, e, strlen(e), &pe))
+        CHECK(!strcmp(pd.ipa, pe.ipa), "Hangul and Georgian dropped: \"%s\" vs \"%s\"",
+              pd.ipa, pe.ipa);
+    tts_phonemes_free(&pd);
+    tts_phonemes_free(&pe);
+}
+
+/* Long tokens overflowed a stack buffer inside eSpeak NG ("stack smashing detected",
+ * an abort in any build): "a." and 170 letters, 125 dot-separated letters, and the
+ * input fuzz_frontend found in CI */
+static void test_long_tokens(tts_frontend *fe)
+{
+    char t[600];
+    size_t n = 0;
+    t[n++] = 'a';
+    t[n++] = '.';
+    for (int i = 0; i < 300; i++)
+        t[n++] = 'B';
+    t[n] = 0;
+    tts_phonemes ph = {0};
+    CHECK(phon(fe, t, n, &ph) == TTS_OK && ph.n_ids > 2, "\"a.\" + 300 letters phonemized");
+    tts_phonemes_free(&ph);
+    n = 0;
+    for (int i = 0; i < 250; i++) {
+        t[n++] = (char)('a' + i % 26);
+        t[n++] = '.';
+    }
+    t[n] = 0;
+    CHECK(phon(fe, t, n, &ph) == TTS_OK && ph.n_ids > 2, "250 dotted letters phonemized");
+    tts_phonemes_free(&ph);
+    n = (size_t)snprintf(t, sizeof t, "\xD0\x82.");
+    for (int i = 0; i < 58; i++)
+        t[n++] = 'S';
+    for (int i = 0; i < 186; i++)
+        t[n++] = 'B';
+    n += (size_t)snprintf(t + n, sizeof t - n, "SSSSS Hl");
+    CHECK(phon(fe, t, n, &ph) == TTS_OK && ph.n_ids > 2, "fuzz_frontend's long token");
+    tts_phonemes_free(&ph);
 }
 
 static void test_control_bytes(tts_frontend *fe)
@@ -886,6 +930,7 @@ int main(void)
         test_invalid_utf8(fe);
         test_control_bytes(fe);
     test_indic_guard(fe);
+    test_long_tokens(fe);
         test_emoji_and_scripts(fe);
         test_empty(fe);
         test_format(fe);
