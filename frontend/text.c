@@ -331,7 +331,9 @@ int tts_sentences_next(tts_sentence_iter *it, size_t *offset, size_t *length)
         size_t start = it->pos, i = start, end = len, next = len;
         size_t last_ws = 0, last_clause = 0;
         int prev_space = 0;
-        while (i < len) {
+        /* the last character, a "[[ … ]]" block or a run of dots can carry i past the
+         * limit at the very end of the text: that too is cut */
+        while (i < len || i - start > TTS_SENTENCE_MAX_BYTES) {
             if (i - start >= TTS_SENTENCE_MAX_BYTES) {
                 /* too long: cut at a clause mark, else a space, else right here */
                 if (last_clause > start + TTS_SENTENCE_MAX_BYTES / 2) {

@@ -734,6 +734,30 @@ static void test_big_text(tts_frontend *fe)
     free(text);
 }
 
+/* The limit crossed by the text's last character (fuzz_frontend found a 403-byte
+ * sentence: 399 bytes, then a 4-byte emoji) or by a closing run of dots */
+static void test_limit_at_the_end(void)
+{
+    char t[TTS_SENTENCE_MAX_BYTES + 16];
+    const char *tails[] = {"\xF0\x9F\x98\x80", "...", "?!\xE2\x80\xA6\xE2\x80\xA6"};
+    for (size_t k = 0; k < sizeof tails / sizeof *tails; k++)
+        for (size_t body = TTS_SENTENCE_MAX_BYTES - 4; body <= TTS_SENTENCE_MAX_BYTES; body++) {
+            memset(t, 'a', body);
+            size_t n = body + (size_t)snprintf(t + body, sizeof t - body, "%s", tails[k]);
+            size_t offs[8], lens[8], letters = 0;
+            int ns = count_sentences(t, n, offs, lens, 8);
+            for (int i = 0; i < ns && i < 8; i++) {
+                CHECK(lens[i] <= TTS_SENTENCE_MAX_BYTES, "tail %zu, body %zu: sentence of %zu bytes",
+                      k, body, lens[i]);
+                for (size_t j = 0; j < lens[i]; j++)
+                    letters += t[offs[i] + j] == 'a';
+            }
+            /* a piece of dots alone is not a sentence: only the letters must all be read */
+            CHECK(ns >= 1 && letters == body, "tail %zu, body %zu: %zu of %zu letters read", k, body,
+                  letters, body);
+        }
+}
+
 static void test_huge_word(tts_frontend *fe)
 {
     const size_t n = 10000;
@@ -931,6 +955,7 @@ int main(void)
         test_control_bytes(fe);
     test_indic_guard(fe);
     test_long_tokens(fe);
+    test_limit_at_the_end();
         test_emoji_and_scripts(fe);
         test_empty(fe);
         test_format(fe);
