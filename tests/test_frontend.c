@@ -544,18 +544,22 @@ static void test_invalid_utf8(tts_frontend *fe)
     }
 }
 
+/* a and b (NUL-terminated) phonemize to the same IPA */
+static void check_same_ipa(tts_frontend *fe, const char *a, const char *b, const char *what)
+{
+    tts_phonemes pa = {0}, pb = {0};
+    if (!phon(fe, a, strlen(a), &pa) && !phon(fe, b, strlen(b), &pb))
+        CHECK(!strcmp(pa.ipa, pb.ipa), "%s: \"%s\" vs \"%s\"", what, pa.ipa, pb.ipa);
+    tts_phonemes_free(&pa);
+    tts_phonemes_free(&pb);
+}
+
 /* Indic digits and signs: eSpeak NG 1.51 reads freed memory on them (fuzz_frontend's
  * find); the wrapper reads the digits as ASCII digits and blanks the rest of those blocks */
 static void test_indic_guard(tts_frontend *fe)
 {
-    const char *a = "Room \xE0\xA7\xA7\xE0\xA7\xA8 now."; /* Bengali 1 2 */
-    const char *b = "Room twelve now.";
-    tts_phonemes pa = {0}, pb = {0};
-    if (!phon(fe, a, strlen(a), &pa) && !phon(fe, b, strlen(b), &pb))
-        CHECK(!strcmp(pa.ipa, pb.ipa), "Bengali digits read as a number: \"%s\" vs \"%s\"",
-              pa.ipa, pb.ipa);
-    tts_phonemes_free(&pa);
-    tts_phonemes_free(&pb);
+    check_same_ipa(fe, "Room \xE0\xA7\xA7\xE0\xA7\xA8 now.", /* Bengali 1 2 */
+                   "Room twelve now.", "Bengali digits read as a number");
     /* the inputs that crashed it (Bengali numerator and currency signs, Tamil, Gurmukhi,
      * Gujarati, Kannada, Malayalam digits), between English words */
     const char *c = "one \xE0\xA7\xB8 \xE0\xA7\xB3 \xE0\xA7\xBB two \xE0\xAF\xA7 "
@@ -566,15 +570,10 @@ static void test_indic_guard(tts_frontend *fe)
     tts_phonemes_free(&pc);
     /* Hangul jamo U+11E5 and Georgian U+10C7 read freed memory too (under ASan); Korean
      * and Georgian words are dropped as before, the English kept */
-    const char *d = "one \xE1\x87\xA5 two \xE1\x83\x87 three "
-                    "\xEC\x95\x88\xEB\x85\x95 \xE1\x83\x92\xE1\x83\x90 four";
-    const char *e = "one two three four";
-    tts_phonemes pd = {0}, pe = {0};
-    if (!phon(fe, d, strlen(d), &pd) && !phon(fe, e, strlen(e), &pe))
-        CHECK(!strcmp(pd.ipa, pe.ipa), "Hangul and Georgian dropped: \"%s\" vs \"%s\"",
-              pd.ipa, pe.ipa);
-    tts_phonemes_free(&pd);
-    tts_phonemes_free(&pe);
+    check_same_ipa(fe,
+                   "one \xE1\x87\xA5 two \xE1\x83\x87 three "
+                   "\xEC\x95\x88\xEB\x85\x95 \xE1\x83\x92\xE1\x83\x90 four",
+                   "one two three four", "Hangul and Georgian dropped");
 }
 
 /* Long tokens overflowed a stack buffer inside eSpeak NG ("stack smashing detected",
