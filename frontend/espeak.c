@@ -122,24 +122,29 @@ static void espeak_guard(const char *text, fe_buf *safe)
     for (size_t i = 0; i < n;) {
         uint32_t c;
         size_t k = fe_utf8_next(text + i, n - i, &c);
-        char repl = 0;
-        if (switching_script(c))
-            repl = c >= 0x0966 && c <= 0x0DEF && (c & 0x7F) >= 0x66 && (c & 0x7F) <= 0x6F
-                       ? (char)('0' + (c & 0x7F) - 0x66)
-                       : ' ';
-        if (repl == ' ' || (!repl && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))) {
+        const char *piece = text + i;
+        size_t len = k;
+        char digit;
+        if (switching_script(c)) {
+            unsigned off = c & 0x7F; /* the Indic blocks are 128 code points each */
+            if (c <= 0x0DFF && c >= 0x0900 && off >= 0x66 && off <= 0x6F) {
+                digit = (char)('0' + off - 0x66);
+                piece = &digit;
+                len = 1;
+            } else {
+                c = ' ';
+            }
+        }
+        if (fe_is_space(c)) {
             fe_buf_putc(safe, ' ');
             run = 0;
         } else {
-            if (run + (repl ? 1 : k) > ESPEAK_RUN_MAX) {
+            if (run + len > ESPEAK_RUN_MAX) {
                 fe_buf_putc(safe, ' ');
                 run = 0;
             }
-            if (repl)
-                fe_buf_putc(safe, repl);
-            else
-                fe_buf_putn(safe, text + i, k);
-            run += repl ? 1 : k;
+            fe_buf_putn(safe, piece, len);
+            run += len;
         }
         i += k;
     }

@@ -119,16 +119,16 @@ if ((fuzz)); then
                 echo "FAIL: $t found a problem; the input is in build-fuzz/artifacts/:"
                 # the report's head (what broke, and where), then its tail; a long run's
                 # progress lines in between would push the head out of a CI log's excerpt
-                grep -m1 -n -E 'invariant broken|==[0-9]+==ERROR|runtime error|deadly signal|out-of-memory|ALARM' \
-                    "$log_dir/$t.log" | cut -d: -f1 | while read -r first; do
-                    sed -n "$((first > 20 ? first - 20 : 1)),$((first + 40))p" "$log_dir/$t.log" |
+                log=$log_dir/$t.log
+                first=$(grep -m1 -n -E 'invariant broken|==[0-9]+==ERROR|runtime error|deadly signal|out-of-memory|ALARM' "$log" | cut -d: -f1)
+                [ -n "$first" ] &&
+                    sed -n "$((first > 20 ? first - 20 : 1)),$((first + 40))p" "$log" |
                         grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|RELOAD)'
-                done
-                tail -n 12 "$log_dir/$t.log"
-                for a in build-fuzz/artifacts/$name-*; do
-                    [ -f "$a" ] && [ "$(stat -c %s "$a")" -le 4096 ] &&
-                        { echo "-- $a, hex:"; od -A d -t x1 "$a"; }
-                done
+                tail -n 12 "$log"
+                # the input libFuzzer wrote (not older artifacts of the target)
+                a=$(sed -n 's/.*Test unit written to //p' "$log" | tail -n 1)
+                [ -f "$a" ] && [ "$(stat -c %s "$a")" -le 4096 ] &&
+                    { echo "-- $a, hex:"; od -A d -t x1 "$a"; }
             fi
         done
     else
