@@ -11,8 +11,15 @@
  *      tts_synthesize() called -> first callback.
  *   2. Each stage, on the same texts, through the internal headers, the way lib/engine.c
  *      chains them: sentences (tts_sentences_next) -> frontend (tts_frontend_phonemize)
- *      -> acoustic model (t2m_synthesize) -> vocoder (tts_mel_synthesize, Griffin-Lim with
- *      the engine's 32 iterations). Each stage's RTF uses the pipeline's audio seconds as
+ *      -> acoustic model (t2m_synthesize) -> vocoder, the one section 1's engine used,
+ *      chosen by --vocoder as the engine chooses it (open_vocoder in lib/engine.c) and run
+ *      as the engine runs it at rate 1 with 1 thread: the neural vocoder (VOICE.vocoder.ltm
+ *      beside the voice file) streamed frame by frame, each sentence's frames sharpened
+ *      first (tts_sharpen_push / _flush) when the file says so, then the network
+ *      (voc_stream_push / _finish) and the envelope match with the file's passes
+ *      (tts_envmatch); or Griffin-Lim (tts_mel_synthesize with the engine's 32
+ *      iterations). The vocoder stage takes the acoustic model's frames from a buffer, so
+ *      it is timed alone. Each stage's RTF uses the pipeline's audio seconds as
  *      denominator, so the three add up to about the pipeline's RTF.
  *   3. eSpeak NG (espeak-ng -v en-us -w F "text") and Flite (flite -voice slt -t "text"
  *      -o F) on the same texts, in the same run, interleaved with libtts's runs: wall time
@@ -27,14 +34,19 @@
  *      time ~ words^k between sizes says whether time is linear (k = 1), and the peak
  *      RSS growth over the 10-word run says whether memory is flat.
  *
- * Usage: bench_tts [--model PATH] [--quick] [--full]
- *   --model PATH  voice model (default: the shipped voice, found as the engine finds it)
- *   --quick       1 run instead of 5
- *   --full        add the 10,000-word scaling run (tens of minutes)
+ * Usage: bench_tts [--model PATH] [--vocoder NAME] [--quick] [--full]
+ *   --model PATH    voice model (default: the shipped voice, found as the engine finds it)
+ *   --vocoder NAME  as tts's --vocoder (tts_options.vocoder): default (the voice's neural
+ *                   vocoder if it has one, else Griffin-Lim) | wavenet | griffinlim; used
+ *                   by sections 1, 2 and 5
+ *   --quick         1 run instead of 5
+ *   --full          add the 10,000-word scaling run (tens of minutes)
  *
- * Load on the machine makes every figure pessimistic; the load average at start is
- * printed with the results.
+ * The report's header names the vocoder that was loaded (file, envelope match passes,
+ * sharpening of the frames; or Griffin-Lim's iterations). Load on the machine makes every
+ * figure pessimistic; the load average at start is printed with the results.
  */
+#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -54,12 +66,20 @@
 #include "frontend/frontend.h"
 #include "nn/modelfile.h"
 #include "tts.h"
+#include "vocoder/vocoder.h"
+#include "vocoder/vocoder_io.h"
 
 #define VOICE_FILE "kathleen.ltm" /* as in lib/engine.c */
 #define MAX_RUNS 5
-#define GL_ITERS 32 /* tts_default_options().griffin_lim_iters */
 
 static int RUNS = MAX_RUNS;
+static const char *VOCODER = "default"; /* --vocoder: tts_options.vocoder */
+
+/* the names tts_options.vocoder takes (lib/engine.c checks the same three) */
+static int vocoder_name_ok(const char *name)
+{
+    return !strcmp(name, "default") || !strcmp(name, "wavenet") || !strcmp(name, "griffinlim");
+}
 
 /* ---- texts --------------------------------------------------------------------------- */
 
@@ -380,10 +400,74 @@ typedef struct {
     tts_audio_cfg audio;
     tts_frontend *fe;
     tts_mel *mel;
+    /* the neural vocoder, when the engine would load one (as in lib/engine.c) */
+    voc_model voc;
+    int voc_loaded, voc_file_exists;
+    voc_stream vs;
+    int vs_ok;
+    tts_envmatch *env;  /* voc.cfg.env_passes > 0 */
+    tts_sharpen *sharp; /* voc.cfg.frame_sharpen > 0 */
+    float *sharp_out;   /* one sharpened frame */
+    float *pcm;         /* the network's samples of one frame: (lookahead + 1) * hop */
+    float *envout;      /* the envelope match's output: that + its delay */
+    size_t envout_cap;
+    char voc_path[4096];
     tts_err err;
 } stages;
 
-static int stages_open(stages *s, const char *path)
+/* The neural vocoder as lib/engine.c's open_vocoder() finds and sets it up (no
+ * tts_options.vocoder_path: VOICE.vocoder.ltm beside the voice file): "default" loads it
+ * when the file exists, "wavenet" requires it, "griffinlim" loads nothing. */
+static int stages_open_vocoder(stages *s, const char *path, const char *vocoder)
+{
+    if (!strcmp(vocoder, "griffinlim"))
+        return 0;
+    size_t n = strlen(path);
+    if (n > 4 && !strcmp(path + n - 4, ".ltm"))
+        n -= 4;
+    snprintf(s->voc_path, sizeof s->voc_path, "%.*s.vocoder.ltm", (int)n, path);
+    s->voc_file_exists = access(s->voc_path, R_OK) == 0;
+    if (strcmp(vocoder, "wavenet") && !s->voc_file_exists)
+        return 0; /* no neural vocoder for this voice: Griffin-Lim */
+    tts_mf *mf;
+    if (tts_mf_open(&mf, s->voc_path, &s->err))
+        return -1;
+    int rc = voc_from_mf(&s->voc, mf, 0, NULL, &s->err);
+    tts_mf_close(mf);
+    if (rc)
+        return -1;
+    s->voc_loaded = 1;
+    const voc_config *c = &s->voc.cfg;
+    if (c->n_mels != s->audio.n_mels || c->hop != s->audio.hop_length) {
+        tts_seterr(&s->err, TTS_E_FORMAT,
+                   "%s: vocoder expects %d mel bands and hop %d, the voice has %d and %d",
+                   s->voc_path, c->n_mels, c->hop, s->audio.n_mels, s->audio.hop_length);
+        return -1;
+    }
+    if (voc_stream_init(&s->vs, &s->voc, 1, &s->err))
+        return -1;
+    s->vs_ok = 1;
+    if (c->env_passes > 0 &&
+        tts_envmatch_create(&s->env, &s->audio, c->env_passes, VOC_ENV_MAX_GAIN, &s->err))
+        return -1;
+    if (c->frame_sharpen > 0 &&
+        (tts_sharpen_create(&s->sharp, s->audio.n_mels, c->frame_sharpen, c->frame_sharpen_w,
+                            &s->err) ||
+         !(s->sharp_out = malloc(sizeof(float) * (size_t)s->audio.n_mels))))
+        goto nomem;
+    size_t block = (size_t)(c->lookahead + 1) * s->audio.hop_length;
+    s->envout_cap = block + (s->env ? tts_envmatch_delay(s->env) : 0);
+    if (!(s->pcm = malloc(sizeof(float) * block)) ||
+        (s->env && !(s->envout = malloc(sizeof(float) * s->envout_cap))))
+        goto nomem;
+    return 0;
+nomem:
+    if (!s->err.msg[0])
+        tts_seterr(&s->err, TTS_E_NOMEM, "out of memory");
+    return -1;
+}
+
+static int stages_open(stages *s, const char *path, const char *vocoder)
 {
     const char *symbols;
     memset(s, 0, sizeof *s);
@@ -394,18 +478,115 @@ static int stages_open(stages *s, const char *path)
         tts_mf_get_str(s->mf, "symbols", &symbols, &s->err) ||
         tts_frontend_open(&s->fe, NULL, &s->err) ||
         tts_frontend_set_symbols(s->fe, symbols, strlen(symbols), &s->err) ||
-        tts_mel_create(&s->mel, &s->audio, &s->err))
+        tts_mel_create(&s->mel, &s->audio, &s->err) ||
+        stages_open_vocoder(s, path, vocoder))
         return -1;
+    openblas_set_num_threads(1); /* as an engine with threads 1 sets it (section 1's) */
     return 0;
+}
+
+/* the vocoder the stages loaded, for the report's header */
+static void stages_vocoder_desc(const stages *s, char *buf, size_t len)
+{
+    if (!s->voc_loaded) {
+        snprintf(buf, len, "Griffin-Lim (%d iterations%s)",
+                 tts_default_options().griffin_lim_iters,
+                 !strcmp(VOCODER, "default") && !s->voc_file_exists
+                     ? "; the voice has no neural vocoder"
+                     : "");
+        return;
+    }
+    const voc_config *c = &s->voc.cfg;
+    char env[64], sharp[64];
+    if (c->env_passes > 0)
+        snprintf(env, sizeof env, "envelope match %d pass%s", c->env_passes,
+                 c->env_passes > 1 ? "es" : "");
+    else
+        snprintf(env, sizeof env, "no envelope match");
+    if (c->frame_sharpen > 0)
+        snprintf(sharp, sizeof sharp, "frames sharpened %g / %d", c->frame_sharpen,
+                 c->frame_sharpen_w);
+    else
+        snprintf(sharp, sizeof sharp, "frames not sharpened");
+    snprintf(buf, len, "neural vocoder (%s, %s, %s)", s->voc_path, env, sharp);
 }
 
 static void stages_close(stages *s)
 {
     if (s->am_loaded)
         t2m_free(&s->am);
+    if (s->vs_ok)
+        voc_stream_free(&s->vs);
+    tts_envmatch_free(s->env);
+    tts_sharpen_free(s->sharp);
+    free(s->sharp_out);
+    free(s->pcm);
+    free(s->envout);
+    if (s->voc_loaded)
+        voc_free(&s->voc);
     tts_mel_free(s->mel);
     tts_frontend_close(s->fe);
     tts_mf_close(s->mf);
+}
+
+/* the network's n samples in s->pcm through the envelope match, when there is one (final:
+ * its last samples too), as lib/engine.c's voc_out(); adds the samples out to *np */
+static int voc_out(stages *s, size_t n, int final, size_t *np)
+{
+    size_t k = 0;
+    if (!s->env) {
+        *np += n;
+        return 0;
+    }
+    if (tts_envmatch_push(s->env, s->pcm, n, s->envout, s->envout_cap, &k, &s->err))
+        return -1;
+    *np += k;
+    if (final) {
+        if (tts_envmatch_finish(s->env, s->envout, s->envout_cap, &k, &s->err))
+            return -1;
+        *np += k;
+    }
+    return 0;
+}
+
+/* one frame through the envelope match's targets and the network, as vocode_frame() */
+static int vocode_frame(stages *s, const float *f, size_t *np)
+{
+    if (s->env && tts_envmatch_push_frame(s->env, f, &s->err))
+        return -1;
+    int n = voc_stream_push(&s->voc, &s->vs, f, NULL, s->pcm);
+    return voc_out(s, (size_t)(n > 0 ? n : 0), 0, np);
+}
+
+/* One sentence's n frames through the neural vocoder, streamed as lib/engine.c streams
+ * them at rate 1 (speak_chunk, on_frames): reset, each frame sharpened (once the
+ * sharpening's look-ahead is in), vocoded and envelope-matched, then the sharpening's
+ * last frames, the network's look-ahead and the match's delay flushed. The samples are
+ * discarded; *np = how many. */
+static int vocode_neural(stages *s, const float *frames, size_t n, size_t *np)
+{
+    int nm = s->audio.n_mels;
+    *np = 0;
+    voc_stream_reset(&s->vs, &s->voc, 1);
+    if (s->env)
+        tts_envmatch_reset(s->env);
+    if (s->sharp)
+        tts_sharpen_reset(s->sharp);
+    for (size_t i = 0; i < n; i++) {
+        const float *f = frames + i * nm;
+        if (s->sharp) {
+            if (!tts_sharpen_push(s->sharp, f, s->sharp_out))
+                continue;
+            f = s->sharp_out;
+        }
+        if (vocode_frame(s, f, np))
+            return -1;
+    }
+    while (s->sharp && tts_sharpen_flush(s->sharp, s->sharp_out))
+        if (vocode_frame(s, s->sharp_out, np))
+            return -1;
+    int k = voc_stream_finish(&s->voc, &s->vs, NULL, s->pcm);
+    return voc_out(s, (size_t)(k > 0 ? k : 0), 1, np);
 }
 
 typedef struct {
@@ -514,9 +695,14 @@ static int stages_run(stages *s, const char *text, stage_result *res)
             size_t np = 0;
             if (!fb[i].n)
                 continue;
-            if (tts_mel_synthesize(s->mel, fb[i].f, fb[i].n, &gp, &pcm, &np, &s->err))
-                goto out;
-            free(pcm);
+            if (s->voc_loaded) {
+                if (vocode_neural(s, fb[i].f, fb[i].n, &np))
+                    goto out;
+            } else {
+                if (tts_mel_synthesize(s->mel, fb[i].f, fb[i].n, &gp, &pcm, &np, &s->err))
+                    goto out;
+                free(pcm);
+            }
             speech += (double)np / s->audio.sample_rate;
         }
         res->voc[run] = now_s() - t0;
@@ -585,6 +771,7 @@ static int scale_child(const char *model, int n)
         return 1;
     tts_options o = tts_default_options();
     o.model_path = model;
+    o.vocoder = VOCODER;
     tts_engine *e;
     double t0 = now_s();
     int rc = tts_engine_open(&e, &o);
@@ -639,7 +826,8 @@ static void scale_parent(const char *self, const char *model, int n, scale_resul
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execl(self, self, "--scale-child", num, "--model", model, (char *)NULL);
+        execl(self, self, "--scale-child", num, "--model", model, "--vocoder", VOCODER,
+              (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -668,7 +856,13 @@ static void scale_parent(const char *self, const char *model, int n, scale_resul
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_tts [--model PATH] [--quick] [--full]\n");
+    fprintf(stderr,
+            "usage: bench_tts [--model PATH] [--vocoder NAME] [--quick] [--full]\n"
+            "  --model PATH    voice model (default: the shipped voice)\n"
+            "  --vocoder NAME  default (the voice's neural vocoder if it has one, else\n"
+            "                  griffinlim) | wavenet | griffinlim, as tts's --vocoder\n"
+            "  --quick         1 run instead of 5\n"
+            "  --full          add the 10,000-word scaling run (tens of minutes)\n");
 }
 
 static void fmt_ratio(char *buf, size_t len, double a, double b)
@@ -694,7 +888,14 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc)
             model_arg = argv[++i];
-        else if (!strcmp(argv[i], "--quick"))
+        else if (!strcmp(argv[i], "--vocoder") && i + 1 < argc) {
+            VOCODER = argv[++i];
+            if (!vocoder_name_ok(VOCODER)) {
+                fprintf(stderr, "bench_tts: unknown vocoder '%s' (available: default, wavenet, "
+                                "griffinlim)\n", VOCODER);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--quick"))
             RUNS = 1;
         else if (!strcmp(argv[i], "--full"))
             full = 1;
@@ -760,6 +961,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_tts: pipeline...\n");
     tts_options o = tts_default_options();
     o.model_path = model;
+    o.vocoder = VOCODER;
     tts_engine *e;
     double t0 = now_s();
     int rc = tts_engine_open(&e, &o);
@@ -797,7 +999,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "bench_tts: stages...\n");
     stages st;
     stage_result sres[3];
-    if (stages_open(&st, model)) {
+    if (stages_open(&st, model, VOCODER)) {
         fprintf(stderr, "bench_tts: %s\n", st.err.msg);
         return 1;
     }
@@ -808,6 +1010,9 @@ int main(int argc, char **argv)
         }
     size_t params = st.am.p.count;
     t2m_config cfg = st.am.cfg;
+    char vocdesc[4400];
+    stages_vocoder_desc(&st, vocdesc, sizeof vocdesc);
+    int neural = st.voc_loaded;
     stages_close(&st);
 
     /* ---- report ---- */
@@ -819,10 +1024,9 @@ int main(int argc, char **argv)
            load[0] > 0.5 ? " — other work shared the cores, so times are pessimistic" : "");
     printf("- Model: %s (%.2f MB on disk; %zu parameters; r = %d, d = %d)\n", model,
            mst.st_size / 1e6, params, cfg.r, cfg.d);
-    printf("- libtts %s, 1 thread, Griffin-Lim vocoder (%d iterations); median of %d run%s; "
-           "audio is %d Hz\n",
-           tts_version(), tts_default_options().griffin_lim_iters, RUNS, RUNS > 1 ? "s" : "",
-           sr);
+    printf("- libtts %s, 1 thread; vocoder (--vocoder %s): %s; median of %d run%s; audio is "
+           "%d Hz\n",
+           tts_version(), VOCODER, vocdesc, RUNS, RUNS > 1 ? "s" : "", sr);
     printf("- eSpeak NG: %s; Flite: %s\n\n", esv[0] ? esv : "not found",
            flv[0] ? flv : "not found");
 
@@ -894,7 +1098,10 @@ int main(int argc, char **argv)
     printf("Text: the long text's words, repeated. Time = tts_synthesize() alone (engine "
            "open and a one-word warm-up excluded); peak RSS by getrusage in the child; "
            "\"ready\" = peak after open and warm-up; longest sentence = seconds of speech of "
-           "the longest sentence (the vocoder holds one whole sentence at a time).\n\n");
+           "the longest sentence (%s).\n\n",
+           neural ? "the engine holds one whole sentence's mel frames at a time; the neural "
+                    "vocoder streams them"
+                  : "the vocoder holds one whole sentence at a time");
     printf("| words | audio s | longest sentence s | time s | RTF | ms / word | k (time ~ "
            "words^k, from the previous size) | peak RSS ready MB | peak RSS MB | growth MB |\n");
     printf("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
