@@ -306,6 +306,28 @@ check "-m DIRECTORY: non-zero, 'not a regular file', no output" \
     '[ $rc -ne 0 ]' 'grep -q "not a regular file" err' 'nothing_at m.wav'
 check "-m DIRECTORY: exit 3 (model unusable)" '[ $rc -eq 3 ]'
 
+# The shipped voice and its neural vocoder (models/ in a clone): the two files belong
+# together (the vocoder's mel bands and hop are the voice's), the neural vocoder is the
+# default, and --vocoder griffinlim still gives the reference.
+# peak_abs FILE: the largest |sample| of a 16-bit mono WAV's data (header skipped)
+peak_abs() { tail -c +45 "$1" | od -An -v -td2 -w2 | awk '{v = $1 < 0 ? -$1 : $1; if (v > m) m = v} END {print m + 0}'; }
+if [ -f "$SRC/models/kathleen.ltm" ] && [ -f "$SRC/models/kathleen.vocoder.ltm" ]; then
+    TTS_MODEL_DIR=$SRC/models run "$TTS" "Hello, world." -o shipped.wav
+    shipped_rc=$rc
+    TTS_MODEL_DIR=$SRC/models run "$TTS" --vocoder wavenet "Hello, world." -o shipped-wn.wav
+    wn_rc=$rc
+    TTS_MODEL_DIR=$SRC/models run "$TTS" --vocoder griffinlim "Hello, world." -o shipped-gl.wav
+    check "the shipped voice speaks \"Hello, world.\" through its neural vocoder by default (= --vocoder wavenet, not Griffin-Lim)" \
+        '[ $shipped_rc -eq 0 ] && [ $wn_rc -eq 0 ] && [ $rc -eq 0 ]' \
+        'good_wav shipped.wav && [ "$wav_rate" = 16000 ]' \
+        '[ "$wav_frames" -ge 12800 ] && [ "$wav_frames" -le 48000 ]' \
+        '[ "$(peak_abs shipped.wav)" -ge 2000 ]' \
+        'cmp -s shipped.wav shipped-wn.wav' \
+        'good_wav shipped-gl.wav && ! cmp -s shipped.wav shipped-gl.wav'
+else
+    skip "the shipped voice speaks through its neural vocoder" "no models/kathleen.ltm and kathleen.vocoder.ltm in $SRC"
+fi
+
 # The tiny voice. Training on 5 clips for 3 steps takes well under a second.
 model=$tmp/run/ckpt.ltm
 if timeout -k 5 "$LIMIT" "$TRAIN" prepare "$DATA/corpus" ds.ltd >train.log 2>&1 &&
