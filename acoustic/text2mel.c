@@ -88,6 +88,16 @@ static void build(t2m_model *m)
         add_conv(q, p, "post", pc, c->n_mels, 1, 1, 0, T2M_ACT_NONE);
     }
 
+    /* PitchPred: centred convs over the text encoder's [K | V], one value per token;
+     * PitchEmb: the pitch sequence into the attention's value space */
+    if (c->pitch_ch > 0) {
+        int pc = c->pitch_ch;
+        add_conv(&m->pitch, p, "pitch", 2 * d, pc, 3, 1, 0, T2M_ACT_RELU);
+        add_conv(&m->pitch, p, "pitch", pc, pc, 3, 1, 0, T2M_ACT_RELU);
+        add_conv(&m->pitch, p, "pitch", pc, 1, 1, 1, 0, T2M_ACT_NONE);
+        add_conv(&m->pemb, p, "pemb", 1, d, 3, 1, 0, T2M_ACT_NONE);
+    }
+
     /* the statistics come last: the trainer keeps the optimizer off everything from here */
     int64_t mshape[1] = {c->n_mels};
     nn_params_add(p, "mel_mean", 1, mshape);
@@ -119,6 +129,8 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
     if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
         cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
         cfg->post_ch < 0 || cfg->post_ch > 4096 || !(cfg->attn_sharpen >= 0) ||
+        cfg->pitch_ch < 0 || cfg->pitch_ch > 4096 ||
+        (cfg->pitch_ch > 0 && !(cfg->lf0_std > 0 && cfg->lf0_std < 10 && fabsf(cfg->lf0_mean) < 20)) ||
         cfg->attn_sharpen > 100 ||
         cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
         cfg->n_symbols > 100000)
@@ -158,6 +170,12 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
          * until it has learnt something */
         const t2m_conv *last = &m->post.l[m->post.n - 1];
         memset(P + last->w, 0, sizeof(float) * (size_t)last->K * last->cin * conv_out(last));
+    }
+    if (m->pitch.n) {
+        init_stack(&m->pitch, P, &rng);
+        /* the pitch enters at zero: a trained decoder given a pitch input starts unchanged */
+        const t2m_conv *pe = &m->pemb.l[0];
+        memset(P + pe->w, 0, sizeof(float) * (size_t)pe->K * pe->cin * conv_out(pe));
     }
     m->mel_mean = P + nn_params_find(&m->p, "mel_mean")->offset;
     m->mel_std = P + nn_params_find(&m->p, "mel_std")->offset;
@@ -301,12 +319,45 @@ static int stack_out(const t2m_stack *s)
     return s->l[s->n - 1].cout;
 }
 
+/* the pitch fed to a model with pitch, and what its backward pass needs */
+typedef struct {
+    const float *tok;  /* given per-token pitch [N], or NULL */
+    const float *lf0;  /* else frames' normalized ln F0 [F] (NaN: unvoiced), or NULL */
+    int F;
+    const float *phat; /* else the predictor's [N] */
+    float *p;          /* [N]: the pitch fed (caller-owned) */
+    layer_act act[1];  /* PitchEmb's activation */
+    float *veff;       /* V + PitchEmb(p) [N, d] (arena) */
+} pitch_feed;
+
+void t2m_pitch_targets(const float *A, int S, int N, int r, const float *lf0, int F, float *out)
+{
+    for (int n = 0; n < N; n++) {
+        double num = 0, den = 0;
+        for (int s = 0; s < S; s++) {
+            double a = A[(size_t)s * N + n], v = 0, z = 0;
+            if (a == 0)
+                continue;
+            for (int j = 0; j < r && s * r + j < F; j++)
+                if (!isnan(lf0[s * r + j])) {
+                    v++;
+                    z += lf0[s * r + j];
+                }
+            num += a * z;
+            den += a * v;
+        }
+        out[n] = den >= 0.5 ? (float)(num / den) : 0.0f;
+    }
+}
+
 /* AudioEnc -> attention -> AudioDec over the decoder inputs X[S, r*n_mels], batched: the
  * output frames [S, r*n_mels] (the last layer's activation); *A [S, N] and *RQ [S, 2d]
- * from the arena. NULL: out of memory. */
+ * from the arena. pf (a model with pitch): the pitch is fed into V first. NULL: out of
+ * memory. */
 static const float *audio_forward(const t2m_model *m, const float *X, int S, const float *K,
                                   const float *V, int N, layer_act *aact, layer_act *oact,
-                                  float **A, float **RQ, t2m_arena *ar, float pd, uint64_t *rng)
+                                  float **A, float **RQ, t2m_arena *ar, float pd, uint64_t *rng,
+                                  pitch_feed *pf)
 {
     const float *P = m->p.params;
     int d = m->cfg.d;
@@ -328,6 +379,23 @@ static const float *audio_forward(const t2m_model *m, const float *X, int S, con
         for (size_t k = 0; k < (size_t)S * d; k++)
             Qs[k] = sh * Q[k];
         Qa = Qs;
+    }
+    if (pf) {
+        if (pf->tok) {
+            memcpy(pf->p, pf->tok, sizeof(float) * N);
+        } else if (pf->lf0) { /* the attention does not depend on V: read the pitch off it */
+            attention_forward_f(R, *A, Qa, K, V, S, N, d, d);
+            t2m_pitch_targets(*A, S, N, m->cfg.r, pf->lf0, pf->F, pf->p);
+        } else {
+            memcpy(pf->p, pf->phat, sizeof(float) * N);
+        }
+        pf->veff = arena_floats(ar, (size_t)N * d);
+        if (!pf->veff || stack_forward(&m->pemb, P, pf->p, N, pf->act, ar, 0, NULL))
+            return NULL;
+        const float *pe = pf->act[0].y;
+        for (size_t k = 0; k < (size_t)N * d; k++)
+            pf->veff[k] = V[k] + pe[k];
+        V = pf->veff;
     }
     attention_forward_f(R, *A, Qa, K, V, S, N, d, d);
     for (int s = 0; s < S; s++) {
@@ -368,7 +436,9 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
                                    (size_t)S * (stack_floats_per_step(&m->aenc) +
                                                 stack_floats_per_step(&m->adec) + 6 * fr + 18 * d) +
                                    (size_t)S * N * 4 +
-                                   (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm) + 16384);
+                                   (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm) +
+                                   (size_t)N * (stack_floats_per_step(&m->pitch) +
+                                                stack_floats_per_step(&m->pemb) + 4 * d + 8) + 16384);
     if (arena_reserve(ar, need))
         return TTS_E_NOMEM;
 
@@ -401,6 +471,25 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(V + (size_t)n * d, KV + (size_t)n * tc2 + d, sizeof(float) * d);
     }
 
+    /* pitch: the predictor's, and the pitch fed (given, read off the attention, or the
+     * predictor's) */
+    layer_act pact_p[T2M_MAX_LAYERS];
+    pitch_feed pfeed = {0}, *pf = NULL;
+    const float *phat = NULL;
+    if (m->pitch.n) {
+        if (stack_forward(&m->pitch, P, KV, N, pact_p, ar, pd, rng))
+            return TTS_E_NOMEM;
+        phat = pact_p[m->pitch.n - 1].y;
+        pfeed.tok = o->pitch_tok;
+        pfeed.lf0 = o->lf0;
+        pfeed.F = F;
+        pfeed.phat = phat;
+        pfeed.p = arena_floats(ar, (size_t)N);
+        if (!pfeed.p)
+            return TTS_E_NOMEM;
+        pf = &pfeed;
+    }
+
     /* self-feeding: a first pass, without dropout or gradients, predicts
      * every step from the recorded frames; then a share of the steps get that prediction
      * of the step before as their input instead of the recording, as at inference, where
@@ -416,7 +505,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
             size_t mark = ar->used;
             float *A1, *RQ1;
             const float *out1 =
-                audio_forward(m, X, S, K, V, N, aact, oact, &A1, &RQ1, ar, 0, NULL);
+                audio_forward(m, X, S, K, V, N, aact, oact, &A1, &RQ1, ar, 0, NULL, pf);
             if (!out1)
                 return TTS_E_NOMEM;
             /* each fed step reads this pass's prediction of the step before, made from
@@ -430,7 +519,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
 
     /* audio side */
     float *A, *RQ;
-    const float *out = audio_forward(m, X, S, K, V, N, aact, oact, &A, &RQ, ar, pd, rng);
+    const float *out = audio_forward(m, X, S, K, V, N, aact, oact, &A, &RQ, ar, pd, rng, pf);
     if (!out)
         return TTS_E_NOMEM;
     const float *Q = aact[m->aenc.n - 1].y; /* [S, d] */
@@ -466,13 +555,28 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         loss->delta += delta_l1_loss_f(dfin, fin, Y, T, nm, o->delta_weight * grad_scale);
     if (o->var_weight > 0)
         loss->delta += delta_var_loss_f(dfin, fin, Y, T, nm, o->var_weight * grad_scale);
+    /* the predictor against the pitch fed (a constant: no gradient into the targets) */
+    loss->pitch = 0;
+    float *dphat = NULL;
+    if (pf && o->pitch_weight > 0 && (pfeed.tok || pfeed.lf0)) {
+        dphat = grads ? arena_floats(ar, (size_t)N) : NULL;
+        if (grads && !dphat)
+            return TTS_E_NOMEM;
+        double w = o->pitch_weight / N;
+        for (int n = 0; n < N; n++) {
+            double e = (double)phat[n] - pf->p[n];
+            loss->pitch += w * e * e;
+            if (dphat)
+                dphat[n] = (float)(2 * w * e * grad_scale);
+        }
+    }
     if (grad_scale != 0) {
         loss->l1 /= grad_scale;
         loss->l1_pre /= grad_scale;
         loss->guided /= grad_scale;
         loss->delta /= grad_scale;
     }
-    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta;
+    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta + loss->pitch;
     loss->n_steps = S;
     loss->n_tokens = N;
     if (align)
@@ -502,6 +606,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         memcpy(dQ + (size_t)s * d, dRQ + (size_t)s * tc2 + d, sizeof(float) * d);
     }
     float sh = c->attn_sharpen > 0 ? c->attn_sharpen : 1.0f;
+    if (pf) /* the attention's values were V + PitchEmb(p) */
+        V = pf->veff;
     if (sh == 1.0f) {
         attention_backward_f(dQ, dK, dV, dR, dA, A, Q, K, V, scratch, S, N, d, d);
     } else { /* the attention saw sh * Q */
@@ -522,6 +628,12 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     for (int n = 0; n < N; n++) {
         memcpy(dKV + (size_t)n * tc2, dK + (size_t)n * d, sizeof(float) * d);
         memcpy(dKV + (size_t)n * tc2 + d, dV + (size_t)n * d, sizeof(float) * d);
+    }
+    if (pf) { /* the embedding of the pitch fed; the predictor's loss into the encoder */
+        if (stack_backward(&m->pemb, P, grads, pf->p, N, pf->act, dV, NULL, ar, 0))
+            return TTS_E_NOMEM;
+        if (dphat && stack_backward(&m->pitch, P, grads, KV, N, pact_p, dphat, dKV, ar, pd))
+            return TTS_E_NOMEM;
     }
     if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar, pd))
         return TTS_E_NOMEM;
@@ -559,7 +671,8 @@ t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
     r = r < 1 ? 1 : r;
     t2m_infer_opts o = {.window_back = 1, .window_ahead = r < 4 ? 1 : r / 2, .max_stay = (64 + r - 1) / r,
                         .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r, .attn_sharpen = sharp,
-                        .max_steps = (8000 + r - 1) / r, .hold = m->hold, .hold_scale = T2M_HOLD_SCALE};
+                        .max_steps = (8000 + r - 1) / r, .hold = m->hold, .hold_scale = T2M_HOLD_SCALE,
+                        .pitch_range = 1};
     return o;
 }
 
@@ -761,7 +874,9 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     int sa_ok = stack_state_init(&sa, &m->aenc) == 0;
     int so_ok = stack_state_init(&so, &m->adec) == 0;
     size_t need = sizeof(float) * ((size_t)N * (stack_floats_per_step(&m->text) + 4 * d +
-                                                c->embed_dim) + 8 * (size_t)fr + 8 * d + 2 * N + 1024);
+                                                c->embed_dim + stack_floats_per_step(&m->pitch) +
+                                                stack_floats_per_step(&m->pemb) + 2) +
+                                   8 * (size_t)fr + 8 * d + 2 * N + 1024);
     if (!sa_ok || !so_ok || arena_reserve(&ar, need)) {
         rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
         goto done;
@@ -774,6 +889,30 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
         goto done;
     }
     const float *KV = tact[m->text.n - 1].y;
+    /* the attention's values: V, or V + PitchEmb(the predicted pitch, shifted, widened) */
+    const float *vals = KV + d;
+    size_t vstride = 2 * (size_t)d;
+    if (m->pitch.n) {
+        layer_act pact[T2M_MAX_LAYERS], eact[1];
+        float *p = arena_floats(&ar, (size_t)N), *ve = arena_floats(&ar, (size_t)N * d);
+        if (!p || !ve || stack_forward(&m->pitch, P, KV, N, pact, &ar, 0, NULL)) {
+            rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+            goto done;
+        }
+        float range = o->pitch_range > 0 ? o->pitch_range : 1.0f;
+        float shift = o->pitch_shift * (float)(M_LN2 / 12) / c->lf0_std;
+        for (int n = 0; n < N; n++)
+            p[n] = pact[m->pitch.n - 1].y[n] * range + shift;
+        if (stack_forward(&m->pemb, P, p, N, eact, &ar, 0, NULL)) {
+            rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+            goto done;
+        }
+        for (int n = 0; n < N; n++)
+            for (int j = 0; j < d; j++)
+                ve[(size_t)n * d + j] = KV[(size_t)n * 2 * d + d + j] + eact[0].y[(size_t)n * d + j];
+        vals = ve;
+        vstride = d;
+    }
     float *x = arena_zeros(&ar, fr), *out = arena_floats(&ar, fr), *frames = arena_floats(&ar, fr);
     float *q = arena_floats(&ar, d), *rq = arena_floats(&ar, 2 * d), *a = arena_floats(&ar, N);
     float scale = 1.0f / sqrtf((float)d);
@@ -819,7 +958,7 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
         memset(rq, 0, sizeof(float) * d);
         for (int n = lo; n <= hi; n++) {
             a[n] /= sum;
-            const float *vn = KV + (size_t)n * 2 * d + d;
+            const float *vn = vals + (size_t)n * vstride;
             for (int j = 0; j < d; j++)
                 rq[j] += a[n] * vn[j];
         }

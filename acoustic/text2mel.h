@@ -7,6 +7,9 @@
  *   previous frames[S, r*n_mels] -> AudioEnc (causal highway convs) -> Q[S,d]
  *   A[S,N] = softmax(Q K^T / sqrt d),  R = A V
  *   [R | Q] -> AudioDec (causal convs) -> frames[S, r*n_mels]
+ *   with pitch (pitch_ch > 0):  KV -> PitchPred (centred convs) -> p^[N], one normalized
+ *   log-F0 per token;  V += PitchEmb(p) before the attention, so each step's R carries
+ *   the pitch of the tokens it attends to
  *   optional post-net: frames[S*r, n_mels] -> + PostNet (centred convs) -> frames
  *
  * Each decoder step emits r mel frames. Training is teacher-forced: step s sees the
@@ -22,6 +25,15 @@
  *
  * Mel frames are handled normalized, (x - mean) / std per band; the statistics are part
  * of the model.
+ *
+ * Pitch (FastPitch's idea inside this attention model): a decoder trained to predict frames
+ * from text alone speaks the corpus's average melody, since a regression loss favours the
+ * mean of the intonations a sentence was read with. Given each token's pitch, it need not
+ * guess. In training the decoder is fed the recording's pitch per token, read off the
+ * teacher-forced attention (t2m_pitch_targets: the attention-weighted mean of the voiced
+ * frames' normalized ln F0), and the predictor learns that pitch from the text encoder's
+ * output (a squared loss); at inference the predictor supplies it, and a caller may shift
+ * it (semitones) or widen its range.
  */
 #ifndef TTS_ACOUSTIC_TEXT2MEL_H
 #define TTS_ACOUSTIC_TEXT2MEL_H
@@ -42,6 +54,9 @@ typedef struct {
                          * (1: plain). A soft attention blends neighbouring phonemes into
                          * each step; sharper, each step speaks its own. Set at export for
                          * a voice trained without it, or trained with it (--attn-sharpen) */
+    int pitch_ch;       /* channels of the pitch predictor; 0: no pitch conditioning */
+    float lf0_mean, lf0_std; /* the corpus's ln F0 statistics (voiced frames): pitch values
+                              * are (ln F0 - lf0_mean) / lf0_std */
 } t2m_config;
 
 /* frames the post-net looks ahead (and back): its half receptive field */
@@ -67,6 +82,7 @@ typedef struct {
     nn_params p;
     size_t embed; /* offset of E[n_symbols, embed_dim] */
     t2m_stack text, aenc, adec, post; /* post.n == 0: no post-net */
+    t2m_stack pitch, pemb;            /* pitch.n == 0: no pitch conditioning */
     float *mel_mean, *mel_std; /* [n_mels] */
     float *hold;               /* NULL, or [n_symbols] (owned): how long the recordings hold
                                 * each symbol, in frames (a high percentile of the teacher-
@@ -96,6 +112,8 @@ typedef struct {
                                * without one); the total has both */
     double delta;             /* the frame-change terms: delta_weight x their L1 plus
                                * var_weight x delta_var_loss (0 without); in the total */
+    double pitch;             /* pitch_weight x the predictor's mean squared error over
+                               * the tokens (0 without pitch); in the total */
     int n_steps, n_tokens;
 } t2m_loss;
 
@@ -120,7 +138,21 @@ typedef struct {
                           * target has, wherever it falls */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */
+    /* a model with pitch: the pitch fed to the decoder, per token, is pitch_tok [N] when
+     * given, else read from the frames' lf0 [F] (normalized ln F0, NaN where unvoiced)
+     * along this pass's attention (t2m_pitch_targets, held constant in the backward pass),
+     * else the predictor's own (as at inference). The predictor learns the fed pitch,
+     * weighted by pitch_weight. */
+    const float *pitch_tok;
+    const float *lf0;
+    float pitch_weight;
 } t2m_train_opts;
+
+/* Each token's pitch from frames: out[n] = sum_s A[s,n] sum_{voiced f of step s} lf0[f] /
+ * sum_s A[s,n] (voiced frames of step s), over the S steps of r frames (frame f = s r + j,
+ * f < F) of attention A[S, N]; lf0 NaN marks an unvoiced frame. A token that holds less
+ * than half a voiced frame of attention gets 0 (the mean pitch). */
+void t2m_pitch_targets(const float *A, int S, int N, int r, const float *lf0, int F, float *out);
 
 /*
  * One utterance, forward and (if grads != NULL) backward. mel[F, n_mels] is the
@@ -168,6 +200,9 @@ typedef struct {
                                     * hold[id] frames (at least T2M_MIN_HOLD), if that is
                                     * sooner than max_stay */
     float hold_scale;
+    float pitch_shift;             /* with pitch: semitones added to the predicted pitch */
+    float pitch_range;             /* with pitch: its excursions from the mean times this
+                                    * (> 0; 1: as predicted) */
 } t2m_infer_opts;
 
 /* the shortest hold before a forced advance by the per-symbol holds, in frames; the

@@ -65,6 +65,11 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
         tts_mf_set_i64(w, "acoustic.post_ch", c->post_ch);
     if (c->attn_sharpen > 0 && c->attn_sharpen != 1)
         tts_mf_set_f64(w, "acoustic.attn_sharpen", c->attn_sharpen);
+    if (c->pitch_ch > 0) {
+        tts_mf_set_i64(w, "acoustic.pitch_ch", c->pitch_ch);
+        tts_mf_set_f64(w, "acoustic.lf0_mean", c->lf0_mean);
+        tts_mf_set_f64(w, "acoustic.lf0_std", c->lf0_std);
+    }
 }
 
 /* the configuration, and the holds when measured (always as floats: they are few) */
@@ -147,6 +152,21 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     if (tts_mf_has(mf, "acoustic.post_ch") &&
         (rc = get_int(mf, "acoustic.post_ch", 1, 4096, &c.post_ch, err)))
         return rc;
+    c.pitch_ch = 0; /* voices from before the pitch predictor have none */
+    c.lf0_mean = 0;
+    c.lf0_std = 1;
+    if (tts_mf_has(mf, "acoustic.pitch_ch")) {
+        double mu, sd;
+        if ((rc = get_int(mf, "acoustic.pitch_ch", 1, 4096, &c.pitch_ch, err)) ||
+            (rc = tts_mf_get_f64(mf, "acoustic.lf0_mean", &mu, err)) ||
+            (rc = tts_mf_get_f64(mf, "acoustic.lf0_std", &sd, err)))
+            return rc;
+        if (!(mu > 0 && mu < 20 && sd > 0 && sd < 10)) /* ln F0 of 1 Hz .. 485 MHz: a typo */
+            return tts_seterr(err, TTS_E_FORMAT, "model file: acoustic.lf0_mean %g / lf0_std %g "
+                              "are not a log pitch's statistics", mu, sd);
+        c.lf0_mean = (float)mu;
+        c.lf0_std = (float)sd;
+    }
     /* check that the file holds every tensor, with its shape, before allocating anything:
      * a small corrupt file must not make us allocate what its metadata claims */
     t2m_model probe;

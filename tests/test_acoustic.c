@@ -64,12 +64,18 @@ static t2m_config tiny_cfg(void)
     return c;
 }
 
-/* delta_w > 0: with the frame-to-frame changes' L1 on the output (an L1, so kinks) */
-static void test_gradient(float delta_w, float var_w)
+/* delta_w > 0: with the frame-to-frame changes' L1 on the output (an L1, so kinks);
+ * pitch: a model with pitch, fed a fixed pitch per token, its predictor learning it */
+static void test_gradient(float delta_w, float var_w, int pitch)
 {
     t2m_model m;
     t2m_config c = tiny_cfg();
     c.attn_sharpen = 1.7f; /* trained sharpened: the attention sees 1.7 Q */
+    if (pitch) {
+        c.pitch_ch = 6;
+        c.lf0_mean = 5.3f;
+        c.lf0_std = 0.2f;
+    }
     tts_err e;
     CHECK(t2m_init(&m, &c, 1, 7, &e) == 0, "init");
     uint64_t rng = 3;
@@ -84,12 +90,20 @@ static void test_gradient(float delta_w, float var_w)
     CHECK(plast != NULL, "no post-net in the tiny model");
     for (size_t j = 0; plast && j < plast->size; j++)
         m.p.params[plast->offset + j] = (float)(0.3 * nn_rand_normal(&rng));
+    /* so does the pitch embedding's, which starts at zero too */
+    const nn_tensor_info *pe = nn_params_find(&m.p, "pemb.0.w");
+    CHECK((pe != NULL) == (pitch != 0), "pitch embedding present iff pitch");
+    for (size_t j = 0; pe && j < pe->size; j++)
+        m.p.params[pe->offset + j] = (float)(0.5 * nn_rand_normal(&rng));
     int ids[64], F;
-    float mel[64 * 8 * NM];
+    float mel[64 * 8 * NM], ptok[64];
     int N = make_utt(&rng, ids, mel, &F);
+    for (int n = 0; n < N; n++)
+        ptok[n] = (float)nn_rand_normal(&rng);
     /* L2 instead of L1: a smooth loss, so float central differences are meaningful */
     t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0, .use_l2 = 1,
-                        .delta_weight = delta_w, .var_weight = var_w};
+                        .delta_weight = delta_w, .var_weight = var_w,
+                        .pitch_tok = pitch ? ptok : NULL, .pitch_weight = 0.7f};
     t2m_arena ar = {0};
     t2m_loss L;
     memset(m.p.grads, 0, m.p.count * sizeof(float));
@@ -101,6 +115,10 @@ static void test_gradient(float delta_w, float var_w)
                                             1e-9 * L.total
                       : L.delta == 0,
           "the delta term: %g (weight %g), total %g", L.delta, delta_w, L.total);
+    CHECK(pitch ? L.pitch > 0 && fabs(L.total - (L.l1 + L.l1_pre + L.guided + L.delta + L.pitch)) <
+                                     1e-9 * L.total
+                : L.pitch == 0,
+          "the pitch term: %g, total %g", L.pitch, L.total);
     /* central differences on a sample of parameters of every tensor (float: loose) */
     int bad = 0, checked = 0;
     double worst = 0;
@@ -111,7 +129,10 @@ static void test_gradient(float delta_w, float var_w)
         for (int s = 0; s < 3; s++) {
             size_t j = ti->offset + (size_t)(nn_rand_u64(&rng) % ti->size);
             float keep = m.p.params[j];
-            double eps = 3e-4, lp, lm;
+            /* with pitch, larger values reach the decoder and its float rounding is
+             * larger: a wider step (measured: 3e-4 puts 9 of 261 at 6-8 %, all of them
+             * gradients below 1e-3; 1e-3 and 3e-3 none, the worst at 2.5 and 1.2 %) */
+            double eps = pitch ? 1e-3 : 3e-4, lp, lm;
             m.p.params[j] = keep + (float)eps;
             r1 = seed;
             t2m_train_utterance(&m, ids, N, mel, F, &o, NULL, 1, &r1, &ar, &L, NULL);
@@ -135,7 +156,8 @@ static void test_gradient(float delta_w, float var_w)
         }
     }
     printf("end-to-end gradient%s: %d checked, %d off by > 5%% (worst %.3g)\n",
-           delta_w > 0 ? " with the delta term" : var_w > 0 ? " with the variation term" : "",
+           delta_w > 0 ? " with the delta term" : var_w > 0 ? " with the variation term" :
+           pitch ? " with pitch" : "",
            checked, bad, worst);
     /* L1 kinks make a few float differences unreliable; most must agree */
     CHECK(bad <= 2, "too many gradient mismatches: %d of %d", bad, checked);
@@ -724,15 +746,85 @@ static void test_sharpen_equivalence(void)
     t2m_free(&b);
 }
 
+/* the pitch per token, read off an attention: weighted means of the voiced frames */
+static void test_pitch_targets(void)
+{
+    /* 3 steps of r = 2 frames (F = 5: the last step has one), 3 tokens */
+    const float A[3 * 3] = {1, 0, 0,   0.5f, 0.5f, 0,   0, 0, 1};
+    const float lf0[5] = {1, 3, NAN, 2, 4};
+    float p[3];
+    t2m_pitch_targets(A, 3, 3, 2, lf0, 5, p);
+    /* token 0: step 0 (1 + 3, 2 voiced) + 0.5 step 1 (2, 1 voiced) -> (4 + 1) / 2.5 = 2;
+     * token 1: 0.5 step 1 -> 0.5 voiced frames, 1 / 0.5 = 2; token 2: step 2, frame 4 only */
+    CHECK(fabsf(p[0] - 2) < 1e-6 && fabsf(p[1] - 2) < 1e-6 && fabsf(p[2] - 4) < 1e-6,
+          "pitch targets %g %g %g", p[0], p[1], p[2]);
+    /* less than half a voiced frame of attention: the mean pitch, 0 */
+    const float lf0b[5] = {1, 3, NAN, NAN, 4};
+    t2m_pitch_targets(A, 3, 3, 2, lf0b, 5, p);
+    CHECK(p[1] == 0 && fabsf(p[0] - 4.0f / 2) < 1e-6, "token without voiced frames: %g %g", p[0], p[1]);
+}
+
+/* a model with pitch: a new one (embedding at zero) speaks as the same model without pitch;
+ * once its embedding is not zero, the pitch shift and range move its frames */
+static void test_pitch_inference(void)
+{
+    t2m_config c = tiny_cfg();
+    t2m_model a, b;
+    tts_err e;
+    CHECK(t2m_init(&a, &c, 0, 5, &e) == 0, "init");
+    c.pitch_ch = 4;
+    c.lf0_mean = 5.3f;
+    c.lf0_std = 0.2f;
+    CHECK(t2m_init(&b, &c, 0, 5, &e) == 0, "init with pitch");
+    /* the shared tensors equal (the same names), the new ones as initialized */
+    for (int t = 0; t < a.p.n_tensors; t++) {
+        const nn_tensor_info *ta = &a.p.tensors[t], *tb = nn_params_find(&b.p, ta->name);
+        if (tb && tb->size == ta->size)
+            memcpy(b.p.params + tb->offset, a.p.params + ta->offset, sizeof(float) * ta->size);
+    }
+    uint64_t rng = 9;
+    int ids[64], F;
+    float mel[64 * 8 * NM];
+    int N = make_utt(&rng, ids, mel, &F);
+    static frame_log la, lb, lc, ld;
+    t2m_infer_opts o = t2m_infer_opts_default(&a);
+    o.quiet_margin = 0;
+    o.max_steps = 20;
+    memset(&la, 0, sizeof la);
+    memset(&lb, 0, sizeof lb);
+    int sa = t2m_synthesize(&a, ids, N, &o, log_frames, &la, NULL, NULL, &e);
+    o.pitch_shift = 3;
+    int sb = t2m_synthesize(&b, ids, N, &o, log_frames, &lb, NULL, NULL, &e);
+    CHECK(sa > 0 && sa == sb && memcmp(la.f, lb.f, sizeof(float) * (size_t)la.n * NM) == 0,
+          "a zero pitch embedding changes nothing (%d / %d steps)", sa, sb);
+    const nn_tensor_info *pe = nn_params_find(&b.p, "pemb.0.w");
+    for (size_t j = 0; pe && j < pe->size; j++)
+        b.p.params[pe->offset + j] = (float)(0.5 * nn_rand_normal(&rng));
+    memset(&lc, 0, sizeof lc);
+    memset(&ld, 0, sizeof ld);
+    o.pitch_shift = 0;
+    int sc = t2m_synthesize(&b, ids, N, &o, log_frames, &lc, NULL, NULL, &e);
+    o.pitch_shift = 3;
+    int sd = t2m_synthesize(&b, ids, N, &o, log_frames, &ld, NULL, NULL, &e);
+    int n = lc.n < ld.n ? lc.n : ld.n;
+    CHECK(sc > 0 && sd > 0 && memcmp(lc.f, ld.f, sizeof(float) * (size_t)n * NM) != 0,
+          "a pitch shift changes the frames");
+    t2m_free(&a);
+    t2m_free(&b);
+}
+
 int main(void)
 {
     test_half();
     test_f16_roundtrip();
     test_q8_roundtrip();
     test_holds_roundtrip();
-    test_gradient(0, 0);
-    test_gradient(0.5f, 0);
-    test_gradient(0, 0.5f);
+    test_gradient(0, 0, 0);
+    test_gradient(0.5f, 0, 0);
+    test_gradient(0, 0.5f, 0);
+    test_gradient(0, 0, 1);
+    test_pitch_targets();
+    test_pitch_inference();
     test_sharpen_equivalence();
     test_training_and_inference();
     if (failures) {

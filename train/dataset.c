@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "acoustic/voice_io.h"
+#include "train/parallel.h"
+#include "vocoder/pitch.h"
 
 /* splits a newline-separated blob into n malloc'd strings */
 static int split_lines(const uint8_t *blob, int64_t len, int n, char ***out)
@@ -122,4 +124,32 @@ void tts_dataset_mel_norm(const tts_dataset *ds, int i, float *out)
     for (int f = 0; f < F; f++)
         for (int b = 0; b < nm; b++)
             out[(size_t)f * nm + b] = (raw[(size_t)f * nm + b] - ds->mel_mean[b]) / ds->mel_std[b];
+}
+
+typedef struct {
+    const tts_dataset *ds;
+    float *f0;
+    int first, stride;
+} track_job;
+
+static void *track_run(void *arg)
+{
+    track_job *j = arg;
+    const tts_dataset *ds = j->ds;
+    int hop = ds->audio.hop_length;
+    for (int i = j->first; i < ds->n; i += j->stride) {
+        int F = tts_dataset_n_frames(ds, i);
+        voc_pitch_track(ds->pcm + (size_t)ds->mel_off[i] * hop, (size_t)F * hop,
+                        ds->audio.sample_rate, hop, F, j->f0 + ds->mel_off[i]);
+    }
+    return NULL;
+}
+
+void tts_dataset_track_f0(const tts_dataset *ds, float *f0, int nthreads)
+{
+    track_job jobs[TR_MAX_THREADS];
+    nthreads = nthreads < 1 ? 1 : nthreads > TR_MAX_THREADS ? TR_MAX_THREADS : nthreads;
+    for (int t = 0; t < nthreads; t++)
+        jobs[t] = (track_job){ds, f0, t, nthreads};
+    tr_run(jobs, nthreads, sizeof *jobs, track_run);
 }

@@ -36,6 +36,11 @@ void tts_dataset_close(tts_dataset *ds);
  * out[n_frames(i) * n_mels]. */
 void tts_dataset_mel_norm(const tts_dataset *ds, int i, float *out);
 
+/* The recordings' F0 (vocoder/pitch.h's tracker, Hz, 0 where unvoiced), frame for frame
+ * as the cache's mel: f0[mel_off[n]] (caller-owned), over nthreads threads. The cache
+ * must hold the audio (ds->pcm). */
+void tts_dataset_track_f0(const tts_dataset *ds, float *f0, int nthreads);
+
 static inline int tts_dataset_n_ids(const tts_dataset *ds, int i)
 {
     return ds->ids_off[i + 1] - ds->ids_off[i];

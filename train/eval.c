@@ -57,46 +57,18 @@
 #include "train/dtw.h"
 #include "train/frames.h"
 #include "train/plot.h"
+#include "train/quality.h"
 #include "train/train.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder_io.h"
 
-#define MCD_DIM 24
 #define EVAL_MAX_SEEDS 8 /* --seeds */
-
-/* cepstra[n, MCD_DIM] (coefficients 1..MCD_DIM) of log-mel frames[n, nm], each value
- * first raised to at least floor: silence, whose level and shape mean nothing to a
- * listener (the recording's is flat at the analysis floor, a vocoder's is faint noise),
- * is then flat in both, and only the speech counts */
-#define MCD_RANGE 7.0f /* nats below the recording's loudest value: 61 dB */
-static float *cepstra(const float *frames, size_t n, int nm, float floor)
-{
-    float *c = malloc(sizeof(float) * (n ? n : 1) * MCD_DIM);
-    if (!c)
-        return NULL;
-    for (size_t f = 0; f < n; f++)
-        for (int d = 1; d <= MCD_DIM; d++) {
-            double s = 0;
-            for (int k = 0; k < nm; k++)
-                s += fmaxf(frames[f * nm + k], floor) * cos(M_PI / nm * (k + 0.5) * d);
-            c[f * MCD_DIM + d - 1] = (float)(s * sqrt(2.0 / nm));
-        }
-    return c;
-}
-
-static double mcd_frame(const float *a, const float *b)
-{
-    double s = 0;
-    for (int d = 0; d < MCD_DIM; d++)
-        s += (double)(a[d] - b[d]) * (a[d] - b[d]);
-    return 10.0 / log(10.0) * sqrt(2.0 * s);
-}
 
 static double cost_mcd(const float *a, const float *b, int dim)
 {
     (void)dim;
-    return mcd_frame(a, b);
+    return tts_quality_mcd_frame(a, b);
 }
 
 /* mean MCD (dB) of a[na] against b[nb] cepstra: frame by frame over min(na, nb) when
@@ -108,7 +80,7 @@ static double mcd(const float *a, int na, const float *b, int nb, int dtw)
     int n = na < nb ? na : nb;
     double s = 0;
     for (int i = 0; i < n; i++)
-        s += mcd_frame(a + (size_t)i * MCD_DIM, b + (size_t)i * MCD_DIM);
+        s += tts_quality_mcd_frame(a + (size_t)i * MCD_DIM, b + (size_t)i * MCD_DIM);
     return n ? s / n : NAN;
 }
 
@@ -120,7 +92,7 @@ static double mcd_pcm(tts_mel *mel, const float *pcm, size_t n, int nm, const fl
     size_t nf = 0;
     tts_err err;
     double v = NAN;
-    if (tts_mel_analyze(mel, pcm, n, &frames, &nf, &err) == 0 && (c = cepstra(frames, nf, nm, floor)))
+    if (tts_mel_analyze(mel, pcm, n, &frames, &nf, &err) == 0 && (c = tts_quality_cepstra(frames, nf, nm, floor)))
         v = mcd(c, (int)nf, ref, nr, dtw);
     free(frames);
     free(c);
@@ -808,7 +780,7 @@ int train_eval_main(int argc, char **argv)
         for (size_t k = 0; k < (size_t)F * nm; k++)
             top = fmaxf(top, raw[k]);
         float floor = top - MCD_RANGE;
-        float *ref = cepstra(raw, (size_t)F, nm, floor);
+        float *ref = tts_quality_cepstra(raw, (size_t)F, nm, floor);
         double m_gl = NAN, m_tf = NAN;
         snprintf(path, sizeof path, "%s/tf/%s.wav", outdir, name);
         if (vocode_to(mel, pred, (size_t)F, nm, ds.audio.sample_rate, path, ref, F, floor, 0, &m_tf, 0,
@@ -1091,6 +1063,10 @@ int train_eval_main(int argc, char **argv)
         voc_arena_free(&voc.ar);
         voc_free(&voc.m);
         tts_mf_close(vmf);
+        printf("\nAgainst the recordings (tts-train quality %s):\n", outdir);
+        fflush(stdout);
+        if (tts_quality_table(outdir, NULL, 0, stdout, &err))
+            fprintf(stderr, "tts-train eval: %s\n", err.msg);
     }
     if (flog)
         fclose(flog);

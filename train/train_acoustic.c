@@ -21,6 +21,7 @@
 #include "train/parallel.h"
 #include "train/plot.h"
 #include "train/train.h"
+#include "vocoder/pitch.h"
 
 typedef struct {
     int steps, batch, threads, ckpt_every, val_every, log_every, warmup, max_val;
@@ -40,7 +41,7 @@ typedef struct {
     float grad_scale;
     uint64_t seed;
     t2m_arena arena;
-    double l1, l1_pre, guided, delta, frames;
+    double l1, l1_pre, guided, delta, pitch, frames;
     double *per_item; /* optional [n_items] losses */
     int rc;
 } worker;
@@ -48,16 +49,20 @@ typedef struct {
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    w->l1 = w->l1_pre = w->guided = w->delta = 0;
+    w->l1 = w->l1_pre = w->guided = w->delta = w->pitch = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_items; k += w->stride) {
         int i = w->items[k];
         const tts_dataset *ds = w->ds;
         uint64_t rng = w->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(k + 1));
         t2m_loss L;
+        /* the options' lf0 is the whole cache's, frame for frame: this utterance's part */
+        t2m_train_opts o = *w->o;
+        if (o.lf0)
+            o.lf0 += ds->mel_off[i];
         int rc = t2m_train_utterance(w->m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i),
                                      ds->mel + (size_t)ds->mel_off[i] * ds->n_mels,
-                                     tts_dataset_n_frames(ds, i), w->o, w->grads, w->grad_scale,
+                                     tts_dataset_n_frames(ds, i), &o, w->grads, w->grad_scale,
                                      &rng, &w->arena, &L, NULL);
         if (rc) {
             w->rc = rc;
@@ -67,19 +72,60 @@ static void *worker_run(void *arg)
         w->l1_pre += L.l1_pre;
         w->guided += L.guided;
         w->delta += L.delta;
+        w->pitch += L.pitch;
         if (w->per_item)
             w->per_item[k] = L.total;
     }
     return NULL;
 }
 
-/* the workers' frame-change terms (t2m_loss.delta) of their last run, summed */
+/* the workers' frame-change terms (t2m_loss.delta) or pitch terms of their last run,
+ * summed */
 static double sum_delta(const worker *wk, int nthreads)
 {
     double d = 0;
     for (int t = 0; t < nthreads; t++)
         d += wk[t].delta;
     return d;
+}
+
+static double sum_pitch(const worker *wk, int nthreads)
+{
+    double d = 0;
+    for (int t = 0; t < nthreads; t++)
+        d += wk[t].pitch;
+    return d;
+}
+
+/* The recordings' pitch for a model with pitch: lf0[frame] = (ln F0 - mean) / sd over the
+ * cache (NaN where unvoiced), the mean and sd over the training split's voiced frames into
+ * the model's configuration. NULL when out of memory or the cache holds no audio. */
+static float *pitch_targets(const tts_dataset *ds, t2m_config *cfg, int threads)
+{
+    size_t total = (size_t)ds->mel_off[ds->n];
+    float *lf0 = ds->pcm ? malloc(sizeof(float) * (total ? total : 1)) : NULL;
+    if (!lf0)
+        return NULL;
+    tts_dataset_track_f0(ds, lf0, threads);
+    double s = 0, ss = 0, n = 0;
+    for (int i = 0; i < ds->n; i++)
+        for (int f = ds->mel_off[i]; f < ds->mel_off[i + 1] && !ds->split[i]; f++)
+            if (lf0[f] > 0) {
+                double l = log(lf0[f]);
+                s += l;
+                ss += l * l;
+                n++;
+            }
+    if (n < 2) {
+        free(lf0);
+        return NULL;
+    }
+    double mu = s / n, sd = sqrt(fmax(ss / n - mu * mu, 1e-6));
+    for (size_t f = 0; f < total; f++)
+        lf0[f] = lf0[f] > 0 ? (float)((log(lf0[f]) - mu) / sd) : NAN;
+    cfg->lf0_mean = (float)mu;
+    cfg->lf0_std = (float)sd;
+    return lf0;
 }
 
 /* runs items over nthreads workers; sums gradients into m->p.grads when train */
@@ -222,9 +268,10 @@ int train_acoustic_main(int argc, char **argv)
     acoustic_args a = {.steps = 100000, .batch = 16, .threads = 2, .ckpt_every = 100,
                        .val_every = 200, .log_every = 10, .warmup = 400, .max_val = 48,
                        .lr = 1e-3, .minutes = 0, .clip = 1.0};
-    a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f};
+    a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f,
+                               .pitch_weight = 0.1f};
     const char *data = NULL, *dir = NULL, *init = NULL;
-    int d = 0, text_ch = 0, r = 0, post_ch = -1;
+    int d = 0, text_ch = 0, r = 0, post_ch = -1, pitch_ch = -1;
     float sharpen = 0; /* 0: keep the model's */
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
@@ -251,6 +298,8 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--text-ch")) text_ch = atoi(v);
         else if (OPT("--r")) r = atoi(v);
         else if (OPT("--post-ch")) post_ch = atoi(v);
+        else if (OPT("--pitch")) pitch_ch = atoi(v);
+        else if (OPT("--pitch-weight")) a.topts.pitch_weight = (float)atof(v);
         else if (OPT("--attn-sharpen")) sharpen = (float)atof(v);
         else if (!data && s[0] != '-') data = s;
         else if (!dir && s[0] != '-') dir = s;
@@ -312,7 +361,8 @@ int train_acoustic_main(int argc, char **argv)
         }
         free(m.hold); /* measured on the weights that training now changes: export --holds */
         m.hold = NULL;
-        if ((post_ch >= 0 && post_ch != m.cfg.post_ch) || (r && r != m.cfg.r)) {
+        if ((post_ch >= 0 && post_ch != m.cfg.post_ch) || (r && r != m.cfg.r) ||
+            (pitch_ch >= 0 && pitch_ch != m.cfg.pitch_ch)) {
             /* another post-net or another r on the same model: every tensor of the same name
              * and size carries over, and those r shapes are mapped */
             t2m_model old = m;
@@ -321,6 +371,11 @@ int train_acoustic_main(int argc, char **argv)
                 c.post_ch = post_ch;
             if (r)
                 c.r = r;
+            if (pitch_ch >= 0 && pitch_ch != c.pitch_ch) {
+                c.pitch_ch = pitch_ch;
+                c.lf0_mean = 5.3f; /* measured below */
+                c.lf0_std = 0.2f;
+            }
             if (c.r > old.cfg.r) {
                 fprintf(stderr, "tts-train acoustic: --init can lower r, not raise it\n");
                 return 2;
@@ -361,8 +416,8 @@ int train_acoustic_main(int argc, char **argv)
                     copied++;
                 }
             }
-            fprintf(stderr, "r %d, post-net %d channels: %d of %d tensors from %s\n", c.r,
-                    c.post_ch, copied, m.p.n_tensors, init);
+            fprintf(stderr, "r %d, post-net %d channels, pitch predictor %d: %d of %d tensors "
+                    "from %s\n", c.r, c.post_ch, c.pitch_ch, copied, m.p.n_tensors, init);
             t2m_free(&old);
         }
         if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
@@ -378,6 +433,11 @@ int train_acoustic_main(int argc, char **argv)
         if (text_ch) a.cfg.text_ch = text_ch;
         if (r) a.cfg.r = r;
         if (post_ch >= 0) a.cfg.post_ch = post_ch;
+        if (pitch_ch > 0) {
+            a.cfg.pitch_ch = pitch_ch;
+            a.cfg.lf0_mean = 5.3f; /* measured below */
+            a.cfg.lf0_std = 0.2f;
+        }
         if (t2m_init(&m, &a.cfg, 1, 1234, &err)) {
             fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
             return 1;
@@ -389,6 +449,18 @@ int train_acoustic_main(int argc, char **argv)
         m.cfg.attn_sharpen = sharpen;
     memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
     memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
+    float *lf0 = NULL;
+    if (m.pitch.n) {
+        double tp = now_s();
+        if (!(lf0 = pitch_targets(&ds, &m.cfg, a.threads))) {
+            fprintf(stderr, "tts-train acoustic: a model with pitch needs a cache with audio (and "
+                            "memory for its F0)\n");
+            return 1;
+        }
+        a.topts.lf0 = lf0;
+        fprintf(stderr, "pitch: ln F0 mean %.4f (%.1f Hz), sd %.4f, tracked in %.0f s\n",
+                m.cfg.lf0_mean, exp(m.cfg.lf0_mean), m.cfg.lf0_std, now_s() - tp);
+    }
     /* the statistics are data, not parameters: keep the optimizer off them */
     size_t stat_lo = (size_t)(m.mel_mean - m.p.params);
 
@@ -433,7 +505,7 @@ int train_acoustic_main(int argc, char **argv)
     nds.mel = normmel;
 
     double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0,
-           sum_delta_l1 = 0;
+           sum_delta_l1 = 0, sum_pitch_l = 0;
     int64_t start_step = adam.step;
     int nsum = 0;
     while (adam.step < a.steps) {
@@ -487,6 +559,7 @@ int train_acoustic_main(int argc, char **argv)
         sum_l1 += l1 / n_bp;
         sum_pre += l1_pre / n_bp;
         sum_delta_l1 += sum_delta(wk, a.threads) / n_bp;
+        sum_pitch_l += sum_pitch(wk, a.threads) / n_bp;
         sum_g += g / n_bp;
         sum_norm += norm;
         nsum++;
@@ -503,11 +576,14 @@ int train_acoustic_main(int argc, char **argv)
             if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  delta %.4f",
                          sum_delta_l1 / nsum);
+            if (m.pitch.n)
+                snprintf(line + strlen(line), sizeof line - strlen(line), "  pitch %.4f",
+                         sum_pitch_l / nsum);
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            sum_l1 = sum_pre = sum_g = sum_norm = sum_delta_l1 = 0;
+            sum_l1 = sum_pre = sum_g = sum_norm = sum_delta_l1 = sum_pitch_l = 0;
             nsum = 0;
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
@@ -520,6 +596,7 @@ int train_acoustic_main(int argc, char **argv)
             vl1 /= n_val;
             vl1_pre /= n_val;
             double vdelta = sum_delta(wk, a.threads) / n_val;
+            double vpitch = sum_pitch(wk, a.threads) / n_val;
             /* trained on its own frames: also validate every step on them, and keep the best
              * model by that, which is closer to how it speaks */
             double fed = NAN;
@@ -544,6 +621,9 @@ int train_acoustic_main(int argc, char **argv)
             if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
                          vdelta);
+            if (m.pitch.n)
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pitch %.4f",
+                         vpitch);
             double score = isfinite(fed) ? fed : vl1;
             fprintf(stderr, "%s\n", vline);
             fprintf(log, "%s\n", vline);
@@ -588,6 +668,7 @@ int train_acoustic_main(int argc, char **argv)
     free(train_idx);
     free(val_idx);
     free(normmel);
+    free(lf0);
     t2m_free(&m);
     tts_dataset_close(&ds);
     if (rc) {

@@ -291,34 +291,6 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-/* the F0 of every utterance of ds, frame for frame as the cache's mel, over nthreads */
-typedef struct {
-    const tts_dataset *ds;
-    float *f0;
-    int first, stride;
-} track_job;
-
-static void *track_run(void *arg)
-{
-    track_job *j = arg;
-    const tts_dataset *ds = j->ds;
-    int hop = ds->audio.hop_length;
-    for (int i = j->first; i < ds->n; i += j->stride) {
-        int F = tts_dataset_n_frames(ds, i);
-        voc_pitch_track(ds->pcm + (size_t)ds->mel_off[i] * hop, (size_t)F * hop,
-                        ds->audio.sample_rate, hop, F, j->f0 + ds->mel_off[i]);
-    }
-    return NULL;
-}
-
-static void track_all(const tts_dataset *ds, float *f0, int nthreads)
-{
-    track_job jobs[TR_MAX_THREADS];
-    for (int t = 0; t < nthreads; t++)
-        jobs[t] = (track_job){ds, f0, t, nthreads};
-    tr_run(jobs, nthreads, sizeof *jobs, track_run);
-}
-
 /* set once before training: the tracked F0 (shared read-only by the workers) */
 static const float *g_f0, *g_f0_fill;
 static double g_pitch_weight = 1, g_tf_extrapolate = 1;
@@ -792,7 +764,7 @@ int train_vocoder_main(int argc, char **argv)
             return 1;
         }
         double tp = now_s();
-        track_all(&ds, f0, threads);
+        tts_dataset_track_f0(&ds, f0, threads);
         memcpy(f0_fill, f0, sizeof(float) * total);
         size_t voiced = 0;
         for (int i = 0; i < ds.n; i++) {

@@ -44,6 +44,8 @@ static void usage(FILE *f)
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
             "  eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] [--vocoder VOC.ltm]\n"
             "                                 validation metrics, attention failures, WAVs for WER\n"
+            "  quality EVAL_DIR [LABEL=GLOB ...] melody, spectral detail, periodicity, MCD, F0\n"
+            "                                 of an eval folder's WAVs against the recordings\n"
             "  synth MODEL.ltm TEXT OUT.wav   free-running synthesis with Griffin-Lim, and the\n"
             "                                 attention as OUT.wav.png\n");
 }
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
         return train_export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))
         return train_eval_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "quality"))
+        return train_quality_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "synth"))
         return train_synth_main(argc - 2, argv + 2);
     fprintf(stderr, "tts-train: unknown command '%s'\n", argv[1]);
