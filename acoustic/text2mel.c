@@ -189,6 +189,52 @@ void t2m_free(t2m_model *m)
     nn_params_free(&m->p);
     free(m->hold);
     m->hold = NULL;
+    free(m->gv);
+    m->gv = NULL;
+}
+
+int t2m_set_gv(t2m_model *m, const float *mean, const float *gain, tts_err *err)
+{
+    int nm = m->cfg.n_mels, D = T2M_GV_DIM;
+    free(m->gv);
+    m->gv = NULL;
+    if (!mean || !gain)
+        return TTS_OK;
+    for (int d = 0; d < D; d++)
+        if (!(fabsf(mean[d]) < 1e4f && gain[d] >= 0 && gain[d] <= 4))
+            return tts_seterr(err, TTS_E_FORMAT, "acoustic model: post-filter coefficient %d "
+                              "(mean %g, gain %g) out of range", d + 1, mean[d], gain[d]);
+    m->gv = malloc(sizeof(float) * (size_t)D * (2 + nm));
+    if (!m->gv)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    memcpy(m->gv, mean, sizeof(float) * D);
+    memcpy(m->gv + D, gain, sizeof(float) * D);
+    for (int d = 0; d < D; d++)
+        for (int k = 0; k < nm; k++)
+            m->gv[2 * D + (size_t)d * nm + k] =
+                (float)(sqrt(2.0 / nm) * cos(M_PI / nm * (k + 0.5) * (d + 1)));
+    return TTS_OK;
+}
+
+void t2m_gv_apply(const t2m_model *m, float *frame)
+{
+    if (!m->gv)
+        return;
+    int nm = m->cfg.n_mels, D = T2M_GV_DIM;
+    const float *mu = m->gv, *g = m->gv + D, *basis = m->gv + 2 * D;
+    float delta[T2M_GV_DIM];
+    for (int d = 0; d < D; d++) {
+        const float *b = basis + (size_t)d * nm;
+        float c = 0;
+        for (int k = 0; k < nm; k++)
+            c += frame[k] * b[k];
+        delta[d] = (g[d] - 1) * (c - mu[d]);
+    }
+    for (int d = 0; d < D; d++) {
+        const float *b = basis + (size_t)d * nm;
+        for (int k = 0; k < nm; k++)
+            frame[k] += delta[d] * b[k];
+    }
 }
 
 /* ---- scratch memory ------------------------------------------------------------------ */
@@ -831,6 +877,7 @@ static int post_feed(const t2m_model *m, post_stream *ps, int i0, const float *x
     const float *d = ps->dec + (size_t)f * nm;
     for (int b = 0; b < nm; b++)
         out[b] = (d[b] + x[b]) * m->mel_std[b] + m->mel_mean[b];
+    t2m_gv_apply(m, out);
     return f % r == r - 1 && cb && cb(ps->frames, r, ps->pos[f / r], user);
 }
 
@@ -973,9 +1020,12 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
             memcpy(align + (size_t)steps * N, a, sizeof(float) * N);
         stack_step(&m->adec, P, &so, rq, out);
         memcpy(x, out, sizeof(float) * fr); /* fed back as the next step's input */
-        for (int j = 0; j < r; j++)
+        for (int j = 0; j < r; j++) {
             for (int b = 0; b < nm; b++)
                 frames[j * nm + b] = out[j * nm + b] * m->mel_std[b] + m->mel_mean[b];
+            if (!m->post.n)
+                t2m_gv_apply(m, frames + (size_t)j * nm);
+        }
         steps++;
         if (m->post.n) {
             memcpy(ps.dec + (size_t)(steps - 1) * fr, out, sizeof(float) * fr);

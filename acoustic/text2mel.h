@@ -89,7 +89,27 @@ typedef struct {
                                 * forced attention's holds; 0 where too rare to tell), for the
                                 * forced advance at inference. Not a parameter: measured
                                 * after training (tts-train export --holds) */
+    float *gv;                 /* NULL, or the voice's spectral post-filter (t2m_set_gv; owned):
+                                * [T2M_GV_DIM] mean cepstrum, [T2M_GV_DIM] gains, then the
+                                * cosine basis [T2M_GV_DIM, n_mels] */
 } t2m_model;
+
+/*
+ * The spectral post-filter (the global-variance post-filter of statistical parametric
+ * synthesis). A model trained to regress frames speaks an averaged spectrum: its
+ * mel-cepstrum varies less over an utterance than the recordings' (-1.8 dB for the
+ * session-5 voice). Each output frame's cepstrum c_d (d = 1 .. T2M_GV_DIM, the orthonormal
+ * DCT-II of its log-mel bands) is moved away from the mean cepstrum mu_d by gain g_d:
+ * c'_d = mu_d + g_d (c_d - mu_d), so the variance within any utterance grows by g_d^2.
+ * c_0 (loudness) and the finer ripple (d > T2M_GV_DIM) are left alone. Frame by frame:
+ * it streams. The gains are measured after training (tts-train export --gv).
+ */
+#define T2M_GV_DIM 24
+/* Sets (mean, gain: [T2M_GV_DIM] each) or, with NULLs, removes the post-filter. */
+int t2m_set_gv(t2m_model *m, const float *mean, const float *gain, tts_err *err);
+/* The post-filter on one de-normalized log-mel frame [n_mels], in place (nothing when
+ * m->gv is NULL). t2m_synthesize applies it to every frame it hands on. */
+void t2m_gv_apply(const t2m_model *m, float *frame);
 
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
 int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err);

@@ -80,6 +80,10 @@ static void extras_to_mf(tts_mf_writer *w, const t2m_model *m)
         int64_t n = m->cfg.n_symbols;
         tts_mf_add_tensor(w, T2M_HOLD_TENSOR, TTS_MF_F32, 1, &n, m->hold);
     }
+    if (m->gv) {
+        int64_t shape[2] = {2, T2M_GV_DIM};
+        tts_mf_add_tensor(w, T2M_GV_TENSOR, TTS_MF_F32, 2, shape, m->gv);
+    }
 }
 
 void t2m_to_mf(tts_mf_writer *w, const t2m_model *m, const nn_adam *adam)
@@ -119,6 +123,17 @@ static int holds_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
         return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
     memcpy(m->hold, h, sizeof(float) * (size_t)n);
     return TTS_OK;
+}
+
+/* the post-filter, if the file has one */
+static int gv_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
+{
+    if (!tts_mf_find(mf, T2M_GV_TENSOR))
+        return TTS_OK;
+    int64_t shape[2] = {2, T2M_GV_DIM};
+    const float *g;
+    int rc = tts_mf_get_f32(mf, T2M_GV_TENSOR, 2, shape, &g, err);
+    return rc ? rc : t2m_set_gv(m, g, g + T2M_GV_DIM, err);
 }
 
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
@@ -176,7 +191,7 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         return rc;
     if ((rc = nn_params_from_mf(&m->p, mf, err)) ||
         (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) ||
-        (rc = holds_from_mf(m, mf, err))) {
+        (rc = holds_from_mf(m, mf, err)) || (rc = gv_from_mf(m, mf, err))) {
         t2m_free(m);
         return rc;
     }

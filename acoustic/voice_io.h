@@ -8,7 +8,9 @@
  * "audio.{sample_rate,n_fft,win_length,hop_length,n_mels,fmin,fmax,log_floor}",
  * "symbols" (the table, one symbol per line), "train.step" in checkpoints.
  * Tensors: every parameter by name; checkpoints add "adam.m" and "adam.v"; a voice may
- * have "acoustic.hold" f32[n_symbols] (t2m_model.hold).
+ * have "acoustic.hold" f32[n_symbols] (t2m_model.hold) and "acoustic.gv" f32[2, T2M_GV_DIM]
+ * (the post-filter's mean cepstrum and gains, t2m_set_gv). A model with pitch has the keys
+ * "acoustic.{pitch_ch,lf0_mean,lf0_std}".
  */
 #ifndef TTS_ACOUSTIC_VOICE_IO_H
 #define TTS_ACOUSTIC_VOICE_IO_H
@@ -18,6 +20,7 @@
 #include "nn/modelfile.h"
 
 #define T2M_HOLD_TENSOR "acoustic.hold"
+#define T2M_GV_TENSOR "acoustic.gv"
 
 void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a);
 int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err);

@@ -20,6 +20,7 @@
 #include "acoustic/voice_io.h"
 #include "frontend/frontend.h"
 #include "train/dataset.h"
+#include "train/gv.h"
 #include "train/holds.h"
 #include "train/train.h"
 #include "vocoder/vocoder_io.h"
@@ -176,6 +177,31 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
     return 0;
 }
 
+/* --gv: the spectral post-filter measured on the exported model as it speaks (holds and
+ * stand-ins included) */
+static int measure_gv(t2m_model *m, const char *cache, const char *symbols, float amount)
+{
+    tts_dataset ds;
+    if (open_cache(&ds, cache, symbols))
+        return 1;
+    tts_err err = {0};
+    tts_symtab *tab = NULL;
+    unsigned char *passable = malloc((size_t)m->cfg.n_symbols);
+    int rc = !passable || tts_symtab_parse(&tab, symbols, strlen(symbols), &err) ||
+             tts_symtab_count(tab) != m->cfg.n_symbols;
+    if (rc) {
+        fprintf(stderr, "tts-train export: the voice's symbol table does not parse\n");
+    } else {
+        tts_symtab_passable(tab, passable);
+        if ((rc = gv_measure(m, &ds, passable, 200, amount, &err) != 0))
+            fprintf(stderr, "tts-train export: --gv %s: %s\n", cache, err.msg);
+    }
+    tts_symtab_free(tab);
+    free(passable);
+    tts_dataset_close(&ds);
+    return rc;
+}
+
 int train_export_main(int argc, char **argv)
 {
     double sharpen = 0;
@@ -183,7 +209,8 @@ int train_export_main(int argc, char **argv)
     int hold_min = HOLDS_MIN_COUNT, hold_opts = 0;
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0, fs_w = 5;
     double fs_amount = -1;
-    const char *pos[2] = {0}, *avg[16], *holds_cache = NULL, *stand_in_cache = NULL;
+    const char *pos[2] = {0}, *avg[16], *holds_cache = NULL, *stand_in_cache = NULL, *gv_cache = NULL;
+    double gv_amount = 1;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--attn-sharpen") && v) {
@@ -219,6 +246,16 @@ int train_export_main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--stand-ins") && v) {
             stand_in_cache = v;
             i++;
+        } else if (!strcmp(argv[i], "--gv") && v) {
+            gv_cache = v;
+            i++;
+        } else if (!strcmp(argv[i], "--gv-amount") && v) {
+            gv_amount = atof(v);
+            i++;
+            if (!(gv_amount >= 0 && gv_amount <= 2)) {
+                fprintf(stderr, "tts-train export: --gv-amount wants a number in 0 .. 2\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--holds") && v) {
             holds_cache = v;
             i++;
@@ -256,7 +293,7 @@ int train_export_main(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] [--stand-ins CACHE.ltd] (a voice) | "
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] [--stand-ins CACHE.ltd] [--gv CACHE.ltd [--gv-amount A (1)]] (a voice) | "
                         "[--int8] [--env-passes N] [--frame-sharpen A W] (a vocoder)\n");
         return 2;
     }
@@ -268,8 +305,8 @@ int train_export_main(int argc, char **argv)
     const char *symbols, *kind;
     if (tts_mf_open(&mf, argv[0], &err) == 0 && tts_mf_get_str(mf, "kind", &kind, &err) == 0 &&
         strcmp(kind, "vocoder") == 0) {
-        if (n_avg || sharpen > 0 || holds_cache || stand_in_cache) {
-            fprintf(stderr, "tts-train export: --average, --attn-sharpen, --holds and --stand-ins are for a voice; %s "
+        if (n_avg || sharpen > 0 || holds_cache || stand_in_cache || gv_cache) {
+            fprintf(stderr, "tts-train export: --average, --attn-sharpen, --holds, --stand-ins and --gv are for a voice; %s "
                             "is a vocoder\n", argv[0]);
             tts_mf_close(mf);
             return 2;
@@ -326,9 +363,16 @@ int train_export_main(int argc, char **argv)
         free(m.hold);
         m.hold = NULL;
     }
+    if ((n_avg || sharpen > 0 || holds_cache || stand_in_cache) && !gv_cache && m.gv) {
+        fprintf(stderr, "tts-train export: %s's post-filter dropped (measured on another model); "
+                        "measure it again with --gv CACHE.ltd\n", argv[0]);
+        t2m_set_gv(&m, NULL, NULL, NULL);
+    }
     if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct, hold_min))
         return 1;
     if (stand_in_cache && apply_stand_ins(&m, stand_in_cache, symbols))
+        return 1;
+    if (gv_cache && measure_gv(&m, gv_cache, symbols, (float)gv_amount))
         return 1;
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "train/blas_core.h"
 #include "train/train.h"
 #include "tts.h"
 
@@ -52,6 +53,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    tr_blas_check_core(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
