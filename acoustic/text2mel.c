@@ -9,7 +9,7 @@ t2m_config t2m_config_default(int n_symbols, int n_mels)
 {
     t2m_config c = {.n_symbols = n_symbols, .n_mels = n_mels, .r = 4,
                     .embed_dim = 128, .text_ch = 192, .d = 128, .post_ch = 0,
-                    .attn_sharpen = 1};
+                    .attn_sharpen = 1, .pitch_range = 1};
     return c;
 }
 
@@ -129,7 +129,7 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
     if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
         cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
         cfg->post_ch < 0 || cfg->post_ch > 4096 || !(cfg->attn_sharpen >= 0) ||
-        cfg->pitch_ch < 0 || cfg->pitch_ch > 4096 ||
+        cfg->pitch_ch < 0 || cfg->pitch_ch > 4096 || !(cfg->pitch_range >= 0 && cfg->pitch_range <= 4) ||
         (cfg->pitch_ch > 0 && !(cfg->lf0_std > 0 && cfg->lf0_std < 10 && fabsf(cfg->lf0_mean) < 20)) ||
         cfg->attn_sharpen > 100 ||
         cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
@@ -222,13 +222,24 @@ void t2m_gv_apply(const t2m_model *m, float *frame)
         return;
     int nm = m->cfg.n_mels, D = T2M_GV_DIM;
     const float *mu = m->gv, *g = m->gv + D, *basis = m->gv + 2 * D;
+    /* speech only: a frame quieter than the voice's average level by T2M_GV_QUIET nats or
+     * more is left alone, one within half of that gets the whole filter */
+    float level = 0, avg = 0;
+    for (int k = 0; k < nm; k++) {
+        level += frame[k];
+        avg += m->mel_mean[k];
+    }
+    float w = ((level - avg) / nm + T2M_GV_QUIET) / (0.5f * T2M_GV_QUIET);
+    w = w < 0 ? 0 : w > 1 ? 1 : w;
+    if (w == 0)
+        return;
     float delta[T2M_GV_DIM];
     for (int d = 0; d < D; d++) {
         const float *b = basis + (size_t)d * nm;
         float c = 0;
         for (int k = 0; k < nm; k++)
             c += frame[k] * b[k];
-        delta[d] = (g[d] - 1) * (c - mu[d]);
+        delta[d] = w * (g[d] - 1) * (c - mu[d]);
     }
     for (int d = 0; d < D; d++) {
         const float *b = basis + (size_t)d * nm;
@@ -394,6 +405,26 @@ void t2m_pitch_targets(const float *A, int S, int N, int r, const float *lf0, in
         }
         out[n] = den >= 0.5 ? (float)(num / den) : 0.0f;
     }
+}
+
+int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m_arena *ar)
+{
+    const t2m_config *c = &m->cfg;
+    if (!m->pitch.n || N <= 0)
+        return TTS_E_INVALID;
+    if (arena_reserve(ar, sizeof(float) * (size_t)N * (c->embed_dim + stack_floats_per_step(&m->text) +
+                                                       stack_floats_per_step(&m->pitch) + 16)))
+        return TTS_E_NOMEM;
+    float *E = arena_floats(ar, (size_t)N * c->embed_dim);
+    layer_act tact[T2M_MAX_LAYERS], pact[T2M_MAX_LAYERS];
+    if (!E)
+        return TTS_E_NOMEM;
+    embedding_forward_f(E, ids, m->p.params + m->embed, N, c->embed_dim);
+    if (stack_forward(&m->text, m->p.params, E, N, tact, ar, 0, NULL) ||
+        stack_forward(&m->pitch, m->p.params, tact[m->text.n - 1].y, N, pact, ar, 0, NULL))
+        return TTS_E_NOMEM;
+    memcpy(out, pact[m->pitch.n - 1].y, sizeof(float) * N);
+    return TTS_OK;
 }
 
 /* AudioEnc -> attention -> AudioDec over the decoder inputs X[S, r*n_mels], batched: the
@@ -718,7 +749,7 @@ t2m_infer_opts t2m_infer_opts_default(const t2m_model *m)
     t2m_infer_opts o = {.window_back = 1, .window_ahead = r < 4 ? 1 : r / 2, .max_stay = (64 + r - 1) / r,
                         .quiet_margin = 1.0f, .max_steps_per_token = (16 + r - 1) / r, .attn_sharpen = sharp,
                         .max_steps = (8000 + r - 1) / r, .hold = m->hold, .hold_scale = T2M_HOLD_SCALE,
-                        .pitch_range = 1};
+                        .pitch_range = m->cfg.pitch_range > 0 ? m->cfg.pitch_range : 1};
     return o;
 }
 

@@ -57,6 +57,10 @@ typedef struct {
     int pitch_ch;       /* channels of the pitch predictor; 0: no pitch conditioning */
     float lf0_mean, lf0_std; /* the corpus's ln F0 statistics (voiced frames): pitch values
                               * are (ln F0 - lf0_mean) / lf0_std */
+    float pitch_range;  /* the predicted pitch's excursions times this by default (> 0; 0 in
+                         * a file without the key reads as 1): the predictor regresses to
+                         * the mean as the decoder does, so its spread is measured against
+                         * the recordings' after training (tts-train export --gv) */
 } t2m_config;
 
 /* frames the post-net looks ahead (and back): its half receptive field */
@@ -105,6 +109,7 @@ typedef struct {
  * it streams. The gains are measured after training (tts-train export --gv).
  */
 #define T2M_GV_DIM 24
+#define T2M_GV_QUIET 2.0f /* nats below the voice's average level: no post-filter there */
 /* Sets (mean, gain: [T2M_GV_DIM] each) or, with NULLs, removes the post-filter. */
 int t2m_set_gv(t2m_model *m, const float *mean, const float *gain, tts_err *err);
 /* The post-filter on one de-normalized log-mel frame [n_mels], in place (nothing when
@@ -167,6 +172,10 @@ typedef struct {
     const float *lf0;
     float pitch_weight;
 } t2m_train_opts;
+
+/* The predictor's pitch of each token, out[N] (a model with pitch; ar: scratch, reset).
+ * 0 or TTS_E_NOMEM / TTS_E_INVALID. */
+int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m_arena *ar);
 
 /* Each token's pitch from frames: out[n] = sum_s A[s,n] sum_{voiced f of step s} lf0[f] /
  * sum_s A[s,n] (voiced frames of step s), over the S steps of r frames (frame f = s r + j,

@@ -69,6 +69,8 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
         tts_mf_set_i64(w, "acoustic.pitch_ch", c->pitch_ch);
         tts_mf_set_f64(w, "acoustic.lf0_mean", c->lf0_mean);
         tts_mf_set_f64(w, "acoustic.lf0_std", c->lf0_std);
+        if (c->pitch_range > 0 && c->pitch_range != 1)
+            tts_mf_set_f64(w, "acoustic.pitch_range", c->pitch_range);
     }
 }
 
@@ -168,6 +170,7 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         (rc = get_int(mf, "acoustic.post_ch", 1, 4096, &c.post_ch, err)))
         return rc;
     c.pitch_ch = 0; /* voices from before the pitch predictor have none */
+    c.pitch_range = 1;
     c.lf0_mean = 0;
     c.lf0_std = 1;
     if (tts_mf_has(mf, "acoustic.pitch_ch")) {
@@ -181,6 +184,15 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
                               "are not a log pitch's statistics", mu, sd);
         c.lf0_mean = (float)mu;
         c.lf0_std = (float)sd;
+        if (tts_mf_has(mf, "acoustic.pitch_range")) {
+            double pr;
+            if ((rc = tts_mf_get_f64(mf, "acoustic.pitch_range", &pr, err)))
+                return rc;
+            if (!(pr > 0 && pr <= 4))
+                return tts_seterr(err, TTS_E_FORMAT, "model file: acoustic.pitch_range = %g is "
+                                  "out of range (0, 4]", pr);
+            c.pitch_range = (float)pr;
+        }
     }
     /* check that the file holds every tensor, with its shape, before allocating anything:
      * a small corrupt file must not make us allocate what its metadata claims */

@@ -534,6 +534,7 @@ int train_eval_main(int argc, char **argv)
     int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */
     double hold_scale = -1; /* experiment (-1: the default; 0: off): the forced advance after
                              * this times the symbol's hold */
+    double pitch_range = 1; /* a voice with pitch: its predicted excursions times this */
     uint64_t voc_seed = 12345;
     int voc_preroll = 0;
     int np = 0;
@@ -564,6 +565,8 @@ int train_eval_main(int argc, char **argv)
             max_stay = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--window-ahead") && i + 1 < argc)
             window_ahead = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pitch-range") && i + 1 < argc)
+            pitch_range = atof(argv[++i]);
         else if (!strcmp(argv[i], "--oracle-pitch"))
             oracle_pitch = 1;
         else if (!strcmp(argv[i], "--sharpen-time") && i + 2 < argc) {
@@ -678,6 +681,7 @@ int train_eval_main(int argc, char **argv)
     t2m_infer_opts io = t2m_infer_opts_default(&m);
     if (attn_sharpen > 0)
         io.attn_sharpen = (float)attn_sharpen;
+    io.pitch_range = (float)pitch_range;
     if (window_ahead >= 0)
         io.window_ahead = window_ahead;
     if (window_back >= 0)

@@ -193,7 +193,8 @@ static int measure_gv(t2m_model *m, const char *cache, const char *symbols, floa
         fprintf(stderr, "tts-train export: the voice's symbol table does not parse\n");
     } else {
         tts_symtab_passable(tab, passable);
-        if ((rc = gv_measure(m, &ds, passable, 200, amount, &err) != 0))
+        if ((m->pitch.n && (rc = gv_measure_pitch(m, &ds, 200, &err) != 0)) ||
+            (rc = gv_measure(m, &ds, passable, 200, amount, &err) != 0))
             fprintf(stderr, "tts-train export: --gv %s: %s\n", cache, err.msg);
     }
     tts_symtab_free(tab);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "train/quality.h"
+#include "vocoder/pitch.h"
 
 typedef struct {
     float *f;
@@ -75,6 +76,79 @@ static int add_gv(const float *frames, int n, int nm, double *gv, double *count,
     free(c);
     free(raw);
     free(sp);
+    return 0;
+}
+
+/* sum of squared deviations from the mean of x[n] */
+static double sq_dev(const float *x, int n)
+{
+    double s = 0, ss = 0;
+    for (int i = 0; i < n; i++) {
+        s += x[i];
+        ss += (double)x[i] * x[i];
+    }
+    return n > 1 ? ss - s * s / n : 0;
+}
+
+int gv_measure_pitch(t2m_model *m, const tts_dataset *ds, int max_utts, tts_err *err)
+{
+    if (!m->pitch.n)
+        return tts_seterr(err, TTS_E_INVALID, "gv: the voice has no pitch predictor");
+    if (!ds->pcm)
+        return tts_seterr(err, TTS_E_INVALID, "gv: the cache holds no audio to track pitch in");
+    int nm = ds->n_mels, r = m->cfg.r, hop = ds->audio.hop_length, n_train = 0, used = 0, rc = 0;
+    for (int i = 0; i < ds->n; i++)
+        n_train += !ds->split[i];
+    int every = n_train > max_utts ? n_train / max_utts : 1;
+    t2m_arena ar = {0};
+    t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f};
+    double vt = 0, vp = 0;
+    for (int i = 0, k = 0; i < ds->n && used < max_utts && rc == 0; i++) {
+        if (ds->split[i] || k++ % every)
+            continue;
+        int N = tts_dataset_n_ids(ds, i), F = tts_dataset_n_frames(ds, i), S = (F + r - 1) / r;
+        float *mel = malloc(sizeof(float) * (size_t)F * nm), *lf0 = malloc(sizeof(float) * F);
+        float *A = malloc(sizeof(float) * (size_t)S * N), *tgt = malloc(sizeof(float) * N);
+        float *pred = malloc(sizeof(float) * N);
+        if (!mel || !lf0 || !A || !tgt || !pred) {
+            rc = tts_seterr(err, TTS_E_NOMEM, "gv: out of memory");
+        } else {
+            const int *ids = ds->ids + ds->ids_off[i];
+            tts_dataset_mel_norm(ds, i, mel);
+            voc_pitch_track(ds->pcm + (size_t)ds->mel_off[i] * hop, (size_t)F * hop,
+                            ds->audio.sample_rate, hop, F, lf0);
+            for (int f = 0; f < F; f++)
+                lf0[f] = lf0[f] > 0 ? (logf(lf0[f]) - m->cfg.lf0_mean) / m->cfg.lf0_std : NAN;
+            o.lf0 = lf0;
+            uint64_t rng = 1;
+            t2m_loss L;
+            rc = t2m_train_utterance(m, ids, N, mel, F, &o, NULL, 1, &rng, &ar, &L, A);
+            if (rc == 0)
+                rc = t2m_predict_pitch(m, ids, N, pred, &ar);
+            if (rc == 0) {
+                t2m_pitch_targets(A, S, N, r, lf0, F, tgt);
+                vt += sq_dev(tgt, N);
+                vp += sq_dev(pred, N);
+                used++;
+            } else {
+                tts_seterr(err, rc, "gv: the teacher-forced pass failed");
+            }
+        }
+        free(mel);
+        free(lf0);
+        free(A);
+        free(tgt);
+        free(pred);
+    }
+    t2m_arena_free(&ar);
+    if (rc)
+        return rc;
+    if (!(vp > 0 && vt > 0))
+        return tts_seterr(err, TTS_E_INVALID, "gv: no pitch spread to measure");
+    float range = fminf(4, (float)sqrt(vt / vp));
+    fprintf(stderr, "pitch range over %d training takes: the pitch fed spreads %.3f x as far as "
+            "the predicted\n", used, sqrt(vt / vp));
+    m->cfg.pitch_range = range;
     return 0;
 }
 

@@ -14,6 +14,12 @@
 
 #define GV_GAIN_MAX 3.0f
 
+/* A model with pitch: its default pitch range (t2m_config.pitch_range) = the spread of the
+ * pitch it is fed in training over the spread of the pitch it predicts (per-utterance
+ * deviations from the mean over the tokens, pooled) on up to max_utts takes of ds's
+ * training split: the predictor's regression to the mean undone. 0 or a tts_status. */
+int gv_measure_pitch(t2m_model *m, const tts_dataset *ds, int max_utts, tts_err *err);
+
 /* Sets m's post-filter from up to max_utts takes of ds's training split (spread evenly
  * over it). passable: the symbols' marks (tts_symtab_passable) or NULL. Prints the gains
  * to stderr. 0 or a tts_status with err set. */

@@ -1,6 +1,10 @@
 #include "train/plot.h"
 
+#include "dsp/dsp.h"
+#include "vocoder/pitch.h"
+
 #include <errno.h>
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,4 +151,90 @@ int plot_grid_png(const char *path, const float *cells, int n, int w, int h, int
                        img + ((size_t)(y0 + y) * width + x0 + x) * 3);
     }
     return save_rgb(path, img, width, height, err);
+}
+
+#define SPEECH_MAX 5
+#define SPEECH_DB 70.0f
+#define SPEECH_F0_LO 70.0
+#define SPEECH_F0_HI 400.0
+#define SPEECH_F0_H 160 /* pixels of the F0 panel */
+
+int plot_speech_png(const char *path, const float *const *pcm, const size_t *len, int n, int sr,
+                    tts_err *err)
+{
+    static const unsigned char line_rgb[SPEECH_MAX][3] = {
+        {255, 255, 255}, {255, 150, 30}, {40, 220, 255}, {60, 230, 60}, {240, 60, 240}};
+    if (n < 1 || n > SPEECH_MAX)
+        return tts_seterr(err, TTS_E_INVALID, "plot: 1 to %d waveforms, not %d", SPEECH_MAX, n);
+    const int n_fft = 1024, win = 800, hop = 200, sx = 2, gap = 4;
+    tts_stft *st = NULL;
+    int rc = tts_stft_create(&st, n_fft, win, hop, err);
+    if (rc)
+        return rc;
+    int nb = tts_stft_n_bins(st);
+    float *mag[SPEECH_MAX] = {0}, *f0[SPEECH_MAX] = {0};
+    int nf[SPEECH_MAX] = {0}, width = 0;
+    float top = -INFINITY;
+    for (int i = 0; i < n && rc == 0; i++) {
+        nf[i] = (int)tts_stft_n_frames(st, len[i]);
+        mag[i] = malloc(sizeof(float) * (size_t)nf[i] * nb);
+        f0[i] = malloc(sizeof(float) * (size_t)nf[i]);
+        if (!mag[i] || !f0[i]) {
+            rc = tts_seterr(err, TTS_E_NOMEM, "plot: out of memory");
+            break;
+        }
+        if ((rc = tts_stft_magnitude(st, pcm[i], len[i], mag[i], err)))
+            break;
+        voc_pitch_track(pcm[i], len[i], sr, hop, nf[i], f0[i]);
+        for (size_t k = 0; k < (size_t)nf[i] * nb; k++) {
+            mag[i][k] = 20 * log10f(mag[i][k] + 1e-9f);
+            top = fmaxf(top, mag[i][k]);
+        }
+        width = nf[i] * sx > width ? nf[i] * sx : width;
+    }
+    int rows = nb / 2; /* two bins a pixel: 15.6 Hz */
+    int height = n * (rows + gap) + SPEECH_F0_H;
+    unsigned char *img = rc ? NULL : calloc((size_t)width * height * 3, 1);
+    if (!rc && !img)
+        rc = tts_seterr(err, TTS_E_NOMEM, "plot: out of memory");
+    if (!rc && (width > 20000 || height > 20000))
+        rc = tts_seterr(err, TTS_E_INVALID, "plot: %d x %d pixels is too large", width, height);
+    for (int i = 0; i < n && rc == 0; i++) {
+        int y0 = i * (rows + gap);
+        for (int y = 0; y < rows; y++)
+            for (int x = 0; x < nf[i] * sx; x++) {
+                const float *m = mag[i] + (size_t)(x / sx) * nb + 2 * (rows - 1 - y);
+                float v = (fmaxf(m[0], m[1]) - (top - SPEECH_DB)) / SPEECH_DB;
+                colour(v, img + ((size_t)(y0 + y) * width + x) * 3);
+            }
+    }
+    if (rc == 0) {
+        int y0 = n * (rows + gap);
+        double span = log(SPEECH_F0_HI / SPEECH_F0_LO);
+        for (int g = 100; g <= 300; g += 100) { /* grey lines at 100, 200, 300 Hz */
+            int y = y0 + SPEECH_F0_H - 1 - (int)((SPEECH_F0_H - 1) * log(g / SPEECH_F0_LO) / span);
+            for (int x = 0; x < width; x++)
+                memset(img + ((size_t)y * width + x) * 3, 70, 3);
+        }
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < nf[i]; t++) {
+                if (!(f0[i][t] >= SPEECH_F0_LO && f0[i][t] <= SPEECH_F0_HI))
+                    continue;
+                int y = y0 + SPEECH_F0_H - 1 -
+                        (int)((SPEECH_F0_H - 1) * log(f0[i][t] / SPEECH_F0_LO) / span);
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int x = t * sx; x < (t + 1) * sx; x++)
+                        if (y + dy >= y0 && y + dy < height)
+                            memcpy(img + ((size_t)(y + dy) * width + x) * 3, line_rgb[i], 3);
+            }
+        rc = save_rgb(path, img, width, height, err);
+        img = NULL;
+    }
+    free(img);
+    for (int i = 0; i < n; i++) {
+        free(mag[i]);
+        free(f0[i]);
+    }
+    tts_stft_free(st);
+    return rc;
 }

@@ -29,4 +29,16 @@ void plot_thumb(const plot_panel *p, float *cell, int w, int h);
 int plot_grid_png(const char *path, const float *cells, int n, int w, int h, int per_row,
                   tts_err *err);
 
+/*
+ * Speech side by side: for each of n waveforms pcm[i][len[i]] (sample rate sr), a
+ * spectrogram (STFT magnitude in dB, 1024-point FFT, window 800, hop 200, 0 .. sr/2 upwards
+ * at two bins a pixel,
+ * the top 70 dB of the loudest of them all on one colour scale, 2 pixels a frame), one above
+ * the other, then one panel with their F0 contours (vocoder/pitch.h's tracker; 70 .. 400 Hz on
+ * a log scale, lines at 100, 200 and 300 Hz) drawn over each other, waveform i in colour i:
+ * white, orange, cyan, green, magenta. Time runs from each waveform's start.
+ */
+int plot_speech_png(const char *path, const float *const *pcm, const size_t *len, int n, int sr,
+                    tts_err *err);
+
 #endif

@@ -92,3 +92,27 @@ int train_synth_main(int argc, char **argv)
     tts_mf_close(mf);
     return 0;
 }
+
+/* tts-train plot OUT.png A.wav [B.wav ...] (plot_speech_png) */
+int train_plot_main(int argc, char **argv)
+{
+    if (argc < 2 || argc > 6) {
+        fprintf(stderr, "usage: tts-train plot OUT.png A.wav [B.wav ...] (1 to 5 WAVs)\n");
+        return 2;
+    }
+    tts_err err = {0};
+    float *pcm[5] = {0};
+    size_t len[5] = {0};
+    int rc = 0, n = argc - 1;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = tts_wav_read(argv[i + 1], 16000, &pcm[i], &len[i], NULL, &err);
+    if (rc == 0)
+        rc = plot_speech_png(argv[0], (const float *const *)pcm, len, n, 16000, &err);
+    for (int i = 0; i < n; i++)
+        free(pcm[i]);
+    if (rc) {
+        fprintf(stderr, "tts-train plot: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -7,6 +7,7 @@ int train_acoustic_main(int argc, char **argv);
 int train_synth_main(int argc, char **argv);
 int train_eval_main(int argc, char **argv);
 int train_quality_main(int argc, char **argv);
+int train_plot_main(int argc, char **argv);
 int train_export_main(int argc, char **argv);
 int train_vocoder_main(int argc, char **argv);
 int train_tfmels_main(int argc, char **argv);

@@ -47,6 +47,8 @@ static void usage(FILE *f)
             "                                 validation metrics, attention failures, WAVs for WER\n"
             "  quality EVAL_DIR [LABEL=GLOB ...] melody, spectral detail, periodicity, MCD, F0\n"
             "                                 of an eval folder's WAVs against the recordings\n"
+            "  plot OUT.png A.wav [B.wav ...] spectrograms one above the other, then their F0\n"
+            "                                 contours over each other (white, orange, cyan, ...)\n"
             "  synth MODEL.ltm TEXT OUT.wav   free-running synthesis with Griffin-Lim, and the\n"
             "                                 attention as OUT.wav.png\n");
 }
@@ -74,6 +76,8 @@ int main(int argc, char **argv)
         return train_export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))
         return train_eval_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "plot"))
+        return train_plot_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "quality"))
         return train_quality_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "synth"))
