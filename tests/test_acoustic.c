@@ -634,6 +634,75 @@ static void test_q8_roundtrip(void)
 
 /* the holds travel in the voice file (whatever the parameters' type) and come back
  * equal; a voice without them loads with none; a negative or NaN hold is refused */
+/* the spectral post-filter: what it does to a frame's cepstrum, where it does nothing,
+ * its file round trip and its range check; and a pitch model's keys round trip */
+static void test_post_filter(void)
+{
+    t2m_model m, m2;
+    t2m_config c = tiny_cfg();
+    c.n_mels = 40;
+    c.pitch_ch = 4;
+    c.lf0_mean = 5.1f;
+    c.lf0_std = 0.19f;
+    c.pitch_range = 1.4f;
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 6, &e) == 0, "init");
+    for (int k = 0; k < c.n_mels; k++)
+        m.mel_mean[k] = -3;
+    float mean[T2M_GV_DIM], gain[T2M_GV_DIM], frame[40], orig[40];
+    for (int d = 0; d < T2M_GV_DIM; d++) {
+        mean[d] = 0.1f * d - 1;
+        gain[d] = 1;
+    }
+    for (int k = 0; k < 40; k++)
+        orig[k] = frame[k] = -2 + sinf(0.3f * k) + 0.2f * cosf(1.7f * k);
+    CHECK(t2m_set_gv(&m, mean, gain, &e) == 0, "set: %s", e.msg);
+    t2m_gv_apply(&m, frame);
+    float worst = 0;
+    for (int k = 0; k < 40; k++)
+        worst = fmaxf(worst, fabsf(frame[k] - orig[k]));
+    CHECK(worst < 1e-5f, "gains of 1 change the frame by %g", worst);
+    /* c'_d = mu_d + g_d (c_d - mu_d) for d = 1 .. 24; c_0 and c_25.. unchanged */
+    for (int d = 0; d < T2M_GV_DIM; d++)
+        gain[d] = 1 + 0.05f * d;
+    CHECK(t2m_set_gv(&m, mean, gain, &e) == 0, "set: %s", e.msg);
+    t2m_gv_apply(&m, frame);
+    worst = 0;
+    for (int d = 0; d < 40; d++) {
+        double a = 0, b = 0;
+        for (int k = 0; k < 40; k++) {
+            double basis = (d ? sqrt(2.0 / 40) : sqrt(1.0 / 40)) * cos(M_PI / 40 * (k + 0.5) * d);
+            a += orig[k] * basis;
+            b += frame[k] * basis;
+        }
+        double want = d >= 1 && d <= T2M_GV_DIM ? mean[d - 1] + gain[d - 1] * (a - mean[d - 1]) : a;
+        worst = fmaxf(worst, (float)fabs(b - want));
+    }
+    CHECK(worst < 1e-4f, "cepstrum after the filter off by %g", worst);
+    /* a quiet frame (more than T2M_GV_QUIET below the average level) is left alone */
+    for (int k = 0; k < 40; k++)
+        orig[k] = frame[k] = -3 - T2M_GV_QUIET - 0.5f + 0.3f * sinf(0.5f * k);
+    t2m_gv_apply(&m, frame);
+    CHECK(memcmp(frame, orig, sizeof frame) == 0, "a quiet frame was filtered");
+    /* the file keeps the filter and the pitch keys */
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/g.ltm", dir);
+    tts_mf *mf;
+    save_and_load(&m, SAVE_Q8, path, &mf, &m2);
+    CHECK(m2.gv && memcmp(m2.gv, m.gv, sizeof(float) * 2 * T2M_GV_DIM) == 0, "post-filter lost in the file");
+    CHECK(m2.cfg.pitch_ch == 4 && m2.cfg.lf0_mean == 5.1f && m2.cfg.lf0_std == 0.19f &&
+              m2.cfg.pitch_range == 1.4f && t2m_infer_opts_default(&m2).pitch_range == 1.4f,
+          "pitch keys lost in the file");
+    t2m_free(&m2);
+    tts_mf_close(mf);
+    remove(path);
+    rmdir(dir);
+    gain[3] = -1;
+    CHECK(t2m_set_gv(&m, mean, gain, &e) == TTS_E_FORMAT && m.gv == NULL, "a negative gain refused");
+    t2m_free(&m);
+}
+
 static void test_holds_roundtrip(void)
 {
     t2m_model m, m2;
@@ -819,6 +888,7 @@ int main(void)
     test_f16_roundtrip();
     test_q8_roundtrip();
     test_holds_roundtrip();
+    test_post_filter();
     test_gradient(0, 0, 0);
     test_gradient(0.5f, 0, 0);
     test_gradient(0, 0.5f, 0);
