@@ -52,6 +52,8 @@ static void usage(FILE *f)
         "                        griffinlim) | wavenet | griffinlim\n"
         "      --rate R          speaking rate, 0.5 .. 2 (default 1)\n"
         "      --volume V        gain, 0 .. 4 (default 1)\n"
+        "      --pitch ST        semitones higher (or lower, negative), -12 .. 12 (default\n"
+        "                        0; a voice with a pitch predictor)\n"
         "      --silence S       seconds of silence after each sentence (default 0.2)\n"
         "      --threads N       threads (default 1); with 2 or more and the neural vocoder\n"
         "                        the acoustic model runs ahead in a second thread\n"
@@ -201,7 +203,8 @@ int main(int argc, char **argv)
         {"vocode", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'v'},      {"stats", no_argument, 0, 'T'},
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
-        {"threads", required_argument, 0, 'J'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
+        {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL;
     int raw = 0, play = 0, phonemes = 0, stats = 0, c;
@@ -216,7 +219,7 @@ int main(int argc, char **argv)
         case 'p': play = 1; break;
         case 'm': opts.model_path = optarg; break;
         case 'V': opts.vocoder = optarg; break;
-        case 'R': case 'L': case 'S': {
+        case 'R': case 'L': case 'S': case 'H': {
             float v = strtof(optarg, &end);
             if (end == optarg || *end) {
                 fprintf(stderr, "tts: '%s' is not a number\n", optarg);
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
             }
             if (c == 'R') opts.rate = v;
             else if (c == 'L') opts.volume = v;
+            else if (c == 'H') opts.pitch = v;
             else opts.sentence_silence = v;
             break;
         }

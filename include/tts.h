@@ -69,6 +69,9 @@ typedef struct {
                              * begins, after white space, with "<speak" or "<?xml"),
                              * 1 = always SSML, -1 = always plain text */
     const char *lexicon_path; /* user lexicon file (see below); NULL = none */
+    float pitch;            /* semitones added to the voice's pitch (-12 .. 12; 0 = as
+                             * trained); only a voice with a pitch predictor can move it:
+                             * with another voice, anything but 0 is TTS_E_INVALID */
 } tts_options;
 
 /* The defaults, by value: shipped voice, best vocoder, rate 1, volume 1, 0.2 s pauses,

@@ -150,6 +150,9 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
         return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
                           o->sentence_silence);
+    if (!(o->pitch >= -12 && o->pitch <= 12))
+        return tts_seterr(&e->err, TTS_E_INVALID, "pitch %g semitones is outside -12 .. 12",
+                          o->pitch);
     if (o->ssml < -1 || o->ssml > 1)
         return tts_seterr(&e->err, TTS_E_INVALID, "ssml %d is not -1 (plain text), 0 (auto) "
                           "or 1 (SSML)", o->ssml);
@@ -197,6 +200,10 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     tts_symtab_passable(tts_frontend_symbols(e->fe), e->passable);
     e->infer = t2m_infer_opts_default(&e->am);
     e->infer.passable = e->passable;
+    if (o->pitch != 0 && !e->am.pitch.n)
+        return tts_seterr(&e->err, TTS_E_INVALID, "%s has no pitch control (a voice trained "
+                          "without a pitch predictor): pitch must be 0", e->model_path);
+    e->infer.pitch_shift = o->pitch;
     if (o->lexicon_path) { /* checked against the voice's own symbols */
         tts_lexicon *lex;
         if ((rc = tts_lexicon_load(&lex, o->lexicon_path, tts_frontend_symbols(e->fe), &e->err)))

@@ -192,11 +192,12 @@ check "two outputs (-o and --raw): exit 2, nothing written" \
 run "$TTS" "Hello." --raw --play
 check "two outputs (--raw and --play): exit 2" '[ $rc -eq 2 ]' 'grep -q "choose one output" err'
 
-for bad in "--rate abc" "--rate 3" "--volume -1" "--silence 99" "--threads 0" "--threads x"; do
+for bad in "--rate abc" "--rate 3" "--volume -1" "--silence 99" "--threads 0" "--threads x" \
+           "--pitch 13" "--pitch up"; do
     # these are checked when the engine opens, so give it a model that cannot be the cause
     run "$TTS" $bad -m /nonexistent/voice.ltm "Hello." -o bad.wav
     case $bad in
-    "--rate abc") want="is not a number" ;;
+    "--rate abc"|"--pitch up") want="is not a number" ;;
     --threads*) want="not a whole number" ;;
     *) want="outside" ;;
     esac

@@ -20,7 +20,7 @@
 static char model_path[256];
 
 /* a voice with random weights: speaks noise, but exercises every path */
-static int make_voice(const char *path)
+static int make_voice_with(const char *path, int pitch)
 {
     size_t len = tts_symbols_serialize(NULL, 0);
     char *sym = malloc(len + 1);
@@ -31,10 +31,20 @@ static int make_voice(const char *path)
     c.embed_dim = 8;
     c.post_ch = 8;         /* as the shipped voice: a post-net (frames handed on later) */
     c.attn_sharpen = 2.0f; /* and a sharpened attention */
+    if (pitch) {
+        c.pitch_ch = 4;
+        c.lf0_mean = 5.1f;
+        c.lf0_std = 0.2f;
+    }
     t2m_model m;
     tts_err e;
     if (t2m_init(&m, &c, 0, 3, &e))
         return -1;
+    /* a new pitch embedding is zero: give it weights, so pitch moves the frames */
+    const nn_tensor_info *pe = nn_params_find(&m.p, "pemb.0.w");
+    uint64_t prng = 11;
+    for (size_t j = 0; pe && j < pe->size; j++)
+        m.p.params[pe->offset + j] = (float)(0.5 * nn_rand_normal(&prng));
     /* the post-net's last layer starts at zero: give it weights, so its output counts */
     const nn_tensor_info *pl = nn_params_find(&m.p, "post.4.w");
     uint64_t rng = 9;
@@ -54,6 +64,11 @@ static int make_voice(const char *path)
     t2m_free(&m);
     free(sym);
     return rc;
+}
+
+static int make_voice(const char *path)
+{
+    return make_voice_with(path, 0);
 }
 
 /* a tiny neural vocoder with random weights beside the voice (VOICE.vocoder.ltm) */
@@ -732,6 +747,39 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* pitch: its range, a voice without the control, and a voice with it */
+static void test_pitch(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/pitchvoice.ltm", dir);
+    CHECK(make_voice_with(path, 1) == 0, "making the pitch voice");
+    tts_options o = tts_default_options();
+    tts_engine *e;
+    o.vocoder = "griffinlim";
+    o.model_path = model_path; /* no pitch predictor */
+    o.pitch = 2;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "no pitch control"),
+          "pitch on a voice without the control: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    o.model_path = path;
+    o.pitch = 12.5f;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "pitch"),
+          "pitch 12.5: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    capture c[3] = {0};
+    for (int k = 0; k < 3; k++) {
+        o.pitch = k == 2 ? 4 : 0;
+        CHECK(tts_engine_open(&e, &o) == 0, "open the pitch voice: %s", tts_engine_error(e));
+        CHECK(speak(e, "Hello there.", &c[k]) == 0, "speak at pitch %g", o.pitch);
+        tts_engine_close(e);
+    }
+    CHECK(same_audio(&c[0], &c[1]), "pitch 0 twice: the same audio");
+    CHECK(!same_audio(&c[0], &c[2]), "pitch 4 changes the audio");
+    for (int k = 0; k < 3; k++)
+        free(c[k].pcm);
+    remove(path);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/tts_engine_XXXXXX";
@@ -739,6 +787,7 @@ int main(void)
         return 1;
     snprintf(model_path, sizeof model_path, "%s/voice.ltm", dir);
     CHECK(make_voice(model_path) == 0, "making the voice");
+    test_pitch(dir);
 
     /* errors */
     tts_options o = tts_default_options();
