@@ -162,11 +162,74 @@ static inline int16_t to_s16(float x)
 
 /* ------------------------------------------------------------------ writing ---- */
 
+/* The path a write to path goes to: path itself, or, when path is a symbolic link, the
+ * file at the end of its chain of links (followed by hand, so that a link to a file not
+ * yet made leads to that file, as a link to an existing one does). malloc'd; NULL when
+ * out of memory. */
+static char *link_target(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+        return strdup(path);
+    if (stat(path, &st) == 0) { /* it leads somewhere: there (a pipe's /proc link: itself) */
+        char *r = realpath(path, NULL);
+        return r ? r : strdup(path);
+    }
+    char *p = strdup(path); /* a link to what is not there yet */
+    for (int depth = 0; p && depth < 40 && lstat(p, &st) == 0 && S_ISLNK(st.st_mode); depth++) {
+        char t[4096];
+        ssize_t n = readlink(p, t, sizeof t - 1);
+        if (n <= 0)
+            break;
+        t[n] = 0;
+        char *next;
+        if (t[0] == '/') {
+            next = strdup(t);
+        } else { /* relative to the link's folder */
+            const char *slash = strrchr(p, '/');
+            size_t dl = slash ? (size_t)(slash - p) + 1 : 0;
+            next = malloc(dl + (size_t)n + 1);
+            if (next) {
+                memcpy(next, p, dl);
+                memcpy(next + dl, t, (size_t)n + 1);
+            }
+        }
+        free(p);
+        p = next;
+    }
+    return p;
+}
+
+/* An unnamed file in path's folder (O_TMPFILE), or -1 where the file system or kernel
+ * has none or /proc (to name it later) is not there. */
+static int open_anonymous(const char *path)
+{
+#ifdef O_TMPFILE
+    if (access("/proc/self/fd", X_OK) != 0)
+        return -1;
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+#else
+    (void)path;
+    return -1;
+#endif
+}
+
 struct tts_wav_writer {
     SNDFILE *sf;     /* libsndfile on a seekable file, or NULL for a stream */
     int fd;
     char *path;      /* final path */
-    char *tmp;       /* temporary path, or NULL when writing directly */
+    char *tmp;       /* temporary path, or NULL when writing directly (or, with anon,
+                      * until the file gets its name when it is finished) */
+    int anon;        /* fd is an unnamed file in the target's folder (O_TMPFILE): a run
+                      * killed by any signal leaves nothing behind */
     int status;      /* first failure, or TTS_OK */
     char msg[512];
     size_t samples;
@@ -283,14 +346,10 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
         return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
     w->fd = -1;
 
-    /* Write through symbolic links to their target. */
+    /* One rule for symbolic links: the file written is the one the link points to (made
+     * when it does not exist yet); the link stays. */
     struct stat st;
-    char *final = NULL;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
-        final = realpath(path, NULL);
-    if (!final)
-        final = strdup(path);
-    w->path = final;
+    w->path = link_target(path);
     if (!w->path) {
         writer_free(w);
         return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
@@ -324,7 +383,12 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
             writer_free(w);
             return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
         }
-        for (int attempt = 0; attempt < 100; attempt++) {
+        w->fd = open_anonymous(w->path);
+        if (w->fd >= 0) { /* named when finished (writer_finish) */
+            w->anon = 1;
+            w->tmp[0] = 0;
+        }
+        for (int attempt = 0; attempt < 100 && !w->anon; attempt++) {
             snprintf(w->tmp, tl, "%s.tmp-%ld-%u", w->path, (long)getpid(),
                      atomic_fetch_add(&counter, 1u));
             w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -363,7 +427,7 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
             char why[256];
             snprintf(why, sizeof why, "%s", sf_strerror(NULL));
             close(w->fd);
-            if (w->tmp)
+            if (w->tmp && w->tmp[0])
                 unlink(w->tmp);
             writer_free(w);
             return tts_seterr(err, e == SF_ERR_SYSTEM ? TTS_E_IO : TTS_E_FORMAT,
@@ -409,6 +473,27 @@ int tts_wav_writer_write(tts_wav_writer *w, const float *pcm, size_t n, tts_err 
 
 size_t tts_wav_writer_samples(const tts_wav_writer *w) { return w ? w->samples : 0; }
 
+/* The unnamed file gets a temporary name beside the target (then renamed over it), through
+ * /proc/self/fd as linkat(2) allows without privileges. */
+static int name_anonymous(tts_wav_writer *w, tts_err *err)
+{
+    static atomic_uint counter;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", w->fd);
+    size_t tl = strlen(w->path) + 64;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(w->tmp, tl, "%s.tmp-%ld-a%u", w->path, (long)getpid(),
+                 atomic_fetch_add(&counter, 1u));
+        if (linkat(AT_FDCWD, proc, AT_FDCWD, w->tmp, AT_SYMLINK_FOLLOW) == 0)
+            return TTS_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno;
+    w->tmp[0] = 0;
+    return tts_seterr(err, TTS_E_IO, "cannot finish WAV file '%s': %s", w->path, strerror(e));
+}
+
 /* Closes everything; on failure (or abort) removes the temporary. */
 static int writer_finish(tts_wav_writer *w, int commit, tts_err *err)
 {
@@ -422,13 +507,15 @@ static int writer_finish(tts_wav_writer *w, int commit, tts_err *err)
             rc = tts_seterr(err, TTS_E_IO, "cannot finish WAV file '%s': %s", w->path,
                             sf_error_number(e));
     }
+    if (w->anon && !rc && commit)
+        rc = name_anonymous(w, err);
     if (w->fd >= 0) {
         if (close(w->fd) != 0 && !rc && commit)
             rc = tts_seterr(err, TTS_E_IO, "cannot finish WAV file '%s': %s", w->path,
                             strerror(errno));
         w->fd = -1;
     }
-    if (w->tmp) {
+    if (w->tmp && w->tmp[0]) {
         if (!rc && commit) {
             if (rename(w->tmp, w->path) != 0) {
                 rc = tts_seterr(err, TTS_E_IO, "cannot move WAV file into place at '%s': %s",

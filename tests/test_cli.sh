@@ -343,6 +343,33 @@ run "$TTS" -m "$model" "Hello, world." -o hello.wav
 check "-m tiny model \"Hello, world.\" -o hello.wav: exit 0, complete 16 kHz WAV" \
     '[ $rc -eq 0 ]' 'good_wav hello.wav' '[ "$wav_rate" = 16000 ]' 'nothing_at hello.wav.tmp'
 
+# A run killed while it writes leaves nothing behind: neither the WAV nor a temporary
+# (the tiny voice takes seconds over these 50 sentences; killed after one)
+for i in $(seq 1 50); do echo "Sentence number $i is here, and it goes on for a while."; done >long.txt
+for sig in INT TERM HUP KILL; do
+    # (a shell starts background jobs with SIGINT ignored: restore it, as a terminal has it)
+    env --default-signal=INT "$TTS" -m "$model" -f long.txt -o "killed-$sig.wav" \
+        </dev/null >/dev/null 2>&1 &
+    pid=$!
+    sleep 1
+    kill -s "$sig" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    check "tts -o killed by SIG$sig while writing: no WAV and no temporary left" \
+        'nothing_at "killed-$sig.wav"' '! compgen -G "killed-$sig.wav*" >/dev/null'
+done
+
+# -o through a symbolic link writes the file it points to, whether or not that exists
+# yet; the link stays a link
+ln -s to-existing.wav link-existing.wav
+ln -s to-new.wav link-new.wav
+echo old >to-existing.wav
+run "$TTS" -m "$model" "Hi." -o link-existing.wav
+check "-o a link to an existing file: the file is replaced, the link stays" \
+    '[ $rc -eq 0 ]' '[ -L link-existing.wav ]' 'good_wav to-existing.wav'
+run "$TTS" -m "$model" "Hi." -o link-new.wav
+check "-o a link to a file not there yet: the file is made, the link stays" \
+    '[ $rc -eq 0 ]' '[ -L link-new.wav ]' 'good_wav to-new.wav'
+
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-f16.ltm >>train.log 2>&1; then
     run "$TTS" -m voice-f16.ltm "Hello, world." -o hello16.wav
     check "-m tiny voice exported in half floats (tts-train export): exit 0, complete WAV" \
