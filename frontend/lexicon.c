@@ -3,9 +3,12 @@
 #include "frontend/internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define LEXICON_MAX_BYTES (16u << 20)
 #define LEXICON_MAX_WORD 256 /* bytes of one word */
@@ -318,10 +321,21 @@ int tts_lexicon_load(tts_lexicon **out, const char *path, const tts_symtab *tab,
     if (!out || !path)
         return tts_seterr(err, TTS_E_INVALID, "tts_lexicon_load: no path");
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    /* O_NONBLOCK: a FIFO would block the open until a writer came; only regular files */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
         return tts_seterr(err, TTS_E_INVALID, "cannot open lexicon '%s': %s", path,
                           strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return tts_seterr(err, TTS_E_INVALID, "lexicon '%s' is not a regular file", path);
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
+        return tts_seterr(err, TTS_E_NOMEM, "lexicon '%s': out of memory", path);
+    }
     fe_buf b;
     fe_buf_init(&b);
     char chunk[65536];

@@ -1030,7 +1030,9 @@ int tts_mf_open_ex(tts_mf **out, const char *path, unsigned flags, tts_err *err)
         *out = NULL;
     if (!out || !path)
         return tts_seterr(err, TTS_E_INVALID, "tts_mf_open: NULL argument");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO for reading would wait for a writer forever; it is
+     * refused below as not a regular file (the flag means nothing to a regular file) */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         return tts_seterr(err, TTS_E_IO, "cannot open model file '%s': %s", path, strerror(e));

@@ -805,6 +805,18 @@ run "$TTS" -m "$model" --lexicon /nonexistent/my.lex "A tomato." -o lex-bad.wav
 check "--lexicon with a missing file: exit 2, names it" \
     '[ $rc -eq 2 ]' "grep -q \"cannot open lexicon '/nonexistent/my.lex'\" err" 'nothing_at lex-bad.wav'
 
+# A FIFO as the voice or the lexicon is refused at once (opening it for reading would
+# wait for a writer forever); 10 s is far more than the answer takes
+mkfifo fifo-in
+timeout -k 2 10 "$TTS" -m fifo-in "Hi." -o fifo.wav </dev/null >out 2>err
+rc=$?
+check "-m a FIFO: exit 3 at once, not a regular file, nothing written" \
+    '[ $rc -eq 3 ]' "grep -q \"model file 'fifo-in' is not a regular file\" err" 'nothing_at fifo.wav'
+timeout -k 2 10 "$TTS" -m "$model" --lexicon fifo-in "Hi." -o fifo.wav </dev/null >out 2>err
+rc=$?
+check "--lexicon a FIFO: exit 2 at once, not a regular file, nothing written" \
+    '[ $rc -eq 2 ]' "grep -q \"lexicon 'fifo-in' is not a regular file\" err" 'nothing_at fifo.wav'
+
 printf '# my words\ntomato  t\xc9\x99m\xcb\x88\xc9\x91\xcb\x90to\xca\x8a\n' >good.lex
 run "$TTS" --phonemes "A tomato."
 plain_ipa=$(grep 'ipa:' out)
