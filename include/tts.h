@@ -47,6 +47,8 @@ const char *tts_version(void);
 
 typedef struct tts_engine tts_engine;
 
+#define TTS_GL_MAX_ITERS 1000 /* tts_options.griffin_lim_iters at most */
+
 typedef struct {
     const char *model_path; /* voice model file; NULL = the shipped default voice */
     const char *vocoder;    /* NULL or "default": the voice's neural vocoder when it has one,
@@ -63,7 +65,8 @@ typedef struct {
     float rate;             /* speaking rate, 1 = as trained (0.5 .. 2) */
     float volume;           /* linear gain, 1 = as trained (0 .. 4) */
     float sentence_silence; /* seconds of silence after each sentence */
-    int griffin_lim_iters;  /* iterations of the Griffin-Lim vocoder; 0 = default */
+    int griffin_lim_iters;  /* iterations of the Griffin-Lim vocoder, 0 .. TTS_GL_MAX_ITERS;
+                             * 0 = default */
     /* -- added after 0.1.0 (new fields go at the end) -- */
     int ssml;               /* how tts_synthesize reads its text: 0 = auto (SSML when it
                              * begins, after white space, with "<speak" or "<?xml"),
@@ -72,6 +75,11 @@ typedef struct {
     float pitch;            /* semitones added to the voice's pitch (-12 .. 12; 0 = as
                              * trained); only a voice with a pitch predictor can move it:
                              * with another voice, anything but 0 is TTS_E_INVALID */
+    float max_silence;      /* seconds of silence one synthesis call may make (SSML breaks
+                             * and the pauses after sentences), 0 .. 86400; 0 = 600. A call
+                             * that would make more stops with TTS_E_INVALID */
+    float max_seconds;      /* seconds of audio one synthesis call may make, 0 .. 360000;
+                             * 0 = 36000 (10 hours); more stops it with TTS_E_INVALID */
 } tts_options;
 
 /* The defaults, by value: shipped voice, best vocoder, rate 1, volume 1, 0.2 s pauses,

@@ -27,9 +27,14 @@
 typedef struct am_pipe am_pipe;
 static void pipe_free(am_pipe *p);
 
+#define TTS_DEFAULT_MAX_SILENCE 600.0f  /* s: tts_options.max_silence 0 */
+#define TTS_DEFAULT_MAX_SECONDS 36000.0f /* s: tts_options.max_seconds 0 */
+
 struct tts_engine {
     tts_options opts;
     tts_err err;
+    uint64_t call_audio, call_silence; /* samples this synthesis call made, and of silence */
+    uint64_t max_audio, max_silence;   /* their limits (tts_options.max_seconds, max_silence) */
     tts_mf *mf;
     t2m_model am;
     int am_loaded;
@@ -135,6 +140,8 @@ static int open_vocoder(tts_engine *e)
 
 int tts_engine_open(tts_engine **out, const tts_options *opts)
 {
+    if (!out)
+        return TTS_E_INVALID;
     tts_engine *e = calloc(1, sizeof *e);
     *out = e;
     if (!e)
@@ -150,6 +157,15 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
         return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
                           o->sentence_silence);
+    if (o->griffin_lim_iters < 0 || o->griffin_lim_iters > TTS_GL_MAX_ITERS)
+        return tts_seterr(&e->err, TTS_E_INVALID, "griffin_lim_iters %d is outside 0 .. %d "
+                          "(0: the default)", o->griffin_lim_iters, TTS_GL_MAX_ITERS);
+    if (!(o->max_silence >= 0 && o->max_silence <= 86400))
+        return tts_seterr(&e->err, TTS_E_INVALID, "max_silence %g s is outside 0 .. 86400",
+                          o->max_silence);
+    if (!(o->max_seconds >= 0 && o->max_seconds <= 360000))
+        return tts_seterr(&e->err, TTS_E_INVALID, "max_seconds %g s is outside 0 .. 360000",
+                          o->max_seconds);
     if (!(o->pitch >= -12 && o->pitch <= 12))
         return tts_seterr(&e->err, TTS_E_INVALID, "pitch %g semitones is outside -12 .. 12",
                           o->pitch);
@@ -200,6 +216,10 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     tts_symtab_passable(tts_frontend_symbols(e->fe), e->passable);
     e->infer = t2m_infer_opts_default(&e->am);
     e->infer.passable = e->passable;
+    e->max_silence = (uint64_t)((o->max_silence > 0 ? o->max_silence : TTS_DEFAULT_MAX_SILENCE) *
+                                e->audio.sample_rate);
+    e->max_audio = (uint64_t)((o->max_seconds > 0 ? o->max_seconds : TTS_DEFAULT_MAX_SECONDS) *
+                              e->audio.sample_rate);
     if (o->pitch != 0 && !e->am.pitch.n)
         return tts_seterr(&e->err, TTS_E_INVALID, "%s has no pitch control (a voice trained "
                           "without a pitch predictor): pitch must be 0", e->model_path);
@@ -827,9 +847,27 @@ static float *time_scale(const float *in, size_t n, int nm, float rate, size_t *
     return out;
 }
 
+/* n more samples of this call (silence: of them), within the limits */
+static int count_audio(tts_engine *e, size_t n, int silence)
+{
+    e->call_audio += n;
+    e->call_silence += silence ? n : 0;
+    if (e->call_silence > e->max_silence)
+        return tts_seterr(&e->err, TTS_E_INVALID, "the text asks for more than %.0f s of "
+                          "silence (breaks and pauses; tts_options.max_silence)",
+                          (double)e->max_silence / e->audio.sample_rate);
+    if (e->call_audio > e->max_audio)
+        return tts_seterr(&e->err, TTS_E_INVALID, "the text makes more than %.0f s of audio "
+                          "(tts_options.max_seconds)", (double)e->max_audio / e->audio.sample_rate);
+    return TTS_OK;
+}
+
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
                    const tts_event *ev, size_t n_ev)
 {
+    int rc = count_audio(e, n, 0);
+    if (rc)
+        return rc;
     size_t done = 0;
     do {
         size_t k = n - done < CHUNK ? n - done : CHUNK;
@@ -847,6 +885,9 @@ static int silence(tts_engine *e, tts_audio_cb cb, void *user, size_t ns, const 
                    uint64_t *pos)
 {
     float zeros[1024] = {0};
+    int rc = count_audio(e, ns, 1);
+    if (rc)
+        return rc;
     for (size_t done = 0, first = 1; done < ns || (first && ev); first = 0) {
         size_t k = ns - done < 1024 ? ns - done : 1024;
         if (cb(zeros, k, first ? ev : NULL, first && ev ? 1 : 0, user))
@@ -1077,6 +1118,18 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
         tts_doc_free(&doc);
         return rc;
     }
+    /* the breaks alone over the limit: refused before any audio is made */
+    uint64_t break_samples = 0;
+    for (size_t i = 0; i < doc.n_segs; i++)
+        if (doc.segs[i].kind == TTS_SEG_BREAK)
+            break_samples += (uint64_t)doc.segs[i].ms * e->audio.sample_rate / 1000;
+    if (break_samples > e->max_silence) {
+        tts_doc_free(&doc);
+        return tts_seterr(&e->err, TTS_E_INVALID, "the text asks for %.0f s of breaks, more than "
+                          "%.0f s of silence (tts_options.max_silence)",
+                          (double)break_samples / e->audio.sample_rate,
+                          (double)e->max_silence / e->audio.sample_rate);
+    }
     /* the acoustic model in a worker thread when the engine pipelines; when no thread (or
      * no memory for the queue) can be had, the same work in this thread */
     am_pipe *pipe = NULL;
@@ -1090,6 +1143,7 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
     plan_item *g = NULL, it;
     size_t cap = 0;
     uint64_t pos = 0;
+    e->call_audio = e->call_silence = 0;
     int any = 0, have = walker_next(&w, &it);
     while (have && !rc) {
         /* a group: up to the chunk that ends a sentence, then the breaks after it */

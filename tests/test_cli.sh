@@ -805,6 +805,13 @@ run "$TTS" -m "$model" --lexicon /nonexistent/my.lex "A tomato." -o lex-bad.wav
 check "--lexicon with a missing file: exit 2, names it" \
     '[ $rc -eq 2 ]' "grep -q \"cannot open lexicon '/nonexistent/my.lex'\" err" 'nothing_at lex-bad.wav'
 
+# 19 KB of SSML asking for 10,000 s of breaks: refused before any audio, nothing written
+{ printf '<speak>hi'; for i in $(seq 1 1000); do printf '<break time="10s"/>'; done
+  printf 'there</speak>'; } >breaks.xml
+run "$TTS" -m "$model" -f breaks.xml -o breaks.wav
+check "1,000 breaks of 10 s: exit 2 at once, says the limit, nothing written" \
+    '[ $rc -eq 2 ]' 'grep -q "10000 s of breaks, more than 600 s of silence" err' 'nothing_at breaks.wav'
+
 # A FIFO as the voice or the lexicon is refused at once (opening it for reading would
 # wait for a writer forever); 10 s is far more than the answer takes
 mkfifo fifo-in

@@ -747,6 +747,66 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* the limits of one call: silence (breaks up front, pauses as they come), audio; the
+ * options' ranges; a NULL engine pointer */
+static void test_limits(void)
+{
+    tts_options o = tts_default_options();
+    tts_engine *e;
+    o.model_path = model_path;
+    o.vocoder = "griffinlim";
+    CHECK(tts_engine_open(NULL, &o) == TTS_E_INVALID, "a NULL engine pointer refused");
+    int bad_gl[] = {-1, TTS_GL_MAX_ITERS + 1, 2000000000};
+    for (int i = 0; i < 3; i++) {
+        o.griffin_lim_iters = bad_gl[i];
+        CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID && strstr(tts_engine_error(e), "griffin_lim_iters"),
+              "griffin_lim_iters %d: %s", bad_gl[i], tts_engine_error(e));
+        tts_engine_close(e);
+    }
+    o.griffin_lim_iters = 0;
+    o.max_silence = -1;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID, "max_silence -1 refused");
+    tts_engine_close(e);
+    o.max_silence = 0;
+    o.max_seconds = 1e9f;
+    CHECK(tts_engine_open(&e, &o) == TTS_E_INVALID, "max_seconds 1e9 refused");
+    tts_engine_close(e);
+    capture c = {0};
+    /* breaks over the limit: refused before any audio */
+    o.max_seconds = 0;
+    o.max_silence = 5;
+    CHECK(tts_engine_open(&e, &o) == 0, "open: %s", tts_engine_error(e));
+    int rc = tts_synthesize(e, "<speak>Hi <break time=\"3s\"/> there <break time=\"3s\"/></speak>",
+                            on_audio, &c);
+    CHECK(rc == TTS_E_INVALID && strstr(tts_engine_error(e), "6 s of breaks") && c.n == 0,
+          "6 s of breaks over a 5 s limit: %d %s, %zu samples", rc, tts_engine_error(e), c.n);
+    CHECK(speak(e, "<speak>Hi <break time=\"3s\"/> there</speak>", &c) == 0, "3 s of breaks within it");
+    tts_engine_close(e);
+    /* pauses after sentences count as they come */
+    o.max_silence = 1;
+    o.sentence_silence = 0.4f;
+    CHECK(tts_engine_open(&e, &o) == 0, "open: %s", tts_engine_error(e));
+    free(c.pcm);
+    memset(&c, 0, sizeof c);
+    rc = tts_synthesize(e, "One. Two. Three. Four.", on_audio, &c);
+    CHECK(rc == TTS_E_INVALID && strstr(tts_engine_error(e), "silence"),
+          "4 pauses of 0.4 s over a 1 s limit: %d %s", rc, tts_engine_error(e));
+    tts_engine_close(e);
+    /* all audio */
+    o.max_silence = 0;
+    o.sentence_silence = 0.2f;
+    o.max_seconds = 0.3f;
+    CHECK(tts_engine_open(&e, &o) == 0, "open: %s", tts_engine_error(e));
+    free(c.pcm);
+    memset(&c, 0, sizeof c);
+    rc = tts_synthesize(e, "Hello there, this is a longer sentence than a third of a second.",
+                        on_audio, &c);
+    CHECK(rc == TTS_E_INVALID && strstr(tts_engine_error(e), "max_seconds") && c.n <= 4800 + 4096,
+          "over 0.3 s of audio: %d %s, %zu samples", rc, tts_engine_error(e), c.n);
+    tts_engine_close(e);
+    free(c.pcm);
+}
+
 /* pitch: its range, a voice without the control, and a voice with it */
 static void test_pitch(const char *dir)
 {
@@ -788,6 +848,7 @@ int main(void)
     snprintf(model_path, sizeof model_path, "%s/voice.ltm", dir);
     CHECK(make_voice(model_path) == 0, "making the voice");
     test_pitch(dir);
+    test_limits();
 
     /* errors */
     tts_options o = tts_default_options();
