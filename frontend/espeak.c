@@ -2,20 +2,27 @@
  * call into it happens under g_lock, together with the voice selection it depends on. */
 #include "frontend/internal.h"
 
+#include <espeak-ng/espeak_ng.h>
 #include <espeak-ng/speak_lib.h>
 #include <pthread.h>
 #include <string.h>
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_init_rc;        /* eSpeak NG's sample rate, or < 0 */
+static int g_init_rc;        /* 1 once eSpeak NG is initialized, or < 0 */
 static char g_voice[64];     /* voice currently selected in eSpeak NG ("" = none) */
 
 static void init_once(void)
 {
-    /* DONT_EXIT: a missing espeak-ng-data must be an error, never exit() */
-    g_init_rc = espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, NULL,
-                                  espeakINITIALIZE_DONT_EXIT);
+    /* The data and the phoneme translator only. espeak_Initialize would also set up audio
+     * output, and eSpeak NG 1.51 then makes a sound-server client (pcaudio -> PulseAudio)
+     * even in synchronous mode: a connection attempt on every start, and "Failed to create
+     * secure directory" on stderr for a user without a home, from a program that only
+     * writes files. A missing espeak-ng-data is a status here, never exit(). */
+    espeak_ng_InitializePath(NULL);
+    espeak_ng_ERROR_CONTEXT ctx = NULL;
+    g_init_rc = espeak_ng_Initialize(&ctx) == ENS_OK ? 1 : -1;
+    espeak_ng_ClearErrorContext(&ctx);
 }
 
 int fe_espeak_lock(const char *voice, tts_err *err)

@@ -12,6 +12,7 @@
 
 #define LEXICON_MAX_BYTES (16u << 20)
 #define LEXICON_MAX_WORD 256 /* bytes of one word */
+#define LEXICON_MAX_IPA 1024 /* bytes of one word's phonemes (a long word has ~40 symbols) */
 
 /* ------------------------------------------------------------- phoneme input ------- */
 
@@ -248,6 +249,12 @@ int tts_lexicon_parse(tts_lexicon **out, const char *text, size_t len, const cha
         if (w1 - w0 > LEXICON_MAX_WORD) {
             rc = tts_seterr(err, TTS_E_INVALID, "lexicon '%s' line %zu: word longer than %d "
                             "bytes", name, line, LEXICON_MAX_WORD);
+            break;
+        }
+        if (p1 - p0 > LEXICON_MAX_IPA) {
+            rc = tts_seterr(err, TTS_E_INVALID, "lexicon '%s' line %zu: phonemes of '%.*s' "
+                            "longer than %d bytes", name, line, (int)(w1 - w0), l + w0,
+                            LEXICON_MAX_IPA);
             break;
         }
         if (p0 == p1) {

@@ -343,6 +343,18 @@ run "$TTS" -m "$model" "Hello, world." -o hello.wav
 check "-m tiny model \"Hello, world.\" -o hello.wav: exit 0, complete 16 kHz WAV" \
     '[ $rc -eq 0 ]' 'good_wav hello.wav' '[ "$wav_rate" = 16000 ]' 'nothing_at hello.wav.tmp'
 
+# Writing a file never touches the audio stack: no socket (eSpeak NG's audio output once
+# made a PulseAudio client at start, which tried to connect and warned on stderr)
+if command -v strace >/dev/null 2>&1; then
+    strace -f -e trace=socket,connect -o sock.trace "$TTS" -m "$model" "Hi." -o quiet.wav \
+        </dev/null >out 2>err
+    rc=$?
+    check "-o FILE opens no socket (no sound server is contacted) and says nothing" \
+        '[ $rc -eq 0 ]' 'good_wav quiet.wav' '! grep -q "socket(\|connect(" sock.trace' '[ ! -s err ]'
+else
+    skip "-o FILE opens no socket" "no strace"
+fi
+
 # A run killed while it writes leaves nothing behind: neither the WAV nor a temporary
 # (the tiny voice takes seconds over these 50 sentences; killed after one)
 for i in $(seq 1 50); do echo "Sentence number $i is here, and it goes on for a while."; done >long.txt
@@ -560,6 +572,23 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
         say_pass "tts-train export --frame-sharpen 1 4 / -1 3: refused, nothing written"
     else
         say_fail "tts-train export --frame-sharpen out of range" "$(tr '\n' '|' <vsbad.err)"
+    fi
+    # a metadata id that is a path is never opened; invalid UTF-8 is reported as such
+    mkdir -p badcorpus/wav
+    first=$(ls "$DATA/corpus/wav" | head -n 1)
+    cp "$DATA/corpus/wav/$first" "badcorpus/wav/${first%.wav}.wav"
+    cp "$DATA/corpus/wav/$first" badcorpus/wav/utf.wav
+    printf '%s|Author of the danger trail.\n../../../../etc/passwd|hello\nutf|bad \377 text\n' \
+        "${first%.wav}" >badcorpus/metadata.csv
+    if strace -f -e trace=openat -o prep.strace "$TRAIN" prepare badcorpus dsids.ltd >prepids.err 2>&1 ||
+            "$TRAIN" prepare badcorpus dsids.ltd >prepids.err 2>&1; then :; fi
+    if grep -q "skip line 2: the id is not a plain file name" prepids.err &&
+        grep -q "skip utf: invalid UTF-8 in text at byte offset 4" prepids.err &&
+        grep -q "prepared 1 utterances" prepids.err &&
+        ! grep -q "passwd" prep.strace 2>/dev/null; then
+        say_pass "tts-train prepare: an id that is a path is skipped unopened, bad UTF-8 named"
+    else
+        say_fail "tts-train prepare: bad ids and texts" "$(tr '\n' '|' <prepids.err)"
     fi
     if ! "$TRAIN" prepare "$DATA/corpus" dsbad.ltd --val-every 1 >prepbad.err 2>&1 &&
         grep -q "val-every takes a number >= 2" prepbad.err && [ ! -e dsbad.ltd ]; then
@@ -800,6 +829,11 @@ printf 'tomato\tt\xc9\x99m\xcb\x88\xc9\x91\xcb\x90to\xca\x8a\nword\n' >bad.lex
 run "$TTS" -m "$model" --lexicon bad.lex "A tomato." -o lex-bad.wav
 check "--lexicon with a bad line: exit 2, names the file and line, no file" \
     '[ $rc -eq 2 ]' "grep -q \"lexicon 'bad.lex' line 2: no phonemes after 'word'\" err" \
+    'nothing_at lex-bad.wav'
+{ echo "# 500,000 phonemes"; printf 'huge  '; head -c 500000 /dev/zero | tr '\0' 't'; echo; } >huge.lex
+run "$TTS" -m "$model" --lexicon huge.lex "A tomato." -o lex-bad.wav
+check "--lexicon with 500,000 phonemes for a word: exit 2, names the line and the limit" \
+    '[ $rc -eq 2 ]' "grep -q \"lexicon 'huge.lex' line 2: phonemes of 'huge' longer than 1024 bytes\" err" \
     'nothing_at lex-bad.wav'
 run "$TTS" -m "$model" --lexicon /nonexistent/my.lex "A tomato." -o lex-bad.wav
 check "--lexicon with a missing file: exit 2, names it" \

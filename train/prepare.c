@@ -7,6 +7,7 @@
  * The split groups takes by their text, so no validation sentence is heard in training
  * (the Kathleen corpus has up to 7 takes of a prompt).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -155,6 +156,17 @@ int train_prepare_main(int argc, char **argv)
         char *bar2 = strchr(bar + 1, '|');
         if (bar2) /* LJSpeech: id|raw|normalized: use the normalized text */
             text = bar2 + 1;
+        /* the id names a file in wav/: a plain file name only, never a path */
+        size_t idl = strlen(id);
+        int id_ok = idl > 0 && idl <= 200 && id[0] != '.';
+        for (size_t k = 0; k < idl && id_ok; k++)
+            id_ok = isalnum((unsigned char)id[k]) || id[k] == '.' || id[k] == '_' || id[k] == '-';
+        if (!id_ok) {
+            fprintf(stderr, "skip line %d: the id is not a plain file name (1 to 200 letters, "
+                            "digits, '.', '_' or '-', not starting with '.')\n", lineno);
+            n_skipped++;
+            continue;
+        }
         snprintf(path, sizeof path, "%s/wav/%s.wav", dir, id);
         float *pcm = NULL;
         size_t np = 0;
@@ -178,8 +190,9 @@ int train_prepare_main(int argc, char **argv)
         tts_normalize_rms(pcm + s0, s1 - s0, -20.0f, 0.99f);
         size_t before = ids.len;
         int nid = 0;
-        if (utterance_ids(fe, text, &ids, &nid, &err) || nid <= 2) {
-            fprintf(stderr, "skip %s: %s\n", id, nid <= 2 ? "no phonemes" : err.msg);
+        int urc = utterance_ids(fe, text, &ids, &nid, &err);
+        if (urc || nid <= 2) {
+            fprintf(stderr, "skip %s: %s\n", id, urc ? err.msg : "no phonemes");
             ids.len = before;
             free(pcm);
             n_skipped++;
