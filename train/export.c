@@ -6,7 +6,10 @@
  * table and the training provenance carried over. With --holds CACHE.ltd the voice also
  * gets the symbols' holds (train/holds.h), measured on the exported (averaged) weights.
  * With --stand-ins CACHE.ltd, symbols the cache's training split never has are spoken as
- * trained ones ('?' and '!' as '.', see apply_stand_ins). A shipped voice can be
+ * trained ones ('?' and '!' as '.', see apply_stand_ins). With --gv CACHE.ltd the voice
+ * gets its spectral post-filter (train/gv.h) and, with a pitch predictor, its default
+ * pitch range, both measured on the exported model as it speaks; --pitch-range R sets that
+ * range instead (chosen by tts-train eval's melody and F0 figures). A shipped voice can be
  * re-exported so: `export VOICE.ltm OUT.ltm --int8 ...` of an --int8 voice is
  * byte-identical without the options.
  */
@@ -178,8 +181,9 @@ static int measure_holds(t2m_model *m, const char *cache, const char *symbols, d
 }
 
 /* --gv: the spectral post-filter measured on the exported model as it speaks (holds and
- * stand-ins included) */
-static int measure_gv(t2m_model *m, const char *cache, const char *symbols, float amount)
+ * stand-ins included), after its pitch range (measured, unless keep_range) */
+static int measure_gv(t2m_model *m, const char *cache, const char *symbols, float amount,
+                      int keep_range)
 {
     tts_dataset ds;
     if (open_cache(&ds, cache, symbols))
@@ -193,7 +197,7 @@ static int measure_gv(t2m_model *m, const char *cache, const char *symbols, floa
         fprintf(stderr, "tts-train export: the voice's symbol table does not parse\n");
     } else {
         tts_symtab_passable(tab, passable);
-        if ((m->pitch.n && (rc = gv_measure_pitch(m, &ds, 200, &err) != 0)) ||
+        if ((m->pitch.n && !keep_range && (rc = gv_measure_pitch(m, &ds, 200, &err) != 0)) ||
             (rc = gv_measure(m, &ds, passable, 200, amount, &err) != 0))
             fprintf(stderr, "tts-train export: --gv %s: %s\n", cache, err.msg);
     }
@@ -211,7 +215,7 @@ int train_export_main(int argc, char **argv)
     int env_passes = -1, n_avg = 0, npos = 0, int8 = 0, fs_w = 5;
     double fs_amount = -1;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL, *stand_in_cache = NULL, *gv_cache = NULL;
-    double gv_amount = 1;
+    double gv_amount = 1, pitch_range = 0;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--attn-sharpen") && v) {
@@ -250,6 +254,13 @@ int train_export_main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--gv") && v) {
             gv_cache = v;
             i++;
+        } else if (!strcmp(argv[i], "--pitch-range") && v) {
+            pitch_range = atof(v);
+            i++;
+            if (!(pitch_range > 0 && pitch_range <= 4)) {
+                fprintf(stderr, "tts-train export: --pitch-range wants a number in (0, 4]\n");
+                return 2;
+            }
         } else if (!strcmp(argv[i], "--gv-amount") && v) {
             gv_amount = atof(v);
             i++;
@@ -294,7 +305,7 @@ int train_export_main(int argc, char **argv)
     }
     if (npos != 2) {
         fprintf(stderr, "usage: tts-train export IN.ltm OUT.ltm [--int8] [--attn-sharpen A] "
-                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] [--stand-ins CACHE.ltd] [--gv CACHE.ltd [--gv-amount A (1)]] (a voice) | "
+                        "[--average OTHER.ltm]... [--holds CACHE.ltd [--hold-pct P (90)] [--hold-min-count N (50)]] [--stand-ins CACHE.ltd] [--gv CACHE.ltd [--gv-amount A (1)]] [--pitch-range R] (a voice) | "
                         "[--int8] [--env-passes N] [--frame-sharpen A W] (a vocoder)\n");
         return 2;
     }
@@ -373,7 +384,13 @@ int train_export_main(int argc, char **argv)
         return 1;
     if (stand_in_cache && apply_stand_ins(&m, stand_in_cache, symbols))
         return 1;
-    if (gv_cache && measure_gv(&m, gv_cache, symbols, (float)gv_amount))
+    if (pitch_range > 0 && !m.pitch.n) {
+        fprintf(stderr, "tts-train export: --pitch-range is for a voice with a pitch predictor\n");
+        return 2;
+    }
+    if (pitch_range > 0) /* before --gv: its spectra are measured speaking this melody */
+        m.cfg.pitch_range = (float)pitch_range;
+    if (gv_cache && measure_gv(&m, gv_cache, symbols, (float)gv_amount, pitch_range > 0))
         return 1;
     tts_mf_writer *w = tts_mf_writer_new();
     if (int8)
