@@ -14,6 +14,7 @@
 
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
+#include "vocoder/render.h"
 #include "vocoder/vocoder_io.h"
 #include "core/err.h"
 #include "dsp/dsp.h"
@@ -45,11 +46,7 @@ struct tts_engine {
     tts_mel *mel;
     voc_model voc; /* the neural vocoder, when one is loaded */
     int voc_loaded;
-    voc_stream vs;
-    int vs_ok;
-    tts_envmatch *env; /* the vocoder's envelope match (voc.cfg.env_passes > 0) */
-    tts_sharpen *sharp; /* the frames' sharpening before the vocoder (voc.cfg.frame_sharpen > 0) */
-    float *sharp_out;   /* one sharpened frame */
+    voc_render *render; /* frames -> speech through it (vocoder/render.h) */
     int pipelined; /* threads >= 2 and the neural vocoder: the acoustic model runs in a
                     * worker thread (see "the pipeline" below) */
     am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
@@ -121,21 +118,7 @@ static int open_vocoder(tts_engine *e)
                           "%s: vocoder expects %d mel bands and hop %d, the voice has %d and %d",
                           e->voc_path, e->voc.cfg.n_mels, e->voc.cfg.hop, e->audio.n_mels,
                           e->audio.hop_length);
-    if ((rc = voc_stream_init(&e->vs, &e->voc, 1, &e->err)))
-        return rc;
-    e->vs_ok = 1;
-    if (e->voc.cfg.env_passes > 0 &&
-        (rc = tts_envmatch_create(&e->env, &e->audio, e->voc.cfg.env_passes, VOC_ENV_MAX_GAIN,
-                                  &e->err)))
-        return rc;
-    if (e->voc.cfg.frame_sharpen > 0) {
-        if ((rc = tts_sharpen_create(&e->sharp, e->audio.n_mels, e->voc.cfg.frame_sharpen,
-                                     e->voc.cfg.frame_sharpen_w, &e->err)))
-            return rc;
-        if (!(e->sharp_out = malloc(sizeof(float) * (size_t)e->audio.n_mels)))
-            return tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
-    }
-    return TTS_OK;
+    return voc_render_open(&e->render, &e->voc, &e->err);
 }
 
 int tts_engine_open(tts_engine **out, const tts_options *opts)
@@ -256,11 +239,7 @@ void tts_engine_close(tts_engine *e)
     if (e->am_loaded)
         t2m_free(&e->am);
     free(e->passable);
-    if (e->vs_ok)
-        voc_stream_free(&e->vs);
-    tts_envmatch_free(e->env);
-    tts_sharpen_free(e->sharp);
-    free(e->sharp_out);
+    voc_render_close(e->render);
     if (e->voc_loaded)
         voc_free(&e->voc);
     tts_mel_free(e->mel);
@@ -654,9 +633,7 @@ typedef struct {
     size_t samples_per_step;
     tts_event *ev;      /* pending events, room for n_words + n_ids + 2 */
     size_t n_ev;
-    float *pcm;         /* scratch: (lookahead + 1) * hop */
-    float *envout;      /* scratch: the envelope match's output, (lookahead + 1) * hop + its
-                         * delay */
+    float *pcm;         /* scratch: the render's output (voc_render_max_tail) */
     size_t delivered;   /* samples of this chunk delivered so far */
     int failed;         /* a status when delivering failed */
     int final;          /* the chunk's last delivery: every pending event goes with it */
@@ -733,36 +710,16 @@ static int stream_out(frame_sink *s, float *pcm, size_t n)
     return rc;
 }
 
-/* the neural vocoder's n samples in s->pcm on their way out: through the envelope match
- * when the vocoder has one (final: its last samples too) */
-static int voc_out(frame_sink *s, size_t n, int final)
+/* one frame through the neural vocoder; the samples it finished delivered */
+static int vocode_frame(frame_sink *s, const float *f)
 {
-    tts_envmatch *env = s->e->env;
-    if (!env)
-        return stream_out(s, s->pcm, n);
-    size_t cap = (size_t)(s->e->voc.cfg.lookahead + 1) * s->e->audio.hop_length +
-                 tts_envmatch_delay(env), k = 0;
-    int rc = tts_envmatch_push(env, s->pcm, n, s->envout, cap, &k, &s->e->err);
-    if (!rc && (rc = stream_out(s, s->envout, k)))
-        return rc;
-    if (!rc && final) {
-        rc = tts_envmatch_finish(env, s->envout, cap, &k, &s->e->err);
-        s->final = 1;
-        if (!rc)
-            rc = stream_out(s, s->envout, k);
-    }
+    size_t n = 0;
+    int rc = voc_render_push(s->e->render, f, s->pcm, &n, &s->e->err);
+    if (!rc)
+        rc = stream_out(s, s->pcm, n);
     if (rc && !s->failed)
         s->failed = rc;
     return rc;
-}
-
-/* one frame through the streamed neural vocoder (and the envelope match's targets) */
-static int vocode_frame(frame_sink *s, const float *f)
-{
-    if (s->e->env && tts_envmatch_push_frame(s->e->env, f, &s->e->err))
-        return s->failed = TTS_E_NOMEM, 1;
-    int n = voc_stream_push(&s->e->voc, &s->e->vs, f, NULL, s->pcm);
-    return voc_out(s, (size_t)(n > 0 ? n : 0), 0);
 }
 
 static int on_frames(const float *frames, int r, int pos, void *user)
@@ -792,16 +749,9 @@ static int on_frames(const float *frames, int r, int pos, void *user)
     if (!s->stream)
         return 0;
     queue_events(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
-    for (int j = 0; j < r; j++) {
-        const float *f = frames + (size_t)j * s->n_mels;
-        if (s->e->sharp) { /* its look-ahead: the frame some frames back, once there is one */
-            if (!tts_sharpen_push(s->e->sharp, f, s->e->sharp_out))
-                continue;
-            f = s->e->sharp_out;
-        }
-        if (vocode_frame(s, f))
+    for (int j = 0; j < r; j++)
+        if (vocode_frame(s, frames + (size_t)j * s->n_mels))
             return 1;
-    }
     return 0;
 }
 
@@ -936,12 +886,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     ids = malloc(sizeof(int) * ph.n_ids);
     sink.ev = calloc(ph.n_words + ph.n_ids + 2, sizeof *sink.ev);
     if (e->voc_loaded)
-        sink.pcm = malloc(sizeof(float) * (size_t)(e->voc.cfg.lookahead + 1) * e->audio.hop_length);
-    if (e->env)
-        sink.envout = malloc(sizeof(float) * ((size_t)(e->voc.cfg.lookahead + 1) *
-                                                  e->audio.hop_length +
-                                              tts_envmatch_delay(e->env)));
-    if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm) || (e->env && !sink.envout)) {
+        sink.pcm = malloc(sizeof(float) * voc_render_max_tail(e->render));
+    if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm)) {
         rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
         goto out;
     }
@@ -952,12 +898,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
     if (first)
         sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
-    if (e->voc_loaded)
-        voc_stream_reset(&e->vs, &e->voc, 1);
-    if (e->env)
-        tts_envmatch_reset(e->env);
-    if (e->sharp)
-        tts_sharpen_reset(e->sharp);
+    if (e->voc_loaded) /* streamed, it sharpens; in a batch, the frames are sharpened first */
+        voc_render_reset(e->render, 1, sink.stream);
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
@@ -973,17 +915,13 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         goto out;
     }
     if (sink.stream) {
-        while (e->sharp && tts_sharpen_flush(e->sharp, e->sharp_out))
-            if (vocode_frame(&sink, e->sharp_out)) {
-                rc = sink.failed == TTS_E_NOMEM ? tts_seterr(&e->err, TTS_E_NOMEM, "out of memory")
-                                                : sink.failed;
-                goto out;
-            }
-        int n = voc_stream_finish(&e->voc, &e->vs, NULL, sink.pcm);
+        size_t n = 0;
+        if ((rc = voc_render_finish(e->render, sink.pcm, &n, &e->err)))
+            goto out;
         /* any never reached: where the decoder stopped */
         queue_events(&sink, (int)ph.n_ids, *pos + sink.n * e->audio.hop_length);
-        sink.final = !e->env;
-        if ((rc = voc_out(&sink, (size_t)(n > 0 ? n : 0), 1)))
+        sink.final = 1;
+        if ((rc = stream_out(&sink, sink.pcm, n)))
             goto out;
         *pos += sink.delivered;
     } else {
@@ -991,9 +929,10 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         const float *frames = sink.frames;
         /* the neural vocoder's sharpening, as the stream does it (before any rate change:
          * it works on the acoustic model's own time axis) */
-        if (e->sharp && (rc = tts_sharpen_frames(sink.frames, sink.n, e->audio.n_mels,
-                                                 e->voc.cfg.frame_sharpen,
-                                                 e->voc.cfg.frame_sharpen_w, &e->err)))
+        if (e->voc_loaded && e->voc.cfg.frame_sharpen > 0 &&
+            (rc = tts_sharpen_frames(sink.frames, sink.n, e->audio.n_mels,
+                                     e->voc.cfg.frame_sharpen, e->voc.cfg.frame_sharpen_w,
+                                     &e->err)))
             goto out;
         if (rate != 1.0f) {
             scaled = time_scale(sink.frames, sink.n, e->audio.n_mels, rate, &nf);
@@ -1005,22 +944,19 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         }
         size_t np = 0;
         if (e->voc_loaded) {
-            pcm = malloc(sizeof(float) * (nf + (size_t)e->voc.cfg.lookahead) * e->audio.hop_length);
+            pcm = malloc(sizeof(float) * (nf * e->audio.hop_length + voc_render_max_out(e->render) +
+                                          voc_render_max_tail(e->render)));
             if (!pcm) {
                 rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
                 goto out;
             }
-            for (size_t f = 0; f < nf; f++) {
-                int n = voc_stream_push(&e->voc, &e->vs, frames + f * e->audio.n_mels, NULL, pcm + np);
-                np += (size_t)(n > 0 ? n : 0);
-            }
-            int n = voc_stream_finish(&e->voc, &e->vs, NULL, pcm + np);
-            np += (size_t)(n > 0 ? n : 0);
-            /* the envelope match over the whole (the streamed one gives the same samples) */
-            if (e->env && (rc = tts_mel_match_envelope(e->mel, pcm, np, frames, nf,
-                                                       e->voc.cfg.env_passes, VOC_ENV_MAX_GAIN,
-                                                       &e->err)))
+            size_t k = 0;
+            rc = TTS_OK;
+            for (size_t f = 0; f < nf && !rc; f++, np += k)
+                rc = voc_render_push(e->render, frames + f * e->audio.n_mels, pcm + np, &k, &e->err);
+            if (rc || (rc = voc_render_finish(e->render, pcm + np, &k, &e->err)))
                 goto out;
+            np += k;
         } else {
             tts_gl_params gp = tts_gl_default_params();
             if (e->opts.griffin_lim_iters > 0)
@@ -1046,7 +982,6 @@ out:
     free(sink.frames);
     free(sink.token_at_step);
     free(sink.ev);
-    free(sink.envout);
     free(sink.pcm);
     free(scaled);
     free(pcm);
