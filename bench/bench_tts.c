@@ -14,10 +14,9 @@
  *      -> acoustic model (t2m_synthesize) -> vocoder, the one section 1's engine used,
  *      chosen by --vocoder as the engine chooses it (open_vocoder in lib/engine.c) and run
  *      as the engine runs it at rate 1 with 1 thread: the neural vocoder (VOICE.vocoder.ltm
- *      beside the voice file) streamed frame by frame, each sentence's frames sharpened
- *      first (tts_sharpen_push / _flush) when the file says so, then the network
- *      (voc_stream_push / _finish) and the envelope match with the file's passes
- *      (tts_envmatch); or Griffin-Lim (tts_mel_synthesize with the engine's 32
+ *      beside the voice file) streamed frame by frame through the engine's render
+ *      (vocoder/render.h: sharpening, network, envelope match, as the file sets them);
+ *      or Griffin-Lim (tts_mel_synthesize with the engine's 32
  *      iterations). The vocoder stage takes the acoustic model's frames from a buffer, so
  *      it is timed alone. Each stage's RTF uses the pipeline's audio seconds as
  *      denominator, so the three add up to about the pipeline's RTF.
@@ -66,6 +65,7 @@
 #include "frontend/frontend.h"
 #include "nn/modelfile.h"
 #include "tts.h"
+#include "vocoder/render.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
@@ -403,14 +403,8 @@ typedef struct {
     /* the neural vocoder, when the engine would load one (as in lib/engine.c) */
     voc_model voc;
     int voc_loaded, voc_file_exists;
-    voc_stream vs;
-    int vs_ok;
-    tts_envmatch *env;  /* voc.cfg.env_passes > 0 */
-    tts_sharpen *sharp; /* voc.cfg.frame_sharpen > 0 */
-    float *sharp_out;   /* one sharpened frame */
-    float *pcm;         /* the network's samples of one frame: (lookahead + 1) * hop */
-    float *envout;      /* the envelope match's output: that + its delay */
-    size_t envout_cap;
+    voc_render *render; /* as lib/engine.c renders (vocoder/render.h) */
+    float *pcm;         /* its output: voc_render_max_tail */
     char voc_path[4096];
     tts_err err;
 } stages;
@@ -444,27 +438,13 @@ static int stages_open_vocoder(stages *s, const char *path, const char *vocoder)
                    s->voc_path, c->n_mels, c->hop, s->audio.n_mels, s->audio.hop_length);
         return -1;
     }
-    if (voc_stream_init(&s->vs, &s->voc, 1, &s->err))
+    if (voc_render_open(&s->render, &s->voc, &s->err))
         return -1;
-    s->vs_ok = 1;
-    if (c->env_passes > 0 &&
-        tts_envmatch_create(&s->env, &s->audio, c->env_passes, VOC_ENV_MAX_GAIN, &s->err))
-        return -1;
-    if (c->frame_sharpen > 0 &&
-        (tts_sharpen_create(&s->sharp, s->audio.n_mels, c->frame_sharpen, c->frame_sharpen_w,
-                            &s->err) ||
-         !(s->sharp_out = malloc(sizeof(float) * (size_t)s->audio.n_mels))))
-        goto nomem;
-    size_t block = (size_t)(c->lookahead + 1) * s->audio.hop_length;
-    s->envout_cap = block + (s->env ? tts_envmatch_delay(s->env) : 0);
-    if (!(s->pcm = malloc(sizeof(float) * block)) ||
-        (s->env && !(s->envout = malloc(sizeof(float) * s->envout_cap))))
-        goto nomem;
-    return 0;
-nomem:
-    if (!s->err.msg[0])
+    if (!(s->pcm = malloc(sizeof(float) * voc_render_max_tail(s->render)))) {
         tts_seterr(&s->err, TTS_E_NOMEM, "out of memory");
-    return -1;
+        return -1;
+    }
+    return 0;
 }
 
 static int stages_open(stages *s, const char *path, const char *vocoder)
@@ -515,13 +495,8 @@ static void stages_close(stages *s)
 {
     if (s->am_loaded)
         t2m_free(&s->am);
-    if (s->vs_ok)
-        voc_stream_free(&s->vs);
-    tts_envmatch_free(s->env);
-    tts_sharpen_free(s->sharp);
-    free(s->sharp_out);
+    voc_render_close(s->render);
     free(s->pcm);
-    free(s->envout);
     if (s->voc_loaded)
         voc_free(&s->voc);
     tts_mel_free(s->mel);
@@ -529,64 +504,22 @@ static void stages_close(stages *s)
     tts_mf_close(s->mf);
 }
 
-/* the network's n samples in s->pcm through the envelope match, when there is one (final:
- * its last samples too), as lib/engine.c's voc_out(); adds the samples out to *np */
-static int voc_out(stages *s, size_t n, int final, size_t *np)
-{
-    size_t k = 0;
-    if (!s->env) {
-        *np += n;
-        return 0;
-    }
-    if (tts_envmatch_push(s->env, s->pcm, n, s->envout, s->envout_cap, &k, &s->err))
-        return -1;
-    *np += k;
-    if (final) {
-        if (tts_envmatch_finish(s->env, s->envout, s->envout_cap, &k, &s->err))
-            return -1;
-        *np += k;
-    }
-    return 0;
-}
-
-/* one frame through the envelope match's targets and the network, as vocode_frame() */
-static int vocode_frame(stages *s, const float *f, size_t *np)
-{
-    if (s->env && tts_envmatch_push_frame(s->env, f, &s->err))
-        return -1;
-    int n = voc_stream_push(&s->voc, &s->vs, f, NULL, s->pcm);
-    return voc_out(s, (size_t)(n > 0 ? n : 0), 0, np);
-}
-
-/* One sentence's n frames through the neural vocoder, streamed as lib/engine.c streams
- * them at rate 1 (speak_chunk, on_frames): reset, each frame sharpened (once the
- * sharpening's look-ahead is in), vocoded and envelope-matched, then the sharpening's
- * last frames, the network's look-ahead and the match's delay flushed. The samples are
- * discarded; *np = how many. */
+/* One sentence's n frames through the neural vocoder as lib/engine.c streams them at
+ * rate 1 (the render: sharpened, vocoded, envelope-matched, then flushed). The samples
+ * are discarded; *np = how many. */
 static int vocode_neural(stages *s, const float *frames, size_t n, size_t *np)
 {
     int nm = s->audio.n_mels;
+    size_t k = 0;
     *np = 0;
-    voc_stream_reset(&s->vs, &s->voc, 1);
-    if (s->env)
-        tts_envmatch_reset(s->env);
-    if (s->sharp)
-        tts_sharpen_reset(s->sharp);
-    for (size_t i = 0; i < n; i++) {
-        const float *f = frames + i * nm;
-        if (s->sharp) {
-            if (!tts_sharpen_push(s->sharp, f, s->sharp_out))
-                continue;
-            f = s->sharp_out;
-        }
-        if (vocode_frame(s, f, np))
+    voc_render_reset(s->render, 1, 1);
+    for (size_t i = 0; i < n; i++, *np += k)
+        if (voc_render_push(s->render, frames + i * nm, s->pcm, &k, &s->err))
             return -1;
-    }
-    while (s->sharp && tts_sharpen_flush(s->sharp, s->sharp_out))
-        if (vocode_frame(s, s->sharp_out, np))
-            return -1;
-    int k = voc_stream_finish(&s->voc, &s->vs, NULL, s->pcm);
-    return voc_out(s, (size_t)(k > 0 ? k : 0), 1, np);
+    if (voc_render_finish(s->render, s->pcm, &k, &s->err))
+        return -1;
+    *np += k;
+    return 0;
 }
 
 typedef struct {

@@ -3,9 +3,9 @@
  * (the process is pinned to one CPU, OpenBLAS single-threaded), with random weights of the
  * chosen size, and the latency to the first samples after the first mel frame.
  *
- *   RTF = wall time of voc_stream_push for every frame + voc_stream_finish (and, when the
- *   model's env_passes > 0, the streamed envelope match, tts_envmatch; when its
- *   frame_sharpen > 0, the frames' sharpening before both, tts_sharpen) / audio duration,
+ *   RTF = wall time of the engine's render (vocoder/render.h: the frames' sharpening, the
+ *   streamed network and the envelope match, as the model sets them) for every frame and
+ *   its finish / audio duration,
  *   for an utterance of --frames frames (default 400 = 5 s), median (and best)
  *   of --runs runs (default 5).
  *   First samples: wall time from a fresh stream to the first samples returned: the
@@ -34,6 +34,7 @@
 
 #include "dsp/dsp.h"
 #include "nn/kernels.h"
+#include "vocoder/render.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
@@ -102,96 +103,47 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
     float *pcm = malloc(sizeof(float) * ((size_t)frames + c->lookahead + 1) * c->hop);
     for (size_t i = 0; i < (size_t)frames * c->n_mels; i++)
         mel[i] = (float)(m.mel_mean[i % c->n_mels] + m.mel_std[i % c->n_mels] * nn_rand_normal(&rng));
-    voc_stream s;
-    if (!mel || !pcm || voc_stream_init(&s, &m, 1, &err)) {
+    voc_render *rd = NULL;
+    if (!mel || !pcm || voc_render_open(&rd, &m, &err)) {
+        fprintf(stderr, "bench_vocoder: %s\n", err.msg[0] ? err.msg : "out of memory");
+        return -1;
+    }
+    float *out = malloc(sizeof(float) * voc_render_max_tail(rd));
+    if (!out) {
         fprintf(stderr, "bench_vocoder: out of memory\n");
-        return -1;
-    }
-    /* the envelope match the engine runs after the network */
-    tts_envmatch *env = NULL;
-    tts_audio_cfg acfg = m.audio;
-    size_t ecap = ((size_t)c->lookahead + 1) * c->hop + 4096;
-    float *eout = malloc(sizeof(float) * ecap);
-    if (c->env_passes > 0 &&
-        (!eout || tts_envmatch_create(&env, &acfg, c->env_passes, VOC_ENV_MAX_GAIN, &err))) {
-        fprintf(stderr, "bench_vocoder: %s\n", err.msg);
-        return -1;
-    }
-    /* and the sharpening of the frames before both */
-    tts_sharpen *sh = NULL;
-    float *sbuf = malloc(sizeof(float) * c->n_mels);
-    if (c->frame_sharpen > 0 && (!sbuf || tts_sharpen_create(&sh, c->n_mels, c->frame_sharpen,
-                                                              c->frame_sharpen_w, &err))) {
-        fprintf(stderr, "bench_vocoder: %s\n", err.msg);
         return -1;
     }
     double t[64], lat[101];
     runs = runs > 64 ? 64 : runs;
     for (int r = -1; r < runs; r++) { /* run -1 warms up */
-        voc_stream_reset(&s, &m, 1);
-        if (env)
-            tts_envmatch_reset(env);
-        if (sh)
-            tts_sharpen_reset(sh);
+        voc_render_reset(rd, 1, 1);
         double t0 = now_s();
-        size_t n = 0, k;
-        for (int f = 0; f < frames + (sh ? tts_sharpen_delay(sh) : 0); f++) {
-            const float *fr = f < frames ? mel + (size_t)f * c->n_mels : NULL;
-            if (sh && !(fr ? tts_sharpen_push(sh, fr, sbuf) : tts_sharpen_flush(sh, sbuf)))
-                continue;
-            fr = sh ? sbuf : fr;
-            if (env)
-                tts_envmatch_push_frame(env, fr, &err);
-            int got = voc_stream_push(&m, &s, fr, NULL, pcm + n);
-            if (env && got > 0)
-                tts_envmatch_push(env, pcm + n, (size_t)got, eout, ecap, &k, &err);
-            n += (size_t)(got > 0 ? got : 0);
-        }
-        int got = voc_stream_finish(&m, &s, NULL, pcm + n);
-        if (env) {
-            tts_envmatch_push(env, pcm + n, (size_t)got, eout, ecap, &k, &err);
-            tts_envmatch_finish(env, eout, ecap, &k, &err);
-        }
-        n += (size_t)got;
+        size_t n = 0, k = 0;
+        for (int f = 0; f < frames; f++, n += k)
+            voc_render_push(rd, mel + (size_t)f * c->n_mels, out, &k, &err);
+        voc_render_finish(rd, out, &k, &err);
+        n += k;
         double dt = now_s() - t0;
         if (r >= 0)
             t[r] = dt / ((double)n / SAMPLE_RATE);
     }
     qsort(t, runs, sizeof(double), cmp_double);
     for (int i = 0; i < 101; i++) {
-        voc_stream_reset(&s, &m, 1);
-        if (env)
-            tts_envmatch_reset(env);
-        if (sh)
-            tts_sharpen_reset(sh);
+        voc_render_reset(rd, 1, 1);
         double t0 = now_s();
-        size_t out = 0;
-        for (int f = 0; f < frames && !out; f++) {
-            const float *fr = mel + (size_t)f * c->n_mels;
-            if (sh && !tts_sharpen_push(sh, fr, sbuf))
-                continue;
-            fr = sh ? sbuf : fr;
-            if (env)
-                tts_envmatch_push_frame(env, fr, &err);
-            int got = voc_stream_push(&m, &s, fr, NULL, pcm);
-            if (env && got > 0)
-                tts_envmatch_push(env, pcm, (size_t)got, eout, ecap, &out, &err);
-            else
-                out = (size_t)(got > 0 ? got : 0);
-        }
+        size_t got = 0;
+        for (int f = 0; f < frames && !got; f++)
+            voc_render_push(rd, mel + (size_t)f * c->n_mels, out, &got, &err);
         lat[i] = (now_s() - t0) * 1e3;
     }
     qsort(lat, 101, sizeof(double), cmp_double);
-    res->env_passes = env ? c->env_passes : 0;
+    res->env_passes = c->env_passes;
     res->rtf_median = t[runs / 2];
     res->rtf_best = t[0];
     res->first_ms = lat[50];
     res->first_ms_best = lat[0];
-    voc_stream_free(&s);
-    tts_envmatch_free(env);
-    tts_sharpen_free(sh);
-    free(sbuf);
-    free(eout);
+    voc_render_close(rd);
+    free(out);
     free(mel);
     free(pcm);
     voc_free(&m);
