@@ -157,8 +157,10 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
     if (rc)
         return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
     float *P = m->p.params;
-    uint64_t rng = seed ? seed : 1;
+    uint64_t rng = seed;
     size_t ne = (size_t)cfg->n_symbols * cfg->embed_dim;
+    if (seed == 0) /* to be loaded: no drawing of numbers that are overwritten */
+        goto stats;
     for (size_t j = 0; j < ne; j++)
         P[m->embed + j] = (float)(0.3 * nn_rand_normal(&rng));
     init_stack(&m->text, P, &rng);
@@ -177,6 +179,7 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
         const t2m_conv *pe = &m->pemb.l[0];
         memset(P + pe->w, 0, sizeof(float) * (size_t)pe->K * pe->cin * conv_out(pe));
     }
+stats:
     m->mel_mean = P + nn_params_find(&m->p, "mel_mean")->offset;
     m->mel_std = P + nn_params_find(&m->p, "mel_std")->offset;
     for (int i = 0; i < cfg->n_mels; i++)

@@ -120,7 +120,8 @@ void t2m_gv_apply(const t2m_model *m, float *frame);
 int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err);
 
 /* Registers every tensor and allocates parameters (+ gradients and Adam moments when
- * for_training). Weights are initialized randomly from seed. */
+ * for_training). Weights are initialized randomly from seed; seed 0 leaves them 0 (for a
+ * model about to be loaded: t2m_from_mf). */
 int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err);
 void t2m_free(t2m_model *m);
 

@@ -199,7 +199,7 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     t2m_model probe;
     if ((rc = t2m_layout(&probe, &c, err)) || (rc = nn_params_check_mf(&probe.p, mf, err)))
         return rc;
-    if ((rc = t2m_init(m, &c, for_training, 1, err)))
+    if ((rc = t2m_init(m, &c, for_training, 0, err))) /* every tensor is read below */
         return rc;
     if ((rc = nn_params_from_mf(&m->p, mf, err)) ||
         (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) ||

@@ -144,25 +144,13 @@ int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err)
     return TTS_OK;
 }
 
-int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err)
+/* random weights from seed (fan-in scaled normals; biases 0) */
+static void init_weights(voc_model *m, uint64_t seed)
 {
-    int rc = voc_layout(m, cfg, err);
-    if (rc)
-        return rc;
-    if (for_training) {
-        rc = nn_params_alloc(&m->p);
-    } else {
-        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
-        rc = m->p.params ? 0 : -1;
-        if (m->p.params)
-            memset(m->p.params, 0, m->p.count * sizeof(float));
-    }
-    if (rc)
-        return tts_seterr(err, TTS_E_NOMEM, "vocoder: out of memory");
     const voc_config *c = &m->cfg;
     int C = c->res_ch, S = c->skip_ch, L = c->n_layers, F = c->fold, Cc = c->cond_ch;
     float *P = m->p.params;
-    uint64_t rng = seed ? seed : 1;
+    uint64_t rng = seed;
     for (int i = 0; i < c->cond_layers; i++)
         init_normal(P, m->cond[i].w, (size_t)c->cond_kernel * m->cond[i].cin * Cc,
                     sqrt(1.0 / (c->cond_kernel * m->cond[i].cin)), &rng);
@@ -181,6 +169,27 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
             init_normal(P, m->pitch[i].w, (size_t)K * m->pitch[i].cin * cout,
                         sqrt((i < 2 ? 2.0 : 0.1) / (K * m->pitch[i].cin)), &rng);
         }
+}
+
+int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err)
+{
+    int rc = voc_layout(m, cfg, err);
+    if (rc)
+        return rc;
+    if (for_training) {
+        rc = nn_params_alloc(&m->p);
+    } else {
+        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
+        rc = m->p.params ? 0 : -1;
+        if (m->p.params)
+            memset(m->p.params, 0, m->p.count * sizeof(float));
+    }
+    if (rc)
+        return tts_seterr(err, TTS_E_NOMEM, "vocoder: out of memory");
+    if (seed) /* 0: left 0, for a model about to be loaded (voc_from_mf) */
+        init_weights(m, seed);
+    const voc_config *c = &m->cfg;
+    float *P = m->p.params;
     m->audio = tts_audio_cfg_default();
     m->audio.n_mels = c->n_mels;
     m->audio.hop_length = c->hop;

@@ -221,7 +221,8 @@ typedef struct {
 } voc_model;
 
 /* Checks cfg; registers every tensor; allocates parameters (+ gradients and Adam moments
- * when for_training); random initialization from seed; mel statistics 0 / 1. */
+ * when for_training); random initialization from seed (0: weights left 0, for a model
+ * about to be loaded); mel statistics 0 / 1. */
 int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t seed, tts_err *err);
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
 int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err);

@@ -116,7 +116,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     voc_model probe;
     if ((rc = voc_layout(&probe, &c, err)) || (rc = nn_params_check_mf(&probe.p, mf, err)))
         return rc;
-    if ((rc = voc_init(m, &c, for_training, 1, err)))
+    if ((rc = voc_init(m, &c, for_training, 0, err))) /* every tensor is read below */
         return rc;
     /* the mel analysis the vocoder was trained on, when the file says (it does since
      * src 3, which needs it, as src 4 does) */
