@@ -534,7 +534,8 @@ int train_eval_main(int argc, char **argv)
     int max_stay_marks = 0; /* experiment: frames on a mark or word boundary before the forced advance */
     double hold_scale = -1; /* experiment (-1: the default; 0: off): the forced advance after
                              * this times the symbol's hold */
-    double pitch_range = 1; /* a voice with pitch: its predicted excursions times this */
+    double pitch_range = 0; /* a voice with pitch: its predicted excursions times this (0: the
+                             * voice's own range) */
     uint64_t voc_seed = 12345;
     int voc_preroll = 0;
     int np = 0;
@@ -681,7 +682,8 @@ int train_eval_main(int argc, char **argv)
     t2m_infer_opts io = t2m_infer_opts_default(&m);
     if (attn_sharpen > 0)
         io.attn_sharpen = (float)attn_sharpen;
-    io.pitch_range = (float)pitch_range;
+    if (pitch_range > 0) /* else the voice's own */
+        io.pitch_range = (float)pitch_range;
     if (window_ahead >= 0)
         io.window_ahead = window_ahead;
     if (window_back >= 0)
