@@ -146,15 +146,7 @@ int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t see
     int rc = t2m_layout(m, cfg, err);
     if (rc)
         return rc;
-    if (for_training) {
-        rc = nn_params_alloc(&m->p);
-    } else {
-        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
-        rc = m->p.params ? 0 : -1;
-        if (m->p.params)
-            memset(m->p.params, 0, m->p.count * sizeof(float));
-    }
-    if (rc)
+    if (nn_params_alloc_for(&m->p, for_training))
         return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
     float *P = m->p.params;
     uint64_t rng = seed;

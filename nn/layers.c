@@ -107,6 +107,19 @@ int nn_params_alloc(nn_params *p)
     return 0;
 }
 
+int nn_params_alloc_for(nn_params *p, int for_training)
+{
+    if (for_training)
+        return nn_params_alloc(p);
+    if (p->overflow)
+        return -1;
+    size_t bytes = (p->count * sizeof(float) + 63) & ~(size_t)63;
+    if (!(p->params = aligned_alloc(64, bytes)))
+        return -1;
+    memset(p->params, 0, bytes);
+    return 0;
+}
+
 void nn_params_free(nn_params *p)
 {
     free(p->params);

@@ -110,6 +110,9 @@ typedef struct {
  * NN_MAX_TENSORS it records the overflow instead, and nn_params_alloc then fails. */
 size_t nn_params_add(nn_params *p, const char *name, int ndim, const int64_t *shape);
 int nn_params_alloc(nn_params *p);  /* 0 on success; all zeroed */
+/* The parameters alone (no gradients or moments: inference), zeroed; or, with
+ * for_training, nn_params_alloc. 0 or -1. */
+int nn_params_alloc_for(nn_params *p, int for_training);
 void nn_params_free(nn_params *p);
 const nn_tensor_info *nn_params_find(const nn_params *p, const char *name);
 

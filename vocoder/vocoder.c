@@ -176,15 +176,7 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
     int rc = voc_layout(m, cfg, err);
     if (rc)
         return rc;
-    if (for_training) {
-        rc = nn_params_alloc(&m->p);
-    } else {
-        m->p.params = aligned_alloc(64, (m->p.count * sizeof(float) + 63) & ~(size_t)63);
-        rc = m->p.params ? 0 : -1;
-        if (m->p.params)
-            memset(m->p.params, 0, m->p.count * sizeof(float));
-    }
-    if (rc)
+    if (nn_params_alloc_for(&m->p, for_training))
         return tts_seterr(err, TTS_E_NOMEM, "vocoder: out of memory");
     if (seed) /* 0: left 0, for a model about to be loaded (voc_from_mf) */
         init_weights(m, seed);
