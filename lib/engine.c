@@ -640,7 +640,7 @@ typedef struct {
 } frame_sink;
 
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
-                   const tts_event *ev, size_t n_ev);
+                   uint64_t start, const tts_event *ev, size_t n_ev);
 
 /* whether symbol id is a phoneme of its own (not a pause, boundary, special or a mark
  * that modifies the symbol before it: stress, length, diacritics) */
@@ -701,7 +701,7 @@ static int stream_out(frame_sink *s, float *pcm, size_t n)
         s->ev[i].sample = s->ev[i].sample < end ? s->ev[i].sample : end;
     if (n == 0 && k == 0)
         return 0;
-    int rc = deliver(s->e, s->cb, s->user, pcm, n, s->ev, k);
+    int rc = deliver(s->e, s->cb, s->user, pcm, n, s->pos0 + s->delivered, s->ev, k);
     memmove(s->ev, s->ev + k, (s->n_ev - k) * sizeof *s->ev);
     s->n_ev -= k;
     s->delivered += n;
@@ -813,18 +813,22 @@ static int count_audio(tts_engine *e, size_t n, int silence)
 }
 
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
-                   const tts_event *ev, size_t n_ev)
+                   uint64_t start, const tts_event *ev, size_t n_ev)
 {
     int rc = count_audio(e, n, 0);
     if (rc)
         return rc;
     size_t done = 0;
     do {
-        size_t k = n - done < CHUNK ? n - done : CHUNK;
-        if (cb(pcm + done, k, ev, n_ev, user))
+        size_t k = n - done < CHUNK ? n - done : CHUNK, m = 0;
+        /* each callback the events up to its end (in order of their samples); the last
+         * one the rest, which the caller has clamped to the audio's end */
+        while (m < n_ev && (done + k == n || ev[m].sample <= start + done + k))
+            m++;
+        if (cb(pcm + done, k, m ? ev : NULL, m, user))
             return tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
-        ev = NULL;
-        n_ev = 0;
+        ev += m;
+        n_ev -= m;
         done += k;
     } while (done < n);
     return TTS_OK;

@@ -85,7 +85,7 @@ fi
 # ------------------------------------------------------------------- libFuzzer smoke
 if ((fuzz)); then
     stage "fuzzing: build-fuzz (clang, libFuzzer + ASan + UBSan)"
-    targets=(fuzz_frontend fuzz_modelfile fuzz_ssml)
+    targets=(fuzz_frontend fuzz_modelfile fuzz_ssml fuzz_engine)
     if { [ -f build-fuzz/build.ninja ] ||
          CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
              -Db_lundef=false --buildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link; } &&
@@ -99,6 +99,7 @@ if ((fuzz)); then
             case $name in   # inputs per target: ~1 min each at CI's rates (430, 5,500, 1,300/s)
                 frontend) runs=25000 ;;
                 modelfile) runs=300000 ;;
+                engine) runs=100 ;;    # whole synthesis calls: ~1.5 a second
                 *) runs=80000 ;;
             esac
             if [ -n "$fuzz_seconds" ]; then

@@ -346,7 +346,9 @@ check "-m tiny model \"Hello, world.\" -o hello.wav: exit 0, complete 16 kHz WAV
 # Writing a file never touches the audio stack: no socket (eSpeak NG's audio output once
 # made a PulseAudio client at start, which tried to connect and warned on stderr)
 if command -v strace >/dev/null 2>&1; then
-    strace -f -e trace=socket,connect -o sock.trace "$TTS" -m "$model" "Hi." -o quiet.wav \
+    # (LeakSanitizer cannot run under ptrace: off for this run in a sanitizer build)
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+        strace -f -e trace=socket,connect -o sock.trace "$TTS" -m "$model" "Hi." -o quiet.wav \
         </dev/null >out 2>err
     rc=$?
     check "-o FILE opens no socket (no sound server is contacted) and says nothing" \
@@ -580,8 +582,9 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
     cp "$DATA/corpus/wav/$first" badcorpus/wav/utf.wav
     printf '%s|Author of the danger trail.\n../../../../etc/passwd|hello\nutf|bad \377 text\n' \
         "${first%.wav}" >badcorpus/metadata.csv
-    if strace -f -e trace=openat -o prep.strace "$TRAIN" prepare badcorpus dsids.ltd >prepids.err 2>&1 ||
-            "$TRAIN" prepare badcorpus dsids.ltd >prepids.err 2>&1; then :; fi
+    if ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+            strace -f -e trace=openat -o prep.strace "$TRAIN" prepare badcorpus dsids.ltd \
+            >prepids.err 2>&1 || "$TRAIN" prepare badcorpus dsids.ltd >prepids.err 2>&1; then :; fi
     if grep -q "skip line 2: the id is not a plain file name" prepids.err &&
         grep -q "skip utf: invalid UTF-8 in text at byte offset 4" prepids.err &&
         grep -q "prepared 1 utterances" prepids.err &&

@@ -804,7 +804,43 @@ static void test_limits(void)
     CHECK(rc == TTS_E_INVALID && strstr(tts_engine_error(e), "max_seconds") && c.n <= 4800 + 4096,
           "over 0.3 s of audio: %d %s, %zu samples", rc, tts_engine_error(e), c.n);
     tts_engine_close(e);
+    /* a sentence vocoded whole (Griffin-Lim) and handed on in several callbacks: each
+     * carries the events of its own samples, none ahead (fuzz_engine found them all on the
+     * first) */
+    o.max_seconds = 0;
+    CHECK(tts_engine_open(&e, &o) == 0, "open: %s", tts_engine_error(e));
+    CHECK(speak(e, "Hello there, this is a longer sentence than one callback.", &c) == 0 &&
+              c.n > 3 * 4096 && c.calls >= 3 && c.n_ev > 4,
+          "a long sentence: %zu samples, %zu calls, %zu events", c.n, c.calls, c.n_ev);
+    CHECK(c.early == 0, "Griffin-Lim: %zu events came before their audio", c.early);
+    tts_engine_close(e);
     free(c.pcm);
+}
+
+/* 1,000 engines opened, one in a hundred used, and closed: under the sanitizers
+ * (scripts/test.sh --sanitize, CI) LeakSanitizer fails the run if any of it leaks */
+static void test_open_close_cycles(void)
+{
+    tts_options o = tts_default_options();
+    o.model_path = model_path;
+    o.vocoder = "griffinlim";
+    o.griffin_lim_iters = 1;
+    int opened = 0, spoke = 0;
+    for (int i = 0; i < 1000; i++) {
+        tts_engine *e;
+        o.threads = 1 + i % 2;
+        if (tts_engine_open(&e, &o) == 0) {
+            opened++;
+            if (i % 100 == 0) {
+                capture c = {0};
+                spoke += speak(e, "Hi.", &c) == 0 && c.n > 0;
+                free(c.pcm);
+            }
+        }
+        tts_engine_close(e);
+    }
+    printf("open/close: %d of 1000 engines opened, %d of 10 spoke\n", opened, spoke);
+    CHECK(opened == 1000 && spoke == 10, "open/close cycles: %d opened, %d spoke", opened, spoke);
 }
 
 /* pitch: its range, a voice without the control, and a voice with it */
@@ -849,6 +885,7 @@ int main(void)
     CHECK(make_voice(model_path) == 0, "making the voice");
     test_pitch(dir);
     test_limits();
+    test_open_close_cycles();
 
     /* errors */
     tts_options o = tts_default_options();
