@@ -8,8 +8,11 @@
  *   (tts_audio_cfg_from_mf), the symbol table (tts_symtab_parse), and a few decoder steps
  *   of t2m_synthesize on whatever weights the file holds.
  *
+ * voc_from_mf and three streamed frames, when the file is a vocoder.
+ *
  * Seeds: fuzz/corpus/modelfile/ (tiny voices in f32 and f16 and a checkpoint, made by
- * fuzz/make_seed_model.c).
+ * fuzz/make_seed_model.c); scripts/test.sh adds the first 64 KB of the shipped voice and
+ * vocoder files (their metadata and tensor tables), so mutations start from real files.
  * Run:   build-fuzz/fuzz/fuzz_modelfile -max_len=65536 CORPUS_DIR fuzz/corpus/modelfile
  *
  * A file whose metadata asks for a huge model but holds no tensors must be refused before
@@ -25,6 +28,7 @@
 #include "frontend/frontend.h"
 #include "nn/modelfile.h"
 #include "tts.h"
+#include "vocoder/vocoder_io.h"
 
 static volatile uint64_t sink; /* keeps the reads */
 
@@ -97,6 +101,27 @@ static void acoustic(const tts_mf *mf, int for_training)
     t2m_free(&m);
 }
 
+/* a vocoder file: loaded as the engine loads one, and a few frames streamed */
+static void vocoder(const tts_mf *mf)
+{
+    voc_model m;
+    tts_err err = {0};
+    if (voc_from_mf(&m, mf, 0, NULL, &err) != TTS_OK)
+        return;
+    voc_stream s;
+    if (voc_stream_init(&s, &m, 1, &err) == TTS_OK) {
+        float *frame = calloc((size_t)m.cfg.n_mels, sizeof(float));
+        float *pcm = malloc(sizeof(float) * (size_t)(m.cfg.lookahead + 1) * m.cfg.hop);
+        for (int f = 0; frame && pcm && f < 3; f++)
+            if (voc_stream_push(&m, &s, frame, NULL, pcm) > m.cfg.hop)
+                fail("voc_stream_push wrote more than a hop");
+        free(frame);
+        free(pcm);
+        voc_stream_free(&s);
+    }
+    voc_free(&m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     tts_mf *mf = NULL;
@@ -128,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     }
     acoustic(mf, 0);
     acoustic(mf, 1);
+    vocoder(mf);
     tts_mf_close(mf);
     return 0;
 }

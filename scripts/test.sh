@@ -95,7 +95,12 @@ if ((fuzz)); then
             work=$log_dir/corpus-$name            # new inputs go here, not into the tree
             mkdir -p "$work" build-fuzz/artifacts
             max_len=2048
-            [ "$name" = modelfile ] && max_len=65536
+            if [ "$name" = modelfile ]; then
+                max_len=65536
+                for f in models/kathleen.ltm models/kathleen.vocoder.ltm; do
+                    [ -f "$f" ] && head -c 65536 "$f" >"$work/shipped-$(basename "$f")"
+                done
+            fi
             case $name in   # inputs per target: ~1 min each at CI's rates (430, 5,500, 1,300/s)
                 frontend) runs=25000 ;;
                 modelfile) runs=300000 ;;
