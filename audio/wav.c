@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,6 +201,29 @@ static char *link_target(const char *path)
     return p;
 }
 
+/* The file format for a path's extension (case-insensitive): .flac FLAC, .ogg / .oga Ogg
+ * Vorbis, .opus Ogg Opus, .mp3 MPEG layer III; anything else WAV, 16-bit PCM. */
+static int format_for(const char *path, const char **name)
+{
+    static const struct { const char *ext, *name; int format; } formats[] = {
+        {".flac", "FLAC", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+        {".ogg", "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+        {".oga", "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+        {".opus", "Opus", SF_FORMAT_OGG | SF_FORMAT_OPUS},
+        {".mp3", "MP3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+    };
+    size_t n = strlen(path);
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        size_t e = strlen(formats[i].ext);
+        if (n > e && !strcasecmp(path + n - e, formats[i].ext)) {
+            *name = formats[i].name;
+            return formats[i].format;
+        }
+    }
+    *name = "WAV";
+    return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+}
+
 /* An unnamed file in path's folder (O_TMPFILE), or -1 where the file system or kernel
  * has none or /proc (to name it later) is not there. */
 static int open_anonymous(const char *path)
@@ -350,6 +374,14 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
      * when it does not exist yet); the link stays. */
     struct stat st;
     w->path = link_target(path);
+    const char *fmt_name = "WAV";
+    int format = w->path ? format_for(w->path, &fmt_name) : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    SF_INFO check = {.samplerate = sample_rate, .channels = 1, .format = format};
+    if (w->path && !sf_format_check(&check)) {
+        writer_free(w);
+        return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': this libsndfile has no "
+                          "%s encoder (use .wav)", fmt_name, path, fmt_name);
+    }
     if (!w->path) {
         writer_free(w);
         return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
@@ -403,7 +435,14 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
         }
     }
 
-    if (lseek(w->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE) {
+    int pipe_out = lseek(w->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+    if (pipe_out && format != (SF_FORMAT_WAV | SF_FORMAT_PCM_16)) {
+        close(w->fd);
+        writer_free(w);
+        return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': a pipe takes WAV only",
+                          fmt_name, path);
+    }
+    if (pipe_out) {
         /* A pipe: libsndfile cannot write WAV there (no seek to patch the sizes), so
          * write a streaming header ourselves; samples follow as raw s16le. */
         unsigned char h[44];
@@ -420,7 +459,7 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
         memset(&si, 0, sizeof si);
         si.samplerate = sample_rate;
         si.channels = 1;
-        si.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+        si.format = format;
         w->sf = sf_open_fd(w->fd, SFM_WRITE, &si, SF_FALSE);
         if (!w->sf) {
             int e = sf_error(NULL);

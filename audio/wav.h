@@ -61,7 +61,9 @@ int tts_wav_read(const char *path, int target_rate, float **pcm, size_t *n,
 int tts_resample(const float *in, size_t n_in, int in_rate, int out_rate, float **out,
                  size_t *n_out, tts_err *err);
 
-/* Streaming 16-bit PCM mono WAV writer. */
+/* Streaming mono audio writer: 16-bit PCM WAV, or by the path's extension FLAC (.flac),
+ * Ogg Vorbis (.ogg, .oga), Opus (.opus), MP3 (.mp3) through libsndfile (TTS_E_INVALID
+ * where it has no such encoder, or for those into a pipe, which takes WAV). */
 typedef struct tts_wav_writer tts_wav_writer;
 
 int tts_wav_writer_open(tts_wav_writer **w, const char *path, int sample_rate,

@@ -149,7 +149,11 @@ typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
  * <break> replaces the pause that would follow a sentence. Elements nest at most 64 deep. */
 int tts_synthesize(tts_engine *engine, const char *text, tts_audio_cb cb, void *user_data);
 
-/* Speaks text into a 16-bit WAV file. On failure no file is left behind. */
+/* Speaks text into an audio file: 16-bit WAV, or by the path's extension FLAC (.flac), Ogg
+ * Vorbis (.ogg, .oga), Opus (.opus) or MP3 (.mp3); TTS_E_INVALID when the installed
+ * libsndfile cannot encode that, or a pipe is given anything but WAV. On failure (and if
+ * the process is killed) no file is left behind; through a symbolic link, the file it
+ * points to is written. */
 int tts_synthesize_to_file(tts_engine *engine, const char *text, const char *wav_path);
 
 #ifdef __cplusplus

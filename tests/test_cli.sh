@@ -372,6 +372,25 @@ for sig in INT TERM HUP KILL; do
         'nothing_at "killed-$sig.wav"' '! compgen -G "killed-$sig.wav*" >/dev/null'
 done
 
+# The output format follows the file's extension (libsndfile's encoders)
+for ext in flac ogg opus mp3; do
+    run "$TTS" -m "$model" "Hello, world." -o "fmt.$ext"
+    case $ext in
+    flac) magic='fLaC' ;;
+    ogg|opus) magic='OggS' ;;
+    mp3) magic='' ;;
+    esac
+    check "-o fmt.$ext: exit 0, a $ext file" '[ $rc -eq 0 ]' '[ -s "fmt.$ext" ]' \
+        '[ -z "$magic" ] || [ "$(head -c 4 "fmt.$ext")" = "$magic" ]' \
+        '[ "$ext" != opus ] || grep -qa OpusHead "fmt.$ext"' \
+        '[ "$ext" != mp3 ] || [ "$(head -c 3 "fmt.$ext")" = ID3 ] || [ "$(od -An -tx1 -N1 "fmt.$ext" | tr -d " ")" = ff ]'
+done
+ln -s /dev/stdout pipe.flac
+"$TTS" -m "$model" "Hello." -o pipe.flac 2>err | cat >out
+rc=${PIPESTATUS[0]}
+check "-o FILE.flac into a pipe: exit 2, WAV only there, nothing written" \
+    '[ $rc -eq 2 ]' 'grep -q "a pipe takes WAV only" err' '[ ! -s out ]'
+
 # -o through a symbolic link writes the file it points to, whether or not that exists
 # yet; the link stays a link
 ln -s to-existing.wav link-existing.wav
