@@ -354,6 +354,54 @@ static void writer_free(tts_wav_writer *w)
     free(w);
 }
 
+/* The file is open (w->fd): the header of the format, through libsndfile where the output
+ * seeks, else (a pipe: WAV only) a streaming WAV header of our own. *out = w, or w freed. */
+static int writer_start(tts_wav_writer **out, tts_wav_writer *w, int format,
+                        const char *fmt_name, int sample_rate, const char *path, tts_err *err)
+{
+    int pipe_out = lseek(w->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
+    if (pipe_out && format != (SF_FORMAT_WAV | SF_FORMAT_PCM_16)) {
+        close(w->fd);
+        writer_free(w);
+        return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': a pipe takes WAV only",
+                          fmt_name, path);
+    }
+    if (pipe_out) {
+        /* A pipe: libsndfile cannot write WAV there (no seek to patch the sizes), so
+         * write a streaming header ourselves; samples follow as raw s16le. */
+        unsigned char h[44];
+        stream_wav_header(h, sample_rate);
+        int e = write_all(w->fd, h, sizeof h);
+        if (e) {
+            close(w->fd);
+            writer_free(w);
+            return tts_seterr(err, TTS_E_IO, "cannot write WAV stream '%s': %s", path,
+                              e == EPIPE ? "output pipe closed" : strerror(e));
+        }
+    } else {
+        SF_INFO si;
+        memset(&si, 0, sizeof si);
+        si.samplerate = sample_rate;
+        si.channels = 1;
+        si.format = format;
+        w->sf = sf_open_fd(w->fd, SFM_WRITE, &si, SF_FALSE);
+        if (!w->sf) {
+            int e = sf_error(NULL);
+            char why[256];
+            snprintf(why, sizeof why, "%s", sf_strerror(NULL));
+            close(w->fd);
+            if (w->tmp && w->tmp[0])
+                unlink(w->tmp);
+            writer_free(w);
+            return tts_seterr(err, e == SF_ERR_SYSTEM ? TTS_E_IO : TTS_E_FORMAT,
+                              "cannot write WAV file '%s': %s", path, why);
+        }
+    }
+    *out = w;
+    return TTS_OK;
+}
+
+
 int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
                         tts_err *err)
 {
@@ -435,46 +483,30 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
         }
     }
 
-    int pipe_out = lseek(w->fd, 0, SEEK_CUR) < 0 && errno == ESPIPE;
-    if (pipe_out && format != (SF_FORMAT_WAV | SF_FORMAT_PCM_16)) {
-        close(w->fd);
+    return writer_start(out, w, format, fmt_name, sample_rate, path, err);
+}
+
+int tts_wav_writer_open_fd(tts_wav_writer **out, int fd, const char *name, int sample_rate,
+                           tts_err *err)
+{
+    if (!out)
+        return tts_seterr(err, TTS_E_INVALID, "WAV writer: NULL output pointer");
+    *out = NULL;
+    if (sample_rate < 1 || sample_rate > 768000)
+        return tts_seterr(err, TTS_E_INVALID, "WAV writer '%s': bad sample rate %d Hz", name,
+                          sample_rate);
+    tts_wav_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(name))) {
+        free(w);
+        return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
+    }
+    /* a copy of the descriptor: closing the writer leaves the caller's open */
+    if ((w->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+        int e = errno;
         writer_free(w);
-        return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': a pipe takes WAV only",
-                          fmt_name, path);
+        return tts_seterr(err, TTS_E_IO, "cannot write WAV to %s: %s", name, strerror(e));
     }
-    if (pipe_out) {
-        /* A pipe: libsndfile cannot write WAV there (no seek to patch the sizes), so
-         * write a streaming header ourselves; samples follow as raw s16le. */
-        unsigned char h[44];
-        stream_wav_header(h, sample_rate);
-        int e = write_all(w->fd, h, sizeof h);
-        if (e) {
-            close(w->fd);
-            writer_free(w);
-            return tts_seterr(err, TTS_E_IO, "cannot write WAV stream '%s': %s", path,
-                              e == EPIPE ? "output pipe closed" : strerror(e));
-        }
-    } else {
-        SF_INFO si;
-        memset(&si, 0, sizeof si);
-        si.samplerate = sample_rate;
-        si.channels = 1;
-        si.format = format;
-        w->sf = sf_open_fd(w->fd, SFM_WRITE, &si, SF_FALSE);
-        if (!w->sf) {
-            int e = sf_error(NULL);
-            char why[256];
-            snprintf(why, sizeof why, "%s", sf_strerror(NULL));
-            close(w->fd);
-            if (w->tmp && w->tmp[0])
-                unlink(w->tmp);
-            writer_free(w);
-            return tts_seterr(err, e == SF_ERR_SYSTEM ? TTS_E_IO : TTS_E_FORMAT,
-                              "cannot write WAV file '%s': %s", path, why);
-        }
-    }
-    *out = w;
-    return TTS_OK;
+    return writer_start(out, w, SF_FORMAT_WAV | SF_FORMAT_PCM_16, "WAV", sample_rate, name, err);
 }
 
 int tts_wav_writer_write(tts_wav_writer *w, const float *pcm, size_t n, tts_err *err)

@@ -68,6 +68,11 @@ typedef struct tts_wav_writer tts_wav_writer;
 
 int tts_wav_writer_open(tts_wav_writer **w, const char *path, int sample_rate,
                         tts_err *err);
+/* A 16-bit WAV stream to an open descriptor (standard output), written in place: sizes
+ * patched at the end where fd seeks, a streaming header where it is a pipe. name is for
+ * messages; fd stays open after the writer closes (it writes through a copy). */
+int tts_wav_writer_open_fd(tts_wav_writer **w, int fd, const char *name, int sample_rate,
+                           tts_err *err);
 /* Appends n samples. After a failure the writer refuses further writes (same status);
  * call tts_wav_writer_close (or _abort) to remove the temporary file. */
 int tts_wav_writer_write(tts_wav_writer *w, const float *pcm, size_t n, tts_err *err);

@@ -42,7 +42,7 @@ static void usage(FILE *f)
         "Output (one of):\n"
         "  -o, --output FILE     write a 16 kHz mono audio file: WAV (16-bit), or by its\n"
         "                        extension FLAC (.flac), Ogg Vorbis (.ogg), Opus (.opus)\n"
-        "                        or MP3 (.mp3)\n"
+        "                        or MP3 (.mp3); '-' writes a WAV stream to stdout\n"
         "      --raw             write raw s16le mono PCM to stdout (no header)\n"
         "      --play            play on the default audio device, streaming\n"
         "                        (TTS_PLAY_NULL=1 in the environment: play into a null\n"
@@ -89,8 +89,9 @@ static int status_exit(int status)
 }
 
 typedef struct {
-    int mode; /* 'o' file, 'r' raw, 'p' play */
+    int mode; /* 'o' file, 'r' raw, 'p' play, 'w' WAV to stdout (-o -) */
     tts_player *player;
+    tts_wav_writer *wav; /* 'w' */
     tts_err err;
     int failed;
     double t_first; /* --raw: CLOCK_MONOTONIC seconds of the first audio written */
@@ -108,8 +109,9 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
     sink *s = user;
     (void)ev;
     (void)n_ev;
-    int rc = s->mode == 'r' ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
-                            : tts_player_push(s->player, pcm, n, &s->err);
+    int rc = s->mode == 'r'   ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
+             : s->mode == 'w' ? tts_wav_writer_write(s->wav, pcm, n, &s->err)
+                              : tts_player_push(s->player, pcm, n, &s->err);
     if (s->mode == 'r' && n > 0 && s->t_first == 0)
         s->t_first = mono_now();
     if (rc)
@@ -162,7 +164,22 @@ static char *read_all(FILE *f, const char *name, int *rc)
 
 static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
 {
-    int rc = out ? tts_synthesize_to_file(eng, text, out) : tts_synthesize(eng, text, on_audio, s);
+    int rc;
+    if (out && !strcmp(out, "-")) { /* a WAV stream on standard output */
+        s->mode = 'w';
+        rc = tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output",
+                                    tts_engine_sample_rate(eng), &s->err);
+        if (rc) {
+            s->failed = rc;
+        } else if ((rc = tts_synthesize(eng, text, on_audio, s)) != 0) {
+            tts_wav_writer_abort(s->wav);
+        } else if ((rc = tts_wav_writer_close(s->wav, &s->err)) != 0) {
+            s->failed = rc;
+        }
+        s->wav = NULL;
+    } else {
+        rc = out ? tts_synthesize_to_file(eng, text, out) : tts_synthesize(eng, text, on_audio, s);
+    }
     if (rc) {
         const char *msg = s->failed ? s->err.msg : tts_engine_error(eng);
         fprintf(stderr, "tts: %s\n", msg[0] ? msg : tts_status_string(rc));
@@ -324,8 +341,9 @@ int main(int argc, char **argv)
         free(text);
         return EXIT_USAGE;
     }
-    if (raw && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "tts: --raw writes binary audio; redirect stdout to a file or a pipe\n");
+    if ((raw || (out && !strcmp(out, "-"))) && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "tts: %s writes binary audio; redirect stdout to a file or a pipe\n",
+                raw ? "--raw" : "-o -");
         free(text);
         return EXIT_USAGE;
     }

@@ -385,6 +385,17 @@ for ext in flac ogg opus mp3; do
         '[ "$ext" != opus ] || grep -qa OpusHead "fmt.$ext"' \
         '[ "$ext" != mp3 ] || [ "$(head -c 3 "fmt.$ext")" = ID3 ] || [ "$(od -An -tx1 -N1 "fmt.$ext" | tr -d " ")" = ff ]'
 done
+# -o - : a WAV stream on stdout, the same bytes as a file when stdout is one
+run "$TTS" -m "$model" "Hello, world." -o hello-file.wav
+"$TTS" -m "$model" "Hello, world." -o - </dev/null >hello-stdout.wav 2>err
+rc=$?
+check "-o - into a file: exit 0, the same WAV as -o FILE" '[ $rc -eq 0 ]' \
+    'cmp -s hello-file.wav hello-stdout.wav' '! [ -e ./- ]'
+"$TTS" -m "$model" "Hello, world." -o - </dev/null 2>err | cat >hello-pipe.wav
+rc=${PIPESTATUS[0]}
+check "-o - into a pipe: exit 0, a WAV stream header then the same samples" '[ $rc -eq 0 ]' \
+    '[ "$(head -c 4 hello-pipe.wav)" = RIFF ]' \
+    'cmp -s <(tail -c +45 hello-file.wav) <(tail -c +45 hello-pipe.wav)'
 ln -s /dev/stdout pipe.flac
 "$TTS" -m "$model" "Hello." -o pipe.flac 2>err | cat >out
 rc=${PIPESTATUS[0]}
