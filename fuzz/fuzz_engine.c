@@ -28,11 +28,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "acoustic/voice_io.h"
-#include "frontend/frontend.h"
-#include "nn/modelfile.h"
 #include "tts.h"
-#include "vocoder/vocoder_io.h"
+
+#include "../tests/tiny_models.h"
 
 #define MAX_SECONDS 1.5f
 #define CHUNK_SLACK 16000 /* samples one delivery may run past a limit */
@@ -43,65 +41,6 @@ static void fail(const char *what, double a, double b)
 {
     fprintf(stderr, "fuzz_engine: invariant broken: %s (%g, %g)\n", what, a, b);
     abort();
-}
-
-/* a tiny voice with a pitch predictor, written to path */
-static int write_voice(const char *path)
-{
-    size_t len = tts_symbols_serialize(NULL, 0);
-    char *sym = malloc(len + 1);
-    if (!sym)
-        return -1;
-    tts_symbols_serialize(sym, len + 1);
-    t2m_config c = t2m_config_default(tts_symbols_count(), 80);
-    c.d = 8;
-    c.text_ch = 8;
-    c.embed_dim = 4;
-    c.post_ch = 4;
-    c.attn_sharpen = 2;
-    c.pitch_ch = 4;
-    c.lf0_mean = 5.1f;
-    c.lf0_std = 0.2f;
-    t2m_model m;
-    tts_err e;
-    if (t2m_init(&m, &c, 0, 3, &e)) {
-        free(sym);
-        return -1;
-    }
-    for (int b = 0; b < 80; b++)
-        m.mel_mean[b] = -5;
-    tts_audio_cfg a = tts_audio_cfg_default();
-    tts_mf_writer *w = tts_mf_writer_new();
-    t2m_to_mf(w, &m, NULL);
-    tts_audio_cfg_to_mf(w, &a);
-    tts_mf_set_str(w, "symbols", sym);
-    int rc = tts_mf_write(w, path, &e);
-    tts_mf_writer_free(w);
-    t2m_free(&m);
-    free(sym);
-    return rc;
-}
-
-/* a tiny neural vocoder, written to path */
-static int write_vocoder(const char *path)
-{
-    voc_config c = voc_config_default(80, 200);
-    c.res_ch = 4;
-    c.skip_ch = 4;
-    c.n_layers = 2;
-    c.cond_ch = 4;
-    c.env_passes = 1;
-    c.frame_sharpen = 0.2f;
-    voc_model m;
-    tts_err e;
-    if (voc_init(&m, &c, 0, 4, &e))
-        return -1;
-    tts_mf_writer *w = tts_mf_writer_new();
-    voc_to_mf(w, &m, NULL);
-    int rc = tts_mf_write(w, path, &e);
-    tts_mf_writer_free(w);
-    voc_free(&m);
-    return rc;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -118,8 +57,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(novoc_path, sizeof novoc_path, "%s/plain/voice.ltm", dir);
     char plain[300];
     snprintf(plain, sizeof plain, "%s/plain", dir);
-    if (write_voice(voice_path) || write_vocoder(vp) || mkdir(plain, 0700) ||
-        write_voice(novoc_path)) {
+    if (tiny_voice_write(voice_path, 1) || tiny_vocoder_write(vp, 1, 0.2f, 5) ||
+        mkdir(plain, 0700) || tiny_voice_write(novoc_path, 1)) {
         fprintf(stderr, "fuzz_engine: cannot write the tiny voice in %s\n", dir);
         exit(1);
     }

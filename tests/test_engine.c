@@ -16,87 +16,18 @@
 #include "tts.h"
 
 #include "check.h"
+#include "tiny_models.h"
 
 static char model_path[256];
 
-/* a voice with random weights: speaks noise, but exercises every path */
-static int make_voice_with(const char *path, int pitch)
-{
-    size_t len = tts_symbols_serialize(NULL, 0);
-    char *sym = malloc(len + 1);
-    tts_symbols_serialize(sym, len + 1);
-    t2m_config c = t2m_config_default(tts_symbols_count(), 80);
-    c.d = 16;
-    c.text_ch = 16;
-    c.embed_dim = 8;
-    c.post_ch = 8;         /* as the shipped voice: a post-net (frames handed on later) */
-    c.attn_sharpen = 2.0f; /* and a sharpened attention */
-    if (pitch) {
-        c.pitch_ch = 4;
-        c.lf0_mean = 5.1f;
-        c.lf0_std = 0.2f;
-    }
-    t2m_model m;
-    tts_err e;
-    if (t2m_init(&m, &c, 0, 3, &e))
-        return -1;
-    /* a new pitch embedding is zero: give it weights, so pitch moves the frames */
-    const nn_tensor_info *pe = nn_params_find(&m.p, "pemb.0.w");
-    uint64_t prng = 11;
-    for (size_t j = 0; pe && j < pe->size; j++)
-        m.p.params[pe->offset + j] = (float)(0.5 * nn_rand_normal(&prng));
-    /* the post-net's last layer starts at zero: give it weights, so its output counts */
-    const nn_tensor_info *pl = nn_params_find(&m.p, "post.4.w");
-    uint64_t rng = 9;
-    for (size_t j = 0; pl && j < pl->size; j++)
-        m.p.params[pl->offset + j] = (float)(0.1 * nn_rand_normal(&rng));
-    for (int b = 0; b < 80; b++) {
-        m.mel_mean[b] = -5;
-        m.mel_std[b] = 1;
-    }
-    tts_audio_cfg a = tts_audio_cfg_default();
-    tts_mf_writer *w = tts_mf_writer_new();
-    t2m_to_mf(w, &m, NULL);
-    tts_audio_cfg_to_mf(w, &a);
-    tts_mf_set_str(w, "symbols", sym);
-    int rc = tts_mf_write(w, path, &e);
-    tts_mf_writer_free(w);
-    t2m_free(&m);
-    free(sym);
-    return rc;
-}
-
 static int make_voice(const char *path)
 {
-    return make_voice_with(path, 0);
-}
-
-/* a tiny neural vocoder with random weights beside the voice (VOICE.vocoder.ltm) */
-static int make_vocoder_with(const char *path, int env_passes, float sharpen, int sharpen_w)
-{
-    voc_config c = voc_config_default(80, 200);
-    c.env_passes = env_passes;
-    c.frame_sharpen = sharpen;
-    c.frame_sharpen_w = sharpen_w;
-    c.res_ch = 8;
-    c.skip_ch = 8;
-    c.n_layers = 4;
-    c.cond_ch = 8;
-    voc_model m;
-    tts_err e;
-    if (voc_init(&m, &c, 0, 4, &e))
-        return -1;
-    tts_mf_writer *w = tts_mf_writer_new();
-    voc_to_mf(w, &m, NULL);
-    int rc = tts_mf_write(w, path, &e);
-    tts_mf_writer_free(w);
-    voc_free(&m);
-    return rc;
+    return tiny_voice_write(path, 0);
 }
 
 static int make_vocoder(const char *path)
 {
-    return make_vocoder_with(path, voc_config_default(80, 200).env_passes, 0, 5);
+    return tiny_vocoder_write(path, voc_config_default(80, 200).env_passes, 0, 5);
 }
 
 typedef struct {
@@ -483,7 +414,7 @@ static void test_stream_vs_batch(const char *voc)
     } set[] = {{0, 0, 5}, {2, 0, 5}, {0, 0.8f, 5}, {2, 0.8f, 5}, {4, 1.5f, 9}};
     capture plain = {0};
     for (size_t k = 0; k < sizeof set / sizeof *set; k++) {
-        CHECK(make_vocoder_with(voc, set[k].env, set[k].amount, set[k].width) == 0,
+        CHECK(tiny_vocoder_write(voc, set[k].env, set[k].amount, set[k].width) == 0,
               "making vocoder %zu", k);
         tts_engine *e = open_neural(1, 1);
         capture s = {0}, b = {0};
@@ -848,7 +779,7 @@ static void test_pitch(const char *dir)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/pitchvoice.ltm", dir);
-    CHECK(make_voice_with(path, 1) == 0, "making the pitch voice");
+    CHECK(tiny_voice_write(path, 1) == 0, "making the pitch voice");
     tts_options o = tts_default_options();
     tts_engine *e;
     o.vocoder = "griffinlim";
