@@ -547,9 +547,10 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
      * predictor's) */
     layer_act pact_p[T2M_MAX_LAYERS];
     pitch_feed pfeed = {0}, *pf = NULL;
+    float ppd = o->pitch_dropout > 0 && pd > 0 ? o->pitch_dropout : pd; /* the predictor's */
     const float *phat = NULL;
     if (m->pitch.n) {
-        if (stack_forward(&m->pitch, P, KV, N, pact_p, ar, pd, rng))
+        if (stack_forward(&m->pitch, P, KV, N, pact_p, ar, ppd, rng))
             return TTS_E_NOMEM;
         phat = pact_p[m->pitch.n - 1].y;
         pfeed.tok = o->pitch_tok;
@@ -704,7 +705,7 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     if (pf) { /* the embedding of the pitch fed; the predictor's loss into the encoder */
         if (stack_backward(&m->pemb, P, grads, pf->p, N, pf->act, dV, NULL, ar, 0))
             return TTS_E_NOMEM;
-        if (dphat && stack_backward(&m->pitch, P, grads, KV, N, pact_p, dphat, dKV, ar, pd))
+        if (dphat && stack_backward(&m->pitch, P, grads, KV, N, pact_p, dphat, dKV, ar, ppd))
             return TTS_E_NOMEM;
     }
     if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar, pd))

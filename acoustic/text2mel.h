@@ -172,6 +172,8 @@ typedef struct {
     const float *pitch_tok;
     const float *lf0;
     float pitch_weight;
+    float pitch_dropout;  /* > 0: the predictor's dropout instead of layer_dropout (only
+                           * where layer_dropout is on: training, not validation) */
 } t2m_train_opts;
 
 /* The predictor's pitch of each token, out[N] (a model with pitch; ar: scratch, reset).

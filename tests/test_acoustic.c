@@ -103,7 +103,8 @@ static void test_gradient(float delta_w, float var_w, int pitch)
     /* L2 instead of L1: a smooth loss, so float central differences are meaningful */
     t2m_train_opts o = {.guided_weight = 1, .guided_g = 0.2f, .input_dropout = 0, .use_l2 = 1,
                         .delta_weight = delta_w, .var_weight = var_w,
-                        .pitch_tok = pitch ? ptok : NULL, .pitch_weight = 0.7f};
+                        .pitch_tok = pitch ? ptok : NULL, .pitch_weight = 0.7f,
+                        .pitch_dropout = pitch ? 0.3f : 0};
     t2m_arena ar = {0};
     t2m_loss L;
     memset(m.p.grads, 0, m.p.count * sizeof(float));

@@ -300,6 +300,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--post-ch")) post_ch = atoi(v);
         else if (OPT("--pitch")) pitch_ch = atoi(v);
         else if (OPT("--pitch-weight")) a.topts.pitch_weight = (float)atof(v);
+        else if (OPT("--pitch-dropout")) a.topts.pitch_dropout = (float)atof(v);
         else if (OPT("--attn-sharpen")) sharpen = (float)atof(v);
         else if (!data && s[0] != '-') data = s;
         else if (!dir && s[0] != '-') dir = s;
