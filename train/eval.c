@@ -25,7 +25,10 @@
  * copy_env/, val_voc_env/, tf_voc_env/ (the teacher-forced frames of tf/) and, with
  * SENTENCES, sent_voc_env/), with SENTENCES sent_voc/ (their frames through the network
  * alone), and the mel-cepstral
- * distortion of each against the recording. MCD here: the WAV is analysed to log-mel
+ * distortion of each against the recording. The network gets the frames sharpened as the
+ * vocoder file says it should be (its frame_sharpen, as the engine does; --sharpen-time A W
+ * overrides it), and the closing table (train/quality.h) measures every set against the
+ * recordings. MCD here: the WAV is analysed to log-mel
  * again (as the recording was), cepstra are the orthonormal DCT-II of the natural-log mel
  * magnitudes (floored 61 dB below the recording's loudest value, so silences compare
  * equal), MCD = 10/ln(10) sqrt(2 sum_{d=1..24} (c_d - c'_d)^2) dB per frame, averaged
@@ -511,9 +514,10 @@ int train_eval_main(int argc, char **argv)
     double sharpen = 1; /* experiment: x' = band mean + sharpen (x - band mean) */
     double attn_sharpen = 0; /* experiment (0: the voice's own): attention logits times this at inference */
     int sharpen_global = 0; /* the band means of the training data, not of the utterance */
-    double sharpen_t = 0;   /* the free-running frames through tts_sharpen (amount this, width
-                             * sharpen_w) before both vocoders; a vocoder file's own
-                             * frame_sharpen is not applied here */
+    double sharpen_t = -1;  /* the free-running frames through tts_sharpen (amount this, width
+                             * sharpen_w) before both vocoders (the seeds' Griffin-Lim gets
+                             * them plain, as the engine does); -1 (not given): the
+                             * --vocoder file's own frame_sharpen, as the engine speaks */
     int sharpen_w = 5;
     int n_seeds = 0; /* --seeds K: every validation take K more times from each vocoder, with
                       * K noise seeds (gl_sk/: Griffin-Lim of the frames as predicted, before
@@ -635,10 +639,13 @@ int train_eval_main(int argc, char **argv)
         }
         if (voc_env < 0)
             voc_env = voc.m.cfg.env_passes;
-        if (voc.m.cfg.frame_sharpen > 0 && sharpen_t == 0)
-            fprintf(stderr, "note: %s sharpens its frames (%g, width %d) when it speaks; here "
-                            "only with --sharpen-time, for both vocoders\n",
-                    voc_path, voc.m.cfg.frame_sharpen, voc.m.cfg.frame_sharpen_w);
+        if (sharpen_t < 0 && voc.m.cfg.frame_sharpen > 0) {
+            sharpen_t = voc.m.cfg.frame_sharpen;
+            sharpen_w = voc.m.cfg.frame_sharpen_w;
+            fprintf(stderr, "note: the frames sharpened as %s does when it speaks (%g, width "
+                            "%d; --sharpen-time 0 5 turns it off)\n",
+                    voc_path, sharpen_t, sharpen_w);
+        }
         mkdir(outdir, 0755);
         t_rec = open_tsv(outdir, "rec");
         t_copy = open_tsv(outdir, "copy");
@@ -665,6 +672,8 @@ int train_eval_main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/tf", outdir);
     mkdir(path, 0755);
     FILE *t_tf = open_tsv(outdir, "tf");
+    if (sharpen_t < 0)
+        sharpen_t = 0;
     seed_sets seeds = {.n = n_seeds, .voc_env = voc_env, .env_gain = env_gain,
                        .rate = ds.audio.sample_rate, .n_mels = ds.n_mels};
     seeds_open(&seeds, outdir, "", voc_path && voc_env > 0);
