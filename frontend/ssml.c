@@ -22,6 +22,7 @@ typedef struct {
     size_t at;            /* the '<' of its start tag */
     size_t content;       /* first byte after its start tag */
     float rate, volume;   /* in force inside it */
+    float pitch;          /* semitones, in force inside it */
 } frame;
 
 typedef struct {
@@ -205,11 +206,12 @@ static void emit(parser *p, const char *b, size_t n, size_t src, size_t src_len,
         return;
     const frame *f = &p->st[p->depth - 1];
     tts_seg *cur = p->open_seg >= 0 ? &p->segs[p->open_seg] : NULL;
-    if (!cur || cur->rate != f->rate || cur->volume != f->volume) {
+    if (!cur || cur->rate != f->rate || cur->volume != f->volume || cur->pitch != f->pitch) {
         if (all_ws(b, n))
             return;
         close_seg(p, 0);
-        cur = seg_push(p, (tts_seg){TTS_SEG_TEXT, p->text.n, 0, f->rate, f->volume, 0, 0, 0, 0});
+        cur = seg_push(p, (tts_seg){TTS_SEG_TEXT, p->text.n, 0, f->rate, f->volume, 0, 0, 0, 0,
+                                    f->pitch});
         if (!cur)
             return;
         p->open_seg = (long)(cur - p->segs);
@@ -426,6 +428,37 @@ static int prosody_volume(parser *p, const attr *a, float inherited, float *out)
         return perr(p, a->at, "volume=\"%.60s\" gives %.3g times the engine's volume, more "
                     "than the 4 (+12 dB) allowed", aval(p, a), f);
     *out = (float)(f > 4 ? 4 : f);
+    return TTS_OK;
+}
+
+static int prosody_pitch(parser *p, const attr *a, float inherited, float *out)
+{
+    static const struct { const char *name; double st; } kw[] = {
+        {"x-low", -6}, {"low", -3}, {"medium", 0}, {"default", 0}, {"high", 3}, {"x-high", 6}};
+    const char *v;
+    size_t n;
+    trimmed(p, a, &v, &n);
+    double st = NAN, x;
+    for (size_t i = 0; i < sizeof kw / sizeof *kw; i++)
+        if (eqn(v, n, kw[i].name))
+            st = kw[i].st;
+    if (isnan(st)) {
+        int sign = n && (v[0] == '+' || v[0] == '-') ? (v[0] == '-' ? -1 : 1) : 0;
+        const char *d = v + (sign != 0);
+        size_t dn = n - (sign != 0);
+        if (sign && dn > 2 && !memcmp(d + dn - 2, "st", 2) && parse_dec(d, dn - 2, &x))
+            st = inherited + sign * x;
+        else if (sign && dn > 1 && d[dn - 1] == '%' && parse_dec(d, dn - 1, &x) &&
+                 1 + sign * x / 100 > 0)
+            st = inherited + 12 * log2(1 + sign * x / 100);
+        else
+            return bad_value(p, a, "prosody", "x-low, low, medium, high, x-high, default, a "
+                             "change in semitones like +2st or a percentage like -10%");
+    }
+    if (!(st >= -12.0001 && st <= 12.0001))
+        return perr(p, a->at, "pitch=\"%.60s\" moves the pitch %+.3g semitones, more than the "
+                    "12 allowed", aval(p, a), st);
+    *out = (float)(st < -12 ? -12 : st > 12 ? 12 : st);
     return TTS_OK;
 }
 
@@ -674,7 +707,7 @@ static int check_attrs(parser *p, int el, const char *const *names)
 static int start_element(parser *p, int el, size_t at, size_t content, int self)
 {
     const frame *top = &p->st[p->depth - 1];
-    frame f = {el, at, content, top->rate, top->volume};
+    frame f = {el, at, content, top->rate, top->volume, top->pitch};
     int rc = TTS_OK;
     switch (el) {
     case EL_SPEAK:
@@ -694,7 +727,7 @@ static int start_element(parser *p, int el, size_t at, size_t content, int self)
             (rc = break_ms(p, get_attr(p, "time"), get_attr(p, "strength"), &ms)))
             return rc;
         close_seg(p, 0);
-        seg_push(p, (tts_seg){TTS_SEG_BREAK, p->text.n, 0, 1, 1, 0, ms, at, content - at});
+        seg_push(p, (tts_seg){TTS_SEG_BREAK, p->text.n, 0, 1, 1, 0, ms, at, content - at, 0});
         break;
     }
     case EL_PROSODY: {
@@ -702,7 +735,9 @@ static int start_element(parser *p, int el, size_t at, size_t content, int self)
         const attr *r = get_attr(p, "rate"), *v = get_attr(p, "volume");
         if ((rc = check_attrs(p, el, names)) ||
             (r && (rc = prosody_rate(p, r, top->rate, &f.rate))) ||
-            (v && (rc = prosody_volume(p, v, top->volume, &f.volume))))
+            (v && (rc = prosody_volume(p, v, top->volume, &f.volume))) ||
+            (get_attr(p, "pitch") &&
+             (rc = prosody_pitch(p, get_attr(p, "pitch"), top->pitch, &f.pitch))))
             return rc;
         break;
     }
@@ -1101,7 +1136,7 @@ static int parse(parser *p)
             static const char *const names[] = {"version", NULL};
             if ((rc = check_attrs(p, el, names)))
                 return rc;
-            p->st[p->depth++] = (frame){EL_SPEAK, at, k, 1, 1};
+            p->st[p->depth++] = (frame){EL_SPEAK, at, k, 1, 1, 0};
             p->root_seen = 1;
         } else if ((rc = start_element(p, el, at, k, self))) {
             return rc;
@@ -1181,7 +1216,7 @@ int tts_doc_plain(tts_doc *doc, const char *text, size_t len, tts_err *err)
     doc->src_len = len;
     doc->map[0] = (tts_srcmap){0, 0, len, 0};
     doc->n_map = 1;
-    doc->segs[0] = (tts_seg){TTS_SEG_TEXT, 0, len, 1, 1, 1, 0, 0, 0};
+    doc->segs[0] = (tts_seg){TTS_SEG_TEXT, 0, len, 1, 1, 1, 0, 0, 0, 0};
     doc->n_segs = 1;
     return TTS_OK;
 }

@@ -31,7 +31,11 @@
  *                                the enclosing rate; 0.25 .. 4 times the engine's rate.
  *                                volume: silent, x-soft .. x-loud, default, ±N dB or a
  *                                percentage, relative to the enclosing volume; at most
- *                                +12 dB (4×). pitch and range are accepted and ignored.
+ *                                +12 dB (4×). pitch: x-low (-6 st), low (-3), medium,
+ *                                default, high (+3), x-high (+6), a change in semitones
+ *                                (+2st, -1.5st) or a percentage of the frequency (+10%,
+ *                                -20%), relative to the enclosing pitch, -12 .. +12 st in
+ *                                all. range is accepted and ignored.
  *   <say-as interpret-as="characters|spell-out|cardinal|number|ordinal|date|telephone"
  *           format=…>           date formats: mdy (default), dmy, ymd, md, dm, ym, my, y
  *   <sub alias="…">              speaks the alias instead of the content
@@ -61,6 +65,8 @@ typedef struct {
     int sentence_end;        /* TEXT: a sentence or paragraph boundary follows */
     unsigned ms;             /* BREAK: milliseconds of silence */
     size_t src_off, src_len; /* BREAK: the <break> tag in the source */
+    float pitch;             /* TEXT: semitones added to the engine's pitch (a voice with a
+                              * pitch predictor follows it, another ignores it) */
 } tts_seg;
 
 /* One run of the source map: composed bytes [text, next run's text or the end). */

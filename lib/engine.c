@@ -271,9 +271,20 @@ typedef struct {
     float rate, volume;  /* chunk: factors on the engine's settings */
     int ends;            /* chunk: a sentence ends with it (a pause follows) */
     unsigned ms;         /* break: milliseconds */
+    float pitch;         /* chunk: semitones on the engine's pitch (SSML prosody) */
 } plan_item;
 
 #define GROUP_MAX_CHUNKS 256 /* a sentence event never covers more chunks than this */
+
+/* the acoustic model's settings for one chunk: the engine's, its SSML pitch added (within
+ * the +-12 semitones the voice allows; a voice without a pitch predictor ignores it) */
+static t2m_infer_opts chunk_infer(const tts_engine *e, const plan_item *c)
+{
+    t2m_infer_opts io = e->infer;
+    float st = io.pitch_shift + c->pitch;
+    io.pitch_shift = st < -12 ? -12 : st > 12 ? 12 : st;
+    return io;
+}
 
 typedef struct {
     const tts_doc *doc;
@@ -312,7 +323,7 @@ static int walker_next(walker *w, plan_item *out)
             const tts_seg *g = &d->segs[w->seg];
             size_t off, len;
             if (tts_sentences_next(&w->it, &off, &len) > 0) {
-                plan_item c = {0, g->off + off, len, g->rate, g->volume, 1, 0};
+                plan_item c = {0, g->off + off, len, g->rate, g->volume, 1, 0, g->pitch};
                 if (w->have_pending) { /* not the last of its segment: a sentence ended */
                     *out = w->pending;
                     w->pending = c;
@@ -551,7 +562,8 @@ static void *worker_main(void *arg)
             continue; /* nothing to say: no frames, no end (as speak_chunk expects) */
         int stop_reason = 0;
         p->fault = 0;
-        int rc = t2m_synthesize(&e->am, p->ids, n_ids, &e->infer, worker_frames, p, NULL, &stop_reason,
+        t2m_infer_opts io = chunk_infer(e, &c);
+        int rc = t2m_synthesize(&e->am, p->ids, n_ids, &io, worker_frames, p, NULL, &stop_reason,
                                 &p->err);
         if (rc >= 0 && stop_reason == 2 && !p->fault)
             break; /* the caller's thread said stop */
@@ -908,7 +920,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
         int stop;
-        rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &e->infer, on_frames, &sink, NULL, &stop,
+        t2m_infer_opts io = chunk_infer(e, c);
+        rc = t2m_synthesize(&e->am, ids, (int)ph.n_ids, &io, on_frames, &sink, NULL, &stop,
                             &e->err);
     }
     if (rc < 0)

@@ -802,6 +802,23 @@ static void test_pitch(const char *dir)
     }
     CHECK(same_audio(&c[0], &c[1]), "pitch 0 twice: the same audio");
     CHECK(!same_audio(&c[0], &c[2]), "pitch 4 changes the audio");
+    /* SSML <prosody pitch> is the same control, per segment: +4st says what pitch 4 says,
+     * and adds to the engine's */
+    capture sx = {0}, sy = {0};
+    o.pitch = 0;
+    CHECK(tts_engine_open(&e, &o) == 0, "open the pitch voice: %s", tts_engine_error(e));
+    CHECK(speak(e, "<speak><prosody pitch=\"+4st\">Hello there.</prosody></speak>", &sx) == 0,
+          "speak SSML pitch");
+    tts_engine_close(e);
+    o.pitch = -2;
+    CHECK(tts_engine_open(&e, &o) == 0, "open the pitch voice: %s", tts_engine_error(e));
+    CHECK(speak(e, "<speak><prosody pitch=\"+6st\">Hello there.</prosody></speak>", &sy) == 0,
+          "speak SSML pitch over an engine pitch");
+    tts_engine_close(e);
+    CHECK(same_audio(&sx, &c[2]) && same_audio(&sy, &c[2]),
+          "<prosody pitch=\"+4st\"> (and +6st over pitch -2) is pitch 4");
+    free(sx.pcm);
+    free(sy.pcm);
     for (int k = 0; k < 3; k++)
         free(c[k].pcm);
     remove(path);

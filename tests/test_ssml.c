@@ -138,6 +138,20 @@ static void test_elements(void)
     }
     CHECK(ok, "prosody segments (%zu)", d.n_segs);
     tts_doc_free(&d);
+    /* prosody pitch: names, semitones, percentages of the frequency, relative when nested */
+    CHECK(parse(&d, "<speak>a<prosody pitch=\"x-high\">b<prosody pitch=\"-2st\">c</prosody>"
+                    "</prosody><prosody pitch=\"+10%\">d</prosody><prosody pitch=\"low\">e"
+                    "<prosody pitch=\"default\">f</prosody></prosody></speak>", &e) == TTS_OK,
+          "prosody pitch: %s", e.msg);
+    {
+        const char *t[] = {"a", "b", "c", "d", "e", "f"};
+        float st[] = {0, 6, 4, 12 * log2f(1.1f), -3, 0};
+        int good = d.n_segs == 6;
+        for (size_t i = 0; good && i < 6; i++)
+            good = !strcmp(seg_text(&d, i), t[i]) && fabsf(d.segs[i].pitch - st[i]) < 1e-3f;
+        CHECK(good, "prosody pitch segments (%zu)", d.n_segs);
+    }
+    tts_doc_free(&d);
     /* the same rate again continues the segment */
     CHECK(parse(&d, "<speak>a <prosody rate=\"medium\">b</prosody> c</speak>", &e) == TTS_OK &&
               d.n_segs == 1 && !strcmp(seg_text(&d, 0), "a b c"),
@@ -221,6 +235,11 @@ static void test_errors(void)
     expect_error("<speak><prosody rate=\"10\">a</prosody></speak>", "outside 0.25 .. 4", NULL);
     expect_error("<speak><prosody volume=\"+20dB\">a</prosody></speak>", "more than the 4", NULL);
     expect_error("<speak><prosody volume=\"7\">a</prosody></speak>", "bad value \"7\" for volume=", NULL);
+    expect_error("<speak><prosody pitch=\"+13st\">a</prosody></speak>", "more than the 12", NULL);
+    expect_error("<speak><prosody pitch=\"x-high\"><prosody pitch=\"+7st\">a</prosody></prosody></speak>",
+                 "more than the 12", NULL);
+    expect_error("<speak><prosody pitch=\"200Hz\">a</prosody></speak>", "bad value \"200Hz\" for pitch=",
+                 NULL);
     expect_error("<speak><prosody speed=\"1\">a</prosody></speak>", "column 17: unknown attribute speed=",
                  NULL);
     expect_error("<speak>a &nbsp; b</speak>", "line 1, column 10: unknown entity &nbsp;", NULL);
