@@ -142,8 +142,8 @@ typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
  *
  * SSML (tts_options.ssml): <speak>, <break time="300ms" strength="…">, <prosody
  * rate="slow|80%|1.2|…" volume="loud|+6dB|50%|…" pitch="high|+2st|-10%|…">, <say-as
- * interpret-as="characters|
- * spell-out|cardinal|ordinal|date|telephone" format="mdy|dmy|…">, <sub alias="…">,
+ * interpret-as="characters|spell-out|cardinal|ordinal|date|telephone" format="mdy|dmy|…">,
+ * <sub alias="…">,
  * <phoneme alphabet="ipa" ph="…">, <s>, <p>, XML entities, comments. Malformed SSML is
  * TTS_E_INVALID with "SSML line L, column C: …" and nothing is spoken. A prosody change
  * inside a sentence splits it into parts spoken one after another without a pause; a
