@@ -422,10 +422,10 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
      * when it does not exist yet); the link stays. */
     struct stat st;
     w->path = link_target(path);
-    const char *fmt_name = "WAV";
-    int format = w->path ? format_for(w->path, &fmt_name) : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    const char *fmt_name = "WAV"; /* by the name the caller gave, not a link's target's */
+    int format = format_for(path, &fmt_name);
     SF_INFO check = {.samplerate = sample_rate, .channels = 1, .format = format};
-    if (w->path && !sf_format_check(&check)) {
+    if (!sf_format_check(&check)) {
         writer_free(w);
         return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': this libsndfile has no "
                           "%s encoder (use .wav)", fmt_name, path, fmt_name);
@@ -435,6 +435,10 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
         return tts_seterr(err, TTS_E_NOMEM, "WAV writer: out of memory");
     }
 
+    if (stat(w->path, &st) != 0 && errno == ELOOP) { /* a loop of links */
+        writer_free(w);
+        return tts_seterr(err, TTS_E_IO, "cannot write WAV file '%s': %s", path, strerror(ELOOP));
+    }
     int exists = stat(w->path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         writer_free(w);
@@ -442,6 +446,11 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
     }
     if (exists && !S_ISREG(st.st_mode)) {
         /* A device or FIFO: write in place, never remove. */
+        if (S_ISFIFO(st.st_mode) && format != (SF_FORMAT_WAV | SF_FORMAT_PCM_16)) {
+            writer_free(w);
+            return tts_seterr(err, TTS_E_INVALID, "cannot write %s to '%s': a pipe takes WAV "
+                              "only", fmt_name, path);
+        }
         w->fd = open(w->path, O_WRONLY | O_CLOEXEC);
         if (w->fd < 0) {
             int e = errno;

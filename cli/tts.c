@@ -275,8 +275,8 @@ int main(int argc, char **argv)
     }
     tts_err err = {0};
     if (vocode_in) {
-        if (!out) {
-            fprintf(stderr, "tts: --vocode needs -o OUT.wav\n");
+        if (!out || !strcmp(out, "-")) {
+            fprintf(stderr, "tts: --vocode needs -o OUT.wav (a file)\n");
             return EXIT_USAGE;
         }
         int rc = tts_vocode_file(vocode_in, out, 0, &err);

@@ -334,14 +334,20 @@ int tts_lexicon_load(tts_lexicon **out, const char *path, const tts_symtab *tab,
         return tts_seterr(err, TTS_E_INVALID, "cannot open lexicon '%s': %s", path,
                           strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return tts_seterr(err, TTS_E_INVALID, "cannot read lexicon '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
         return tts_seterr(err, TTS_E_INVALID, "lexicon '%s' is not a regular file", path);
     }
     FILE *f = fdopen(fd, "rb");
     if (!f) {
+        int e = errno;
         close(fd);
-        return tts_seterr(err, TTS_E_NOMEM, "lexicon '%s': out of memory", path);
+        return tts_seterr(err, TTS_E_INVALID, "cannot read lexicon '%s': %s", path, strerror(e));
     }
     fe_buf b;
     fe_buf_init(&b);

@@ -413,6 +413,12 @@ check "-o a link to an existing file: the file is replaced, the link stays" \
 run "$TTS" -m "$model" "Hi." -o link-new.wav
 check "-o a link to a file not there yet: the file is made, the link stays" \
     '[ $rc -eq 0 ]' '[ -L link-new.wav ]' 'good_wav to-new.wav'
+ln -s loop-b.wav loop-a.wav
+ln -s loop-a.wav loop-b.wav
+run "$TTS" -m "$model" "Hi." -o loop-a.wav
+check "-o a loop of links: exit 1, says so, both links left as they were" \
+    '[ $rc -eq 1 ]' 'grep -q "Too many levels of symbolic links" err' '[ -L loop-a.wav ]' \
+    '[ -L loop-b.wav ]'
 
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" voice-f16.ltm >>train.log 2>&1; then
     run "$TTS" -m voice-f16.ltm "Hello, world." -o hello16.wav

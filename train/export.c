@@ -375,10 +375,17 @@ int train_export_main(int argc, char **argv)
         free(m.hold);
         m.hold = NULL;
     }
-    if ((n_avg || sharpen > 0 || holds_cache || stand_in_cache) && !gv_cache && m.gv) {
-        fprintf(stderr, "tts-train export: %s's post-filter dropped (measured on another model); "
-                        "measure it again with --gv CACHE.ltd\n", argv[0]);
+    if ((n_avg || sharpen > 0 || holds_cache || stand_in_cache || pitch_range > 0) && !gv_cache &&
+        m.gv) {
+        fprintf(stderr, "tts-train export: %s's post-filter dropped (measured on another model "
+                        "or melody); measure it again with --gv CACHE.ltd\n", argv[0]);
         t2m_set_gv(&m, NULL, NULL, NULL);
+    }
+    if (n_avg && m.pitch.n && !gv_cache && pitch_range <= 0 && m.cfg.pitch_range != 1) {
+        fprintf(stderr, "tts-train export: %s's pitch range %g reset to 1 (measured on other "
+                        "weights); set it with --pitch-range or --gv\n", argv[0],
+                m.cfg.pitch_range);
+        m.cfg.pitch_range = 1;
     }
     if (holds_cache && measure_holds(&m, holds_cache, symbols, hold_pct, hold_min))
         return 1;

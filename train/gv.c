@@ -12,6 +12,7 @@
 typedef struct {
     float *f;
     int n, cap, nm;
+    int oom; /* a realloc failed: the utterance was cut short */
 } frame_buf;
 
 static int collect(const float *frames, int r, int pos, void *user)
@@ -22,7 +23,7 @@ static int collect(const float *frames, int r, int pos, void *user)
         int cap = (b->n + r) * 2;
         float *nf = realloc(b->f, sizeof(float) * (size_t)cap * b->nm);
         if (!nf)
-            return 1;
+            return b->oom = 1;
         b->f = nf;
         b->cap = cap;
     }
@@ -57,13 +58,13 @@ static int add_gv(const float *frames, int n, int nm, double *gv, double *count,
         if (!sp[t])
             continue;
         k++;
-        for (int d = 0; d < T2M_GV_DIM; d++) {
+        for (int d = 0; d < T2M_GV_DIM; d++)
             mean[d] += c[(size_t)t * MCD_DIM + d];
-            if (sum)
-                sum[d] += raw[(size_t)t * MCD_DIM + d];
-        }
     }
     if (k > 1) {
+        for (int t = 0; t < n && sum; t++)
+            for (int d = 0; d < T2M_GV_DIM && sp[t]; d++)
+                sum[d] += raw[(size_t)t * MCD_DIM + d];
         for (int d = 0; d < T2M_GV_DIM; d++)
             mean[d] /= k;
         for (int t = 0; t < n; t++)
@@ -94,6 +95,9 @@ int gv_measure_pitch(t2m_model *m, const tts_dataset *ds, int max_utts, tts_err 
 {
     if (!m->pitch.n)
         return tts_seterr(err, TTS_E_INVALID, "gv: the voice has no pitch predictor");
+    if (ds->n_mels != m->cfg.n_mels || max_utts < 1)
+        return tts_seterr(err, TTS_E_INVALID, "gv: the cache has %d mel bands, the voice %d "
+                          "(or no takes asked for)", ds->n_mels, m->cfg.n_mels);
     if (!ds->pcm)
         return tts_seterr(err, TTS_E_INVALID, "gv: the cache holds no audio to track pitch in");
     int nm = ds->n_mels, r = m->cfg.r, hop = ds->audio.hop_length, n_train = 0, used = 0, rc = 0;
@@ -176,8 +180,8 @@ int gv_measure(t2m_model *m, const tts_dataset *ds, const unsigned char *passabl
         b.n = 0;
         int steps = t2m_synthesize(m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i), &io,
                                    collect, &b, NULL, NULL, err);
-        if (steps < 0) {
-            rc = steps;
+        if (steps < 0 || b.oom) {
+            rc = steps < 0 ? steps : tts_seterr(err, TTS_E_NOMEM, "gv: out of memory");
             break;
         }
         if (add_gv(b.f, b.n, nm, gs, &ns, mu) ||

@@ -431,6 +431,11 @@ int tts_quality_table(const char *dir, const tts_quality_set *sets, int n_sets, 
     char path[4096], ref[4096];
     snprintf(path, sizeof path, "%s/quality.md", dir);
     FILE *md = fopen(path, "w");
+    if (!md) {
+        tts_mel_free(mel);
+        takes_free(takes, nt);
+        return tts_seterr(err, TTS_E_IO, "quality: cannot write %s", path);
+    }
     FILE *outs[2] = {out, md};
     for (int o = 0; o < 2; o++)
         if (outs[o])
@@ -474,8 +479,13 @@ int tts_quality_table(const char *dir, const tts_quality_set *sets, int n_sets, 
             snprintf(pat, sizeof pat, "%s", sets[k].glob);
         else
             snprintf(pat, sizeof pat, "%s/%s", dir, sets[k].glob);
-        if (glob(pat, GLOB_ONLYDIR, NULL, &g) != 0)
+        if (glob(pat, GLOB_ONLYDIR, NULL, &g) != 0) {
+            for (int o = 0; o < 2 && !use_defaults; o++) /* a set asked for by name */
+                if (outs[o])
+                    fprintf(outs[o], "| %s | no folder matches %s | | | | | | | | |\n",
+                            sets[k].label, pat);
             continue;
+        }
         tts_quality qs = {0};
         for (size_t d = 0; d < g.gl_pathc && rc == 0; d++)
             for (int i = 0; i < nt && rc == 0; i++) {
@@ -500,8 +510,8 @@ int tts_quality_table(const char *dir, const tts_quality_set *sets, int n_sets, 
         if (!strcmp(sets[k].glob, "copy_env"))
             done_copy_env = 1;
     }
-    if (md)
-        fclose(md);
+    if (fclose(md) != 0 && !rc)
+        rc = tts_seterr(err, TTS_E_IO, "quality: cannot write %s/quality.md", dir);
     tts_mel_free(mel);
     takes_free(takes, nt);
     return rc;
