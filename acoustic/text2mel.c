@@ -493,6 +493,41 @@ static int post_forward(const t2m_model *m, const float *x, int T, float *y, lay
 
 /* ---- training -------------------------------------------------------------------------- */
 
+/* The global-variance term (t2m_train_opts.gv_weight): the mel-cepstrum c_1..c_24 of the
+ * output frames (an orthonormal DCT over the bands of the log-mel frames, in nats: each
+ * normalized band times its std) should vary over the utterance's speech as much as the
+ * recording's. Speech frames: the recording's loudest band within T2M_GV_RANGE of the
+ * utterance's loudest (as the naturalness measure's "detail" counts them). */
+#define T2M_GV_DIM 24
+#define T2M_GV_RANGE 4.6f
+static int gv_term(const t2m_model *m, float *dy, const float *y, const float *Y, int T, int F,
+                   t2m_arena *ar, double scale, double *out)
+{
+    const int nm = m->cfg.n_mels;
+    if (F > T)
+        F = T;
+    float *W = arena_floats(ar, (size_t)T2M_GV_DIM * nm), *mx = arena_floats(ar, (size_t)T);
+    unsigned char *mask = (unsigned char *)arena_floats(ar, (size_t)T / sizeof(float) + 1);
+    if (!W || !mx || !mask)
+        return TTS_E_NOMEM;
+    for (int k = 0; k < T2M_GV_DIM; k++)
+        for (int b = 0; b < nm; b++)
+            W[(size_t)k * nm + b] =
+                (float)(cos(M_PI / nm * (b + 0.5) * (k + 1)) * sqrt(2.0 / nm) * m->mel_std[b]);
+    /* each recorded frame's loudest band in nats; the speech frames among them */
+    float loud = -INFINITY;
+    for (int t = 0; t < F; t++) {
+        mx[t] = -INFINITY;
+        for (int b = 0; b < nm; b++)
+            mx[t] = fmaxf(mx[t], Y[(size_t)t * nm + b] * m->mel_std[b] + m->mel_mean[b]);
+        loud = fmaxf(loud, mx[t]);
+    }
+    for (int t = 0; t < T; t++)
+        mask[t] = t < F && mx[t] >= loud - T2M_GV_RANGE;
+    *out = gv_loss_f(dy, y, Y, mask, T, nm, W, T2M_GV_DIM, scale);
+    return TTS_OK;
+}
+
 int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *mel, int F,
                         const t2m_train_opts *o, float *grads, float grad_scale, uint64_t *rng,
                         t2m_arena *ar, t2m_loss *loss, float *align)
@@ -508,7 +543,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
                                    (size_t)S * (stack_floats_per_step(&m->aenc) +
                                                 stack_floats_per_step(&m->adec) + 6 * fr + 18 * d) +
                                    (size_t)S * N * 4 +
-                                   (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm) +
+                                   (size_t)S * r * (stack_floats_per_step(&m->post) + 4 * nm + 2) +
+                                   (size_t)T2M_GV_DIM * nm +
                                    (size_t)N * (stack_floats_per_step(&m->pitch) +
                                                 stack_floats_per_step(&m->pemb) + 4 * d + 8) + 16384);
     if (arena_reserve(ar, need))
@@ -628,6 +664,9 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         loss->delta += delta_l1_loss_f(dfin, fin, Y, T, nm, o->delta_weight * grad_scale);
     if (o->var_weight > 0)
         loss->delta += delta_var_loss_f(dfin, fin, Y, T, nm, o->var_weight * grad_scale);
+    loss->gv = 0;
+    if (o->gv_weight > 0 && gv_term(m, dfin, fin, Y, T, F, ar, o->gv_weight * grad_scale, &loss->gv))
+        return TTS_E_NOMEM;
     /* the predictor against the pitch fed (a constant: no gradient into the targets) */
     loss->pitch = 0;
     float *dphat = NULL;
@@ -648,8 +687,10 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         loss->l1_pre /= grad_scale;
         loss->guided /= grad_scale;
         loss->delta /= grad_scale;
+        loss->gv /= grad_scale;
     }
-    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta + loss->pitch;
+    loss->total =
+        loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta + loss->gv + loss->pitch;
     loss->n_steps = S;
     loss->n_tokens = N;
     if (align)

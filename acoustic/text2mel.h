@@ -138,6 +138,8 @@ typedef struct {
                                * without one); the total has both */
     double delta;             /* the frame-change terms: delta_weight x their L1 plus
                                * var_weight x delta_var_loss (0 without); in the total */
+    double gv;                /* gv_weight x the output's cepstral global-variance loss (0
+                               * without); in the total */
     double pitch;             /* pitch_weight x the predictor's mean squared error over
                                * the tokens (0 without pitch); in the total */
     int n_steps, n_tokens;
@@ -162,6 +164,9 @@ typedef struct {
     float var_weight;    /* > 0: plus this times delta_var_loss of the output frames: as
                           * much frame-to-frame change per band over the utterance as the
                           * target has, wherever it falls */
+    float gv_weight;     /* > 0: plus this times gv_loss of the output frames' mel-cepstrum
+                          * c_1..c_24 over the recording's speech frames: the spectral
+                          * detail of speech, which a frame-wise fit averages away */
     float *pred;         /* optional: receives the predicted frames [F, n_mels] (normalized,
                           * as the target): teacher-forced mels for fine-tuning a vocoder */
     /* a model with pitch: the pitch fed to the decoder, per token, is pitch_tok [N] when

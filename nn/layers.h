@@ -63,6 +63,8 @@ double nn_rand_normal(uint64_t *s);
     double l2_loss##SFX(R *dy, const R *y, const R *target, size_t n, double scale);              \
     double delta_l1_loss##SFX(R *dy, const R *y, const R *target, int T, int C, double scale);   \
     double delta_var_loss##SFX(R *dy, const R *y, const R *target, int T, int C, double scale);  \
+    double gv_loss##SFX(R *dy, const R *y, const R *target, const unsigned char *mask, int T,    \
+                        int C, const R *W, int K, double scale);                                  \
     double bce_logits_loss##SFX(R *dlogits, const R *logits, const R *target, size_t n,           \
                                 double scale);                                                    \
     double softmax_xent_loss##SFX(R *dlogits, const R *logits, const int *targets, int T, int C,  \

@@ -402,6 +402,71 @@ double NN(delta_var_loss)(REAL *dy, const REAL *y, const REAL *target, int T, in
     return loss * scale / C;
 }
 
+/* One projection of a frame: sum_b w[b] y[b] over the C columns of row y. */
+static double NN(gv_project)(const REAL *y, const REAL *w, int C)
+{
+    double s = 0;
+    for (int b = 0; b < C; b++)
+        s += (double)w[b] * y[b];
+    return s;
+}
+
+/* The mean and variance of projection w over the frames of y [T, C] that mask keeps
+ * (all: NULL; at least one). */
+static void NN(gv_stats)(const REAL *y, const unsigned char *mask, int T, int C, const REAL *w,
+                         double *mean, double *var)
+{
+    double s = 0, ss = 0;
+    int n = 0;
+    for (int t = 0; t < T; t++)
+        if (!mask || mask[t]) {
+            double c = NN(gv_project)(y + (size_t)t * C, w, C);
+            s += c;
+            ss += c * c;
+            n++;
+        }
+    *mean = s / n;
+    *var = fmax(ss / n - *mean * *mean, 0);
+}
+
+/* Global variance of K linear projections of the frames, matched per utterance: y and
+ * target are T rows of C, c_k[t] = sum_b W[k C + b] y[t C + b] (the mel-cepstrum of
+ * normalized log-mel frames when W is a DCT times each band's std). Over the frames mask
+ * keeps (NULL: all), v_k is the variance of c_k, u_k that of the target's; the loss is the
+ * mean over k of (ln(v_k + 1e-4) - ln(u_k + 1e-4))^2, times scale. Toda and Tokuda's
+ * (2007) global variance as a training loss: a frame-wise L1 or L2 fit favours the average
+ * of the spectra a text might be spoken with, and the average has lost their detail. */
+double NN(gv_loss)(REAL *dy, const REAL *y, const REAL *target, const unsigned char *mask, int T,
+                   int C, const REAL *W, int K, double scale)
+{
+    int n = 0;
+    for (int t = 0; t < T; t++)
+        n += !mask || mask[t];
+    if (n < 2 || C < 1 || K < 1)
+        return 0;
+    double loss = 0;
+    for (int k = 0; k < K; k++) {
+        const REAL *w = W + (size_t)k * C;
+        double my, vy, mt, vt;
+        NN(gv_stats)(y, mask, T, C, w, &my, &vy);
+        NN(gv_stats)(target, mask, T, C, w, &mt, &vt);
+        double d = log(vy + 1e-4) - log(vt + 1e-4);
+        loss += d * d;
+        if (dy) {
+            /* d v / d c[t] = 2 (c[t] - mean) / n; the mean's own term sums to 0 */
+            double g = scale / K * 2 * d / (vy + 1e-4) * 2 / n;
+            for (int t = 0; t < T; t++)
+                if (!mask || mask[t]) {
+                    double gt = g * (NN(gv_project)(y + (size_t)t * C, w, C) - my);
+                    REAL *row = dy + (size_t)t * C;
+                    for (int b = 0; b < C; b++)
+                        row[b] += (REAL)(gt * w[b]);
+                }
+        }
+    }
+    return loss * scale / K;
+}
+
 /* mean squared error */
 double NN(l2_loss)(REAL *dy, const REAL *y, const REAL *target, size_t n, double scale)
 {

@@ -84,13 +84,15 @@ typedef struct {
     int Tq, Tk;
     double g, weight;
 } guided_cfg;
-enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT, LOSS_DELTA, LOSS_DVAR };
+enum { LOSS_L1, LOSS_L2, LOSS_BCE, LOSS_XENT, LOSS_DELTA, LOSS_DVAR, LOSS_GV };
 typedef struct {
     int which;
     size_t n; /* l1, l2, bce */
     int T, C; /* xent */
     const int *targets;
     double scale;
+    int K;                      /* gv: projections (X[2] holds them, [K, C]) */
+    const unsigned char *mask;  /* gv: the frames kept (NULL: all) */
 } loss_cfg;
 typedef struct {
     int Tk, V, D, Tq, M;
@@ -680,10 +682,10 @@ static void init_dvar(const void *cfg, double *const *X)
 static void check_losses(void)
 {
     static const int targets[4] = {2, 0, 5, 2};
-    static loss_cfg cfg[4] = {{LOSS_L1, 40, 0, 0, NULL, 0.7},
-                              {LOSS_L2, 40, 0, 0, NULL, 0.7},
-                              {LOSS_BCE, 40, 0, 0, NULL, 0.7},
-                              {LOSS_XENT, 0, 4, 6, targets, 0.7}};
+    static loss_cfg cfg[4] = {{LOSS_L1, 40, 0, 0, NULL, 0.7, 0, NULL},
+                              {LOSS_L2, 40, 0, 0, NULL, 0.7, 0, NULL},
+                              {LOSS_BCE, 40, 0, 0, NULL, 0.7, 0, NULL},
+                              {LOSS_XENT, 0, 4, 6, targets, 0.7, 0, NULL}};
     const char *names[4] = {"l1_loss n=40 scale=0.7 (|y-t| >= 0.1)", "l2_loss n=40 scale=0.7",
                             "bce_logits_loss n=40, targets in [0,1]",
                             "softmax_xent_loss T=4 C=6"};
@@ -701,7 +703,8 @@ static void check_losses(void)
         run_check(&c);
     }
     /* the frame-change losses on 8 frames of 5, each with its kinks kept away */
-    static loss_cfg fcfg[2] = {{LOSS_DELTA, 40, 8, 5, NULL, 0.7}, {LOSS_DVAR, 40, 8, 5, NULL, 0.7}};
+    static loss_cfg fcfg[2] = {{LOSS_DELTA, 40, 8, 5, NULL, 0.7, 0, NULL},
+                               {LOSS_DVAR, 40, 8, 5, NULL, 0.7, 0, NULL}};
     const char *fnames[2] = {"delta_l1_loss T=8 C=5 scale=0.7", "delta_var_loss T=8 C=5 scale=0.7"};
     for (int i = 0; i < 2; i++) {
         check c = {.cfg = &fcfg[i], .nt = 2, .nout = 0, .run_d = run_loss_d, .run_f = run_loss_f,
@@ -709,6 +712,18 @@ static void check_losses(void)
         snprintf(c.name, sizeof c.name, "%s", fnames[i]);
         c.t[0] = T_S("y", 40, 1, FILL_NORMAL, 2);
         c.t[1] = T_("target", 40, 0, FILL_NORMAL);
+        run_check(&c);
+    }
+    /* the global-variance loss: 3 projections of 10 frames of 4, all frames and a mask */
+    static const unsigned char gmask[10] = {1, 1, 0, 1, 1, 1, 0, 0, 1, 1};
+    static loss_cfg gcfg[2] = {{LOSS_GV, 0, 10, 4, NULL, 0.7, 3, NULL},
+                               {LOSS_GV, 0, 10, 4, NULL, 0.7, 3, gmask}};
+    for (int i = 0; i < 2; i++) {
+        check c = {.cfg = &gcfg[i], .nt = 3, .nout = 0, .run_d = run_loss_d, .run_f = run_loss_f};
+        snprintf(c.name, sizeof c.name, "gv_loss T=10 C=4 K=3 scale=0.7%s", i ? " masked" : "");
+        c.t[0] = T_S("y", 40, 1, FILL_NORMAL, 2);
+        c.t[1] = T_("target", 40, 0, FILL_NORMAL);
+        c.t[2] = T_("W", 12, 0, FILL_NORMAL);
         run_check(&c);
     }
 
@@ -731,6 +746,18 @@ static void check_losses(void)
                l1 = log((81.25 / 2 + 1e-3) / (0.75 / 2 + 1e-3));
         ref = (l0 * l0 + l1 * l1) / 2 * 2;
         e = fmax(e, relerr(delta_var_loss_d(NULL, y, t, 3, 2, 2), ref));
+    }
+    /* the same frames, projected by the identity: columns of y (0.5, 3, -40) and (-1.25,
+     * 40, 0), of t (1, 0, 1) and (0.25, 0, 0.5); population variances, + 1e-4 */
+    {
+        double m0 = (0.5 + 3 - 40) / 3.0, m1 = (-1.25 + 40 + 0) / 3.0;
+        double v0 = ((0.5 - m0) * (0.5 - m0) + (3 - m0) * (3 - m0) + (-40 - m0) * (-40 - m0)) / 3;
+        double v1 = ((-1.25 - m1) * (-1.25 - m1) + (40 - m1) * (40 - m1) + m1 * m1) / 3;
+        double u0 = 2.0 / 9, u1 = (0 + 0.0625 + 0.0625) / 3; /* t means 2/3, 1/4 */
+        double l0 = log((v0 + 1e-4) / (u0 + 1e-4)), l1 = log((v1 + 1e-4) / (u1 + 1e-4));
+        const double eye[4] = {1, 0, 0, 1};
+        ref = (l0 * l0 + l1 * l1) / 2 * 2;
+        e = fmax(e, relerr(gv_loss_d(NULL, y, t, NULL, 3, 2, eye, 2, 2), ref));
     }
     ref = 0;
     for (int i = 0; i < 6; i++) { /* -z log s - (1-z) log(1-s), s = sigmoid(y) */
@@ -1174,6 +1201,8 @@ static double RUN(loss)(const void *vc, R *const *X, R *const *G, R *out)
         return F(delta_l1_loss)(dy, X[0], X[1], c->T, c->C, c->scale);
     case LOSS_DVAR:
         return F(delta_var_loss)(dy, X[0], X[1], c->T, c->C, c->scale);
+    case LOSS_GV:
+        return F(gv_loss)(dy, X[0], X[1], c->mask, c->T, c->C, X[2], c->K, c->scale);
     default:
         return F(softmax_xent_loss)(dy, X[0], c->targets, c->T, c->C, c->scale);
     }

@@ -41,7 +41,7 @@ typedef struct {
     float grad_scale;
     uint64_t seed;
     t2m_arena arena;
-    double l1, l1_pre, guided, delta, pitch, frames;
+    double l1, l1_pre, guided, delta, gv, pitch, frames;
     double *per_item; /* optional [n_items] losses */
     int rc;
 } worker;
@@ -49,7 +49,7 @@ typedef struct {
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    w->l1 = w->l1_pre = w->guided = w->delta = w->pitch = 0;
+    w->l1 = w->l1_pre = w->guided = w->delta = w->gv = w->pitch = 0;
     w->rc = 0;
     for (int k = w->first; k < w->n_items; k += w->stride) {
         int i = w->items[k];
@@ -72,6 +72,7 @@ static void *worker_run(void *arg)
         w->l1_pre += L.l1_pre;
         w->guided += L.guided;
         w->delta += L.delta;
+        w->gv += L.gv;
         w->pitch += L.pitch;
         if (w->per_item)
             w->per_item[k] = L.total;
@@ -79,21 +80,13 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-/* the workers' frame-change terms (t2m_loss.delta) or pitch terms of their last run,
- * summed */
-static double sum_delta(const worker *wk, int nthreads)
+/* one of the workers' loss terms of their last run (delta, gv, pitch: the member at
+ * offset off), summed */
+static double sum_term(const worker *wk, int nthreads, size_t off)
 {
     double d = 0;
     for (int t = 0; t < nthreads; t++)
-        d += wk[t].delta;
-    return d;
-}
-
-static double sum_pitch(const worker *wk, int nthreads)
-{
-    double d = 0;
-    for (int t = 0; t < nthreads; t++)
-        d += wk[t].pitch;
+        d += *(const double *)((const char *)&wk[t] + off);
     return d;
 }
 
@@ -293,6 +286,7 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--guided-weight")) a.topts.guided_weight = (float)atof(v);
         else if (OPT("--delta-weight")) a.topts.delta_weight = (float)atof(v);
         else if (OPT("--var-weight")) a.topts.var_weight = (float)atof(v);
+        else if (OPT("--gv-weight")) a.topts.gv_weight = (float)atof(v);
         else if (OPT("--init")) init = v;
         else if (OPT("--d")) d = atoi(v);
         else if (OPT("--text-ch")) text_ch = atoi(v);
@@ -506,7 +500,7 @@ int train_acoustic_main(int argc, char **argv)
     nds.mel = normmel;
 
     double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0,
-           sum_delta_l1 = 0, sum_pitch_l = 0;
+           sum_delta_l1 = 0, sum_pitch_l = 0, sum_gv = 0;
     int64_t start_step = adam.step;
     int nsum = 0;
     while (adam.step < a.steps) {
@@ -559,8 +553,9 @@ int train_acoustic_main(int argc, char **argv)
         }
         sum_l1 += l1 / n_bp;
         sum_pre += l1_pre / n_bp;
-        sum_delta_l1 += sum_delta(wk, a.threads) / n_bp;
-        sum_pitch_l += sum_pitch(wk, a.threads) / n_bp;
+        sum_delta_l1 += sum_term(wk, a.threads, offsetof(worker, delta)) / n_bp;
+        sum_pitch_l += sum_term(wk, a.threads, offsetof(worker, pitch)) / n_bp;
+        sum_gv += sum_term(wk, a.threads, offsetof(worker, gv)) / n_bp;
         sum_g += g / n_bp;
         sum_norm += norm;
         nsum++;
@@ -577,6 +572,9 @@ int train_acoustic_main(int argc, char **argv)
             if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  delta %.4f",
                          sum_delta_l1 / nsum);
+            if (a.topts.gv_weight > 0)
+                snprintf(line + strlen(line), sizeof line - strlen(line), "  gv %.4f",
+                         sum_gv / nsum);
             if (m.pitch.n)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  pitch %.4f",
                          sum_pitch_l / nsum);
@@ -584,7 +582,7 @@ int train_acoustic_main(int argc, char **argv)
             fprintf(log, "%s\n", line);
             fflush(log);
             tlast = t;
-            sum_l1 = sum_pre = sum_g = sum_norm = sum_delta_l1 = sum_pitch_l = 0;
+            sum_l1 = sum_pre = sum_g = sum_norm = sum_delta_l1 = sum_pitch_l = sum_gv = 0;
             nsum = 0;
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
@@ -596,8 +594,9 @@ int train_acoustic_main(int argc, char **argv)
             run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
             vl1 /= n_val;
             vl1_pre /= n_val;
-            double vdelta = sum_delta(wk, a.threads) / n_val;
-            double vpitch = sum_pitch(wk, a.threads) / n_val;
+            double vdelta = sum_term(wk, a.threads, offsetof(worker, delta)) / n_val;
+            double vpitch = sum_term(wk, a.threads, offsetof(worker, pitch)) / n_val;
+            double vgv = sum_term(wk, a.threads, offsetof(worker, gv)) / n_val;
             /* trained on its own frames: also validate every step on them, and keep the best
              * model by that, which is closer to how it speaks */
             double fed = NAN;
@@ -622,6 +621,8 @@ int train_acoustic_main(int argc, char **argv)
             if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
                          vdelta);
+            if (a.topts.gv_weight > 0)
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  gv %.4f", vgv);
             if (m.pitch.n)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pitch %.4f",
                          vpitch);

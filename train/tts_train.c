@@ -22,6 +22,8 @@ static void usage(FILE *f)
             "      the model's own previous step) --attn-sharpen A (attention logits x A)\n"
             "      --delta-weight W (add W x L1 of the frames' frame-to-frame changes)\n"
             "      --var-weight W (add W x (log of their mean size / the recording's)^2)\n"
+            "      --gv-weight W (add W x (log of the mel-cepstrum's variance over the\n"
+            "      speech / the recording's)^2, c1..c24: the spectral detail)\n"
             "  vocoder OUT.ltd RUN_DIR        train the neural vocoder on the cache's waveforms; resumes\n"
             "      --steps N --batch B --minutes M --crop F --ctx F --lr LR --threads T --wav-every N\n"
             "      --tf-mels TF.ltm --tf-mix P (fine-tune: share P of crops on teacher-forced mels)\n"
