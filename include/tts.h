@@ -1,13 +1,29 @@
 /*
  * libtts — neural text-to-speech engine.
  *
- * This is the only header an embedding program needs.
+ * This is the only header an embedding program needs (pkg-config: libtts).
+ *
+ *     tts_options o = tts_default_options();    // the shipped voice
+ *     tts_engine *e;
+ *     if (tts_engine_open(&e, &o) != TTS_OK) {    // e is set even on failure
+ *         fprintf(stderr, "%s\n", tts_engine_error(e));
+ *         tts_engine_close(e);
+ *         return 1;
+ *     }
+ *     tts_synthesize_to_file(e, "Hello, world.", "hello.wav");
+ *     // or tts_synthesize(e, text, callback, user): float PCM and word events as made
+ *     tts_engine_close(e);
  *
  * Thread safety: an engine is used by one thread at a time. Different engines may be
  * used from different threads at once; the library serializes its calls into eSpeak NG
  * internally. An engine with tts_options.threads >= 2 starts a worker thread of its own
  * inside each synthesis call (ended before the call returns; it blocks all signals).
  * Nothing in the library calls exit() or prints.
+ *
+ * Compatibility: the library exports only what this header declares (TTS_API). The
+ * options carry their own size, which tts_default_options() fills in: a program built
+ * against this header keeps working with a later library whose tts_options has grown
+ * (the new fields take their defaults).
  */
 #ifndef TTS_H
 #define TTS_H
@@ -19,8 +35,14 @@
 extern "C" {
 #endif
 
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define TTS_API __attribute__((visibility("default")))
+#else
+#define TTS_API
+#endif
+
 #define TTS_VERSION_MAJOR 0
-#define TTS_VERSION_MINOR 1
+#define TTS_VERSION_MINOR 2
 #define TTS_VERSION_PATCH 0
 
 /* Status codes: 0 is success, every failure is negative. */
@@ -38,10 +60,10 @@ typedef enum {
 } tts_status;
 
 /* Human-readable name of a status code (never NULL). */
-const char *tts_status_string(int status);
+TTS_API const char *tts_status_string(int status);
 
 /* Library version string, e.g. "0.1.0". */
-const char *tts_version(void);
+TTS_API const char *tts_version(void);
 
 /* ---- engine ------------------------------------------------------------------------ */
 
@@ -50,6 +72,8 @@ typedef struct tts_engine tts_engine;
 #define TTS_GL_MAX_ITERS 1000 /* tts_options.griffin_lim_iters at most */
 
 typedef struct {
+    size_t size;            /* sizeof(tts_options) as the program was built: set by
+                             * tts_default_options() / tts_options_init(); leave it */
     const char *model_path; /* voice model file; NULL = the shipped default voice */
     const char *vocoder;    /* NULL or "default": the voice's neural vocoder when it has one,
                              * else Griffin-Lim; "wavenet": the neural one (an error if the
@@ -67,7 +91,6 @@ typedef struct {
     float sentence_silence; /* seconds of silence after each sentence */
     int griffin_lim_iters;  /* iterations of the Griffin-Lim vocoder, 0 .. TTS_GL_MAX_ITERS;
                              * 0 = default */
-    /* -- added after 0.1.0 (new fields go at the end) -- */
     int ssml;               /* how tts_synthesize reads its text: 0 = auto (SSML when it
                              * begins, after white space, with "<speak" or "<?xml"),
                              * 1 = always SSML, -1 = always plain text */
@@ -82,21 +105,32 @@ typedef struct {
                              * 0 = 36000 (10 hours); more stops it with TTS_E_INVALID */
 } tts_options;
 
-/* The defaults, by value: shipped voice, best vocoder, rate 1, volume 1, 0.2 s pauses,
- * SSML detected, no lexicon. */
-tts_options tts_default_options(void);
+/* Fills *opts with the defaults: shipped voice, best vocoder, rate 1, volume 1, 0.2 s
+ * pauses, SSML detected, no lexicon; and its size. Use the macro, which passes the size. */
+TTS_API void tts_options_init_sized(tts_options *opts, size_t size);
+#define tts_options_init(opts) tts_options_init_sized((opts), sizeof *(opts))
+
+/* The defaults, by value (inline: the size is this header's). */
+static inline tts_options tts_default_options(void)
+{
+    tts_options o;
+    tts_options_init(&o);
+    return o;
+}
 
 /* Opens an engine. *out receives an engine even on failure (unless memory ran out, then
  * NULL), so that tts_engine_error() can say what went wrong; close it either way.
- * Returns TTS_E_NO_MODEL when no voice model is installed or found, TTS_E_INVALID for
- * bad options or a bad lexicon (the message names the file and line). */
-int tts_engine_open(tts_engine **out, const tts_options *opts);
-void tts_engine_close(tts_engine *engine); /* NULL is fine */
+ * opts NULL: the defaults; else made by tts_default_options() or tts_options_init() (a
+ * size of 0 is TTS_E_INVALID). Returns TTS_E_NO_MODEL when no voice model is installed or
+ * found, TTS_E_INVALID for bad options or a bad lexicon (the message names the file and
+ * line). */
+TTS_API int tts_engine_open(tts_engine **out, const tts_options *opts);
+TTS_API void tts_engine_close(tts_engine *engine); /* NULL is fine */
 
 /* Message describing the engine's last failure ("" if none). Valid until the next call. */
-const char *tts_engine_error(const tts_engine *engine);
+TTS_API const char *tts_engine_error(const tts_engine *engine);
 /* Output sample rate in Hz (mono). */
-int tts_engine_sample_rate(const tts_engine *engine);
+TTS_API int tts_engine_sample_rate(const tts_engine *engine);
 
 typedef enum {
     TTS_EVENT_SENTENCE_START = 1,
@@ -148,14 +182,15 @@ typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
  * TTS_E_INVALID with "SSML line L, column C: …" and nothing is spoken. A prosody change
  * inside a sentence splits it into parts spoken one after another without a pause; a
  * <break> replaces the pause that would follow a sentence. Elements nest at most 64 deep. */
-int tts_synthesize(tts_engine *engine, const char *text, tts_audio_cb cb, void *user_data);
+TTS_API int tts_synthesize(tts_engine *engine, const char *text, tts_audio_cb cb,
+                           void *user_data);
 
 /* Speaks text into an audio file: 16-bit WAV, or by the path's extension FLAC (.flac), Ogg
  * Vorbis (.ogg, .oga), Opus (.opus) or MP3 (.mp3); TTS_E_INVALID when the installed
  * libsndfile cannot encode that, or a pipe is given anything but WAV. On failure (and if
  * the process is killed) no file is left behind; through a symbolic link, the file it
  * points to is written. */
-int tts_synthesize_to_file(tts_engine *engine, const char *text, const char *wav_path);
+TTS_API int tts_synthesize_to_file(tts_engine *engine, const char *text, const char *wav_path);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,7 @@
  * The engine behind include/tts.h: frontend -> acoustic model -> vocoder -> callback.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -54,12 +55,33 @@ struct tts_engine {
     char voc_path[4096];
 };
 
-tts_options tts_default_options(void)
+void tts_options_init_sized(tts_options *opts, size_t size)
 {
-    tts_options o = {.model_path = NULL, .vocoder = NULL, .threads = 1, .rate = 1.0f,
-                     .volume = 1.0f, .sentence_silence = 0.2f, .griffin_lim_iters = 32,
-                     .ssml = 0, .lexicon_path = NULL};
-    return o;
+    if (!opts || size < sizeof opts->size)
+        return;
+    tts_options o = {.size = sizeof o, .model_path = NULL, .vocoder = NULL, .threads = 1,
+                     .rate = 1.0f, .volume = 1.0f, .sentence_silence = 0.2f,
+                     .griffin_lim_iters = 32, .ssml = 0, .lexicon_path = NULL};
+    /* a program built against an older, smaller tts_options gets its part */
+    memcpy(opts, &o, size < sizeof o ? size : sizeof o);
+    opts->size = size;
+}
+
+/* The caller's options, of the size it was built with, onto this library's: fields it
+ * does not know take their defaults. */
+static int options_take(tts_options *dst, const tts_options *src, tts_err *err)
+{
+    tts_options_init(dst);
+    if (!src)
+        return TTS_OK;
+    if (src->size < offsetof(tts_options, griffin_lim_iters) + sizeof src->griffin_lim_iters ||
+        src->size > 65536)
+        return tts_seterr(err, TTS_E_INVALID,
+                          "tts_options.size is %zu: make the options with tts_default_options() "
+                          "or tts_options_init()", src->size);
+    memcpy(dst, src, src->size < sizeof *dst ? src->size : sizeof *dst);
+    dst->size = sizeof *dst;
+    return TTS_OK;
 }
 
 static int file_exists(const char *p)
@@ -129,8 +151,10 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     *out = e;
     if (!e)
         return TTS_E_NOMEM;
-    e->opts = opts ? *opts : tts_default_options();
-    tts_options *o = &e->opts;
+    int rc = options_take(&e->opts, opts, &e->err);
+    if (rc)
+        return rc;
+    const tts_options *o = &e->opts;
     if (o->threads < 0 || o->threads > 64)
         return tts_seterr(&e->err, TTS_E_INVALID, "threads %d is outside 0 .. 64", o->threads);
     if (!(o->rate >= 0.5f && o->rate <= 2.0f))
@@ -173,7 +197,6 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
                           "(train one with tts-train, or pass a model file)",
                           VOICE_FILE, TTS_MODELS_INSTALL_DIR, TTS_MODELS_SOURCE_DIR);
     }
-    int rc;
     const char *symbols;
     if ((rc = tts_mf_open(&e->mf, e->model_path, &e->err)))
         return rc;

@@ -4,6 +4,7 @@
  * neural vocoder): the same output as one thread, cancellation, the worker's failures. */
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +825,40 @@ static void test_pitch(const char *dir)
     remove(path);
 }
 
+/* tts_options carries its size: options of an older, smaller layout open with the newer
+ * fields at their defaults (whatever lies past their end), and options that were not made
+ * by tts_default_options() / tts_options_init() (size 0) are refused with a message. */
+static void test_options_size(void)
+{
+    /* an "old program": its struct ends before pitch; what follows is garbage that would
+     * be an invalid pitch, silence limit and time limit if it were read */
+    union {
+        tts_options o;
+        unsigned char bytes[sizeof(tts_options)];
+    } u;
+    memset(u.bytes, 0xff, sizeof u.bytes);
+    size_t old = offsetof(tts_options, pitch);
+    tts_options_init_sized(&u.o, old);
+    CHECK(u.o.size == old && u.bytes[old] == 0xff, "init writes no more than its size");
+    CHECK(u.o.rate == 1.0f && u.o.threads == 1 && u.o.model_path == NULL, "init's defaults");
+    u.o.model_path = model_path;
+    tts_engine *e;
+    int rc = tts_engine_open(&e, &u.o);
+    CHECK(rc == TTS_OK, "older, smaller options: %s", tts_engine_error(e));
+    tts_engine_close(e);
+
+    tts_options z;
+    memset(&z, 0, sizeof z);
+    z.model_path = model_path;
+    z.rate = z.volume = 1;
+    CHECK(tts_engine_open(&e, &z) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "tts_default_options"),
+          "options of size 0: %s", tts_engine_error(e));
+    tts_engine_close(e);
+    tts_options d = tts_default_options();
+    CHECK(d.size == sizeof d, "tts_default_options sets the size");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/tts_engine_XXXXXX";
@@ -834,6 +869,7 @@ int main(void)
     test_pitch(dir);
     test_limits();
     test_open_close_cycles();
+    test_options_size();
 
     /* errors */
     tts_options o = tts_default_options();
