@@ -33,8 +33,9 @@ pkgs=(gcc libc6-dev meson ninja-build pkg-config
       libespeak-ng-dev espeak-ng-data libsndfile1-dev libfftw3-dev portaudio19-dev
       libopenblas-dev libpng-dev)
 # --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/), and
-# valgrind for tests/test_valgrind.sh (skipped without it).
-dev_pkgs=(clang libclang-rt-14-dev valgrind)
+# valgrind for tests/test_valgrind.sh (skipped without it), NumPy for the Python binding's
+# array test (tests/test_python.py; python3 itself comes with meson).
+dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy)
 ((dev)) && pkgs+=("${dev_pkgs[@]}")
 
 missing=()
