@@ -185,6 +185,9 @@ static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
         fprintf(stderr, "tts: %s\n", msg[0] ? msg : tts_status_string(rc));
         return status_exit(s->failed ? s->failed : rc);
     }
+    const char *note = tts_engine_error(eng); /* spoken, with a word on what was read leniently */
+    if (note[0])
+        fprintf(stderr, "tts: note: %s\n", note);
     return 0;
 }
 

@@ -5,13 +5,19 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { EL_SPEAK, EL_BREAK, EL_PROSODY, EL_SAYAS, EL_SUB, EL_PHONEME, EL_S, EL_P, EL_N };
-static const char *const el_names[EL_N] = {"speak", "break", "prosody", "say-as",
-                                           "sub",   "phoneme", "s",     "p"};
+enum {
+    EL_SPEAK, EL_BREAK, EL_PROSODY, EL_SAYAS, EL_SUB, EL_PHONEME, EL_S, EL_P, EL_MARK,
+    EL_EMPHASIS, EL_VOICE, EL_LANG, EL_N,
+    EL_OTHER = EL_N /* an element this subset does not know: its content is spoken */
+};
+static const char *const el_names[EL_N] = {"speak", "break", "prosody", "say-as", "sub",
+                                           "phoneme", "s", "p", "mark", "emphasis", "voice",
+                                           "lang"};
 
 enum { SA_CHARS, SA_CARDINAL, SA_ORDINAL, SA_DATE, SA_TELEPHONE };
 
@@ -20,6 +26,7 @@ enum { SA_CHARS, SA_CARDINAL, SA_ORDINAL, SA_DATE, SA_TELEPHONE };
 typedef struct {
     int el;
     size_t at;            /* the '<' of its start tag */
+    size_t name, name_len; /* its name in the source */
     size_t content;       /* first byte after its start tag */
     float rate, volume;   /* in force inside it */
     float pitch;          /* semitones, in force inside it */
@@ -55,6 +62,11 @@ typedef struct {
     fe_buf abuf;
     attr attrs[MAX_ATTRS];
     int n_attrs;
+    /* <mark>s: their source spans, and their names NUL-separated in mark_names */
+    tts_mark *marks;
+    size_t n_marks, cap_marks;
+    fe_buf mark_names;
+    char warning[256];           /* the first element spoken as its content, or "" */
     int oom;
 } parser;
 
@@ -676,6 +688,12 @@ static int is_capture(int el)
     return el == EL_SAYAS || el == EL_SUB || el == EL_PHONEME;
 }
 
+/* elements that hold nothing (white space aside) */
+static int is_empty_el(int el)
+{
+    return el == EL_BREAK || el == EL_MARK;
+}
+
 static const attr *get_attr(parser *p, const char *name)
 {
     for (int i = 0; i < p->n_attrs; i++)
@@ -703,11 +721,12 @@ static int check_attrs(parser *p, int el, const char *const *names)
     return TTS_OK;
 }
 
-/* what a start tag does; self: it was <x/> */
-static int start_element(parser *p, int el, size_t at, size_t content, int self)
+/* what a start tag does; self: it was <x/>; name: its name in the source */
+static int start_element(parser *p, int el, size_t at, size_t content, int self, size_t name,
+                         size_t name_len)
 {
     const frame *top = &p->st[p->depth - 1];
-    frame f = {el, at, content, top->rate, top->volume, top->pitch};
+    frame f = {el, at, name, name_len, content, top->rate, top->volume, top->pitch};
     int rc = TTS_OK;
     switch (el) {
     case EL_SPEAK:
@@ -730,6 +749,67 @@ static int start_element(parser *p, int el, size_t at, size_t content, int self)
         seg_push(p, (tts_seg){TTS_SEG_BREAK, p->text.n, 0, 1, 1, 0, ms, at, content - at, 0});
         break;
     }
+    case EL_MARK: {
+        static const char *const names[] = {"name", NULL};
+        const attr *a = get_attr(p, "name");
+        if ((rc = check_attrs(p, el, names)))
+            return rc;
+        if (!a)
+            return perr(p, at, "<mark> needs name=");
+        if (p->n_marks == p->cap_marks) {
+            size_t cap = p->cap_marks ? 2 * p->cap_marks : 8;
+            tts_mark *m = realloc(p->marks, cap * sizeof *m);
+            if (!m)
+                return nomem(p);
+            p->marks = m;
+            p->cap_marks = cap;
+        }
+        /* the name's place in mark_names for now; a pointer once the buffer is final */
+        p->marks[p->n_marks++] = (tts_mark){at, content - at, p->text.n,
+                                            (const char *)(uintptr_t)p->mark_names.n};
+        fe_buf_putn(&p->mark_names, aval(p, a), a->val_len);
+        fe_buf_putc(&p->mark_names, '\0');
+        break;
+    }
+    case EL_EMPHASIS: {
+        /* a little slower, higher and louder (reduced: the opposite); none: as it was */
+        static const char *const names[] = {"level", NULL};
+        static const struct { const char *name; float rate, db, st; } levels[] = {
+            {"strong", 0.85f, 2, 2}, {"moderate", 0.92f, 1, 1}, {"none", 1, 0, 0},
+            {"reduced", 1.08f, -1, -1}};
+        const attr *lv = get_attr(p, "level");
+        if ((rc = check_attrs(p, el, names)))
+            return rc;
+        int k = 1;
+        if (lv) {
+            const char *v;
+            size_t n;
+            trimmed(p, lv, &v, &n);
+            for (k = 0; k < 4 && !eqn(v, n, levels[k].name); k++)
+                ;
+            if (k == 4)
+                return bad_value(p, lv, "emphasis", "strong, moderate, none or reduced");
+        }
+        f.rate = top->rate * levels[k].rate;
+        f.volume = top->volume * powf(10, levels[k].db / 20);
+        f.pitch = fminf(fmaxf(top->pitch + levels[k].st, -12), 12);
+        break;
+    }
+    case EL_VOICE:
+    case EL_LANG:
+    case EL_OTHER:
+        /* spoken as their content in the engine's voice (the only one it has open); any
+         * attributes. An element this subset does not know is noted, not an error: screen
+         * readers and other engines' documents carry markup of their own */
+        if (el == EL_OTHER && !p->warning[0]) {
+            size_t line, col;
+            tts_text_line_col(p->s, p->n, at, &line, &col);
+            snprintf(p->warning, sizeof p->warning,
+                     "SSML line %zu, column %zu: <%.*s> is not SSML that libtts knows; its "
+                     "content was spoken", line, col, (int)(name_len > 40 ? 40 : name_len),
+                     p->s + name);
+        }
+        break;
     case EL_PROSODY: {
         static const char *const names[] = {"rate", "volume", "pitch", "range", NULL};
         const attr *r = get_attr(p, "rate"), *v = get_attr(p, "volume");
@@ -919,9 +999,9 @@ static int char_data(parser *p, size_t a, size_t b)
                             p->root_done ? "text after </speak>" : "text before <speak>");
         } else {
             const frame *top = &p->st[p->depth - 1];
-            if (top->el == EL_BREAK) {
+            if (is_empty_el(top->el)) {
                 if (!all_ws(p->s + i, j - i) || (j < b && !is_ws((char)cp)))
-                    return perr(p, i, "<break> must be empty");
+                    return perr(p, i, "<%s> must be empty", el_names[top->el]);
             } else if (is_capture(top->el)) {
                 fe_buf_putn(&p->cap, p->s + i, j - i);
                 fe_buf_putn(&p->cap, dec, dn);
@@ -1064,8 +1144,8 @@ static int parse(parser *p)
                     return perr(p, at, p->root_done ? "text after </speak>" : "text before <speak>");
             } else {
                 const frame *top = &p->st[p->depth - 1];
-                if (top->el == EL_BREAK && !all_ws(p->s + a, e - a))
-                    return perr(p, at, "<break> must be empty");
+                if (is_empty_el(top->el) && !all_ws(p->s + a, e - a))
+                    return perr(p, at, "<%s> must be empty", el_names[top->el]);
                 if (is_capture(top->el))
                     fe_buf_putn(&p->cap, p->s + a, e - a);
                 else
@@ -1095,12 +1175,13 @@ static int parse(parser *p)
             if (p->depth == 0)
                 return perr(p, at, "</%.*s> closes nothing", (int)nl, p->s + n0);
             const frame *top = &p->st[p->depth - 1];
-            if (!eqn(p->s + n0, nl, el_names[top->el])) {
+            if (nl != top->name_len || memcmp(p->s + n0, p->s + top->name, nl)) {
                 size_t line, col;
+                int tl = (int)(top->name_len > 40 ? 40 : top->name_len);
                 tts_text_line_col(p->s, p->n, top->at, &line, &col);
-                return perr(p, at, "<%s> closed by </%.*s> (<%s> opened at line %zu, column "
-                            "%zu)", el_names[top->el], (int)nl, p->s + n0, el_names[top->el],
-                            line, col);
+                return perr(p, at, "<%.*s> closed by </%.*s> (<%.*s> opened at line %zu, column "
+                            "%zu)", tl, p->s + top->name, (int)(nl > 40 ? 40 : nl), p->s + n0,
+                            tl, p->s + top->name, line, col);
             }
             int rc = end_element(p, at, k + 1);
             if (rc)
@@ -1115,19 +1196,19 @@ static int parse(parser *p)
         while (k < p->n && name_char((unsigned char)p->s[k]))
             k++;
         size_t nl = k - n0;
-        int el = find_el(p->s + n0, nl);
+        int el = find_el(p->s + n0, nl), cut = (int)(nl > 40 ? 40 : nl);
         if (el < 0)
-            return perr(p, at, "unknown element <%.*s> (SSML here: speak, break, prosody, "
-                        "say-as, sub, phoneme, s, p)", (int)(nl > 40 ? 40 : nl), p->s + n0);
+            el = EL_OTHER;
         if (p->root_done)
-            return perr(p, at, "<%s> after </speak>", el_names[el]);
+            return perr(p, at, "<%.*s> after </speak>", cut, p->s + n0);
         if (p->depth == 0 && el != EL_SPEAK)
-            return perr(p, at, "the document must begin with <speak>, not <%s>", el_names[el]);
+            return perr(p, at, "the document must begin with <speak>, not <%.*s>", cut,
+                        p->s + n0);
         if (p->depth > 0) {
             int top = p->st[p->depth - 1].el;
-            if (is_capture(top) || top == EL_BREAK)
-                return perr(p, at, "<%s> may hold only text, not <%s>", el_names[top],
-                            el_names[el]);
+            if (is_capture(top) || is_empty_el(top))
+                return perr(p, at, "<%s> may hold only %s, not <%.*s>", el_names[top],
+                            is_empty_el(top) ? "nothing" : "text", cut, p->s + n0);
         }
         int self, rc;
         if ((rc = read_tag(p, at, &k, &self)))
@@ -1136,9 +1217,9 @@ static int parse(parser *p)
             static const char *const names[] = {"version", NULL};
             if ((rc = check_attrs(p, el, names)))
                 return rc;
-            p->st[p->depth++] = (frame){EL_SPEAK, at, k, 1, 1, 0};
+            p->st[p->depth++] = (frame){EL_SPEAK, at, n0, nl, k, 1, 1, 0};
             p->root_seen = 1;
-        } else if ((rc = start_element(p, el, at, k, self))) {
+        } else if ((rc = start_element(p, el, at, k, self, n0, nl))) {
             return rc;
         }
         if (self && (rc = end_element(p, k, k)))
@@ -1147,8 +1228,8 @@ static int parse(parser *p)
     }
     if (p->depth > 0) {
         const frame *top = &p->st[p->depth - 1];
-        return perr(p, top->at, "<%s> is not closed (the document ends first)",
-                    el_names[top->el]);
+        return perr(p, top->at, "<%.*s> is not closed (the document ends first)",
+                    (int)(top->name_len > 40 ? 40 : top->name_len), p->s + top->name);
     }
     if (!p->root_seen)
         return tts_seterr(p->err, TTS_E_INVALID, "SSML line 1, column 1: the document has no "
@@ -1176,6 +1257,7 @@ int tts_ssml_parse(tts_doc *doc, const char *src, size_t len, const tts_symtab *
     fe_buf_init(&p->cap);
     fe_buf_init(&p->repl);
     fe_buf_init(&p->abuf);
+    fe_buf_init(&p->mark_names);
     int rc = parse(p);
     if (!rc && (p->oom || fe_buf_cstr(&p->text)))
         rc = nomem(p);
@@ -1188,6 +1270,14 @@ int tts_ssml_parse(tts_doc *doc, const char *src, size_t len, const tts_symtab *
     doc->n_segs = p->n_segs;
     doc->src = p->s;
     doc->src_len = len;
+    if (!rc && p->n_marks && fe_buf_cstr(&p->mark_names))
+        rc = nomem(p);
+    doc->marks = p->marks;
+    doc->n_marks = p->n_marks;
+    doc->mark_names = p->mark_names.p;
+    for (size_t i = 0; !rc && i < p->n_marks; i++)
+        doc->marks[i].name = p->mark_names.p + (uintptr_t)doc->marks[i].name;
+    memcpy(doc->warning, p->warning, sizeof doc->warning);
     fe_buf_free(&p->cap);
     fe_buf_free(&p->repl);
     fe_buf_free(&p->abuf);
@@ -1228,6 +1318,8 @@ void tts_doc_free(tts_doc *doc)
     free(doc->owned);
     free(doc->map);
     free(doc->segs);
+    free(doc->marks);
+    free(doc->mark_names);
     memset(doc, 0, sizeof *doc);
 }
 

@@ -42,9 +42,16 @@
  *   <phoneme alphabet="ipa" ph="…">  speaks ph (IPA with the voice's symbols, as
  *                                `tts --phonemes` prints them) instead of the content
  *   <s>, <p>                     sentence and paragraph
+ *   <mark name="…"/>             a tts_mark (doc->marks): neither splits nor changes the text
+ *   <emphasis level="strong|moderate|reduced|none">  a prosody change: strong 0.85 x rate,
+ *                                +2 dB, +2 st; moderate (default) 0.92 x, +1 dB, +1 st;
+ *                                reduced 1.08 x, -1 dB, -1 st; none nothing
+ *   <voice …>, <lang …>, and elements not listed here: their content, as if the tags were
+ *                                not there (any attributes); the first element not listed
+ *                                is named in doc->warning
  *   the five XML entities, &#NN; and &#xHH;, comments, CDATA sections, <?xml …?>
- * say-as, sub and phoneme hold text only. DOCTYPE, unknown elements and unknown
- * attributes are errors.
+ * say-as, sub and phoneme hold text only; break and mark nothing. DOCTYPE and unknown
+ * attributes of the elements listed are errors.
  */
 #ifndef TTS_FRONTEND_SSML_H
 #define TTS_FRONTEND_SSML_H
@@ -78,6 +85,14 @@ typedef struct {
                                    (a decoded entity, say-as words, an alias…) */
 } tts_srcmap;
 
+/* An SSML <mark name="…"/>: its tag's span in the source, the composed text's length
+ * where it stands (the words before it end there), and its name (entities decoded). */
+typedef struct {
+    size_t src_off, src_len;
+    size_t text;
+    const char *name;
+} tts_mark;
+
 typedef struct {
     const char *text;        /* composed text (NUL-terminated), len bytes */
     size_t len;
@@ -88,6 +103,11 @@ typedef struct {
     size_t n_segs;
     const char *src;         /* the source (SSML or plain text; not owned) */
     size_t src_len;
+    tts_mark *marks;         /* in document order */
+    size_t n_marks;
+    char *mark_names;        /* owns the marks' names */
+    char warning[256];       /* "" or what was read leniently: an element this subset does
+                              * not know, spoken as its content ("SSML line L, column C: …") */
 } tts_doc;
 
 /* Parses SSML src[0..len) into *doc (overwritten; free it with tts_doc_free, also after a

@@ -127,7 +127,9 @@ static inline tts_options tts_default_options(void)
 TTS_API int tts_engine_open(tts_engine **out, const tts_options *opts);
 TTS_API void tts_engine_close(tts_engine *engine); /* NULL is fine */
 
-/* Message describing the engine's last failure ("" if none). Valid until the next call. */
+/* Message describing the engine's last failure ("" if none); after a synthesis call that
+ * succeeded, "" or a note on what it read leniently (an SSML element it does not know,
+ * spoken as its content). Valid until the next call. */
 TTS_API const char *tts_engine_error(const tts_engine *engine);
 /* Output sample rate in Hz (mono). */
 TTS_API int tts_engine_sample_rate(const tts_engine *engine);
@@ -136,7 +138,8 @@ typedef enum {
     TTS_EVENT_SENTENCE_START = 1,
     TTS_EVENT_SENTENCE_END = 2,
     TTS_EVENT_WORD = 3,
-    TTS_EVENT_PHONEME = 4
+    TTS_EVENT_PHONEME = 4,
+    TTS_EVENT_MARK = 5
 } tts_event_type;
 
 /* Events, in the order of their sample positions (never decreasing):
@@ -148,6 +151,9 @@ typedef enum {
  *             WORD event: text_offset/text_length are the span of the word it belongs to,
  *             sample is where the attention first reaches the symbol, and phoneme holds it
  *             (one IPA codepoint, UTF-8, as `tts --phonemes` prints it)
+ *   MARK      an SSML <mark name="…"/>: sample is where the speech after it begins (after
+ *             the audio of what precedes it); name holds the name, text_offset/text_length
+ *             the span of the <mark/> element
  * Spans are bytes of the text given to tts_synthesize: of the SSML document itself when the
  * text is SSML (a word of <say-as>, <sub> or <phoneme> spans the element's content). */
 typedef struct {
@@ -156,6 +162,9 @@ typedef struct {
     uint64_t sample;                 /* position in the output stream, in samples */
     char phoneme[8];                 /* TTS_EVENT_PHONEME: the symbol, NUL-terminated UTF-8
                                       * (one codepoint); "" for other events */
+    const char *name;                /* TTS_EVENT_MARK: the mark's name, NUL-terminated UTF-8
+                                      * (entities resolved), valid until the callback returns;
+                                      * NULL for other events */
 } tts_event;
 
 /* Receives audio as it is produced: pcm[n] mono floats in [-1, 1] at the engine's sample
@@ -177,9 +186,11 @@ typedef int (*tts_audio_cb)(const float *pcm, size_t n, const tts_event *events,
  * SSML (tts_options.ssml): <speak>, <break time="300ms" strength="…">, <prosody
  * rate="slow|80%|1.2|…" volume="loud|+6dB|50%|…" pitch="high|+2st|-10%|…">, <say-as
  * interpret-as="characters|spell-out|cardinal|ordinal|date|telephone" format="mdy|dmy|…">,
- * <sub alias="…">,
- * <phoneme alphabet="ipa" ph="…">, <s>, <p>, XML entities, comments. Malformed SSML is
- * TTS_E_INVALID with "SSML line L, column C: …" and nothing is spoken. A prosody change
+ * <sub alias="…">, <phoneme alphabet="ipa" ph="…">, <s>, <p>, <mark name="…"/> (a
+ * TTS_EVENT_MARK), <emphasis level="strong|moderate|reduced|none"> (slower, higher and
+ * louder, or the opposite), XML entities, comments. <voice>, <lang> and elements it does
+ * not know are spoken as their content (the engine's message notes the first unknown one).
+ * Malformed SSML is TTS_E_INVALID with "SSML line L, column C: …" and nothing is spoken. A prosody change
  * inside a sentence splits it into parts spoken one after another without a pause; a
  * <break> replaces the pause that would follow a sentence. Elements nest at most 64 deep. */
 TTS_API int tts_synthesize(tts_engine *engine, const char *text, tts_audio_cb cb,

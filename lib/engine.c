@@ -36,6 +36,7 @@ struct tts_engine {
     tts_options opts;
     tts_err err;
     uint64_t call_audio, call_silence; /* samples this synthesis call made, and of silence */
+    size_t next_mark;                  /* the document's first <mark> not yet reported */
     uint64_t max_audio, max_silence;   /* their limits (tts_options.max_seconds, max_silence) */
     tts_mf *mf;
     t2m_model am;
@@ -295,6 +296,7 @@ typedef struct {
     int ends;            /* chunk: a sentence ends with it (a pause follows) */
     unsigned ms;         /* break: milliseconds */
     float pitch;         /* chunk: semitones on the engine's pitch (SSML prosody) */
+    size_t src_off;      /* break: where its tag begins in the source */
 } plan_item;
 
 #define GROUP_MAX_CHUNKS 256 /* a sentence event never covers more chunks than this */
@@ -346,7 +348,7 @@ static int walker_next(walker *w, plan_item *out)
             const tts_seg *g = &d->segs[w->seg];
             size_t off, len;
             if (tts_sentences_next(&w->it, &off, &len) > 0) {
-                plan_item c = {0, g->off + off, len, g->rate, g->volume, 1, 0, g->pitch};
+                plan_item c = {0, g->off + off, len, g->rate, g->volume, 1, 0, g->pitch, 0};
                 if (w->have_pending) { /* not the last of its segment: a sentence ended */
                     *out = w->pending;
                     w->pending = c;
@@ -371,7 +373,7 @@ static int walker_next(walker *w, plan_item *out)
         const tts_seg *g = &d->segs[w->seg];
         if (g->kind == TTS_SEG_BREAK) {
             w->seg++;
-            *out = (plan_item){.is_break = 1, .ms = g->ms};
+            *out = (plan_item){.is_break = 1, .ms = g->ms, .src_off = g->src_off};
             return 1;
         }
         if (tts_sentences_begin(&w->it, d->text + g->off, g->len, NULL))
@@ -692,7 +694,33 @@ static int is_phoneme(const tts_symtab *tab, int id)
     return !tts_symtab_is_mark(tab, id);
 }
 
-/* queues the word and phoneme events of every id up to token pos */
+/* MARK events, into ev (room for max), for the document's marks before source byte
+ * src_end that were not reported yet, at sample; their count */
+static size_t mark_events(tts_engine *e, const tts_doc *doc, size_t src_end, uint64_t sample,
+                          tts_event *ev, size_t max)
+{
+    size_t n = 0;
+    while (n < max && e->next_mark < doc->n_marks && doc->marks[e->next_mark].src_off < src_end) {
+        const tts_mark *m = &doc->marks[e->next_mark++];
+        ev[n++] = (tts_event){TTS_EVENT_MARK, m->src_off, m->src_len, sample, "", m->name};
+    }
+    return n;
+}
+
+/* the marks before source byte src_end, delivered now (with no audio) at sample pos */
+static int deliver_marks(tts_engine *e, const tts_doc *doc, size_t src_end, uint64_t pos,
+                         tts_audio_cb cb, void *user)
+{
+    tts_event ev[16];
+    size_t n;
+    while ((n = mark_events(e, doc, src_end, pos, ev, 16)))
+        if (cb(NULL, 0, ev, n, user))
+            return tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+    return TTS_OK;
+}
+
+/* queues the word and phoneme events of every id up to token pos (each word's marks before
+ * its WORD event) */
 static void queue_events(frame_sink *s, int pos, uint64_t sample)
 {
     const tts_phonemes *ph = s->ph;
@@ -708,11 +736,13 @@ static void queue_events(frame_sink *s, int pos, uint64_t sample)
         size_t so, sl;
         tts_doc_source_span(s->doc, s->chunk_off + w->offset, s->chunk_off + w->offset + w->length,
                             &so, &sl);
-        if (i == w->first_id)
-            s->ev[s->n_ev++] = (tts_event){TTS_EVENT_WORD, so, sl, sample, ""};
+        if (i == w->first_id) {
+            s->n_ev += mark_events(s->e, s->doc, so, sample, s->ev + s->n_ev, s->doc->n_marks);
+            s->ev[s->n_ev++] = (tts_event){TTS_EVENT_WORD, so, sl, sample, "", NULL};
+        }
         if (is_phoneme(tab, ph->ids[i])) {
             tts_event *v = &s->ev[s->n_ev++];
-            *v = (tts_event){TTS_EVENT_PHONEME, so, sl, sample, ""};
+            *v = (tts_event){TTS_EVENT_PHONEME, so, sl, sample, "", NULL};
             snprintf(v->phoneme, sizeof v->phoneme, "%s", tts_symtab_name(tab, ph->ids[i]));
         }
     }
@@ -887,6 +917,14 @@ static int silence(tts_engine *e, tts_audio_cb cb, void *user, size_t ns, const 
     return TTS_OK;
 }
 
+/* the source byte after chunk c's text */
+static size_t chunk_src_end(const tts_doc *doc, const plan_item *c)
+{
+    size_t a, l;
+    tts_doc_source_span(doc, c->off, c->off + c->len, &a, &l);
+    return a + l;
+}
+
 /* Speaks one chunk: its sentence's START event first when first, the END event after it
  * when last (sentence span [s_off, s_off + s_len) of the source), then pause samples of
  * silence. With a pipe, the phonemes and the frames come from its worker; without, this
@@ -913,9 +951,9 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
             tts_event ev[2];
             size_t n = 0;
             if (first)
-                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
+                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, "", NULL};
             if (last)
-                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, ""};
+                ev[n++] = (tts_event){TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, "", NULL};
             if (n && cb(NULL, 0, ev, n, user))
                 rc = tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
         }
@@ -923,7 +961,7 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     }
     sink.ph = &ph;
     ids = malloc(sizeof(int) * ph.n_ids);
-    sink.ev = calloc(ph.n_words + ph.n_ids + 2, sizeof *sink.ev);
+    sink.ev = calloc(ph.n_words + ph.n_ids + 2 + doc->n_marks, sizeof *sink.ev);
     if (e->voc_loaded)
         sink.pcm = malloc(sizeof(float) * voc_render_max_tail(e->render));
     if (!ids || !sink.ev || (e->voc_loaded && !sink.pcm)) {
@@ -936,7 +974,7 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     sink.stream = e->voc_loaded && rate == 1.0f && !(tts__batch_hook && tts__batch_hook());
     sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
     if (first)
-        sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, ""};
+        sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, "", NULL};
     if (e->voc_loaded) /* streamed, it sharpens; in a batch, the frames are sharpened first */
         voc_render_reset(e->render, 1, sink.stream);
     if (pipe) {
@@ -958,8 +996,11 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         size_t n = 0;
         if ((rc = voc_render_finish(e->render, sink.pcm, &n, &e->err)))
             goto out;
-        /* any never reached: where the decoder stopped */
+        /* any never reached: where the decoder stopped; then the chunk's marks after its
+         * last word */
         queue_events(&sink, (int)ph.n_ids, *pos + sink.n * e->audio.hop_length);
+        sink.n_ev += mark_events(e, doc, chunk_src_end(doc, c), *pos + sink.n * e->audio.hop_length,
+                                 sink.ev + sink.n_ev, doc->n_marks);
         sink.final = 1;
         if ((rc = stream_out(&sink, sink.pcm, n)))
             goto out;
@@ -1010,12 +1051,14 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
         for (size_t step = 0; step < sink.steps; step++)
             queue_events(&sink, sink.token_at_step[step], *pos + (uint64_t)(step * samples_per_step));
         queue_events(&sink, (int)ph.n_ids, *pos + (uint64_t)(sink.steps * samples_per_step));
+        sink.n_ev += mark_events(e, doc, chunk_src_end(doc, c), *pos + np, sink.ev + sink.n_ev,
+                                 doc->n_marks);
         sink.final = 1;
         if ((rc = stream_out(&sink, pcm, np)))
             goto out;
         *pos += np;
     }
-    tts_event end = {TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, ""};
+    tts_event end = {TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, "", NULL};
     rc = silence(e, cb, user, pause, last ? &end : NULL, pos);
 out:
     tts_phonemes_free(&ph);
@@ -1052,8 +1095,10 @@ static int speak_group(tts_engine *e, const tts_doc *doc, const plan_item *g, si
     for (size_t i = 0; i < n; i++) {
         int rc;
         if (g[i].is_break) {
-            rc = silence(e, cb, user, (size_t)((uint64_t)g[i].ms * e->audio.sample_rate / 1000),
-                         NULL, pos);
+            rc = deliver_marks(e, doc, g[i].src_off, *pos, cb, user);
+            if (!rc)
+                rc = silence(e, cb, user,
+                             (size_t)((uint64_t)g[i].ms * e->audio.sample_rate / 1000), NULL, pos);
         } else {
             /* a sentence's pause, unless a break follows and takes its place */
             size_t pause = g[i].ends && !(i + 1 < n && g[i + 1].is_break) ? sentence_pause : 0;
@@ -1119,6 +1164,7 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
     size_t cap = 0;
     uint64_t pos = 0;
     e->call_audio = e->call_silence = 0;
+    e->next_mark = 0;
     int any = 0, have = walker_next(&w, &it);
     while (have && !rc) {
         /* a group: up to the chunk that ends a sentence, then the breaks after it */
@@ -1148,6 +1194,10 @@ int tts_synthesize(tts_engine *e, const char *text, tts_audio_cb cb, void *user)
     }
     if (pipe)
         pipe_stop(pipe); /* before the document goes: the worker reads it */
+    if (!rc && any) /* the marks after the last words */
+        rc = deliver_marks(e, &doc, (size_t)-1, pos, cb, user);
+    if (!rc && any && doc.warning[0]) /* spoken, with a word on what was read leniently */
+        snprintf(e->err.msg, sizeof e->err.msg, "%s", doc.warning);
     free(g);
     tts_doc_free(&doc);
     if (!rc && !any)

@@ -854,12 +854,15 @@ run "$TTS" -m "$model" -f bad.ssml -o ssml-bad.wav
 check "malformed SSML in a -f file (bad attribute value): exit 2, line 3, column 16" \
     '[ $rc -eq 2 ]' 'grep -q "SSML line 3, column 16: bad value \"later\" for time= of <break>" err' \
     'nothing_at ssml-bad.wav'
-for doc in '<speak>a <foo/></speak>|unknown element <foo>' '<speak>a &nbsp;</speak>|unknown entity &nbsp;' \
+for doc in '<speak>a <foo>b</bar></speak>|<foo> closed by </bar>' '<speak>a &nbsp;</speak>|unknown entity &nbsp;' \
     '<speak><p>a<break|tag is not closed' '<speak><s>a|<s> is not closed'; do
     run "$TTS" --phonemes --ssml "${doc%%|*}"
     check "malformed SSML through --phonemes: ${doc##*|}: exit 2" '[ $rc -eq 2 ]' \
         'grep -q "SSML line 1, column" err' 'grep -qF "${doc##*|}" err'
 done
+run "$TTS" -m "$model" --ssml '<speak>Hello <mark name="m1"/> there <foo>my</foo> <emphasis>friend</emphasis>.</speak>' -o ssml-lenient.wav
+check "SSML as screen readers send it (mark, emphasis, an unknown element): spoken, exit 0, a note" \
+    '[ $rc -eq 0 ]' 'good_wav ssml-lenient.wav' 'grep -q "tts: note: SSML line 1, column 38: <foo> is not SSML" err'
 run "$TTS" -m "$model" 'Say [[h@loU]] now.' -o ph-bad.wav
 check "phoneme input with an unknown symbol: exit 2, names the symbol and byte offset" \
     '[ $rc -eq 2 ]' 'grep -q "unknown phoneme symbol .@. (U+0040)" err' 'grep -q "byte offset 7" err' \

@@ -39,6 +39,8 @@ typedef struct {
     size_t n_ev;
     size_t stop_after; /* cancel once this many samples arrived (0 = never) */
     size_t early;      /* events that came before the chunk they fall in */
+    char names[16][32]; /* the first 16 marks' names (a name lives only during its callback) */
+    size_t n_names;
 } capture;
 
 static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
@@ -59,8 +61,15 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         c->calls_before_end++;
     for (size_t i = 0; i < n_ev; i++)
         c->early += ev[i].sample > c->n; /* c->n: the end of this chunk */
-    for (size_t i = 0; i < n_ev && c->n_ev < 1024; i++)
-        c->ev[c->n_ev++] = ev[i];
+    for (size_t i = 0; i < n_ev && c->n_ev < 1024; i++) {
+        c->ev[c->n_ev] = ev[i];
+        if (ev[i].type == TTS_EVENT_MARK && c->n_names < 16) {
+            snprintf(c->names[c->n_names], sizeof c->names[0], "%s",
+                     ev[i].name ? ev[i].name : "(NULL)");
+            c->ev[c->n_ev].name = c->names[c->n_names++];
+        }
+        c->n_ev++;
+    }
     return c->stop_after && c->n >= c->stop_after;
 }
 
@@ -825,6 +834,78 @@ static void test_pitch(const char *dir)
     remove(path);
 }
 
+/* <mark>s as events: in document order, each at the sample where the speech after it
+ * begins (the word after it, the start of a break, the end), named; they neither split
+ * nor change the speech around them */
+static void test_marks(void)
+{
+    const char *doc = "<speak><mark name=\"a\"/>Hello there, <mark name=\"b\"/>world. "
+                      "<mark name=\"c\"/><break time=\"300ms\"/>How are you today?"
+                      "<mark name=\"d&amp;e\"/></speak>";
+    const char *plain = "<speak>Hello there, world. <break time=\"300ms\"/>How are you "
+                        "today?</speak>";
+    for (int threads = 1; threads <= 2; threads++) {
+        tts_options o = tts_default_options();
+        o.model_path = model_path;
+        o.threads = threads;
+        tts_engine *e;
+        CHECK(tts_engine_open(&e, &o) == TTS_OK, "open: %s", tts_engine_error(e));
+        capture c = {0}, p = {0};
+        CHECK(tts_synthesize(e, doc, on_audio, &c) == TTS_OK, "marks: %s", tts_engine_error(e));
+        CHECK(tts_synthesize(e, plain, on_audio, &p) == TTS_OK, "no marks: %s",
+              tts_engine_error(e));
+        CHECK(c.n == p.n && !memcmp(c.pcm, p.pcm, c.n * sizeof(float)),
+              "threads %d: marks change nothing of the audio (%zu vs %zu samples)", threads, c.n,
+              p.n);
+        const tts_event *mk[4] = {0}, *hello = NULL, *world = NULL, *how = NULL, *end1 = NULL;
+        size_t n_marks = 0;
+        int sorted = 1;
+        for (size_t i = 0; i < c.n_ev; i++) {
+            const tts_event *v = &c.ev[i];
+            sorted &= i == 0 || v->sample >= c.ev[i - 1].sample;
+            if (v->type == TTS_EVENT_MARK && n_marks < 4)
+                mk[n_marks++] = v;
+            else if (v->type == TTS_EVENT_MARK)
+                n_marks++;
+            if (v->type == TTS_EVENT_WORD && !strncmp(doc + v->text_offset, "Hello", 5))
+                hello = v;
+            if (v->type == TTS_EVENT_WORD && !strncmp(doc + v->text_offset, "world", 5)) {
+                world = v;
+                CHECK(i > 0 && c.ev[i - 1].type == TTS_EVENT_MARK,
+                      "the mark right before its word");
+            }
+            if (v->type == TTS_EVENT_WORD && !strncmp(doc + v->text_offset, "How", 3))
+                how = v;
+            if (v->type == TTS_EVENT_SENTENCE_END && !end1)
+                end1 = v;
+        }
+        CHECK(sorted, "events in sample order");
+        CHECK(n_marks == 4 && !strcmp(mk[0]->name, "a") && !strcmp(mk[1]->name, "b") &&
+                  !strcmp(mk[2]->name, "c") && !strcmp(mk[3]->name, "d&e"),
+              "threads %d: 4 marks in order, named: %zu", threads, n_marks);
+        CHECK(n_marks == 4 && hello && world && how && end1, "threads %d: events missing",
+              threads);
+        if (n_marks == 4 && hello && world && how && end1) {
+            CHECK(mk[0]->sample == hello->sample && mk[1]->sample == world->sample,
+                  "marks at the words after them: %llu/%llu, %llu/%llu",
+                  (unsigned long long)mk[0]->sample, (unsigned long long)hello->sample,
+                  (unsigned long long)mk[1]->sample, (unsigned long long)world->sample);
+            CHECK(mk[2]->sample == end1->sample && how->sample >= mk[2]->sample + 4800,
+                  "a mark before a break: at its start (%llu; sentence end %llu, next word %llu)",
+                  (unsigned long long)mk[2]->sample, (unsigned long long)end1->sample,
+                  (unsigned long long)how->sample);
+            CHECK(mk[3]->sample == c.n, "the last mark at the end: %llu of %zu",
+                  (unsigned long long)mk[3]->sample, c.n);
+            CHECK(!strncmp(doc + mk[1]->text_offset, "<mark name=\"b\"/>", mk[1]->text_length) &&
+                      mk[1]->text_length == 16,
+                  "a mark's span is its tag");
+        }
+        tts_engine_close(e);
+        free(c.pcm);
+        free(p.pcm);
+    }
+}
+
 /* tts_options carries its size: options of an older, smaller layout open with the newer
  * fields at their defaults (whatever lies past their end), and options that were not made
  * by tts_default_options() / tts_options_init() (size 0) are refused with a message. */
@@ -870,6 +951,7 @@ int main(void)
     test_limits();
     test_open_close_cycles();
     test_options_size();
+    test_marks();
 
     /* errors */
     tts_options o = tts_default_options();

@@ -62,6 +62,17 @@ class Binding(unittest.TestCase):
         self.assertEqual(words[0].text, "Café")
         self.assertEqual(words[0].byte_length, len("Café".encode()))
 
+    def test_marks(self):
+        with self.engine() as tts:
+            a = tts.synthesize('<speak>Hello <mark name="m1"/>there <foo>big</foo> world.'
+                               '<mark name="end"/></speak>')
+            self.assertIn("<foo> is not SSML", tts.last_note)
+        marks = [(e.name, e.sample) for e in a.events if e.type == libtts.EVENT_MARK]
+        there = [e.sample for e in a.events if e.type == libtts.EVENT_WORD and e.text == "there"]
+        self.assertEqual([m[0] for m in marks], ["m1", "end"])
+        self.assertEqual(marks[0][1], there[0])
+        self.assertEqual(marks[1][1], len(a.samples))
+
     def test_stream_matches_whole(self):
         with self.engine() as tts:
             whole = tts.synthesize(TEXT)

@@ -218,13 +218,64 @@ static void test_elements(void)
     expect_error("  \n <!-- x -->", "no <speak>", NULL);
 }
 
+/* what screen readers send: <mark> as events, <emphasis>, <voice>, <lang> and unknown
+ * elements spoken as their content (the first unknown one noted) */
+static void test_lenient(void)
+{
+    tts_doc d;
+    tts_err e = {0};
+    const char *s1 = "<speak><mark name=\"m0\"/>Hello <mark name=\"a&amp;b\"/>world. "
+                     "<mark name=\"end\"></mark></speak>";
+    CHECK(parse(&d, s1, &e) == TTS_OK, "marks: %s", e.msg);
+    CHECK(d.n_marks == 3 && !strcmp(d.marks[0].name, "m0") && !strcmp(d.marks[1].name, "a&b") &&
+              !strcmp(d.marks[2].name, "end"),
+          "marks: %zu, names decoded", d.n_marks);
+    CHECK(d.n_marks == 3 && d.marks[0].src_off == 7 && d.marks[0].src_len == 17 &&
+              !strncmp(s1 + d.marks[1].src_off, "<mark name=\"a&amp;b\"/>", d.marks[1].src_len),
+          "marks' source spans");
+    CHECK(d.n_segs == 1 && !strcmp(seg_text(&d, 0), "Hello world. "),
+          "marks do not split the text: %zu segments, '%s'", d.n_segs, seg_text(&d, 0));
+    CHECK(d.n_marks == 3 && d.marks[1].text == strlen("Hello ") && !d.warning[0],
+          "a mark's place in the composed text: %zu", d.n_marks == 3 ? d.marks[1].text : 0);
+    tts_doc_free(&d);
+
+    const char *s2 = "<speak>a <foo x=\"1\">big <b>dog</b></foo> <voice name=\"kathleen\">"
+                     "<lang xml:lang=\"en-GB\">barks</lang></voice></speak>";
+    CHECK(parse(&d, s2, &e) == TTS_OK, "unknown elements: %s", e.msg);
+    CHECK(d.n_segs == 1 && !strcmp(seg_text(&d, 0), "a big dog barks"),
+          "unknown elements spoken as their content: '%s'", seg_text(&d, 0));
+    CHECK(strstr(d.warning, "line 1, column 10: <foo> is not SSML") != NULL,
+          "the first unknown element noted: \"%s\"", d.warning);
+    CHECK(!strcmp(source_of(&d, s2, "dog"), "dog"), "offsets inside unknown elements");
+    tts_doc_free(&d);
+
+    const char *s3 = "<speak>a <emphasis>b</emphasis> <emphasis level=\"reduced\">c</emphasis> "
+                     "<emphasis level=\"none\">d</emphasis></speak>";
+    CHECK(parse(&d, s3, &e) == TTS_OK, "emphasis: %s", e.msg);
+    CHECK(d.n_segs == 4 && d.segs[1].rate < 1 && d.segs[1].pitch > 0 && d.segs[1].volume > 1 &&
+              d.segs[2].rate > 1 && d.segs[2].pitch < 0 && d.segs[2].volume < 1 &&
+              d.segs[3].rate == 1 && d.segs[3].pitch == 0 && !strcmp(seg_text(&d, 3), "d"),
+          "emphasis: slower, higher, louder; reduced the opposite; none as it was (%zu segs)",
+          d.n_segs);
+    tts_doc_free(&d);
+}
+
 static void test_errors(void)
 {
     /* line and column: 1-based, columns in codepoints */
     expect_error("<speak>\n  <prosody rate=\"slow\">\n    text</speak>",
                  "SSML line 3, column 9: <prosody> closed by </speak>", "opened at line 2, column 3");
     expect_error("<speak>\n<p>unclosed", "SSML line 2, column 1: <p> is not closed", NULL);
-    expect_error("<speak>h\xC3\xA9llo <foo>x</foo></speak>", "line 1, column 14: unknown element <foo>",
+    expect_error("<speak>h\xC3\xA9llo <foo>x</bar></speak>", "line 1, column 20: <foo> closed by </bar>",
+                 "opened at line 1, column 14");
+    expect_error("<speak>a <foo>x</speak>", "<foo> closed by </speak>", NULL);
+    expect_error("<speak>a <mark/></speak>", "line 1, column 10: <mark> needs name=", NULL);
+    expect_error("<speak>a <mark name=\"m\" time=\"1\"/></speak>", "unknown attribute time= on <mark>",
+                 NULL);
+    expect_error("<speak>a <mark name=\"m\">x</mark></speak>", "<mark> must be empty", NULL);
+    expect_error("<speak>a <mark name=\"m\"><s/></mark></speak>", "<mark> may hold only nothing",
+                 NULL);
+    expect_error("<speak><emphasis level=\"loud\">a</emphasis></speak>", "bad value \"loud\" for level=",
                  NULL);
     expect_error("<speak><break time=\"fast\"/></speak>", "line 1, column 21: bad value \"fast\" for "
                  "time= of <break>", NULL);
@@ -561,6 +612,7 @@ int main(void)
     }
     test_elements();
     test_errors();
+    test_lenient();
     test_depth();
     test_truncations();
     test_detect_plain();

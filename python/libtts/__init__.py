@@ -23,12 +23,13 @@ import threading
 import wave
 
 __all__ = ["Engine", "Audio", "Chunk", "Event", "Error", "version", "EVENT_SENTENCE_START",
-           "EVENT_SENTENCE_END", "EVENT_WORD", "EVENT_PHONEME"]
+           "EVENT_SENTENCE_END", "EVENT_WORD", "EVENT_PHONEME", "EVENT_MARK"]
 
 EVENT_SENTENCE_START = 1
 EVENT_SENTENCE_END = 2
 EVENT_WORD = 3
 EVENT_PHONEME = 4
+EVENT_MARK = 5
 _CANCELLED = -8
 
 
@@ -56,7 +57,8 @@ class _Event(ctypes.Structure):
                 ("text_offset", ctypes.c_size_t),
                 ("text_length", ctypes.c_size_t),
                 ("sample", ctypes.c_uint64),
-                ("phoneme", ctypes.c_char * 8)]
+                ("phoneme", ctypes.c_char * 8),
+                ("name", ctypes.c_char_p)]
 
 
 _AudioCb = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t,
@@ -132,13 +134,14 @@ class Error(Exception):
 class Event:
     """A sentence, word or phoneme of the text, at a sample position of the audio.
 
-    type: EVENT_SENTENCE_START, EVENT_SENTENCE_END, EVENT_WORD or EVENT_PHONEME
+    type: EVENT_SENTENCE_START, EVENT_SENTENCE_END, EVENT_WORD, EVENT_PHONEME or EVENT_MARK
     sample: its position in the output, in samples (seconds: sample / sample_rate)
     byte_offset, byte_length: its span in the UTF-8 text (of the SSML document for SSML)
     text: that span of the text; phoneme: the IPA symbol (EVENT_PHONEME, else "")
+    name: an SSML <mark>'s name (EVENT_MARK, else "")
     """
 
-    __slots__ = ("type", "sample", "byte_offset", "byte_length", "text", "phoneme")
+    __slots__ = ("type", "sample", "byte_offset", "byte_length", "text", "phoneme", "name")
 
     def __init__(self, ev, utf8):
         self.type = ev.type
@@ -148,10 +151,11 @@ class Event:
         self.text = utf8[ev.text_offset:ev.text_offset + ev.text_length].decode("utf-8",
                                                                                 "replace")
         self.phoneme = ev.phoneme.decode("utf-8", "replace")
+        self.name = ev.name.decode("utf-8", "replace") if ev.name else ""
 
     def __repr__(self):
-        names = {1: "SENTENCE_START", 2: "SENTENCE_END", 3: "WORD", 4: "PHONEME"}
-        extra = " %r" % self.phoneme if self.phoneme else ""
+        names = {1: "SENTENCE_START", 2: "SENTENCE_END", 3: "WORD", 4: "PHONEME", 5: "MARK"}
+        extra = " %r" % (self.phoneme or self.name) if self.phoneme or self.name else ""
         return "Event(%s, sample=%d, text=%r%s)" % (names.get(self.type, self.type), self.sample,
                                                      self.text, extra)
 
@@ -217,7 +221,8 @@ class Engine:
     "wavenet", "griffinlim"), vocoder_path, threads, rate (0.5 .. 2), volume (0 .. 4),
     pitch (semitones, -12 .. 12), sentence_silence (seconds), ssml (None: detect, True,
     False), lexicon (a user lexicon file), max_silence, max_seconds. Close it, or use it
-    in a with block."""
+    in a with block. After a synthesis, last_note is "" or a note on what it read
+    leniently (an SSML element it does not know, spoken as its content)."""
 
     def __init__(self, voice=None, *, vocoder=None, vocoder_path=None, threads=1, rate=1.0,
                  volume=1.0, pitch=0.0, sentence_silence=None, ssml=None, lexicon=None,
@@ -248,6 +253,7 @@ class Engine:
             raise Error(rc, msg)
         self._h = handle
         self._lock = threading.Lock()
+        self.last_note = ""
         self.sample_rate = _lib.tts_engine_sample_rate(handle)
 
     def close(self):
@@ -302,6 +308,9 @@ class Engine:
         with self._lock:
             rc = _lib.tts_synthesize(self._handle(), utf8, c_cb, None)
             err = self._fail(rc) if rc else None
+            # after success: "" or a note on what was read leniently (SSML it does not know)
+            self.last_note = "" if rc else _lib.tts_engine_error(self._h).decode("utf-8",
+                                                                                "replace")
         if failure:
             raise failure[0]
         if rc and not (rc == _CANCELLED and stopped):
