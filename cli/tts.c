@@ -29,7 +29,7 @@ static void usage(FILE *f)
         "usage: tts [OPTIONS] [TEXT...]\n"
         "Speak English text with the libtts neural voice.\n"
         "\n"
-        "Input (the first that applies):\n"
+        "Input (one of):\n"
         "  TEXT...               the words to speak (joined with spaces); a lone '-'\n"
         "                        reads stdin line by line, as with no TEXT\n"
         "  -f, --file FILE       read the text from FILE ('-' = stdin)\n"
@@ -49,7 +49,9 @@ static void usage(FILE *f)
         "                        device that consumes samples in real time, no sound)\n"
         "\n"
         "Voice:\n"
+        "  -v, --voice NAME      a voice by name (see --list-voices)\n"
         "  -m, --model FILE      voice model file (default: the shipped voice)\n"
+        "      --list-voices     list the voices installed, with where they are\n"
         "      --vocoder NAME    default (the voice's neural vocoder if it has one, else\n"
         "                        griffinlim) | wavenet | griffinlim\n"
         "      --rate R          speaking rate, 0.5 .. 2 (default 1)\n"
@@ -214,6 +216,32 @@ static int print_phonemes(tts_frontend *fe, const tts_options *o, const char *te
     return tts_frontend_format(fe, text, len, stdout, err);
 }
 
+/* --list-voices: name, language, sample rate and file of each voice found, then what
+ * its file says of the speaker and the license */
+static int print_voices(void)
+{
+    tts_voice_list *l;
+    if (tts_voices_list(&l)) {
+        fprintf(stderr, "tts: out of memory\n");
+        return EXIT_SYNTH;
+    }
+    size_t n = tts_voices_count(l);
+    if (n == 0)
+        fprintf(stderr, "tts: no voices found (see VOICES in man tts for where they are "
+                "looked for)\n");
+    for (size_t i = 0; i < n; i++) {
+        const char *spk = tts_voices_get(l, i, "speaker"), *lic = tts_voices_get(l, i, "license");
+        printf("%-16s %-8s %6s Hz  %s\n", tts_voices_get(l, i, "name"),
+               tts_voices_get(l, i, "language")[0] ? tts_voices_get(l, i, "language") : "?",
+               tts_voices_get(l, i, "sample_rate"), tts_voices_get(l, i, "path"));
+        if (spk[0] || lic[0])
+            printf("%-16s %s%s%s%s\n", "", spk, spk[0] && lic[0] ? "; " : "",
+                   lic[0] ? "license: " : "", lic);
+    }
+    tts_voices_free(l);
+    return n ? 0 : EXIT_MODEL;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -223,23 +251,27 @@ int main(int argc, char **argv)
         {"rate", required_argument, 0, 'R'},   {"volume", required_argument, 0, 'L'},
         {"silence", required_argument, 0, 'S'}, {"phonemes", no_argument, 0, 'P'},
         {"vocode", required_argument, 0, 'C'}, {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'v'},      {"stats", no_argument, 0, 'T'},
+        {"version", no_argument, 0, 'Z'},      {"stats", no_argument, 0, 'T'},
+        {"voice", required_argument, 0, 'v'},  {"list-voices", no_argument, 0, 'W'},
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL;
-    int raw = 0, play = 0, phonemes = 0, stats = 0, c;
+    int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, c;
+    int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is reported as an error, not a kill */
-    while ((c = getopt_long(argc, argv, "f:o:m:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:m:v:h", longopts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'f': file = optarg; break;
-        case 'o': out = optarg; break;
+        case 'f': file = optarg; n_file++; break;
+        case 'o': out = optarg; n_out++; break;
         case 'r': raw = 1; break;
         case 'p': play = 1; break;
-        case 'm': opts.model_path = optarg; break;
+        case 'm': opts.model_path = optarg; n_voice++; break;
+        case 'v': opts.voice = optarg; n_voice++; break;
+        case 'W': list_voices = 1; break;
         case 'V': opts.vocoder = optarg; break;
         case 'R': case 'L': case 'S': case 'H': {
             float v = strtof(optarg, &end);
@@ -268,14 +300,25 @@ int main(int argc, char **argv)
         case 'T': stats = 1; break;
         case 'C': vocode_in = optarg; break;
         case 'h': usage(stdout); return 0;
-        case 'v': printf("tts %s\n", tts_version()); return 0;
+        case 'Z': printf("tts %s\n", tts_version()); return 0;
         default: usage(stderr); return EXIT_USAGE;
         }
     }
-    if (raw + play + (out != NULL) > 1) {
-        fprintf(stderr, "tts: choose one output: -o FILE, --raw or --play\n");
+    if (raw + play + n_out > 1) {
+        fprintf(stderr, "tts: choose one output: -o FILE, --raw or --play (once)\n");
         return EXIT_USAGE;
     }
+    if (n_file > 1 || n_voice > 1) {
+        fprintf(stderr, "tts: %s given more than once\n",
+                n_file > 1 ? "-f" : "the voice (-v NAME or -m FILE)");
+        return EXIT_USAGE;
+    }
+    if (file && optind < argc) {
+        fprintf(stderr, "tts: text on the command line and -f %s: give one of them\n", file);
+        return EXIT_USAGE;
+    }
+    if (list_voices)
+        return print_voices();
     tts_err err = {0};
     if (vocode_in) {
         if (!out || !strcmp(out, "-")) {

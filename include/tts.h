@@ -103,6 +103,8 @@ typedef struct {
                              * that would make more stops with TTS_E_INVALID */
     float max_seconds;      /* seconds of audio one synthesis call may make, 0 .. 360000;
                              * 0 = 36000 (10 hours); more stops it with TTS_E_INVALID */
+    const char *voice;      /* a voice by name (see tts_voices_list), when model_path is
+                             * NULL; NULL = the shipped default voice */
 } tts_options;
 
 /* Fills *opts with the defaults: shipped voice, best vocoder, rate 1, volume 1, 0.2 s
@@ -127,12 +129,36 @@ static inline tts_options tts_default_options(void)
 TTS_API int tts_engine_open(tts_engine **out, const tts_options *opts);
 TTS_API void tts_engine_close(tts_engine *engine); /* NULL is fine */
 
+/* The open engine's voice: the same keys as tts_voices_get ("name", "language",
+ * "path", ...); NULL for an unknown key. Valid until the engine is closed. */
+TTS_API const char *tts_engine_voice(const tts_engine *engine, const char *key);
+
 /* Message describing the engine's last failure ("" if none); after a synthesis call that
  * succeeded, "" or a note on what it read leniently (an SSML element it does not know,
  * spoken as its content). Valid until the next call. */
 TTS_API const char *tts_engine_error(const tts_engine *engine);
 /* Output sample rate in Hz (mono). */
 TTS_API int tts_engine_sample_rate(const tts_engine *engine);
+
+/* ---- voices -------------------------------------------------------------------------- */
+
+/* A voice is a file NAME.ltm (its neural vocoder NAME.vocoder.ltm beside it) in one of
+ * these directories, searched in this order (the first voice of a name wins):
+ * $TTS_MODEL_DIR; $XDG_DATA_HOME/libtts/voices (default ~/.local/share/libtts/voices);
+ * DIR/libtts/voices for each DIR of $XDG_DATA_DIRS (default /usr/local/share:/usr/share);
+ * the install prefix's share/libtts/models; the source tree's models/. */
+typedef struct tts_voice_list tts_voice_list;
+
+/* The voices found (a directory that is not there has none): TTS_OK or TTS_E_NOMEM. */
+TTS_API int tts_voices_list(tts_voice_list **out);
+TTS_API size_t tts_voices_count(const tts_voice_list *list);
+/* Voice i's metadata, as its file states it: key "name", "language" (BCP 47, e.g.
+ * "en-US"), "speaker" (a description), "sample_rate" (Hz, decimal), "license", "corpus"
+ * (the recordings it was trained on), "training" (how), "path" (the voice file), "vocoder"
+ * (its vocoder file, or ""). "" where the file does not say; NULL for an unknown key or i
+ * out of range. Valid until tts_voices_free. */
+TTS_API const char *tts_voices_get(const tts_voice_list *list, size_t i, const char *key);
+TTS_API void tts_voices_free(tts_voice_list *list); /* NULL is fine */
 
 typedef enum {
     TTS_EVENT_SENTENCE_START = 1,

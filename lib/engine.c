@@ -15,6 +15,7 @@
 
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
+#include "lib/voices.h"
 #include "vocoder/render.h"
 #include "vocoder/vocoder_io.h"
 #include "core/err.h"
@@ -54,6 +55,7 @@ struct tts_engine {
     am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
     char model_path[4096];
     char voc_path[4096];
+    tts_voice_meta meta; /* tts_engine_voice */
 };
 
 void tts_options_init_sized(tts_options *opts, size_t size)
@@ -187,6 +189,9 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
                           o->vocoder);
     if (o->model_path) {
         snprintf(e->model_path, sizeof e->model_path, "%s", o->model_path);
+    } else if (o->voice) {
+        if ((rc = tts_voice_find(o->voice, e->model_path, sizeof e->model_path, &e->err)))
+            return rc;
     } else if (!find_default_model(e->model_path, sizeof e->model_path)) {
         const char *env = getenv("TTS_MODEL_DIR");
         if (env && env[0])
@@ -238,6 +243,9 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
         tts_frontend_set_lexicon(e->fe, lex);
     }
     rc = open_vocoder(e);
+    if (!rc && tts_voice_meta_read(&e->meta, e->mf, e->model_path,
+                                   e->voc_loaded ? e->voc_path : NULL))
+        rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
     /* OpenBLAS's thread count is process-wide (openblas_set_num_threads; Debian 12's
      * OpenBLAS 0.3.21 has no per-thread count). Without the pipeline, BLAS is the only
      * place where more than one core can help, so it gets `threads` (a spinning pool
@@ -269,7 +277,14 @@ void tts_engine_close(tts_engine *e)
     tts_mel_free(e->mel);
     tts_frontend_close(e->fe);
     tts_mf_close(e->mf);
+    tts_voice_meta_free(&e->meta);
     free(e);
+}
+
+const char *tts_engine_voice(const tts_engine *e, const char *key)
+{
+    int k = tts_voice_key(key);
+    return e && e->meta.v[0] && k >= 0 ? e->meta.v[k] : NULL;
 }
 
 const char *tts_engine_error(const tts_engine *e)

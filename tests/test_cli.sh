@@ -343,6 +343,37 @@ run "$TTS" -m "$model" "Hello, world." -o hello.wav
 check "-m tiny model \"Hello, world.\" -o hello.wav: exit 0, complete 16 kHz WAV" \
     '[ $rc -eq 0 ]' 'good_wav hello.wav' '[ "$wav_rate" = 16000 ]' 'nothing_at hello.wav.tmp'
 
+# Voices by name: an exported voice with its description, found in $TTS_MODEL_DIR (the XDG
+# directories pointed at nothing)
+mkdir -p vdir
+voices_env=(env "TTS_MODEL_DIR=$PWD/vdir" "XDG_DATA_HOME=$PWD/none" "XDG_DATA_DIRS=$PWD/none")
+if "$TRAIN" export "$model" vdir/tiny.ltm --meta name=tiny-test --meta language=en-US \
+    --meta "speaker=a test voice" --meta license=MIT >export.log 2>&1; then
+    run "${voices_env[@]}" "$TTS" --list-voices
+    check "--list-voices: the voice's name, language, rate and file, then speaker and license" \
+        '[ $rc -eq 0 ]' 'grep -q "^tiny-test  *en-US  *16000 Hz  .*/vdir/tiny.ltm$" out' \
+        'grep -q "a test voice; license: MIT" out'
+    run "${voices_env[@]}" "$TTS" -v tiny-test "Hello." -o byname.wav
+    check "-v NAME speaks with that voice" '[ $rc -eq 0 ]' 'good_wav byname.wav'
+    run "${voices_env[@]}" "$TTS" --voice nobody "Hello." -o noname.wav
+    check "-v with a name no voice has: exit 3, names the voices found, no file" \
+        '[ $rc -eq 3 ]' "grep -q \"no voice named 'nobody' (voices found: tiny-test\" err" \
+        'nothing_at noname.wav'
+else
+    say_fail "tts-train export --meta" "$(tail -n 3 export.log | tr '\n' '|')"
+fi
+
+# Conflicting flags are errors, not silently ignored
+echo "From a file." >conflict.txt
+run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
+check "text on the command line and -f: exit 2, nothing written" \
+    '[ $rc -eq 2 ]' 'grep -q "give one of them" err' 'nothing_at conflict.wav'
+run "$TTS" -m "$model" "Hello." -o one.wav -o two.wav
+check "-o twice: exit 2, nothing written" \
+    '[ $rc -eq 2 ]' 'grep -q "choose one output" err' 'nothing_at one.wav' 'nothing_at two.wav'
+run "$TTS" -m "$model" -v kathleen "Hello." -o both.wav
+check "-m and -v together: exit 2" '[ $rc -eq 2 ]' 'grep -q "given more than once" err'
+
 # Writing a file never touches the audio stack: no socket (eSpeak NG's audio output once
 # made a PulseAudio client at start, which tried to connect and warned on stderr)
 if command -v strace >/dev/null 2>&1; then

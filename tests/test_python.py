@@ -28,7 +28,23 @@ class Binding(unittest.TestCase):
         cls.dir.cleanup()
 
     def engine(self, **kw):
-        return libtts.Engine(self.voice, **kw)
+        return libtts.Engine(model=self.voice, **kw)
+
+    def test_voices(self):
+        os.environ["TTS_MODEL_DIR"] = self.dir.name
+        try:
+            found = {v["name"]: v for v in libtts.voices()}
+            self.assertIn("tiny", found)
+            self.assertEqual(found["tiny"]["path"], self.voice)
+            self.assertEqual(found["tiny"]["sample_rate"], 16000)
+            self.assertTrue(found["tiny"]["vocoder"].endswith("tiny.vocoder.ltm"))
+            with libtts.Engine("tiny") as tts:
+                self.assertEqual(tts.voice()["path"], self.voice)
+            with self.assertRaises(libtts.Error) as cm:
+                libtts.Engine("nobody")
+            self.assertIn("no voice named 'nobody'", str(cm.exception))
+        finally:
+            del os.environ["TTS_MODEL_DIR"]
 
     def test_version(self):
         self.assertRegex(libtts.version(), r"^\d+\.\d+\.\d+$")
@@ -111,7 +127,7 @@ class Binding(unittest.TestCase):
 
     def test_errors(self):
         with self.assertRaises(libtts.Error) as cm:
-            libtts.Engine("/nonexistent/voice.ltm")
+            libtts.Engine(model="/nonexistent/voice.ltm")
         self.assertEqual(cm.exception.status_name, libtts.Error(-3, "").status_name)
         self.assertIn("/nonexistent/voice.ltm", str(cm.exception))
         with self.assertRaises(libtts.Error) as cm:

@@ -216,8 +216,27 @@ int train_export_main(int argc, char **argv)
     double fs_amount = -1;
     const char *pos[2] = {0}, *avg[16], *holds_cache = NULL, *stand_in_cache = NULL, *gv_cache = NULL;
     double gv_amount = 1, pitch_range = 0;
+    const char *meta[16];
+    int n_meta = 0;
     for (int i = 0; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--meta") && v) {
+            /* the voice's description: KEY=VALUE, KEY one of tts.h's voice keys */
+            static const char *const keys[] = {"name", "language", "speaker", "license",
+                                               "corpus", "training"};
+            const char *eq = strchr(v, '=');
+            int ok = 0;
+            for (int k = 0; k < 6 && eq; k++)
+                ok |= (size_t)(eq - v) == strlen(keys[k]) && !strncmp(v, keys[k], eq - v);
+            if (!ok || n_meta == 16) {
+                fprintf(stderr, "tts-train export: --meta wants KEY=VALUE, KEY one of name, "
+                        "language, speaker, license, corpus, training\n");
+                return 2;
+            }
+            meta[n_meta++] = v;
+            i++;
+            continue;
+        }
         if (!strcmp(argv[i], "--attn-sharpen") && v) {
             sharpen = atof(v);
             i++;
@@ -406,6 +425,19 @@ int train_export_main(int argc, char **argv)
         t2m_to_mf_f16(w, &m);
     tts_audio_cfg_to_mf(w, &audio);
     tts_mf_set_str(w, "symbols", symbols);
+    /* the voice's description: the input's (a re-export keeps it), then --meta */
+    for (size_t i = 0; i < tts_mf_meta_count(mf); i++) {
+        tts_mf_type t;
+        const char *k = tts_mf_meta_key(mf, i, &t), *val;
+        if (t == TTS_MF_STR && !strncmp(k, "voice.", 6) && !tts_mf_get_str(mf, k, &val, &err))
+            tts_mf_set_str(w, k, val);
+    }
+    for (int i = 0; i < n_meta; i++) {
+        char key[32];
+        const char *eq = strchr(meta[i], '=');
+        snprintf(key, sizeof key, "voice.%.*s", (int)(eq - meta[i]), meta[i]);
+        tts_mf_set_str(w, key, eq + 1);
+    }
     static const char *keep_f64[] = {"train.val_loss", "train.best_val"};
     for (int i = 0; i < 2; i++) {
         double v;

@@ -45,6 +45,8 @@ static void usage(FILE *f)
             "  tfmels MODEL.ltm OUT.ltd TF.ltm the acoustic model's teacher-forced mels of every\n"
             "                                 utterance (for fine-tuning the vocoder)\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
+            "      --meta KEY=VALUE (the voice's name, language, speaker, license, corpus,\n"
+            "      training: what tts --list-voices shows; a re-export keeps the input's)\n"
             "  eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] [--vocoder VOC.ltm]\n"
             "                                 validation metrics, attention failures, WAVs for WER\n"
             "  quality EVAL_DIR [LABEL=GLOB ...] melody, spectral detail, periodicity, MCD, F0\n"

@@ -22,7 +22,7 @@ import sys
 import threading
 import wave
 
-__all__ = ["Engine", "Audio", "Chunk", "Event", "Error", "version", "EVENT_SENTENCE_START",
+__all__ = ["Engine", "Audio", "Chunk", "Event", "Error", "version", "voices", "EVENT_SENTENCE_START",
            "EVENT_SENTENCE_END", "EVENT_WORD", "EVENT_PHONEME", "EVENT_MARK"]
 
 EVENT_SENTENCE_START = 1
@@ -49,7 +49,8 @@ class _Options(ctypes.Structure):
                 ("lexicon_path", ctypes.c_char_p),
                 ("pitch", ctypes.c_float),
                 ("max_silence", ctypes.c_float),
-                ("max_seconds", ctypes.c_float)]
+                ("max_seconds", ctypes.c_float),
+                ("voice", ctypes.c_char_p)]
 
 
 class _Event(ctypes.Structure):
@@ -108,12 +109,46 @@ def _load():
     lib.tts_engine_sample_rate.argtypes = [ctypes.c_void_p]
     lib.tts_synthesize.restype = ctypes.c_int
     lib.tts_synthesize.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _AudioCb, ctypes.c_void_p]
+    lib.tts_voices_list.restype = ctypes.c_int
+    lib.tts_voices_list.argtypes = [ctypes.POINTER(ctypes.c_void_p)]
+    lib.tts_voices_count.restype = ctypes.c_size_t
+    lib.tts_voices_count.argtypes = [ctypes.c_void_p]
+    lib.tts_voices_get.restype = ctypes.c_char_p
+    lib.tts_voices_get.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    lib.tts_voices_free.restype = None
+    lib.tts_voices_free.argtypes = [ctypes.c_void_p]
+    lib.tts_engine_voice.restype = ctypes.c_char_p
+    lib.tts_engine_voice.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.tts_synthesize_to_file.restype = ctypes.c_int
     lib.tts_synthesize_to_file.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
     return lib
 
 
 _lib = _load()
+
+
+_VOICE_KEYS = ("name", "language", "speaker", "sample_rate", "license", "corpus", "training",
+               "path", "vocoder")
+
+
+def voices():
+    """The voices installed (see include/tts.h for where they are looked for), each a dict
+    with the keys name, language, speaker, sample_rate (int), license, corpus, training,
+    path and vocoder ("" where the voice file does not say)."""
+    h = ctypes.c_void_p()
+    rc = _lib.tts_voices_list(ctypes.byref(h))
+    if rc != 0:
+        raise Error(rc, "")
+    try:
+        out = []
+        for i in range(_lib.tts_voices_count(h)):
+            v = {k: _lib.tts_voices_get(h, i, k.encode()).decode("utf-8", "replace")
+                 for k in _VOICE_KEYS}
+            v["sample_rate"] = int(v["sample_rate"] or 0)
+            out.append(v)
+        return out
+    finally:
+        _lib.tts_voices_free(h)
 
 
 def version():
@@ -216,23 +251,26 @@ def _path(p):
 
 
 class Engine:
-    """A voice, loaded: Engine(voice=None, ...) where voice is a voice file's path (None: the
-    shipped voice). Keyword options as the C library's tts_options: vocoder ("default",
+    """A voice, loaded: Engine(voice=None, ...) where voice is a voice's name (see voices();
+    None: the shipped voice), or Engine(model=PATH) for a voice file. Keyword options as the
+    C library's tts_options: vocoder ("default",
     "wavenet", "griffinlim"), vocoder_path, threads, rate (0.5 .. 2), volume (0 .. 4),
     pitch (semitones, -12 .. 12), sentence_silence (seconds), ssml (None: detect, True,
     False), lexicon (a user lexicon file), max_silence, max_seconds. Close it, or use it
     in a with block. After a synthesis, last_note is "" or a note on what it read
     leniently (an SSML element it does not know, spoken as its content)."""
 
-    def __init__(self, voice=None, *, vocoder=None, vocoder_path=None, threads=1, rate=1.0,
+    def __init__(self, voice=None, *, model=None, vocoder=None, vocoder_path=None, threads=1,
+                 rate=1.0,
                  volume=1.0, pitch=0.0, sentence_silence=None, ssml=None, lexicon=None,
                  max_silence=None, max_seconds=None):
         o = _Options()
         _lib.tts_options_init_sized(ctypes.byref(o), ctypes.sizeof(o))
         # the strings must live as long as the call: keep them on the object
-        self._keep = [_path(voice), None if vocoder is None else vocoder.encode(),
-                      _path(vocoder_path), _path(lexicon)]
-        o.model_path, o.vocoder, o.vocoder_path, o.lexicon_path = self._keep
+        self._keep = [_path(model), None if vocoder is None else vocoder.encode(),
+                      _path(vocoder_path), _path(lexicon),
+                      None if voice is None else voice.encode("utf-8")]
+        o.model_path, o.vocoder, o.vocoder_path, o.lexicon_path, o.voice = self._keep
         o.threads = threads
         o.rate = rate
         o.volume = volume
@@ -255,6 +293,13 @@ class Engine:
         self._lock = threading.Lock()
         self.last_note = ""
         self.sample_rate = _lib.tts_engine_sample_rate(handle)
+
+    def voice(self):
+        """The open voice's metadata: a dict as voices() gives."""
+        v = {k: _lib.tts_engine_voice(self._handle(), k.encode()).decode("utf-8", "replace")
+             for k in _VOICE_KEYS}
+        v["sample_rate"] = int(v["sample_rate"] or 0)
+        return v
 
     def close(self):
         """Frees the engine (a stream still running is cancelled first)."""
