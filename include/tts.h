@@ -129,6 +129,12 @@ static inline tts_options tts_default_options(void)
 TTS_API int tts_engine_open(tts_engine **out, const tts_options *opts);
 TTS_API void tts_engine_close(tts_engine *engine); /* NULL is fine */
 
+/* Rate (0.5 .. 2), volume (0 .. 4) and pitch (semitones, -12 .. 12; a voice without a
+ * pitch predictor takes only 0) for the synthesis calls after this one, as tts_options
+ * has them: no reopening between utterances. TTS_E_INVALID (out of range) changes
+ * nothing. Not during a synthesis call (an engine is used by one thread at a time). */
+TTS_API int tts_engine_set_prosody(tts_engine *engine, float rate, float volume, float pitch);
+
 /* The open engine's voice: the same keys as tts_voices_get ("name", "language",
  * "path", ...); NULL for an unknown key. Valid until the engine is closed. */
 TTS_API const char *tts_engine_voice(const tts_engine *engine, const char *key);

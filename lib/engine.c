@@ -70,6 +70,18 @@ void tts_options_init_sized(tts_options *opts, size_t size)
     opts->size = size;
 }
 
+/* rate, volume and pitch within their ranges (tts.h) */
+static int check_prosody(float rate, float volume, float pitch, tts_err *err)
+{
+    if (!(rate >= 0.5f && rate <= 2.0f))
+        return tts_seterr(err, TTS_E_INVALID, "speaking rate %g is outside 0.5 .. 2", rate);
+    if (!(volume >= 0 && volume <= 4.0f))
+        return tts_seterr(err, TTS_E_INVALID, "volume %g is outside 0 .. 4", volume);
+    if (!(pitch >= -12 && pitch <= 12))
+        return tts_seterr(err, TTS_E_INVALID, "pitch %g semitones is outside -12 .. 12", pitch);
+    return TTS_OK;
+}
+
 /* The caller's options, of the size it was built with, onto this library's: fields it
  * does not know take their defaults. */
 static int options_take(tts_options *dst, const tts_options *src, tts_err *err)
@@ -160,10 +172,8 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     const tts_options *o = &e->opts;
     if (o->threads < 0 || o->threads > 64)
         return tts_seterr(&e->err, TTS_E_INVALID, "threads %d is outside 0 .. 64", o->threads);
-    if (!(o->rate >= 0.5f && o->rate <= 2.0f))
-        return tts_seterr(&e->err, TTS_E_INVALID, "speaking rate %g is outside 0.5 .. 2", o->rate);
-    if (!(o->volume >= 0 && o->volume <= 4.0f))
-        return tts_seterr(&e->err, TTS_E_INVALID, "volume %g is outside 0 .. 4", o->volume);
+    if ((rc = check_prosody(o->rate, o->volume, o->pitch, &e->err)))
+        return rc;
     if (!(o->sentence_silence >= 0 && o->sentence_silence <= 10))
         return tts_seterr(&e->err, TTS_E_INVALID, "sentence silence %g s is outside 0 .. 10",
                           o->sentence_silence);
@@ -176,9 +186,6 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!(o->max_seconds >= 0 && o->max_seconds <= 360000))
         return tts_seterr(&e->err, TTS_E_INVALID, "max_seconds %g s is outside 0 .. 360000",
                           o->max_seconds);
-    if (!(o->pitch >= -12 && o->pitch <= 12))
-        return tts_seterr(&e->err, TTS_E_INVALID, "pitch %g semitones is outside -12 .. 12",
-                          o->pitch);
     if (o->ssml < -1 || o->ssml > 1)
         return tts_seterr(&e->err, TTS_E_INVALID, "ssml %d is not -1 (plain text), 0 (auto) "
                           "or 1 (SSML)", o->ssml);
@@ -279,6 +286,26 @@ void tts_engine_close(tts_engine *e)
     tts_mf_close(e->mf);
     tts_voice_meta_free(&e->meta);
     free(e);
+}
+
+int tts_engine_set_prosody(tts_engine *e, float rate, float volume, float pitch)
+{
+    if (!e)
+        return TTS_E_INVALID;
+    tts_err_clear(&e->err);
+    if (!e->am_loaded)
+        return tts_seterr(&e->err, TTS_E_NO_MODEL, "the engine has no voice loaded");
+    int rc = check_prosody(rate, volume, pitch, &e->err);
+    if (rc)
+        return rc;
+    if (pitch != 0 && !e->am.pitch.n)
+        return tts_seterr(&e->err, TTS_E_INVALID, "%s has no pitch control (a voice trained "
+                          "without a pitch predictor): pitch must be 0", e->model_path);
+    e->opts.rate = rate;
+    e->opts.volume = volume;
+    e->opts.pitch = pitch;
+    e->infer.pitch_shift = pitch;
+    return TTS_OK;
 }
 
 const char *tts_engine_voice(const tts_engine *e, const char *key)

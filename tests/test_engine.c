@@ -834,6 +834,36 @@ static void test_pitch(const char *dir)
     remove(path);
 }
 
+/* tts_engine_set_prosody: the next calls speak as an engine opened with those settings,
+ * to the bit; out of range changes nothing */
+static void test_set_prosody(void)
+{
+    tts_engine *e = open_engine(1, 1), *ref = open_engine(1.5f, 0.5f);
+    capture a = {0}, b = {0}, c = {0};
+    CHECK(tts_engine_set_prosody(e, 1.5f, 0.5f, 0) == TTS_OK, "set: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, TEXT, on_audio, &a) == TTS_OK, "after set: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(ref, TEXT, on_audio, &b) == TTS_OK, "opened so: %s",
+          tts_engine_error(ref));
+    CHECK(a.n == b.n && a.n > 0 && !memcmp(a.pcm, b.pcm, a.n * sizeof(float)),
+          "set_prosody(1.5, 0.5) speaks as an engine opened with them (%zu vs %zu samples)", a.n,
+          b.n);
+    CHECK(tts_engine_set_prosody(e, 3, 1, 0) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "rate 3"), "rate 3: %s", tts_engine_error(e));
+    CHECK(tts_engine_set_prosody(e, 1, 5, 0) == TTS_E_INVALID, "volume 5");
+    CHECK(tts_engine_set_prosody(e, 1, 1, 2) == TTS_E_INVALID &&
+              strstr(tts_engine_error(e), "no pitch control"),
+          "pitch on a voice without a predictor: %s", tts_engine_error(e));
+    CHECK(tts_synthesize(e, TEXT, on_audio, &c) == TTS_OK && c.n == a.n &&
+              !memcmp(c.pcm, a.pcm, a.n * sizeof(float)),
+          "refused settings change nothing");
+    CHECK(tts_engine_set_prosody(NULL, 1, 1, 0) == TTS_E_INVALID, "NULL engine");
+    tts_engine_close(e);
+    tts_engine_close(ref);
+    free(a.pcm);
+    free(b.pcm);
+    free(c.pcm);
+}
+
 /* <mark>s as events: in document order, each at the sample where the speech after it
  * begins (the word after it, the start of a break, the end), named; they neither split
  * nor change the speech around them */
@@ -952,6 +982,7 @@ int main(void)
     test_open_close_cycles();
     test_options_size();
     test_marks();
+    test_set_prosody();
 
     /* errors */
     tts_options o = tts_default_options();

@@ -161,6 +161,18 @@ class Binding(unittest.TestCase):
             a = tts.synthesize("<speak>Hello <break time='500ms'/> there.</speak>")
         self.assertGreater(len(a.samples), 8000)
 
+    def test_set_prosody(self):
+        with self.engine() as tts:
+            tts.set_prosody(rate=1.5)
+            tts.set_prosody(volume=0.5)  # the rate stays
+            a = tts.synthesize("Hello there.")
+            with self.assertRaises(libtts.Error) as cm:
+                tts.set_prosody(rate=3)
+            self.assertIn("rate 3", str(cm.exception))
+            self.assertEqual(list(tts.synthesize("Hello there.").samples), list(a.samples))
+        with self.engine(rate=1.5, volume=0.5) as ref:
+            self.assertEqual(list(ref.synthesize("Hello there.").samples), list(a.samples))
+
     def test_threads(self):
         out = {}
 

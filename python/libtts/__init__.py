@@ -119,6 +119,9 @@ def _load():
     lib.tts_voices_free.argtypes = [ctypes.c_void_p]
     lib.tts_engine_voice.restype = ctypes.c_char_p
     lib.tts_engine_voice.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    lib.tts_engine_set_prosody.restype = ctypes.c_int
+    lib.tts_engine_set_prosody.argtypes = [ctypes.c_void_p, ctypes.c_float, ctypes.c_float,
+                                           ctypes.c_float]
     lib.tts_synthesize_to_file.restype = ctypes.c_int
     lib.tts_synthesize_to_file.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
     return lib
@@ -292,7 +295,18 @@ class Engine:
         self._h = handle
         self._lock = threading.Lock()
         self.last_note = ""
+        self._prosody = [o.rate, o.volume, o.pitch]
         self.sample_rate = _lib.tts_engine_sample_rate(handle)
+
+    def set_prosody(self, rate=None, volume=None, pitch=None):
+        """Rate, volume and pitch for the next calls (those not given stay as they are),
+        without reopening the engine."""
+        new = [v if v is not None else old for v, old in zip((rate, volume, pitch), self._prosody)]
+        with self._lock:
+            rc = _lib.tts_engine_set_prosody(self._handle(), *new)
+            if rc != 0:
+                raise self._fail(rc)
+        self._prosody = new
 
     def voice(self):
         """The open voice's metadata: a dict as voices() gives."""
