@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/timings.h"
 #include "audio/play.h"
 #include "audio/wav.h"
 #include "dsp/vocode.h"
@@ -67,6 +68,9 @@ static void usage(FILE *f)
         "\n"
         "Other:\n"
         "      --phonemes        print each sentence's phonemes and ids, no audio\n"
+        "      --timings FILE    write when each sentence, word, phoneme and <mark> is\n"
+        "                        heard, in seconds of the audio, by FILE's extension:\n"
+        "                        .json (all), .srt or .vtt (a subtitle per sentence)\n"
         "      --stats           with --play or --raw: print to stderr the first-audio\n"
         "                        latency (text in -> first sample out), the buffer\n"
         "                        underruns (--play), the audio and the wall time\n"
@@ -97,6 +101,9 @@ typedef struct {
     tts_err err;
     int failed;
     double t_first; /* --raw: CLOCK_MONOTONIC seconds of the first audio written */
+    tts_timings *tm;  /* --timings: the events collected */
+    const char *text; /* the text being spoken (the events' spans are in it) */
+    uint64_t base, total; /* samples before this text, and in all */
 } sink;
 
 static double mono_now(void)
@@ -109,8 +116,11 @@ static double mono_now(void)
 static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
 {
     sink *s = user;
-    (void)ev;
-    (void)n_ev;
+    if (s->tm && tts_timings_add(s->tm, s->text, s->base, ev, n_ev)) {
+        s->failed = tts_seterr(&s->err, TTS_E_NOMEM, "out of memory");
+        return 1;
+    }
+    s->total += n;
     int rc = s->mode == 'r'   ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
              : s->mode == 'w' ? tts_wav_writer_write(s->wav, pcm, n, &s->err)
                               : tts_player_push(s->player, pcm, n, &s->err);
@@ -167,10 +177,15 @@ static char *read_all(FILE *f, const char *name, int *rc)
 static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
 {
     int rc;
-    if (out && !strcmp(out, "-")) { /* a WAV stream on standard output */
+    s->text = text;
+    s->base = s->total;
+    if (out && (!strcmp(out, "-") || s->tm)) {
+        /* a WAV stream on standard output, or a file whose events are wanted too */
         s->mode = 'w';
-        rc = tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output",
-                                    tts_engine_sample_rate(eng), &s->err);
+        rc = strcmp(out, "-")
+                 ? tts_wav_writer_open(&s->wav, out, tts_engine_sample_rate(eng), &s->err)
+                 : tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output",
+                                          tts_engine_sample_rate(eng), &s->err);
         if (rc) {
             s->failed = rc;
         } else if ((rc = tts_synthesize(eng, text, on_audio, s)) != 0) {
@@ -255,9 +270,10 @@ int main(int argc, char **argv)
         {"voice", required_argument, 0, 'v'},  {"list-voices", no_argument, 0, 'W'},
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
+        {"timings", required_argument, 0, 'G'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
-    const char *file = NULL, *out = NULL, *vocode_in = NULL;
+    const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL;
     int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, c;
     int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
@@ -272,6 +288,7 @@ int main(int argc, char **argv)
         case 'm': opts.model_path = optarg; n_voice++; break;
         case 'v': opts.voice = optarg; n_voice++; break;
         case 'W': list_voices = 1; break;
+        case 'G': timings = optarg; break;
         case 'V': opts.vocoder = optarg; break;
         case 'R': case 'L': case 'S': case 'H': {
             float v = strtof(optarg, &end);
@@ -404,6 +421,12 @@ int main(int argc, char **argv)
         return rc == TTS_E_IO ? EXIT_MODEL : status_exit(rc);
     }
     sink s = {.mode = raw ? 'r' : play ? 'p' : 'o'};
+    if (timings && tts_timings_new(&s.tm, timings, tts_engine_sample_rate(eng), &err)) {
+        fprintf(stderr, "tts: %s\n", err.msg);
+        tts_engine_close(eng);
+        free(text);
+        return EXIT_USAGE;
+    }
     if (play) {
         tts_player_params pp = {.sample_rate = tts_engine_sample_rate(eng), .buffer_seconds = 2.0,
                                 .prefill_seconds = 0.15};
@@ -497,6 +520,11 @@ int main(int argc, char **argv)
                 "(%.1f ms after start), written in %.2f s\n", 1e3 * (s.t_first - t_in),
                 1e3 * (s.t_first - t_start), mono_now() - t_start);
     }
+    if (rc == 0 && s.tm && tts_timings_write(s.tm, &err)) {
+        fprintf(stderr, "tts: %s\n", err.msg);
+        rc = EXIT_SYNTH;
+    }
+    tts_timings_free(s.tm);
     tts_engine_close(eng);
     free(text);
     return rc;

@@ -363,6 +363,34 @@ else
     say_fail "tts-train export --meta" "$(tail -n 3 export.log | tr '\n' '|')"
 fi
 
+# --timings: the events in seconds of the audio written, JSON / SRT / VTT by extension
+run "$TTS" -m "$model" --ssml '<speak>Hello, world. <mark name="m1"/>How are <emphasis>you</emphasis>?</speak>' \
+    -o timed.wav --timings timed.json
+check "--timings FILE.json: sentences, words with start and end, marks; within the audio" \
+    '[ $rc -eq 0 ]' 'good_wav timed.wav' \
+    "python3 -c 'import json, wave
+d = json.load(open(\"timed.json\"))
+dur = wave.open(\"timed.wav\").getnframes() / 16000.0
+w = [x[\"text\"] for x in d[\"words\"]]
+assert w == [\"Hello\", \"world\", \"How\", \"are\", \"you\"], w
+assert [m[\"name\"] for m in d[\"marks\"]] == [\"m1\"]
+assert [s[\"text\"][:11] for s in d[\"sentences\"]] == [\"Hello, worl\", \"How are you\"]
+ends = [x[\"end\"] for x in d[\"words\"]]
+assert all(x[\"start\"] <= x[\"end\"] for x in d[\"words\"])
+assert max(ends) <= dur + 1e-3, (ends, dur)
+assert d[\"marks\"][0][\"time\"] == d[\"words\"][2][\"start\"]
+assert len(d[\"phonemes\"]) >= 10'"
+run "$TTS" -m "$model" "Hello, world. How are you?" -o timed.wav --timings timed.srt
+check "--timings FILE.srt: a numbered cue per sentence" '[ $rc -eq 0 ]' \
+    'grep -qx "1" timed.srt' 'grep -q "^00:00:00,000 --> 00:00:0[0-9],[0-9]*$" timed.srt' \
+    'grep -qx "How are you?" timed.srt'
+run "$TTS" -m "$model" "Hello, world." --raw --timings timed.vtt >/dev/null
+check "--timings FILE.vtt with --raw" '[ $rc -eq 0 ]' 'head -n 1 timed.vtt | grep -qx WEBVTT' \
+    'grep -q "^00:00:00.000 --> " timed.vtt'
+run "$TTS" -m "$model" "Hello." -o untimed.wav --timings timed.txt
+check "--timings FILE.txt: exit 2, says the extensions, nothing written" '[ $rc -eq 2 ]' \
+    'grep -q ".json, .srt or .vtt" err' 'nothing_at untimed.wav' 'nothing_at timed.txt'
+
 # Conflicting flags are errors, not silently ignored
 echo "From a file." >conflict.txt
 run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
