@@ -15,6 +15,7 @@
 
 #include "cli/timings.h"
 #include "audio/play.h"
+#include "audio/resampler.h"
 #include "audio/wav.h"
 #include "dsp/vocode.h"
 #include "frontend/frontend.h"
@@ -45,6 +46,8 @@ static void usage(FILE *f)
         "                        extension FLAC (.flac), Ogg Vorbis (.ogg), Opus (.opus)\n"
         "                        or MP3 (.mp3); '-' writes a WAV stream to stdout\n"
         "      --raw             write raw s16le mono PCM to stdout (no header)\n"
+        "      --sample-rate HZ  the output at this rate (8000 .. 192000; e.g. 22050,\n"
+        "                        48000), converted with libsoxr; default the voice's\n"
         "      --play            play on the default audio device, streaming\n"
         "                        (TTS_PLAY_NULL=1 in the environment: play into a null\n"
         "                        device that consumes samples in real time, no sound)\n"
@@ -102,6 +105,8 @@ typedef struct {
     int failed;
     double t_first; /* --raw: CLOCK_MONOTONIC seconds of the first audio written */
     tts_timings *tm;  /* --timings: the events collected */
+    tts_resampler *rs; /* --sample-rate: the output converted on the way out */
+    int rate;          /* the output's sample rate */
     const char *text; /* the text being spoken (the events' spans are in it) */
     uint64_t base, total; /* samples before this text, and in all */
 } sink;
@@ -113,6 +118,8 @@ static double mono_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static int sink_write(sink *s, const float *pcm, size_t n);
+
 static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev, void *user)
 {
     sink *s = user;
@@ -121,6 +128,28 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         return 1;
     }
     s->total += n;
+    if (s->rs && n && tts_resampler_push(s->rs, pcm, n, &pcm, &n, &s->err)) {
+        s->failed = s->err.code;
+        return 1;
+    }
+    return sink_write(s, pcm, n);
+}
+
+/* the end of the output: what the resampler holds back */
+static int sink_flush(sink *s)
+{
+    const float *pcm;
+    size_t n;
+    if (!s->rs)
+        return 0;
+    if (tts_resampler_push(s->rs, NULL, 0, &pcm, &n, &s->err))
+        return s->failed = s->err.code;
+    return sink_write(s, pcm, n) ? s->failed : 0;
+}
+
+/* n samples at the output's rate to where they go */
+static int sink_write(sink *s, const float *pcm, size_t n)
+{
     int rc = s->mode == 'r'   ? tts_raw_write_s16le(STDOUT_FILENO, pcm, n, &s->err)
              : s->mode == 'w' ? tts_wav_writer_write(s->wav, pcm, n, &s->err)
                               : tts_player_push(s->player, pcm, n, &s->err);
@@ -179,16 +208,18 @@ static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
     int rc;
     s->text = text;
     s->base = s->total;
-    if (out && (!strcmp(out, "-") || s->tm)) {
-        /* a WAV stream on standard output, or a file whose events are wanted too */
+    if (out && (!strcmp(out, "-") || s->tm || s->rs)) {
+        /* a WAV stream on standard output, or a file whose events are wanted too or whose
+         * audio is converted on the way */
         s->mode = 'w';
         rc = strcmp(out, "-")
-                 ? tts_wav_writer_open(&s->wav, out, tts_engine_sample_rate(eng), &s->err)
-                 : tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output",
-                                          tts_engine_sample_rate(eng), &s->err);
+                 ? tts_wav_writer_open(&s->wav, out, s->rate, &s->err)
+                 : tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output", s->rate,
+                                          &s->err);
         if (rc) {
             s->failed = rc;
-        } else if ((rc = tts_synthesize(eng, text, on_audio, s)) != 0) {
+        } else if ((rc = tts_synthesize(eng, text, on_audio, s)) != 0 ||
+                   (rc = sink_flush(s)) != 0) {
             tts_wav_writer_abort(s->wav);
         } else if ((rc = tts_wav_writer_close(s->wav, &s->err)) != 0) {
             s->failed = rc;
@@ -270,11 +301,11 @@ int main(int argc, char **argv)
         {"voice", required_argument, 0, 'v'},  {"list-voices", no_argument, 0, 'W'},
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
-        {"timings", required_argument, 0, 'G'},
+        {"timings", required_argument, 0, 'G'}, {"sample-rate", required_argument, 0, 'Q'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL;
-    int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, c;
+    int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, out_rate = 0, c;
     int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is reported as an error, not a kill */
@@ -289,6 +320,16 @@ int main(int argc, char **argv)
         case 'v': opts.voice = optarg; n_voice++; break;
         case 'W': list_voices = 1; break;
         case 'G': timings = optarg; break;
+        case 'Q': {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < TTS_RATE_MIN || v > TTS_RATE_MAX) {
+                fprintf(stderr, "tts: --sample-rate '%s' is not a rate in Hz from %d to %d\n",
+                        optarg, TTS_RATE_MIN, TTS_RATE_MAX);
+                return EXIT_USAGE;
+            }
+            out_rate = (int)v;
+            break;
+        }
         case 'V': opts.vocoder = optarg; break;
         case 'R': case 'L': case 'S': case 'H': {
             float v = strtof(optarg, &end);
@@ -420,7 +461,16 @@ int main(int argc, char **argv)
         /* a model file that cannot be read is an unusable model, like a corrupt one */
         return rc == TTS_E_IO ? EXIT_MODEL : status_exit(rc);
     }
-    sink s = {.mode = raw ? 'r' : play ? 'p' : 'o'};
+    sink s = {.mode = raw ? 'r' : play ? 'p' : 'o', .rate = tts_engine_sample_rate(eng)};
+    if (out_rate && out_rate != s.rate) {
+        if (tts_resampler_open(&s.rs, s.rate, out_rate, &err)) {
+            fprintf(stderr, "tts: %s\n", err.msg);
+            tts_engine_close(eng);
+            free(text);
+            return EXIT_USAGE;
+        }
+        s.rate = out_rate;
+    }
     if (timings && tts_timings_new(&s.tm, timings, tts_engine_sample_rate(eng), &err)) {
         fprintf(stderr, "tts: %s\n", err.msg);
         tts_engine_close(eng);
@@ -428,7 +478,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (play) {
-        tts_player_params pp = {.sample_rate = tts_engine_sample_rate(eng), .buffer_seconds = 2.0,
+        tts_player_params pp = {.sample_rate = s.rate, .buffer_seconds = 2.0,
                                 .prefill_seconds = 0.15};
         const char *null_sink = getenv("TTS_PLAY_NULL");
         if (null_sink && *null_sink && strcmp(null_sink, "0"))
@@ -496,6 +546,10 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
         }
     }
+    if (rc == 0 && s.mode != 'w' && sink_flush(&s)) { /* --raw, --play: the last samples */
+        fprintf(stderr, "tts: %s\n", s.err.msg);
+        rc = EXIT_SYNTH;
+    }
     if (s.player) {
         tts_err e2;
         if (rc == 0 && tts_player_drain(s.player, &e2)) {
@@ -525,6 +579,7 @@ int main(int argc, char **argv)
         rc = EXIT_SYNTH;
     }
     tts_timings_free(s.tm);
+    tts_resampler_close(s.rs);
     tts_engine_close(eng);
     free(text);
     return rc;

@@ -32,7 +32,7 @@ build_dir=${BUILD_DIR:-build}
 pkgs=(gcc libc6-dev meson ninja-build pkg-config
       libespeak-ng-dev espeak-ng-data libsndfile1-dev libfftw3-dev portaudio19-dev
       libopenblas-dev libpng-dev
-      libmicrohttpd-dev libcjson-dev libspeechd-dev speech-dispatcher)
+      libmicrohttpd-dev libcjson-dev libspeechd-dev speech-dispatcher libsoxr-dev)
 # --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/), and
 # valgrind for tests/test_valgrind.sh (skipped without it), NumPy for the Python binding's
 # array test (tests/test_python.py; python3 itself comes with meson).

@@ -391,6 +391,27 @@ run "$TTS" -m "$model" "Hello." -o untimed.wav --timings timed.txt
 check "--timings FILE.txt: exit 2, says the extensions, nothing written" '[ $rc -eq 2 ]' \
     'grep -q ".json, .srt or .vtt" err' 'nothing_at untimed.wav' 'nothing_at timed.txt'
 
+# --sample-rate: the output converted (libsoxr), as long and as loud as the voice's own
+run "$TTS" -m "$model" "Hello, world." -o rate16.wav
+run "$TTS" -m "$model" "Hello, world." -o rate48.wav --sample-rate 48000
+check "--sample-rate 48000: a 48 kHz WAV, 3 times the samples, the same loudness" \
+    '[ $rc -eq 0 ]' 'good_wav rate48.wav' '[ "$wav_rate" = 48000 ]' \
+    "python3 -c 'import wave, array, math
+def rms(p):
+    w = wave.open(p)
+    a = array.array(\"h\", w.readframes(w.getnframes()))
+    return w.getnframes(), math.sqrt(sum(x * x for x in a) / len(a))
+n16, r16 = rms(\"rate16.wav\")
+n48, r48 = rms(\"rate48.wav\")
+assert n48 == 3 * n16, (n16, n48)
+assert abs(r48 / r16 - 1) < 0.05, (r16, r48)'"
+run "$TTS" -m "$model" "Hello, world." --raw --sample-rate 22050
+check "--sample-rate 22050 with --raw" '[ $rc -eq 0 ]' \
+    "[ \$(stat -c %s out) -ge \$(( (\$(stat -c %s rate16.wav) - 44) * 22050 / 16000 - 4 )) ]"
+run "$TTS" -m "$model" "Hello." -o rate-bad.wav --sample-rate 500
+check "--sample-rate 500: exit 2, names the range, nothing written" '[ $rc -eq 2 ]' \
+    'grep -q "from 8000 to 192000" err' 'nothing_at rate-bad.wav'
+
 # Conflicting flags are errors, not silently ignored
 echo "From a file." >conflict.txt
 run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
