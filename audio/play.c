@@ -119,6 +119,41 @@ static void pa_release(void)
     pthread_mutex_unlock(&pa_mutex);
 }
 
+/* the output device named name, else the first whose name contains it (letter case
+ * aside), or paNoDevice (PortAudio acquired) */
+static PaDeviceIndex find_device(const char *name)
+{
+    int n = Pa_GetDeviceCount();
+    for (int pass = 0; pass < 2; pass++)
+        for (PaDeviceIndex i = 0; i < n; i++) {
+            const PaDeviceInfo *di = Pa_GetDeviceInfo(i);
+            if (!di || !di->name || di->maxOutputChannels < 1)
+                continue;
+            if (pass == 0 ? !strcmp(di->name, name) : strcasestr(di->name, name) != NULL)
+                return i;
+        }
+    return paNoDevice;
+}
+
+int tts_player_devices(void (*cb)(const char *name, int is_default, int channels,
+                                  double rate, void *user),
+                       void *user, tts_err *err)
+{
+    int rc = pa_acquire(err);
+    if (rc)
+        return rc;
+    int n = Pa_GetDeviceCount();
+    PaDeviceIndex def = Pa_GetDefaultOutputDevice();
+    for (PaDeviceIndex i = 0; i < n; i++) {
+        const PaDeviceInfo *di = Pa_GetDeviceInfo(i);
+        if (di && di->maxOutputChannels >= 1)
+            cb(di->name ? di->name : "?", i == def, di->maxOutputChannels,
+               di->defaultSampleRate, user);
+    }
+    pa_release();
+    return TTS_OK;
+}
+
 /* ------------------------------------------------------------------- player ---- */
 
 tts_player_params tts_player_default_params(int sample_rate)
@@ -301,8 +336,14 @@ int tts_player_open(tts_player **out, const tts_player_params *params, tts_err *
         player_free(p);
         return rc;
     }
-    PaDeviceIndex dev = Pa_GetDefaultOutputDevice();
+    PaDeviceIndex dev = par.device ? find_device(par.device) : Pa_GetDefaultOutputDevice();
     const PaDeviceInfo *di = dev == paNoDevice ? NULL : Pa_GetDeviceInfo(dev);
+    if (par.device && !di) {
+        player_free(p);
+        pa_release();
+        return tts_seterr(err, TTS_E_AUDIO, "no audio output device named '%s' (tts "
+                          "--list-devices lists them)", par.device);
+    }
     if (!di || di->maxOutputChannels < 1) {
         int count = Pa_GetDeviceCount();
         player_free(p);

@@ -62,7 +62,17 @@ typedef struct {
     double buffer_seconds;  /* ring capacity (default 2.0) */
     double prefill_seconds; /* audio buffered before playback starts (default 0.15) */
     int sink;               /* TTS_PLAYER_SINK_* (default: the device) */
+    const char *device;     /* TTS_PLAYER_SINK_DEVICE: NULL for the default output, else
+                             * the output device of this name, or else the first whose
+                             * name contains it (letter case aside); none is TTS_E_AUDIO */
 } tts_player_params;
+
+/* Calls cb for each audio output device PortAudio sees: its name, whether it is the
+ * default output, its channels and default sample rate. TTS_E_AUDIO when PortAudio does
+ * not start; no devices is not an error (cb is not called). */
+int tts_player_devices(void (*cb)(const char *name, int is_default, int channels,
+                                  double rate, void *user),
+                       void *user, tts_err *err);
 
 tts_player_params tts_player_default_params(int sample_rate);
 

@@ -51,6 +51,9 @@ static void usage(FILE *f)
         "      --play            play on the default audio device, streaming\n"
         "                        (TTS_PLAY_NULL=1 in the environment: play into a null\n"
         "                        device that consumes samples in real time, no sound)\n"
+        "      --device NAME     with --play: that output device (a part of its name\n"
+        "                        will do)\n"
+        "      --list-devices    list the audio output devices\n"
         "\n"
         "Voice:\n"
         "  -v, --voice NAME      a voice by name (see --list-voices)\n"
@@ -262,6 +265,31 @@ static int print_phonemes(tts_frontend *fe, const tts_options *o, const char *te
     return tts_frontend_format(fe, text, len, stdout, err);
 }
 
+static void print_device(const char *name, int is_default, int channels, double rate,
+                         void *user)
+{
+    int *n = user;
+    printf("%s%s  (%d channel%s, %.0f Hz)\n", name, is_default ? "  [default]" : "", channels,
+           channels == 1 ? "" : "s", rate);
+    (*n)++;
+}
+
+/* --list-devices: the audio outputs --device can name */
+static int print_devices(void)
+{
+    tts_err err;
+    int n = 0;
+    if (tts_player_devices(print_device, &n, &err)) {
+        fprintf(stderr, "tts: %s\n", err.msg);
+        return EXIT_AUDIO;
+    }
+    if (n == 0) {
+        fprintf(stderr, "tts: no audio output devices found\n");
+        return EXIT_AUDIO;
+    }
+    return 0;
+}
+
 /* --list-voices: name, language, sample rate and file of each voice found, then what
  * its file says of the speaker and the license */
 static int print_voices(void)
@@ -302,9 +330,10 @@ int main(int argc, char **argv)
         {"ssml", no_argument, 0, 'X'},         {"lexicon", required_argument, 0, 'K'},
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
         {"timings", required_argument, 0, 'G'}, {"sample-rate", required_argument, 0, 'Q'},
+        {"device", required_argument, 0, 'D'}, {"list-devices", no_argument, 0, 'E'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
-    const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL;
+    const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL, *device = NULL;
     int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, out_rate = 0, c;
     int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
@@ -320,6 +349,8 @@ int main(int argc, char **argv)
         case 'v': opts.voice = optarg; n_voice++; break;
         case 'W': list_voices = 1; break;
         case 'G': timings = optarg; break;
+        case 'D': device = optarg; break;
+        case 'E': return print_devices();
         case 'Q': {
             long v = strtol(optarg, &end, 10);
             if (end == optarg || *end || v < TTS_RATE_MIN || v > TTS_RATE_MAX) {
@@ -377,6 +408,10 @@ int main(int argc, char **argv)
     }
     if (list_voices)
         return print_voices();
+    if (device && !play) {
+        fprintf(stderr, "tts: --device is for --play\n");
+        return EXIT_USAGE;
+    }
     tts_err err = {0};
     if (vocode_in) {
         if (!out || !strcmp(out, "-")) {
@@ -479,7 +514,7 @@ int main(int argc, char **argv)
     }
     if (play) {
         tts_player_params pp = {.sample_rate = s.rate, .buffer_seconds = 2.0,
-                                .prefill_seconds = 0.15};
+                                .prefill_seconds = 0.15, .device = device};
         const char *null_sink = getenv("TTS_PLAY_NULL");
         if (null_sink && *null_sink && strcmp(null_sink, "0"))
             pp.sink = TTS_PLAYER_SINK_NULL;

@@ -412,6 +412,17 @@ run "$TTS" -m "$model" "Hello." -o rate-bad.wav --sample-rate 500
 check "--sample-rate 500: exit 2, names the range, nothing written" '[ $rc -eq 2 ]' \
     'grep -q "from 8000 to 192000" err' 'nothing_at rate-bad.wav'
 
+# Audio devices: listed, or none (no sound card: exit 4); a name no device has is an error
+run "$TTS" --list-devices
+check "--list-devices: the outputs, or exit 4 'no audio output devices found'" \
+    '[ $rc -eq 0 ] && [ -s out ] || { [ $rc -eq 4 ] && grep -q "no audio output devices found" err; }'
+run "$TTS" -m "$model" --play --device "no such device 42" "Hello."
+check "--device with a name no output has: exit 4, names it" '[ $rc -eq 4 ]' \
+    "grep -q \"no audio output device named 'no such device 42'\" err"
+run "$TTS" -m "$model" --device x "Hello." -o dev.wav
+check "--device without --play: exit 2" '[ $rc -eq 2 ]' 'grep -q "is for --play" err' \
+    'nothing_at dev.wav'
+
 # Conflicting flags are errors, not silently ignored
 echo "From a file." >conflict.txt
 run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
