@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/batch.h"
 #include "cli/timings.h"
 #include "audio/play.h"
 #include "audio/resampler.h"
@@ -74,6 +75,9 @@ static void usage(FILE *f)
         "\n"
         "Other:\n"
         "      --phonemes        print each sentence's phonemes and ids, no audio\n"
+        "      --json-input      many files in one run: each line of stdin a JSON object\n"
+        "                        {\"text\": ..., \"output\": FILE} with \"voice\", \"rate\",\n"
+        "                        \"volume\", \"pitch\" if wanted; progress on a terminal\n"
         "      --timings FILE    write when each sentence, word, phoneme and <mark> is\n"
         "                        heard, in seconds of the audio, by FILE's extension:\n"
         "                        .json (all), .srt or .vtt (a subtitle per sentence)\n"
@@ -331,10 +335,11 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
         {"timings", required_argument, 0, 'G'}, {"sample-rate", required_argument, 0, 'Q'},
         {"device", required_argument, 0, 'D'}, {"list-devices", no_argument, 0, 'E'},
+        {"json-input", no_argument, 0, 'B'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL, *device = NULL;
-    int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, out_rate = 0, c;
+    int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, out_rate = 0, batch = 0, c;
     int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is reported as an error, not a kill */
@@ -350,6 +355,7 @@ int main(int argc, char **argv)
         case 'W': list_voices = 1; break;
         case 'G': timings = optarg; break;
         case 'D': device = optarg; break;
+        case 'B': batch = 1; break;
         case 'E': return print_devices();
         case 'Q': {
             long v = strtol(optarg, &end, 10);
@@ -408,6 +414,14 @@ int main(int argc, char **argv)
     }
     if (list_voices)
         return print_voices();
+    if (batch) {
+        if (optind < argc || file || raw || play || n_out || timings || out_rate || phonemes) {
+            fprintf(stderr, "tts: --json-input reads its lines on stdin, each naming its own "
+                    "output: no TEXT, -f, -o, --raw, --play, --timings, --sample-rate\n");
+            return EXIT_USAGE;
+        }
+        return tts_batch_run(stdin, &opts, isatty(STDERR_FILENO));
+    }
     if (device && !play) {
         fprintf(stderr, "tts: --device is for --play\n");
         return EXIT_USAGE;

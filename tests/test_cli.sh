@@ -423,6 +423,31 @@ run "$TTS" -m "$model" --device x "Hello." -o dev.wav
 check "--device without --play: exit 2" '[ $rc -eq 2 ]' 'grep -q "is for --play" err' \
     'nothing_at dev.wav'
 
+# --json-input: many files in one process; a bad line is reported and the others spoken
+printf '%s\n' '{"text": "Hello there.", "output": "batch1.wav"}' \
+    '{"text": "Faster now.", "output": "batch2.wav", "rate": 1.5, "volume": 0.5}' \
+    'not json' '{"text": "x", "output": "batch3.wav", "rate": 9}' \
+    '{"text": "x", "output": "batch4.wav", "colour": 1}' >batch.jsonl
+run_in batch.jsonl "$TTS" -m "$model" --json-input
+check "--json-input: good lines spoken, bad ones named by line (exit 2), nothing for them" \
+    '[ $rc -eq 2 ]' 'good_wav batch1.wav' 'good_wav batch2.wav' \
+    'grep -q "json-input line 3: not a JSON object" err' \
+    'grep -q "json-input line 4: speaking rate 9 is outside" err' \
+    'grep -q "json-input line 5: unknown key \"colour\"" err' \
+    'nothing_at batch3.wav' 'nothing_at batch4.wav'
+"$TTS" -m "$model" --rate 1.5 --volume 0.5 "Faster now." -o batch2-ref.wav 2>/dev/null
+check "--json-input: a line's rate and volume speak as the same flags do" 'cmp -s batch2.wav batch2-ref.wav'
+run_in batch.jsonl "$TTS" -m "$model" --json-input "Hello."
+check "--json-input with TEXT: exit 2" '[ $rc -eq 2 ]' 'grep -q "reads its lines on stdin" err'
+if command -v script >/dev/null; then
+    printf '%s\n' '{"text": "Hello there.", "output": "batch5.wav"}' >batch1.jsonl
+    timeout -k 5 "$LIMIT" script -qec "'$TTS' -m '$model' --json-input <batch1.jsonl" /dev/null >tty.out 2>&1
+    check "--json-input on a terminal: a progress line" \
+        'grep -q "1 done (1 sentences, [0-9.]* s of audio, [0-9.]* x real time)" tty.out'
+else
+    skip "--json-input on a terminal: a progress line" "no script(1)"
+fi
+
 # Conflicting flags are errors, not silently ignored
 echo "From a file." >conflict.txt
 run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
