@@ -113,7 +113,11 @@ typedef struct {
     double t_first; /* --raw: CLOCK_MONOTONIC seconds of the first audio written */
     tts_timings *tm;  /* --timings: the events collected */
     tts_resampler *rs; /* --sample-rate: the output converted on the way out */
+    int progress;      /* a progress line on stderr (a terminal, a long text) */
+    long sentences;
+    double t0;
     int rate;          /* the output's sample rate */
+    int in_rate;       /* the voice's */
     const char *text; /* the text being spoken (the events' spans are in it) */
     uint64_t base, total; /* samples before this text, and in all */
 } sink;
@@ -135,6 +139,13 @@ static int on_audio(const float *pcm, size_t n, const tts_event *ev, size_t n_ev
         return 1;
     }
     s->total += n;
+    if (s->progress)
+        for (size_t i = 0; i < n_ev; i++)
+            if (ev[i].type == TTS_EVENT_SENTENCE_END) {
+                double t = mono_now() - s->t0, a = (double)s->total / s->in_rate;
+                fprintf(stderr, "\rtts: %ld sentences, %.1f s of audio, %.1f x real time ",
+                        ++s->sentences, a, t > 0 ? a / t : 0.0);
+            }
     if (s->rs && n && tts_resampler_push(s->rs, pcm, n, &pcm, &n, &s->err)) {
         s->failed = s->err.code;
         return 1;
@@ -215,7 +226,7 @@ static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
     int rc;
     s->text = text;
     s->base = s->total;
-    if (out && (!strcmp(out, "-") || s->tm || s->rs)) {
+    if (out && (!strcmp(out, "-") || s->tm || s->rs || s->progress)) {
         /* a WAV stream on standard output, or a file whose events are wanted too or whose
          * audio is converted on the way */
         s->mode = 'w';
@@ -510,7 +521,10 @@ int main(int argc, char **argv)
         /* a model file that cannot be read is an unusable model, like a corrupt one */
         return rc == TTS_E_IO ? EXIT_MODEL : status_exit(rc);
     }
-    sink s = {.mode = raw ? 'r' : play ? 'p' : 'o', .rate = tts_engine_sample_rate(eng)};
+    sink s = {.mode = raw ? 'r' : play ? 'p' : 'o', .rate = tts_engine_sample_rate(eng),
+              .in_rate = tts_engine_sample_rate(eng), .t0 = mono_now()};
+    /* a long text into a file or a pipe, watched on a terminal: say how far it is */
+    s.progress = !play && isatty(STDERR_FILENO) && text && strlen(text) > 2000;
     if (out_rate && out_rate != s.rate) {
         if (tts_resampler_open(&s.rs, s.rate, out_rate, &err)) {
             fprintf(stderr, "tts: %s\n", err.msg);
@@ -595,6 +609,8 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
         }
     }
+    if (s.progress && s.sentences)
+        fputc('\n', stderr);
     if (rc == 0 && s.mode != 'w' && sink_flush(&s)) { /* --raw, --play: the last samples */
         fprintf(stderr, "tts: %s\n", s.err.msg);
         rc = EXIT_SYNTH;

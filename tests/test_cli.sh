@@ -444,6 +444,10 @@ if command -v script >/dev/null; then
     timeout -k 5 "$LIMIT" script -qec "'$TTS' -m '$model' --json-input <batch1.jsonl" /dev/null >tty.out 2>&1
     check "--json-input on a terminal: a progress line" \
         'grep -q "1 done (1 sentences, [0-9.]* s of audio, [0-9.]* x real time)" tty.out'
+    for i in $(seq 60); do echo "This is sentence $i of a long text."; done >long.txt
+    timeout -k 5 "$LIMIT" script -qec "'$TTS' -m '$model' -f long.txt -o long.wav" /dev/null >tty.out 2>&1
+    check "a long text into a file, on a terminal: a progress line up to the last sentence" \
+        'good_wav long.wav' 'tr "\r" "\n" <tty.out | grep -q "^tts: 60 sentences, [0-9.]* s of audio"'
 else
     skip "--json-input on a terminal: a progress line" "no script(1)"
 fi
