@@ -201,27 +201,36 @@ static char *link_target(const char *path)
     return p;
 }
 
-/* The file format for a path's extension (case-insensitive): .flac FLAC, .ogg / .oga Ogg
- * Vorbis, .opus Ogg Opus, .mp3 MPEG layer III; anything else WAV, 16-bit PCM. */
-static int format_for(const char *path, const char **name)
+/* The formats a file may have: by name (tts --format) or by the path's extension
+ * (case-insensitive). */
+static const struct {
+    const char *ext, *key, *name;
+    int format;
+} formats[] = {
+    {".wav", "wav", "WAV", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+    {NULL, "wav-float", "WAV (32-bit float)", SF_FORMAT_WAV | SF_FORMAT_FLOAT},
+    {".flac", "flac", "FLAC", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+    {".ogg", "ogg", "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {".oga", NULL, "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+    {".opus", "opus", "Opus", SF_FORMAT_OGG | SF_FORMAT_OPUS},
+    {".mp3", "mp3", "MP3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+};
+
+/* The format named key, or (key NULL) that of path's extension, anything else WAV 16-bit;
+ * -1 for an unknown key. */
+static int format_for(const char *path, const char *key, const char **name)
 {
-    static const struct { const char *ext, *name; int format; } formats[] = {
-        {".flac", "FLAC", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
-        {".ogg", "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
-        {".oga", "Ogg Vorbis", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
-        {".opus", "Opus", SF_FORMAT_OGG | SF_FORMAT_OPUS},
-        {".mp3", "MP3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
-    };
     size_t n = strlen(path);
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        size_t e = strlen(formats[i].ext);
-        if (n > e && !strcasecmp(path + n - e, formats[i].ext)) {
+        size_t e = formats[i].ext ? strlen(formats[i].ext) : 0;
+        if (key ? formats[i].key && !strcmp(key, formats[i].key)
+                : e && n > e && !strcasecmp(path + n - e, formats[i].ext)) {
             *name = formats[i].name;
             return formats[i].format;
         }
     }
     *name = "WAV";
-    return SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+    return key ? -1 : SF_FORMAT_WAV | SF_FORMAT_PCM_16;
 }
 
 /* An unnamed file in path's folder (O_TMPFILE), or -1 where the file system or kernel
@@ -405,6 +414,12 @@ static int writer_start(tts_wav_writer **out, tts_wav_writer *w, int format,
 int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
                         tts_err *err)
 {
+    return tts_wav_writer_open_as(out, path, NULL, sample_rate, err);
+}
+
+int tts_wav_writer_open_as(tts_wav_writer **out, const char *path, const char *format_name,
+                           int sample_rate, tts_err *err)
+{
     if (!out)
         return tts_seterr(err, TTS_E_INVALID, "WAV writer: NULL output pointer");
     *out = NULL;
@@ -423,7 +438,12 @@ int tts_wav_writer_open(tts_wav_writer **out, const char *path, int sample_rate,
     struct stat st;
     w->path = link_target(path);
     const char *fmt_name = "WAV"; /* by the name the caller gave, not a link's target's */
-    int format = format_for(path, &fmt_name);
+    int format = format_for(path, format_name, &fmt_name);
+    if (format < 0) {
+        writer_free(w);
+        return tts_seterr(err, TTS_E_INVALID, "unknown audio format '%s' (wav, wav-float, "
+                          "flac, ogg, opus, mp3)", format_name);
+    }
     SF_INFO check = {.samplerate = sample_rate, .channels = 1, .format = format};
     if (!sf_format_check(&check)) {
         writer_free(w);

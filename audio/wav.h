@@ -68,6 +68,11 @@ typedef struct tts_wav_writer tts_wav_writer;
 
 int tts_wav_writer_open(tts_wav_writer **w, const char *path, int sample_rate,
                         tts_err *err);
+/* The same in a format by name whatever the extension (NULL: by the extension): "wav",
+ * "wav-float" (32-bit float samples), "flac", "ogg", "opus", "mp3"; another name is
+ * TTS_E_INVALID listing them. */
+int tts_wav_writer_open_as(tts_wav_writer **w, const char *path, const char *format_name,
+                           int sample_rate, tts_err *err);
 /* A 16-bit WAV stream to an open descriptor (standard output), written in place: sizes
  * patched at the end where fd seeks, a streaming header where it is a pipe. name is for
  * messages; fd stays open after the writer closes (it writes through a copy). */

@@ -47,6 +47,8 @@ static void usage(FILE *f)
         "                        extension FLAC (.flac), Ogg Vorbis (.ogg), Opus (.opus)\n"
         "                        or MP3 (.mp3); '-' writes a WAV stream to stdout\n"
         "      --raw             write raw s16le mono PCM to stdout (no header)\n"
+        "      --format NAME     with -o: wav, wav-float (32-bit float samples), flac, ogg,\n"
+        "                        opus or mp3, whatever the file's extension\n"
         "      --sample-rate HZ  the output at this rate (8000 .. 192000; e.g. 22050,\n"
         "                        48000), converted with libsoxr; default the voice's\n"
         "      --play            play on the default audio device, streaming\n"
@@ -118,6 +120,7 @@ typedef struct {
     double t0;
     int rate;          /* the output's sample rate */
     int in_rate;       /* the voice's */
+    const char *format; /* --format: the file's format by name (NULL: by extension) */
     const char *text; /* the text being spoken (the events' spans are in it) */
     uint64_t base, total; /* samples before this text, and in all */
 } sink;
@@ -226,12 +229,12 @@ static int speak(tts_engine *eng, const char *text, const char *out, sink *s)
     int rc;
     s->text = text;
     s->base = s->total;
-    if (out && (!strcmp(out, "-") || s->tm || s->rs || s->progress)) {
+    if (out && (!strcmp(out, "-") || s->tm || s->rs || s->progress || s->format)) {
         /* a WAV stream on standard output, or a file whose events are wanted too or whose
          * audio is converted on the way */
         s->mode = 'w';
         rc = strcmp(out, "-")
-                 ? tts_wav_writer_open(&s->wav, out, s->rate, &s->err)
+                 ? tts_wav_writer_open_as(&s->wav, out, s->format, s->rate, &s->err)
                  : tts_wav_writer_open_fd(&s->wav, STDOUT_FILENO, "standard output", s->rate,
                                           &s->err);
         if (rc) {
@@ -346,10 +349,11 @@ int main(int argc, char **argv)
         {"threads", required_argument, 0, 'J'}, {"pitch", required_argument, 0, 'H'},
         {"timings", required_argument, 0, 'G'}, {"sample-rate", required_argument, 0, 'Q'},
         {"device", required_argument, 0, 'D'}, {"list-devices", no_argument, 0, 'E'},
-        {"json-input", no_argument, 0, 'B'},
+        {"json-input", no_argument, 0, 'B'},    {"format", required_argument, 0, 'F'},
         {0, 0, 0, 0}};
     tts_options opts = tts_default_options();
     const char *file = NULL, *out = NULL, *vocode_in = NULL, *timings = NULL, *device = NULL;
+    const char *format = NULL;
     int raw = 0, play = 0, phonemes = 0, stats = 0, list_voices = 0, out_rate = 0, batch = 0, c;
     int n_out = 0, n_file = 0, n_voice = 0; /* a flag given twice is a mistake */
     double t_start = mono_now(), t_in = 0; /* t_in: the first text handed to the engine */
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
         case 'G': timings = optarg; break;
         case 'D': device = optarg; break;
         case 'B': batch = 1; break;
+        case 'F': format = optarg; break;
         case 'E': return print_devices();
         case 'Q': {
             long v = strtol(optarg, &end, 10);
@@ -432,6 +437,10 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         return tts_batch_run(stdin, &opts, isatty(STDERR_FILENO));
+    }
+    if (format && (!out || !strcmp(out, "-"))) {
+        fprintf(stderr, "tts: --format is for -o FILE (standard output takes WAV)\n");
+        return EXIT_USAGE;
     }
     if (device && !play) {
         fprintf(stderr, "tts: --device is for --play\n");
@@ -522,7 +531,7 @@ int main(int argc, char **argv)
         return rc == TTS_E_IO ? EXIT_MODEL : status_exit(rc);
     }
     sink s = {.mode = raw ? 'r' : play ? 'p' : 'o', .rate = tts_engine_sample_rate(eng),
-              .in_rate = tts_engine_sample_rate(eng), .t0 = mono_now()};
+              .in_rate = tts_engine_sample_rate(eng), .t0 = mono_now(), .format = format};
     /* a long text into a file or a pipe, watched on a terminal: say how far it is */
     s.progress = !play && isatty(STDERR_FILENO) && text && strlen(text) > 2000;
     if (out_rate && out_rate != s.rate) {

@@ -452,6 +452,17 @@ else
     skip "--json-input on a terminal: a progress line" "no script(1)"
 fi
 
+# --format: by name, whatever the extension; float WAV
+run "$TTS" -m "$model" "Hello, world." -o float.out --format wav-float
+check "--format wav-float: a 32-bit float WAV under any name" '[ $rc -eq 0 ]' \
+    'wav_info float.out' '[ "$wav_fmt" = 3 ] && [ "$wav_bits" = 32 ]'
+run "$TTS" -m "$model" "Hello." -o named.wav --format flac
+check "--format flac: FLAC though the name says .wav" '[ $rc -eq 0 ]' \
+    '[ "$(head -c 4 named.wav)" = fLaC ]'
+run "$TTS" -m "$model" "Hello." -o fmt-bad.wav --format aiff
+check "--format with an unknown name: exit 2, lists the formats, nothing written" \
+    '[ $rc -eq 2 ]' 'grep -q "unknown audio format .aiff. (wav, wav-float" err' 'nothing_at fmt-bad.wav'
+
 # Conflicting flags are errors, not silently ignored
 echo "From a file." >conflict.txt
 run "$TTS" -m "$model" "Hello." -f conflict.txt -o conflict.wav
