@@ -35,8 +35,9 @@ pkgs=(gcc libc6-dev meson ninja-build pkg-config
       libmicrohttpd-dev libcjson-dev libspeechd-dev speech-dispatcher libsoxr-dev)
 # --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/), and
 # valgrind for tests/test_valgrind.sh (skipped without it), NumPy for the Python binding's
-# array test (tests/test_python.py; python3 itself comes with meson).
-dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy)
+# array test (tests/test_python.py; python3 itself comes with meson), Dask for the
+# scale-out example's test (tests/test_dask.py).
+dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy python3-distributed)
 ((dev)) && pkgs+=("${dev_pkgs[@]}")
 
 missing=()
