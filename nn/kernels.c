@@ -80,7 +80,7 @@ nn_simd_level nn_simd_detect(void)
 #ifdef NN_HAVE_AVX2_KERNELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return NN_SIMD_AVX2;
+        return __builtin_cpu_supports("avx512f") ? NN_SIMD_AVX512 : NN_SIMD_AVX2;
 #endif
     return NN_SIMD_SCALAR;
 }
@@ -90,7 +90,10 @@ static int level_now(void)
     int l = __atomic_load_n(&g_level, __ATOMIC_RELAXED);
     if (l < 0) {
         const char *env = getenv("TTS_SIMD");
-        l = (env && strcmp(env, "scalar") == 0) ? NN_SIMD_SCALAR : (int)nn_simd_detect();
+        l = (int)nn_simd_detect();
+        for (int k = NN_SIMD_SCALAR; env && k < l; k++)
+            if (!strcmp(env, nn_simd_name((nn_simd_level)k)))
+                l = k;
         __atomic_store_n(&g_level, l, __ATOMIC_RELAXED);
     }
     return l;
@@ -116,6 +119,8 @@ const char *nn_simd_name(nn_simd_level level)
         return "scalar";
     case NN_SIMD_AVX2:
         return "avx2";
+    case NN_SIMD_AVX512:
+        return "avx512";
     }
     return "unknown";
 }
@@ -123,7 +128,7 @@ const char *nn_simd_name(nn_simd_level level)
 #ifdef NN_HAVE_AVX2_KERNELS
 #define DISPATCH(name, ...)                                                                   \
     do {                                                                                      \
-        if (level_now() == NN_SIMD_AVX2)                                                      \
+        if (level_now() >= NN_SIMD_AVX2)                                                      \
             name##_avx2(__VA_ARGS__);                                                         \
         else                                                                                  \
             name##_scalar(__VA_ARGS__);                                                       \

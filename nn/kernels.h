@@ -15,8 +15,9 @@
  * y == b); nn_vecmat / nn_matvec must not have y overlap x or W. Sizes may be 0.
  *
  * Dispatch: the unsuffixed functions use the best level the CPU supports
- * (__builtin_cpu_supports), unless the environment variable TTS_SIMD=scalar (read once,
- * at the first call) forces the scalar path. nn_simd_set() overrides both (tests,
+ * (__builtin_cpu_supports), unless the environment variable TTS_SIMD (read once, at the
+ * first call) names a lower one: scalar, avx2 or avx512 (a level the CPU lacks, or an
+ * unknown name, is ignored). nn_simd_set() overrides both (tests,
  * benchmarks). All functions are thread-safe; changing the level while other threads run
  * kernels is allowed (each call uses one level throughout).
  *
@@ -37,6 +38,7 @@
 typedef enum {
     NN_SIMD_SCALAR = 0, /* portable C (the compiler may still vectorize it for the base ISA) */
     NN_SIMD_AVX2 = 1,   /* x86-64 AVX2 + FMA */
+    NN_SIMD_AVX512 = 2, /* x86-64 AVX-512F (nn_sgemm; the kernels here use their AVX2 ones) */
 } nn_simd_level;
 
 /* best level this CPU supports (ignores TTS_SIMD) */
@@ -45,7 +47,7 @@ nn_simd_level nn_simd_detect(void);
 nn_simd_level nn_simd_get(void);
 /* force a level; returns 0, or -1 (and changes nothing) if the CPU lacks it */
 int nn_simd_set(nn_simd_level level);
-/* "scalar" / "avx2" */
+/* "scalar" / "avx2" / "avx512" */
 const char *nn_simd_name(nn_simd_level level);
 
 /* ---- dispatching kernels ---- */

@@ -1,32 +1,21 @@
 #include "nn/layers.h"
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* the float layers, as synthesis and training run them; GEMM(ta, tb, M, N, K, ...) is
+ * nn_sgemm's (the library's own kernels, or the BLAS the trainer routes it to). The
+ * double twins, for the gradient checks, are instantiated in train/layers_d.c. */
 #define REAL float
 #define NN(name) name##_f
-#define GEMM cblas_sgemm
+#define GEMM nn_sgemm
 #define EXP expf
 #define TANH tanhf
 #define SQRT sqrtf
-#include "nn/layers_impl.h"
-#undef REAL
-#undef NN
-#undef GEMM
-#undef EXP
-#undef TANH
-#undef SQRT
-
-#define REAL double
-#define NN(name) name##_d
-#define GEMM cblas_dgemm
-#define EXP exp
-#define TANH tanh
-#define SQRT sqrt
 #include "nn/layers_impl.h"
 #undef REAL
 #undef NN

@@ -1,10 +1,11 @@
 /*
  * Layer forward/backward pairs, written once over a real type.
  *
- * This file is included twice by nn/layers.c: once with REAL=float (the type training
- * and inference use, GEMMs through cblas_sgemm) and once with REAL=double (the
- * reference the gradient tests compare with finite differences). NN(name) adds the
- * suffix _f or _d.
+ * This file is included twice: by nn/layers.c with REAL=float (the type training and
+ * inference use, GEMMs through nn_sgemm) and by train/layers_d.c with REAL=double (the
+ * reference the gradient tests compare with finite differences, GEMMs through
+ * cblas_dgemm). NN(name) adds the suffix _f or _d. GEMM(ta, tb, M, N, K, alpha, A, lda,
+ * B, ldb, beta, C, ldc) is a row-major GEMM, ta / tb 1 to transpose.
  *
  * Conventions:
  *   - sequences are time-major, row-major: x[T, C] means x[t*C + c];
@@ -45,7 +46,7 @@ void NN(conv1d_forward)(REAL *y, const REAL *x, const REAL *W, const REAL *b,
         NN(conv_rows)(k, T, K, dil, causal, &t0, &t1, &s);
         if (t1 <= t0)
             continue;
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, t1 - t0, Cout, Cin, 1,
+        GEMM(0, 0, t1 - t0, Cout, Cin, 1,
              x + (size_t)(t0 + s) * Cin, Cin, W + (size_t)k * Cin * Cout, Cout, 1,
              y + (size_t)t0 * Cout, Cout);
     }
@@ -64,12 +65,12 @@ void NN(conv1d_backward)(REAL *dx, REAL *dW, REAL *db, const REAL *dy, const REA
         if (t1 <= t0)
             continue;
         /* dW[k] += x_shift^T . dy */
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Cout, t1 - t0, 1,
+        GEMM(1, 0, Cin, Cout, t1 - t0, 1,
              x + (size_t)(t0 + s) * Cin, Cin, dy + (size_t)t0 * Cout, Cout, 1,
              dW + (size_t)k * Cin * Cout, Cout);
         /* dx_shift += dy . W[k]^T */
         if (dx)
-            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, t1 - t0, Cin, Cout, 1,
+            GEMM(0, 1, t1 - t0, Cin, Cout, 1,
                  dy + (size_t)t0 * Cout, Cout, W + (size_t)k * Cin * Cout, Cout, 1,
                  dx + (size_t)(t0 + s) * Cin, Cin);
     }
@@ -271,7 +272,7 @@ void NN(attention_forward)(REAL *r, REAL *a, const REAL *q, const REAL *k, const
                            int Tq, int Tk, int D, int Dv)
 {
     REAL scale = 1 / SQRT((REAL)D);
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, D, scale, q, D, k, D, 0, a, Tk);
+    GEMM(0, 1, Tq, Tk, D, scale, q, D, k, D, 0, a, Tk);
     for (int i = 0; i < Tq; i++) {
         REAL *ai = a + (size_t)i * Tk, mx = ai[0], s = 0;
         for (int j = 1; j < Tk; j++)
@@ -283,7 +284,7 @@ void NN(attention_forward)(REAL *r, REAL *a, const REAL *q, const REAL *k, const
         for (int j = 0; j < Tk; j++)
             ai[j] /= s;
     }
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, Dv, Tk, 1, a, Tk, v, Dv, 0, r, Dv);
+    GEMM(0, 0, Tq, Dv, Tk, 1, a, Tk, v, Dv, 0, r, Dv);
 }
 
 /* da_extra[Tq, Tk] (may be NULL): gradient reaching a from other losses (guided
@@ -295,12 +296,12 @@ void NN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dr, const 
     REAL scale = 1 / SQRT((REAL)D);
     REAL *ds = scratch;
     /* da = dr v^T (+ da_extra) */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, Tq, Tk, Dv, 1, dr, Dv, v, Dv, 0, ds, Tk);
+    GEMM(0, 1, Tq, Tk, Dv, 1, dr, Dv, v, Dv, 0, ds, Tk);
     if (da_extra)
         for (size_t i = 0; i < (size_t)Tq * Tk; i++)
             ds[i] += da_extra[i];
     /* dv += a^T dr */
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, Dv, Tq, 1, a, Tk, dr, Dv, 1, dv, Dv);
+    GEMM(1, 0, Tk, Dv, Tq, 1, a, Tk, dr, Dv, 1, dv, Dv);
     /* softmax backward: ds = a * (da - sum_j a da) */
     for (int i = 0; i < Tq; i++) {
         REAL *di = ds + (size_t)i * Tk, dot = 0;
@@ -311,8 +312,8 @@ void NN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dr, const 
             di[j] = ai[j] * (di[j] - dot);
     }
     /* dq += ds k * scale,  dk += ds^T q * scale */
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, Tq, D, Tk, scale, ds, Tk, k, D, 1, dq, D);
-    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, Tk, D, Tq, scale, ds, Tk, q, D, 1, dk, D);
+    GEMM(0, 0, Tq, D, Tk, scale, ds, Tk, k, D, 1, dq, D);
+    GEMM(1, 0, Tk, D, Tq, scale, ds, Tk, q, D, 1, dk, D);
 }
 
 /* Guided attention (DCTTS): loss = weight * mean_{i,j} a[i,j] * (1 - exp(-(j/Tk - i/Tq)^2 / (2 g^2)))

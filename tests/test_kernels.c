@@ -5,6 +5,7 @@
  * TTS_SIMD dispatch; and a streaming causal-conv step built from nn_vecmat against
  * conv1d_step_f. Prints each check's name and max error; exits 1 on any failure.
  */
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "nn/layers.h"
 
@@ -393,7 +394,7 @@ static void check_dispatch(void)
         nn_vecmat(y1, x, W, Cin, Cout);
         nn_matvec(y1 + 0, W, x, 0, Cin); /* zero rows: no-op */
 #ifdef NN_HAVE_AVX2_KERNELS
-        if (lev == NN_SIMD_AVX2)
+        if (lev >= NN_SIMD_AVX2)
             nn_vecmat_avx2(y2, x, W, Cin, Cout);
         else
 #endif
@@ -401,7 +402,7 @@ static void check_dispatch(void)
         ok &= memcmp(y1, y2, sizeof y1) == 0;
         nn_vgated(y1, a, b, Cin);
 #ifdef NN_HAVE_AVX2_KERNELS
-        if (lev == NN_SIMD_AVX2)
+        if (lev >= NN_SIMD_AVX2)
             nn_vgated_avx2(y2, a, b, Cin);
         else
 #endif
@@ -462,6 +463,126 @@ static void check_conv_step(void)
     report("conv step from nn_vecmat == conv1d_step_f (K 1-4, dil 1-3)", worst, 1e-5);
 }
 
+/* nn_sgemm: every version against a double-precision reference, over shapes with row and
+ * column tails (1 .. 70 columns: the 16- and 32-wide blocks and their masks), both
+ * transposes, leading dimensions past the row length (the gaps must stay untouched),
+ * alpha and beta (beta 0 must not read C: it holds NaN there) */
+typedef void (*gemm_fn)(int, int, int, int, int, float, const float *, int, const float *,
+                        int, float, float *, int);
+
+static double gemm_case(gemm_fn f, int ta, int tb, int M, int N, int K, float alpha,
+                        float beta, int *guards_ok)
+{
+    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb,
+           nc = (size_t)M * ldc;
+    float *A = malloc(sizeof *A * (na + 1)), *B = malloc(sizeof *B * (nb + 1)),
+          *C = malloc(sizeof *C * (nc + 1));
+    double *ref = malloc(sizeof *ref * (nc + 1)), err = 0;
+    for (size_t i = 0; i < na; i++)
+        A[i] = frand();
+    for (size_t i = 0; i < nb; i++)
+        B[i] = frand();
+    for (size_t i = 0; i < nc; i++)
+        C[i] = (i % ldc) < (size_t)N ? (beta == 0 ? NAN : frand()) : SENTINEL;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double acc = 0;
+            for (int k = 0; k < K; k++) {
+                double p = (double)(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                           (tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+                acc += p;
+            }
+            double c0 = beta == 0 ? 0 : C[(size_t)i * ldc + j];
+            ref[(size_t)i * ldc + j] = alpha * acc + beta * c0;
+        }
+    f(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < ldc; j++) {
+            size_t at = (size_t)i * ldc + j;
+            if (j >= N) {
+                *guards_ok &= C[at] == SENTINEL;
+                continue;
+            }
+            /* relative to the size of the terms: K roundings of terms up to |a||b| <= 1 */
+            double e = fabs(C[at] - ref[at]) / (K + 1.0);
+            err = e > err || isnan(e) ? e : err;
+        }
+    free(A);
+    free(B);
+    free(C);
+    free(ref);
+    return err;
+}
+
+static void check_gemm(void)
+{
+    struct { const char *name; gemm_fn f; int level; } v[] = {
+        {"scalar", nn_sgemm_scalar, NN_SIMD_SCALAR},
+#if defined(__x86_64__)
+        {"avx2", nn_sgemm_avx2, NN_SIMD_AVX2},
+        {"avx512", nn_sgemm_avx512, NN_SIMD_AVX512},
+#endif
+    };
+    static const int Ms[] = {1, 3, 4, 5, 9, 33}, Ns[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 70},
+                     Ks[] = {1, 2, 17, 96};
+    for (size_t w = 0; w < sizeof v / sizeof v[0]; w++) {
+        if (v[w].level > (int)nn_simd_detect()) {
+            printf("skip nn_sgemm_%s: this CPU lacks it\n", v[w].name);
+            continue;
+        }
+        double err = 0;
+        int guards = 1, cases = 0;
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (size_t mi = 0; mi < 6; mi++)
+                    for (size_t ni = 0; ni < 11; ni++)
+                        for (size_t ki = 0; ki < 4; ki++) {
+                            float alpha = (cases % 3) ? 1.0f : -0.75f;
+                            float beta = (cases % 4) == 0 ? 0.0f : (cases % 4) == 1 ? 1.0f : 0.5f;
+                            double e = gemm_case(v[w].f, ta, tb, Ms[mi], Ns[ni], Ks[ki], alpha,
+                                                 beta, &guards);
+                            err = e > err || isnan(e) ? e : err;
+                            cases++;
+                        }
+        char name[96];
+        snprintf(name, sizeof name, "nn_sgemm_%s vs double, %d shapes (error / K)", v[w].name,
+                 cases);
+        report(name, err, 4 * FLT_EPSILON);
+        snprintf(name, sizeof name, "nn_sgemm_%s leaves C's gaps and beta-0 NaNs alone",
+                 v[w].name);
+        report_bool(name, guards);
+    }
+    /* K 0 and alpha 0: C = beta C; M or N 0: nothing */
+    float C[4] = {1, 2, 3, 4}, A[4] = {1, 1, 1, 1};
+    nn_sgemm(0, 0, 2, 2, 0, 1, A, 2, A, 2, 0.5f, C, 2);
+    int ok = C[0] == 0.5f && C[3] == 2;
+    nn_sgemm(0, 0, 0, 2, 2, 1, A, 2, A, 2, 0, C, 2);
+    nn_sgemm(0, 0, 2, 0, 2, 1, A, 2, A, 2, 0, C, 2);
+    ok &= C[0] == 0.5f && C[3] == 2;
+    report_bool("nn_sgemm: K 0 scales C by beta; M or N 0 leave it", ok);
+    /* the dispatch, and a routed implementation */
+    for (int lev = 0; lev <= (int)nn_simd_detect(); lev++) {
+        nn_simd_set((nn_simd_level)lev);
+        float x[6 * 40], y1[6 * 40], y2[6 * 40], wts[40 * 40];
+        for (int i = 0; i < 240; i++)
+            x[i] = frand();
+        for (int i = 0; i < 1600; i++)
+            wts[i] = frand();
+        nn_sgemm(0, 0, 6, 40, 40, 1, x, 40, wts, 40, 0, y1, 40);
+        gemm_fn f = lev == NN_SIMD_SCALAR ? nn_sgemm_scalar : NULL;
+#if defined(__x86_64__)
+        f = lev == NN_SIMD_AVX2 ? nn_sgemm_avx2 : lev == NN_SIMD_AVX512 ? nn_sgemm_avx512 : f;
+#endif
+        f(0, 0, 6, 40, 40, 1, x, 40, wts, 40, 0, y2, 40);
+        char name[80];
+        snprintf(name, sizeof name, "nn_sgemm at level %s runs nn_sgemm_%s",
+                 nn_simd_name((nn_simd_level)lev), nn_simd_name((nn_simd_level)lev));
+        report_bool(name, !memcmp(y1, y2, sizeof y1));
+    }
+    nn_simd_set(nn_simd_detect());
+}
+
 int main(void)
 {
     /* before any kernel call, so the first call reads it */
@@ -471,6 +592,7 @@ int main(void)
     check_linear(0);
     check_activations();
     check_conv_step();
+    check_gemm();
     printf("%d checks, %d failed\n", g_checks, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -1,5 +1,6 @@
 /* OpenBLAS's kernels on the CPU at hand: see blas_core.h. */
 #include "train/blas_core.h"
+#include "nn/gemm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,4 +47,16 @@ void tr_blas_check_core(char **argv)
 #else
     (void)argv;
 #endif
+}
+
+static void blas_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void tr_blas_route_gemm(void)
+{
+    nn_sgemm_use(blas_sgemm);
 }

@@ -22,4 +22,8 @@ const char *tr_blas_better_core(const char *corename, int cpu_avx2_fma);
  * stderr either way it acts. */
 void tr_blas_check_core(char **argv);
 
+/* Routes the layers' float GEMMs (nn_sgemm) to OpenBLAS's cblas_sgemm: training's large
+ * matrices run on its cache-blocked, threaded kernels. Call once, before training. */
+void tr_blas_route_gemm(void);
+
 #endif

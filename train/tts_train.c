@@ -29,8 +29,7 @@ static void usage(FILE *f)
             "      --tf-mels TF.ltm --tf-mix P (fine-tune: share P of crops on teacher-forced mels)\n"
             "      --tf-extrapolate A (training crops: recorded + A (predicted - recorded))\n"
             "      --init OLD.ltm (no checkpoint yet: start from an older vocoder's weights)\n"
-            "      --src 1..4 (new model's source: 1 noise; 2 + harmonic excitation (default);\n"
-            "      3 + harmonics with the frames' envelope; 4 + noise with that envelope;\n"
+            "      --src 1|2 (new model's source: 1 noise; 2 + harmonic excitation (default);\n"
             "      with --init: the old model's unless given; a new channel starts at 0)\n"
             "      --pitch-weight W (weight of the pitch head's loss, default 1)\n"
             "      --tf-pitch (crops on --tf-mels: the excitation follows the pitch head's F0\n"
@@ -60,6 +59,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     tr_blas_check_core(argv);
+    tr_blas_route_gemm();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -1,0 +1,20 @@
+/* The double-precision twins of the layers (nn/layers.h's _d functions): the reference
+ * the gradient checks compare with finite differences. Training-only: the library runs
+ * the float ones. */
+#include "nn/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REAL double
+#define NN(name) name##_d
+#define GEMM(ta, tb, ...)                                                                     \
+    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                              \
+                (tb) ? CblasTrans : CblasNoTrans, __VA_ARGS__)
+#define EXP exp
+#define TANH tanh
+#define SQRT sqrt
+#include "nn/layers_impl.h"
