@@ -4,7 +4,6 @@
 #include "nn/kernels.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static nn_sgemm_fn g_external;
 
@@ -53,8 +52,9 @@ void nn_gemm_scale_c(int M, int N, float beta, float *C, int ldc)
     }
 }
 
-void nn_sgemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                     int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void nn_gemm_drive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc, int width,
+                   nn_gemm_block_fn rows4, nn_gemm_block_fn rows1)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -64,7 +64,7 @@ void nn_sgemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const flo
     }
     float *scratch;
     if (nn_gemm_pack(ta, tb, M, N, K, &A, &lda, &B, &ldb, &scratch)) {
-        /* no memory for the transposes: the same sums straight from the operands */
+        /* no memory for the transposes: one element at a time, straight from them */
         for (int i = 0; i < M; i++)
             for (int j = 0; j < N; j++) {
                 float s = 0;
@@ -76,31 +76,45 @@ void nn_sgemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const flo
             }
         return;
     }
-    float *acc = malloc(sizeof *acc * (size_t)N);
-    for (int i = 0; acc && i < M; i++) {
-        const float *a = A + (size_t)i * lda;
-        memset(acc, 0, sizeof *acc * (size_t)N);
-        for (int k = 0; k < K; k++) { /* k ascending, as the vector versions */
-            const float *b = B + (size_t)k * ldb;
-            float aik = a[k];
-            for (int j = 0; j < N; j++)
-                acc[j] += aik * b[j];
-        }
-        float *c = C + (size_t)i * ldc;
-        for (int j = 0; j < N; j++)
-            c[j] = alpha * acc[j] + (beta == 0 ? 0 : beta * c[j]);
+    for (int j = 0; j < N; j += width) {
+        int n = N - j < width ? N - j : width, i = 0;
+        for (; i + 4 <= M; i += 4)
+            rows4(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta, C + (size_t)i * ldc + j,
+                  ldc, n);
+        for (; i < M; i++)
+            rows1(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta, C + (size_t)i * ldc + j,
+                  ldc, n);
     }
-    if (!acc) /* no row buffer: one element at a time */
-        for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++) {
-                float s = 0;
-                for (int k = 0; k < K; k++)
-                    s += A[(size_t)i * lda + k] * B[(size_t)k * ldb + j];
-                float *c = C + (size_t)i * ldc + j;
-                *c = alpha * s + (beta == 0 ? 0 : beta * *c);
-            }
-    free(acc);
     free(scratch);
+}
+
+/* the scalar blocks: MR rows by n <= 16 columns, sums over k ascending */
+#define SCALAR_BLOCK(MR)                                                                      \
+    static void scalar_##MR(int K, float alpha, const float *A, int lda, const float *B,      \
+                            int ldb, float beta, float *C, int ldc, int n)                    \
+    {                                                                                         \
+        float acc[MR][16] = {{0}};                                                            \
+        for (int k = 0; k < K; k++) {                                                         \
+            const float *b = B + (size_t)k * ldb;                                             \
+            for (int r = 0; r < MR; r++) {                                                    \
+                float a = A[(size_t)r * lda + k];                                             \
+                for (int j = 0; j < n; j++)                                                   \
+                    acc[r][j] += a * b[j];                                                    \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < MR; r++)                                                          \
+            for (int j = 0; j < n; j++) {                                                     \
+                float *c = C + (size_t)r * ldc + j;                                           \
+                *c = alpha * acc[r][j] + (beta == 0 ? 0 : beta * *c);                         \
+            }                                                                                 \
+    }
+SCALAR_BLOCK(4)
+SCALAR_BLOCK(1)
+
+void nn_sgemm_scalar(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                     int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+    nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 16, scalar_4, scalar_1);
 }
 
 void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,

@@ -15,7 +15,6 @@
 
 #include <immintrin.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f")))
@@ -67,30 +66,10 @@ static inline AVX2 void store8(float *c, __m256 acc, __m256i m, float alpha, flo
 AVX2_BLOCK(4)
 AVX2_BLOCK(1)
 
-void AVX2 nn_sgemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                        int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void nn_sgemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0) {
-        nn_gemm_scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    float *scratch;
-    if (nn_gemm_pack(ta, tb, M, N, K, &A, &lda, &B, &ldb, &scratch)) {
-        nn_sgemm_scalar(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    for (int j = 0; j < N; j += 16) {
-        int n = N - j < 16 ? N - j : 16, i = 0;
-        for (; i + 4 <= M; i += 4)
-            block8_4(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta,
-                     C + (size_t)i * ldc + j, ldc, n);
-        for (; i < M; i++)
-            block8_1(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta,
-                     C + (size_t)i * ldc + j, ldc, n);
-    }
-    free(scratch);
+    nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 16, block8_4, block8_1);
 }
 
 /* ---- AVX-512: 16 lanes ---- */
@@ -136,30 +115,11 @@ static inline AVX512 void store16(float *c, __m512 acc, __mmask16 m, float alpha
 AVX512_BLOCK(4)
 AVX512_BLOCK(1)
 
-void AVX512 nn_sgemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
-                            int lda, const float *B, int ldb, float beta, float *C, int ldc)
+void nn_sgemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const float *A,
+                     int lda, const float *B, int ldb, float beta, float *C, int ldc)
 {
-    if (M <= 0 || N <= 0)
-        return;
-    if (K <= 0 || alpha == 0) {
-        nn_gemm_scale_c(M, N, beta, C, ldc);
-        return;
-    }
-    float *scratch;
-    if (nn_gemm_pack(ta, tb, M, N, K, &A, &lda, &B, &ldb, &scratch)) {
-        nn_sgemm_scalar(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-    for (int j = 0; j < N; j += 32) {
-        int n = N - j < 32 ? N - j : 32, i = 0;
-        for (; i + 4 <= M; i += 4)
-            block16_4(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta,
-                      C + (size_t)i * ldc + j, ldc, n);
-        for (; i < M; i++)
-            block16_1(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta,
-                      C + (size_t)i * ldc + j, ldc, n);
-    }
-    free(scratch);
+    nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 32, block16_4,
+                  block16_1);
 }
 
 #endif
