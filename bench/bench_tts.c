@@ -63,6 +63,7 @@
 #include "core/err.h"
 #include "dsp/dsp.h"
 #include "frontend/frontend.h"
+#include "nn/kernels.h"
 #include "nn/modelfile.h"
 #include "tts.h"
 #include "vocoder/render.h"
@@ -960,6 +961,9 @@ int main(int argc, char **argv)
     printf("- libtts %s, 1 thread; vocoder (--vocoder %s): %s; median of %d run%s; audio is "
            "%d Hz\n",
            tts_version(), VOCODER, vocdesc, RUNS, RUNS > 1 ? "s" : "", sr);
+    printf("- Kernels: %s (the best this CPU has: %s; TTS_SIMD forces a lower one); "
+           "synthesis GEMMs: libtts's own (nn_sgemm)\n",
+           nn_simd_name(nn_simd_get()), nn_simd_name(nn_simd_detect()));
     printf("- eSpeak NG: %s; Flite: %s\n\n", esv[0] ? esv : "not found",
            flv[0] ? flv : "not found");
 
