@@ -16,11 +16,11 @@
  * --sweep also times other sizes (fold x residual channels), and --ar the autoregressive
  * alternative the design was chosen against (WaveNet with a 256-way mu-law softmax, one
  * sample at a time through nn_vecmat / nn_vgated, Fast-WaveNet queues), so the comparison
- * in vocoder/vocoder.h can be repeated. The machine's load average is printed: other
+ * in docs/history/vocoder.md can be repeated. The machine's load average is printed: other
  * processes on the core slow every figure down.
  *
  * Usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] [--skip-ch S]
- *                      [--layers L] [--src 1..4] [--model VOC.ltm] [--sweep] [--ar]
+ *                      [--layers L] [--src 1|2] [--model VOC.ltm] [--sweep] [--ar]
  * --model times a trained vocoder file instead (its own size and source; the mel frames are
  * still random, around the model's mel statistics).
  */
@@ -250,14 +250,15 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--ar")) ar = 1;
         else {
             fprintf(stderr, "usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] "
-                            "[--skip-ch S] [--layers L] [--src 1..4] [--model VOC.ltm] "
+                            "[--skip-ch S] [--layers L] [--src 1|2] [--model VOC.ltm] "
                             "[--sweep] [--ar]\n");
             return 2;
         }
 #undef OPT
     }
-    if (frames < 2 || runs < 1) {
-        fprintf(stderr, "bench_vocoder: --frames >= 2, --runs >= 1\n");
+    if (frames < 2 || runs < 1 || c.src < 1 || c.src > 2) {
+        fprintf(stderr, "bench_vocoder: --frames >= 2, --runs >= 1, --src 1 or 2 (the sources 3 "
+                        "and 4 were removed)\n");
         return 2;
     }
     if (model_file) { /* the table shows the file's own configuration */

@@ -636,20 +636,26 @@ if timeout -k 5 "$LIMIT" "$TRAIN" tfmels "$model" ds.ltd tf.ltm --threads 1 >tf.
         say_fail "tts-train vocoder --tf-sharpen" "$(cat vsh0.err vsh1.err | tail -n 3 | tr '\n' '|')"
     fi
     # --init keeps the older vocoder's source unless --src is given (a new channel's input
-    # rows start at 0)
-    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc3 --src 3 --steps 1 --batch 1 \
-            --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 >src3.err 2>&1 &&
-        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vkeep --init vsrc3/ckpt.ltm --steps 1 \
+    # rows start at 0: src 1 -> 2 adds the excitation); the removed sources 3 and 4 are
+    # refused by name, before anything is written
+    if timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc1 --src 1 --steps 1 --batch 1 \
+            --res-ch 8 --skip-ch 8 --layers 2 --cond-ch 8 --threads 1 >src1.err 2>&1 &&
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vkeep --init vsrc1/ckpt.ltm --steps 1 \
             --batch 1 --threads 1 >keep.err 2>&1 &&
-        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc4 --init vsrc3/ckpt.ltm --src 4 \
-            --steps 1 --batch 1 --threads 1 >src4.err 2>&1; then
-        check "tts-train vocoder --init keeps the source (src 3), --src 4 extends it" \
-            'grep -q "^new vocoder: .*, source 3)" src3.err' \
-            'grep -q "^new vocoder: .*, source 3)" keep.err' \
-            'grep -q "^started from vsrc3/ckpt.ltm: [0-9]* of [0-9]* tensors" src4.err' \
-            'grep -q "^new vocoder: .*, source 4)" src4.err'
+        timeout -k 5 "$LIMIT" "$TRAIN" vocoder ds.ltd vsrc2 --init vsrc1/ckpt.ltm --src 2 \
+            --steps 1 --batch 1 --threads 1 >src2.err 2>&1; then
+        check "tts-train vocoder --init keeps the source (src 1), --src 2 extends it, 3 and 4 are refused" \
+            'grep -q "^new vocoder: .*, source 1)" src1.err' \
+            'grep -q "^new vocoder: .*, source 1)" keep.err' \
+            'grep -q "^started from vsrc1/ckpt.ltm: [0-9]* of [0-9]* tensors" src2.err' \
+            'grep -q "^new vocoder: .*, source 2)" src2.err' \
+            '! "$TRAIN" vocoder ds.ltd vsrc3 --src 3 --steps 1 >src3.err 2>&1' \
+            'grep -q "^tts-train vocoder: --src 3 is no longer supported" src3.err' \
+            '[ ! -e vsrc3 ]' \
+            '! "$TRAIN" vocoder ds.ltd vsrc4 --init vsrc1/ckpt.ltm --src 4 --steps 1 >src4.err 2>&1' \
+            'grep -q "^tts-train vocoder: --src 4 is no longer supported" src4.err'
     else
-        say_fail "tts-train vocoder --init / --src" "$(cat src3.err keep.err src4.err | tail -n 3 | tr '\n' '|')"
+        say_fail "tts-train vocoder --init / --src" "$(cat src1.err keep.err src2.err | tail -n 3 | tr '\n' '|')"
     fi
     # the critics (--adv-weight): they learn alone for --disc-warmup steps, then the network
     # gets their terms; a second run resumes both the network and the critics

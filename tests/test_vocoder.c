@@ -1,11 +1,13 @@
 /*
- * vocoder/: every new layer's backward against finite differences in double precision
+ * The vocoder (vocoder/: the model and its stream; train/voc_train.h: its batched passes
+ * and loss): every new layer's backward against finite differences in double precision
  * (the upsampling interpolation, the multi-resolution STFT loss, and the whole network's
  * loss end to end, every parameter), the float passes against the double ones, gradient
  * accumulation, the STFT loss against an independent naive DFT, streaming output against
- * the batched forward (<= 1e-5, several configurations), causality, model file round trips
- * (f32 and f16), and a tiny model's training steps reducing the loss on real audio
- * (tests/data/corpus).
+ * the batched forward (<= 1e-5, several configurations and look-aheads, both sources),
+ * causality, model file round trips (f32 and f16) and the removed sources 3 and 4 refused,
+ * the pitch tracker, oscillator and pitch head, and a tiny model's training steps reducing
+ * the loss on real audio (tests/data/corpus).
  *
  * Finite differences: the 5-point central stencil
  *     (8 (L(x+h) - L(x-h)) - (L(x+2h) - L(x-2h))) / 12h,  h = 1e-4,
@@ -26,6 +28,7 @@
 #include "dsp/dsp.h"
 #include "nn/modelfile.h"
 #include "acoustic/voice_io.h"
+#include "train/voc_train.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
@@ -593,7 +596,6 @@ static void test_mel_loss(void)
 static void test_source_with_f0(void)
 {
     voc_config c = tiny_config();
-    c.src = 3;
     voc_model m;
     tts_err e;
     CHECK(voc_init(&m, &c, 0, 8, &e) == 0, "init: %s", e.msg);
@@ -626,85 +628,11 @@ static void test_source_with_f0(void)
     voc_free(&m);
 }
 
-/* src 4's noise grains: overlap-added, their average STFT power (Hann 800, the analysis's
- * window) follows the magnitude they are given */
-static double band_power(const double *x, size_t at, int k0, int k1)
-{
-    enum { WIN = 800, NFFT = 1024 };
-    double p = 0;
-    for (int k = k0; k < k1; k++) {
-        double re = 0, im = 0;
-        for (int n = 0; n < WIN; n++) {
-            double w = 0.5 - 0.5 * cos(2 * M_PI * n / WIN);
-            re += w * x[at + n] * cos(2 * M_PI * k * n / NFFT);
-            im -= w * x[at + n] * sin(2 * M_PI * k * n / NFFT);
-        }
-        p += re * re + im * im;
-    }
-    return p / (k1 - k0);
-}
-
-static void test_noise_grain(void)
-{
-    enum { SR = 16000, HOP = 200, NB = 513, NG = 160 };
-    const double bin_hz = (double)SR / 1024, win_sq = 0.375 * 800;
-    float mag[NB], *g = malloc(sizeof(float) * NG * 2 * HOP);
-    voc_grainer *gr = NULL;
-    CHECK(voc_grainer_create(&gr, HOP) == 0, "voc_grainer_create failed");
-    for (int i = 0; i < NB; i++)
-        mag[i] = i * bin_hz < 2000 ? 10.0f : 1.0f; /* 20 dB lower above 2 kHz */
-    uint64_t rng = 17, r0 = 17;
-    for (int j = 0; j < NG; j++)
-        voc_noise_grain(gr, mag, NB, bin_hz, win_sq, SR, &rng, g + (size_t)j * 2 * HOP);
-    /* the first grain against its formula, summed directly in double with the same phases */
-    double worst = 0, peak = 0;
-    {
-        enum { M = 2 * HOP };
-        double phi[HOP];
-        for (int k = 1; k < HOP; k++)
-            phi[k] = 2 * M_PI * nn_rand_uniform(&r0);
-        for (int n = 0; n < M; n++) {
-            double x = 0;
-            for (int k = 1; k < HOP; k++) {
-                double xb = (double)k * SR / M / bin_hz, a = xb - floor(xb);
-                int i = (int)xb;
-                double A = ((1 - a) * mag[i] + a * mag[i + 1]) * sqrt(M / win_sq);
-                x += 2.0 / M * A * cos(2 * M_PI * k * n / M + phi[k]);
-            }
-            x *= sin(M_PI * (n + 0.5) / M);
-            worst = fmax(worst, fabs(x - g[n]));
-            peak = fmax(peak, fabs(x));
-        }
-    }
-    printf("noise grain against its formula (direct sum, double): max error %.2e (peak %.3f)\n",
-           worst, peak);
-    CHECK(worst <= 1e-5 * peak, "the grain is not the sum of its cosines");
-    size_t n = (size_t)(NG - 1) * HOP;
-    double *x = calloc(n, sizeof(double));
-    for (int j = 0; j + 1 < NG; j++)
-        for (int i = 0; i < HOP; i++)
-            x[(size_t)j * HOP + i] = g[(size_t)j * 2 * HOP + HOP + i] +
-                                     g[(size_t)(j + 1) * 2 * HOP + i];
-    /* bands in 1024-point bins: 16-48 (250-750 Hz, magnitude 10), 160-224 (2.5-3.5 kHz, 1);
-     * frames 4 hops apart (independent grains) */
-    double lo = 0, hi = 0;
-    int frames = 0;
-    for (size_t at = 0; at + 800 <= n; at += 800, frames++) {
-        lo += band_power(x, at, 16, 48);
-        hi += band_power(x, at, 160, 224);
-    }
-    lo /= frames;
-    hi /= frames;
-    printf("noise grains: mean STFT magnitude %.2f below 2 kHz (want 10), %.3f above (want 1), "
-           "%d frames\n", sqrt(lo), sqrt(hi), frames);
-    CHECK(fabs(sqrt(lo) / 10 - 1) < 0.1 && fabs(sqrt(hi) - 1) < 0.1,
-          "the grains' STFT magnitude does not follow the one they were given");
-    free(g);
-    free(x);
-    voc_grainer_free(gr);
-}
-
 /* ---- streaming == batched; causality ------------------------------------------------------ */
+/* The largest difference between the streamed and the batched output of a model of config c
+ * (random weights from seed) over nf random frames, streamed twice (the second time after a
+ * reset); own_noise: the stream makes its own source (noise, and with src 2 the excitation)
+ * and voc_source_from_mel makes the batched pass's, else both get the same random source. */
 static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int own_noise)
 {
     voc_model m;
@@ -715,10 +643,6 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     }
     uint64_t rng = seed * 7 + 1;
     randomize_biases(&m, &rng);
-    /* own_noise 2: the network hears the last channel only (src 4: the shaped noise, whose
-     * grains are made without the pitch head, so stream and batch agree to rounding) */
-    if (own_noise == 2)
-        memset(m.p.params + m.in_w, 0, sizeof(float) * (c->src - 1) * c->fold * c->res_ch);
     int hop = c->hop, nm = c->n_mels;
     int ns = hop * c->src; /* source values per block */
     float *mel = malloc(sizeof(float) * nf * nm), *noise = malloc(sizeof(float) * nf * ns);
@@ -774,8 +698,7 @@ static double stream_vs_batched(const voc_config *c, int nf, uint64_t seed, int 
     printf("  fold %d C %d L %d K %d la %d hop %d src %d, %d frames: max |stream - batched| %.2e "
            "(output peak %.3f)%s\n",
            c->fold, c->res_ch, c->n_layers, c->kernel, c->lookahead, c->hop, c->src, nf, worst, scale,
-           own_noise == 2 ? ", stream's own noise, the last channel alone"
-           : own_noise ? ", stream's own noise" : "");
+           own_noise ? ", stream's own source" : "");
     return worst;
 }
 
@@ -785,24 +708,18 @@ static void test_streaming(void)
     voc_config d = voc_config_default(80, 200);
     CHECK(stream_vs_batched(&d, 30, 1, 0) <= 1e-5, "default config: stream != batched");
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "default config, own noise: stream != batched");
+    /* the excitation at every look-ahead: its frames come out of the stream's ring
+     * (voc_exc_offset); la 3 and cond_kernel 5 are the shipped vocoder's */
+    for (d.lookahead = 0; d.lookahead <= 4; d.lookahead++) {
+        d.cond_kernel = d.lookahead == 3 ? 5 : 3;
+        CHECK(stream_vs_batched(&d, 10, 6 + d.lookahead, 1) <= 1e-5,
+              "harmonic excitation, own source, la %d: stream != batched", d.lookahead);
+    }
+    d.lookahead = 1;
+    d.cond_kernel = 3;
     d.src = 1;
     CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "noise only, own noise: stream != batched");
-    d.src = 3;
-    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "shaped harmonics, own source: stream != batched");
-    CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "shaped harmonics, given source: stream != batched");
-    d.src = 4;
-    CHECK(stream_vs_batched(&d, 12, 2, 1) <= 1e-5, "shaped noise, own source: stream != batched");
-    CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "shaped noise, given source: stream != batched");
-    /* the grains alone: their alignment with the blocks, at every look-ahead */
-    for (d.lookahead = 0; d.lookahead <= 2; d.lookahead++)
-        CHECK(stream_vs_batched(&d, 9, 4 + d.lookahead, 2) <= 1e-6,
-              "shaped noise alone, la %d: stream != batched", d.lookahead);
-    /* the whole source at every look-ahead: the excitation's frames come out of the
-     * stream's ring (voc_exc_offset) */
-    for (d.lookahead = 0; d.lookahead <= 4; d.lookahead += 2)
-        CHECK(stream_vs_batched(&d, 10, 6 + d.lookahead, 1) <= 1e-5,
-              "shaped noise, own source, la %d: stream != batched", d.lookahead);
-    d.lookahead = 1;
+    CHECK(stream_vs_batched(&d, 7, 3, 0) <= 1e-5, "noise only, given noise: stream != batched");
     voc_config c = tiny_config();
     CHECK(stream_vs_batched(&c, 9, 3, 0) <= 1e-5, "tiny config");
     c.lookahead = 0;
@@ -838,7 +755,6 @@ static int model_pair(voc_model *old, const voc_config *c_old, voc_model *new_m,
 static void test_lookahead_grow(void)
 {
     voc_config c = tiny_config(), c2;
-    c.src = 3;
     c2 = c;
     c2.lookahead = 3;
     c2.cond_kernel = c.cond_kernel + 2;
@@ -903,69 +819,74 @@ static void test_lookahead_grow(void)
     voc_free(&m2);
 }
 
-/* a src-4 model whose shaped-noise rows are 0 is the src-3 model it was made from: the
- * grains draw from their own generator, so the white noise and harmonics are unchanged
- * (what tts-train vocoder --init OLD --src 4 relies on to start where OLD was) */
-static void test_src4_extends_src3(void)
+/* A src-2 model whose excitation rows are 0 is the src-1 model it was made from: the noise
+ * is drawn the same way from the same seed, and the excitation reaches nothing (what
+ * tts-train vocoder --init OLD --src 2 relies on to start where OLD was); and once those
+ * rows are not 0, the excitation reaches the output. */
+static void test_src2_extends_src1(void)
 {
-    voc_config c3 = voc_config_default(80, 200), c4;
-    c3.src = 3;
-    c4 = c3;
-    c4.src = 4;
-    voc_model m3, m4;
+    voc_config c1 = voc_config_default(80, 200), c2;
+    c1.src = 1;
+    c2 = c1;
+    c2.src = 2;
+    voc_model m1, m2;
     uint64_t rng = 3;
-    CHECK(model_pair(&m3, &c3, &m4, &c4, &rng), "init");
-    for (int i = 0; i < m4.p.n_tensors; i++) {
-        const nn_tensor_info *t = &m4.p.tensors[i];
-        const nn_tensor_info *o = nn_params_find(&m3.p, t->name);
+    CHECK(model_pair(&m1, &c1, &m2, &c2, &rng), "init");
+    for (int i = 0; i < m2.p.n_tensors; i++) {
+        const nn_tensor_info *t = &m2.p.tensors[i];
+        const nn_tensor_info *o = nn_params_find(&m1.p, t->name);
+        if (!o) /* the pitch head: src 2's own */
+            continue;
         size_t k = o->size < t->size ? o->size : t->size;
-        memcpy(m4.p.params + t->offset, m3.p.params + o->offset, k * sizeof(float));
-        memset(m4.p.params + t->offset + k, 0, (t->size - k) * sizeof(float));
+        memcpy(m2.p.params + t->offset, m1.p.params + o->offset, k * sizeof(float));
+        memset(m2.p.params + t->offset + k, 0, (t->size - k) * sizeof(float));
     }
     enum { NF = 14 };
-    int nm = c3.n_mels, hop = c3.hop;
+    int nm = c1.n_mels, hop = c1.hop, F = c2.fold;
     for (int i = 0; i < nm; i++) {
-        m3.mel_mean[i] = m4.mel_mean[i] = -5;
-        m3.mel_std[i] = m4.mel_std[i] = 2;
+        m1.mel_mean[i] = m2.mel_mean[i] = -5;
+        m1.mel_std[i] = m2.mel_std[i] = 2;
     }
-    float *mel = malloc(sizeof(float) * NF * nm), *s3 = malloc(sizeof(float) * NF * hop * 3);
-    float *s4 = malloc(sizeof(float) * NF * hop * 4), *a = malloc(sizeof(float) * NF * hop);
+    float *mel = malloc(sizeof(float) * NF * nm), *s1 = malloc(sizeof(float) * NF * hop);
+    float *s2 = malloc(sizeof(float) * NF * hop * 2), *a = malloc(sizeof(float) * NF * hop);
     float *b = malloc(sizeof(float) * NF * hop);
     fill_normal(NULL, mel, (size_t)NF * nm, 2, -5, &rng);
     voc_arena ar = {0};
-    int ok = voc_source_from_mel(&m3, mel, NF, NF, 11, s3, &ar) == 0 &&
-             voc_source_from_mel(&m4, mel, NF, NF, 11, s4, &ar) == 0 &&
-             voc_forward(&m3, mel, NF, NF, s3, a, &ar) == 0 &&
-             voc_forward(&m4, mel, NF, NF, s4, b, &ar) == 0;
-    double worst = 0, peak = 0, gpow = 0;
+    int ok = voc_source_from_mel(&m1, mel, NF, NF, 11, s1, &ar) == 0 &&
+             voc_source_from_mel(&m2, mel, NF, NF, 11, s2, &ar) == 0 &&
+             voc_forward(&m1, mel, NF, NF, s1, a, &ar) == 0 &&
+             voc_forward(&m2, mel, NF, NF, s2, b, &ar) == 0;
+    double worst = 0, peak = 0, epow = 0;
+    int same_noise = 1;
     for (int i = 0; i < NF * hop; i++) {
         worst = fmax(worst, fabs(a[i] - b[i]));
         peak = fmax(peak, fabs(a[i]));
     }
-    /* the fourth channel (the last fold values of each step) is the shaped noise: not 0 */
-    for (int i = 0; i < NF * hop / c4.fold; i++)
-        for (int k = 0; k < c4.fold; k++)
-            gpow += (double)s4[(size_t)i * 4 * c4.fold + 3 * c4.fold + k] *
-                    s4[(size_t)i * 4 * c4.fold + 3 * c4.fold + k];
-    /* and the network hears it once its rows are not 0 */
-    for (int k = 0; k < c4.fold * c4.res_ch; k++)
-        m4.p.params[m4.in_w + (size_t)3 * c4.fold * c4.res_ch + k] = 0.1f;
-    ok = ok && voc_forward(&m4, mel, NF, NF, s4, b, &ar) == 0;
+    /* step by step: the first fold values the noise (src 1's), the next fold the excitation */
+    for (int i = 0; i < NF * hop / F; i++)
+        for (int k = 0; k < F; k++) {
+            same_noise &= s2[(size_t)i * 2 * F + k] == s1[(size_t)i * F + k];
+            epow += (double)s2[(size_t)i * 2 * F + F + k] * s2[(size_t)i * 2 * F + F + k];
+        }
+    for (int k = 0; k < F * c2.res_ch; k++)
+        m2.p.params[m2.in_w + (size_t)F * c2.res_ch + k] = 0.1f;
+    ok = ok && voc_forward(&m2, mel, NF, NF, s2, b, &ar) == 0;
     double moved = 0;
     for (int i = 0; i < NF * hop; i++)
         moved = fmax(moved, fabs(a[i] - b[i]));
-    printf("src 4 with its new rows 0: max |src 4 - src 3| %.2e (peak %.3f); shaped-noise "
-           "power %.3g; rows 0.1: %.3f\n", worst, peak, gpow / (NF * hop), moved);
-    CHECK(ok && worst <= 1e-6 * fmax(1, peak), "src 4 with zero rows is not the src 3 model");
-    CHECK(gpow > 0 && moved > 1e-3, "the shaped noise does not reach the output");
+    printf("src 2 with its excitation rows 0: max |src 2 - src 1| %.2e (peak %.3f); excitation "
+           "power %.3g; rows 0.1: %.3f\n", worst, peak, epow / (NF * hop), moved);
+    CHECK(ok && same_noise, "src 2's noise is not src 1's");
+    CHECK(ok && worst <= 1e-6 * fmax(1, peak), "src 2 with zero rows is not the src 1 model");
+    CHECK(epow > 0 && moved > 1e-3, "the excitation does not reach the output");
     free(mel);
-    free(s3);
-    free(s4);
+    free(s1);
+    free(s2);
     free(a);
     free(b);
     voc_arena_free(&ar);
-    voc_free(&m3);
-    voc_free(&m4);
+    voc_free(&m1);
+    voc_free(&m2);
 }
 
 static void test_causality(void)
@@ -1040,7 +961,7 @@ static void test_causality(void)
 static void test_model_file(void)
 {
     voc_config c = tiny_config();
-    c.src = 3; /* the largest model: every tensor and key, and the audio settings it needs */
+    /* src 2 (the default), the larger model: every tensor and key */
     c.env_passes = 3; /* not the default: the key must travel */
     voc_model m, m2, m3;
     tts_err e;
@@ -1064,9 +985,12 @@ static void test_model_file(void)
     tts_mf_writer *w = tts_mf_writer_new();
     voc_to_mf(w, &m, &adam);
     CHECK(tts_mf_write(w, p32, &e) == 0, "write: %s", e.msg);
+    /* without audio settings: the defaults for its mel size, hop and rate */
     CHECK(tts_mf_open(&mf0, p32, &e) == 0, "open");
-    CHECK(voc_from_mf(&m2, mf0, 0, NULL, &e) == TTS_E_FORMAT && strstr(e.msg, "audio settings"),
-          "a src 3 vocoder without audio settings loaded (%s)", e.msg);
+    CHECK(voc_from_mf(&m2, mf0, 0, NULL, &e) == 0 && m2.audio.n_mels == c.n_mels &&
+              m2.audio.hop_length == c.hop && m2.audio.sample_rate == c.sample_rate,
+          "a vocoder without audio settings: %s", e.msg);
+    voc_free(&m2);
     tts_mf_close(mf0);
     tts_audio_cfg_to_mf(w, &m.audio);
     CHECK(tts_mf_write(w, p32, &e) == 0, "write: %s", e.msg);
@@ -1115,6 +1039,28 @@ static void test_model_file(void)
     CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
     CHECK(voc_from_mf(&m4, mf, 0, NULL, &e) == TTS_E_FORMAT, "fold 3 with hop 8 accepted");
     tts_mf_close(mf);
+    /* the sources removed (3: envelope-shaped harmonics, 4: and noise) are refused by name,
+     * before their tensors are looked at; 5 never was one */
+    for (int src = 3; src <= 5; src++) {
+        w = tts_mf_writer_new();
+        voc_to_mf(w, &m, NULL);
+        tts_audio_cfg_to_mf(w, &m.audio);
+        tts_mf_set_i64(w, "vocoder.src", src);
+        tts_mf_write(w, p16, &e);
+        tts_mf_writer_free(w);
+        char want[64];
+        if (src < 5)
+            snprintf(want, sizeof want, "src %d is no longer supported", src);
+        else
+            snprintf(want, sizeof want, "out of range [1, 2]");
+        CHECK(tts_mf_open(&mf, p16, &e) == 0, "open");
+        int rc = voc_from_mf(&m4, mf, 0, NULL, &e);
+        CHECK(rc == TTS_E_FORMAT && strstr(e.msg, want),
+              "a src %d vocoder: rc %d, '%s' (want TTS_E_FORMAT, '%s')", src, rc, e.msg, want);
+        if (src == 3)
+            printf("model file with src 3: %s\n", e.msg);
+        tts_mf_close(mf);
+    }
     unlink(p32);
     unlink(p16);
     rmdir(dir);
@@ -1291,7 +1237,7 @@ static void test_pitch(void)
     /* the oscillator: unit power where voiced, silent where not, periodic at F0 */
     float fa[3] = {200, 200, 200}, va[3] = {1, 1, 0}, exc[2 * HOP];
     voc_osc osc = {0};
-    voc_osc_run(&osc, fa, va, NULL, 2, HOP, SR, exc, NULL);
+    voc_osc_run(&osc, fa, va, 2, HOP, SR, exc);
     double pw = 0, corr = 0, last = fabs(exc[2 * HOP - 1]);
     for (int i = 0; i < HOP; i++)
         pw += (double)exc[i] * exc[i] / HOP;
@@ -1300,40 +1246,6 @@ static void test_pitch(void)
     printf("oscillator: power %.3f, mean |e(t) - e(t + period)| %.2e, end of the fade %.2e\n", pw,
            corr / (HOP - 80), last);
     CHECK(fabs(pw - 1) < 0.15 && corr / (HOP - 80) < 1e-3 && last < 1e-6, "oscillator");
-
-    /* the envelope's harmonics: a 200 Hz tone with 1/k amplitudes, analysed to log-mel,
-     * read back at 200 Hz, keeps the falling amplitudes and lands near the tone's level */
-    {
-        voc_config vc = voc_config_default(80, 200);
-        voc_model vm;
-        tts_err e2;
-        tts_mel *mel = NULL;
-        CHECK(voc_init(&vm, &vc, 0, 1, &e2) == 0 && tts_mel_create(&mel, &vm.audio, &e2) == 0,
-              "init");
-        enum { NT = 8000 };
-        float *tone = malloc(sizeof(float) * NT), *frames = NULL, amps[VOC_MAX_HARM];
-        float *spec = malloc(sizeof(float) * (vm.audio.n_fft / 2 + 1));
-        for (int i = 0; i < NT; i++) {
-            double acc = 0;
-            for (int k = 1; k <= 30; k++)
-                acc += 0.1 / k * sin(2 * M_PI * 200 * k * i / SR);
-            tone[i] = (float)acc;
-        }
-        size_t nfr = 0;
-        tts_mel_analyze(mel, tone, NT, &frames, &nfr, &e2);
-        CHECK(voc_frame_amps(&vm, mel, frames + (nfr / 2) * 80, 200, spec, amps) == 0, "amps");
-        printf("envelope harmonics of a 1/k tone (amplitude 0.1/k): k=1 %.3f, k=2 %.3f, k=4 %.3f, "
-               "k=8 %.3f, k=16 %.3f\n", amps[0], amps[1], amps[3], amps[7], amps[15]);
-        CHECK(amps[0] > amps[1] && amps[1] > amps[3] && amps[3] > amps[7] && amps[7] > amps[15],
-              "envelope harmonics do not fall with k");
-        CHECK(amps[0] > 0.067 && amps[0] < 0.15 && amps[7] > 0.0083 && amps[7] < 0.019,
-              "envelope harmonic levels %.3f, %.4f far from 0.1, 0.0125", amps[0], amps[7]);
-        free(tone);
-        free(frames);
-        free(spec);
-        tts_mel_free(mel);
-        voc_free(&vm);
-    }
 
     /* the pitch head: gradient against finite differences (double), float against double */
     voc_config c = tiny_config();
@@ -1419,9 +1331,8 @@ int main(void)
     test_loss_hook();
     test_mel_loss();
     test_source_with_f0();
-    test_noise_grain();
     test_streaming();
-    test_src4_extends_src3();
+    test_src2_extends_src1();
     test_lookahead_grow();
     test_causality();
     test_model_file();

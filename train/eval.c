@@ -62,8 +62,9 @@
 #include "train/plot.h"
 #include "train/quality.h"
 #include "train/train.h"
-#include "vocoder/vocoder.h"
+#include "train/voc_train.h"
 #include "vocoder/pitch.h"
+#include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
 
 #define EVAL_MAX_SEEDS 8 /* --seeds */

@@ -1,9 +1,9 @@
 /*
- * tts-train vocoder: trains the neural vocoder (vocoder/vocoder.h) on the ground-truth
- * mels and waveforms of a dataset cache (its "audio" tensor), on random crops of the
- * training split, with the multi-resolution STFT loss. All cores: one worker thread per
- * core, each with its own gradient buffer and scratch, BLAS single-threaded inside (as
- * tts-train acoustic).
+ * tts-train vocoder: trains the neural vocoder (vocoder/vocoder.h, through the batched
+ * passes of train/voc_train.h) on the ground-truth mels and waveforms of a dataset cache
+ * (its "audio" tensor), on random crops of the training split, with the multi-resolution
+ * STFT loss. All cores: one worker thread per core, each with its own gradient buffer and
+ * scratch, BLAS single-threaded inside (as tts-train acoustic).
  *
  * Each crop: `--crop` frames whose loss counts, preceded by up to `--ctx` frames that only
  * give the layers their history (as streaming has it), with the look-ahead frames after
@@ -76,6 +76,7 @@
 #include "train/parallel.h"
 #include "train/tfmels.h"
 #include "train/train.h"
+#include "train/voc_train.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
 #include "vocoder/vocoder_io.h"
@@ -103,10 +104,7 @@ typedef struct {
     float *grads; /* NULL: forward only */
     float grad_scale;
     voc_arena arena;
-    float *noise, *exc, *src, *shaped, *amps, *spec;
-    float *gnoise, *grains; /* src 4: the shaped noise, its grains, their inverse FFT */
-    voc_grainer *grainer;
-    tts_mel *mel; /* src 3: the envelope of the crop's frames */
+    float *noise, *exc, *src; /* a crop's noise, excitation, their interleaving (src 2) */
     size_t noise_cap;
     double sc, mag, total, pitch, melt; /* melt: the log-mel term */
     /* the critics (--adv-weight): read-only model, this worker's gradients of it, scratch */
@@ -141,12 +139,117 @@ static double adv_hook(void *ctx, const float *y, float *dy, int n, double scale
     return w->adv_w * dl.adv + w->fm_crop * dl.fm;
 }
 
+/* the crop buffers for need samples, grown when a crop is longer than any before */
+static int crop_buffers(worker *w, size_t need)
+{
+    if (need <= w->noise_cap)
+        return TTS_OK;
+    free(w->noise);
+    free(w->exc);
+    free(w->src);
+    w->noise = malloc(need * sizeof(float));
+    w->exc = malloc(need * sizeof(float));
+    w->src = malloc(2 * need * sizeof(float));
+    w->noise_cap = w->noise && w->exc && w->src ? need : 0;
+    return w->noise_cap ? TTS_OK : TTS_E_NOMEM;
+}
+
+/* The nf frames crop cs is conditioned on, from frame s0 of its take: recorded, predicted,
+ * or with cs->tf == 2 recorded + a (predicted - recorded), the acoustic model's errors on
+ * the training takes made as large as on unseen text (a > 1). NULL: out of memory. */
+static const float *crop_mel(worker *w, const crop_spec *cs, int s0, int nf)
+{
+    const tts_dataset *ds = w->ds;
+    int nm = ds->n_mels;
+    size_t u0 = (size_t)ds->mel_off[cs->utt];
+    const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
+    const float *mel = melsrc + (u0 + s0) * nm;
+    if (cs->tf != 2 || !w->tf_mel)
+        return mel;
+    if (!w->xmel && !(w->xmel = malloc(sizeof(float) * VOC_MAX_CROP * nm)))
+        return NULL;
+    const float *gt = ds->mel + (u0 + s0) * nm;
+    float a = w->tf_extrapolate;
+    for (size_t i = 0; i < (size_t)nf * nm; i++)
+        w->xmel[i] = gt[i] + a * (mel[i] - gt[i]);
+    return w->xmel;
+}
+
+/* src 2: the crop's source, its noise (w->noise) and the excitation at the recording's F0
+ * interleaved into w->src. Block t glides from frame t + e - 1 to t + e (voc_exc_offset),
+ * as at inference; the oscillator starts at a random phase from *r. With --tf-pitch, crops
+ * on predicted frames take the F0 and voicing the pitch head reads from them, as at
+ * inference, instead of the recording's, which those frames only approximate (their
+ * harmonics would sit where the excitation's are not). */
+static int crop_source(worker *w, const crop_spec *cs, const float *mel, int s0, int nf,
+                       int nb, uint64_t *r)
+{
+    const voc_config *c = &w->m->cfg;
+    int F = tts_dataset_n_frames(w->ds, cs->utt);
+    size_t u0 = (size_t)w->ds->mel_off[cs->utt];
+    float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1], hf[VOC_MAX_CROP], hv[VOC_MAX_CROP];
+    int head = cs->tf && w->tf_pitch;
+    if (head) {
+        if ((!w->phead && !(w->phead = malloc(sizeof(float) * 2 * VOC_MAX_CROP))) ||
+            voc_pitch_forward(w->m, mel, nf, w->phead, &w->arena))
+            return TTS_E_NOMEM;
+        voc_pitch_decode(w->phead, nf, hf, hv);
+    }
+    for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
+        int f = s0 + t + voc_exc_offset(c) - 1;
+        f = f < 0 ? 0 : f >= F ? F - 1 : f;
+        if (head) {
+            int row = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0; /* in the crop */
+            fa[t] = hf[row];
+            va[t] = hv[row];
+        } else {
+            fa[t] = w->f0_fill[u0 + f];
+            va[t] = w->f0[u0 + f] > 0;
+        }
+    }
+    voc_osc osc = {6.283185307179586 * nn_rand_uniform(r)};
+    voc_osc_run(&osc, fa, va, nb, c->hop, c->sample_rate, w->exc);
+    const float *ch[2] = {w->noise, w->exc};
+    voc_source_interleave(ch, 2, (size_t)nb * c->hop, c->fold, w->src);
+    return TTS_OK;
+}
+
+/* The crop through the network and its loss (hook: the critics' terms, or NULL), and with
+ * src 2 the pitch head's loss: gradients into w->grads, the losses into the worker's sums. */
+static int crop_step(worker *w, const crop_spec *cs, const float *mel, int s0, int nf, int nb,
+                     const float *source, const voc_loss_hook *hook)
+{
+    const tts_dataset *ds = w->ds;
+    const voc_config *c = &w->m->cfg;
+    size_t u0 = (size_t)ds->mel_off[cs->utt];
+    const float *target = ds->pcm + (u0 + cs->start) * c->hop;
+    voc_loss_val v;
+    w->target = target;
+    /* feature matching compares with the recording, which predicted frames only
+     * approximate: weighed as the STFT terms are on them */
+    w->fm_crop = cs->tf ? w->fm_w * w->L_tf->stft_weight : w->fm_w;
+    int rc = voc_train_crop_ex(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
+                               target, w->grads, w->grad_scale, &w->arena, &v, NULL, hook);
+    if (!rc && c->src == 2) {
+        double pl = 0;
+        rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
+                             w->grad_scale * w->pitch_weight, &w->arena, &pl);
+        w->pitch += pl;
+    }
+    if (rc)
+        return rc;
+    w->sc += v.sc;
+    w->mag += v.mag;
+    w->melt += v.mel;
+    w->total += v.total;
+    return TTS_OK;
+}
+
 static void *worker_run(void *arg)
 {
     worker *w = arg;
     const tts_dataset *ds = w->ds;
     const voc_config *c = &w->m->cfg;
-    int hop = c->hop, nm = ds->n_mels;
     w->sc = w->mag = w->total = w->pitch = w->melt = 0;
     w->dl = (disc_loss){0};
     w->rc = 0;
@@ -159,134 +262,24 @@ static void *worker_run(void *arg)
         int s0 = cs->start - cs->ctx, nb = cs->ctx + cs->crop;
         int end = cs->start + cs->crop + c->lookahead;
         int nf = (end < F ? end : F) - s0;
-        size_t need = (size_t)nb * hop;
-        if (need > w->noise_cap) {
-            free(w->noise);
-            free(w->exc);
-            free(w->src);
-            free(w->shaped);
-            free(w->gnoise);
-            w->noise = malloc(need * sizeof(float));
-            w->exc = malloc(need * sizeof(float));
-            w->src = malloc(4 * need * sizeof(float));
-            w->shaped = malloc(need * sizeof(float));
-            w->gnoise = malloc(need * sizeof(float));
-            w->noise_cap = w->noise && w->exc && w->src && w->shaped && w->gnoise ? need : 0;
-            if (!w->noise_cap) {
-                w->rc = TTS_E_NOMEM;
-                return NULL;
-            }
+        size_t need = (size_t)nb * c->hop;
+        if (crop_buffers(w, need)) {
+            w->rc = TTS_E_NOMEM;
+            return NULL;
         }
         uint64_t r = cs->noise_seed;
         for (size_t i = 0; i < need; i++)
             w->noise[i] = (float)nn_rand_normal(&r);
-        const float *source = w->noise;
-        size_t u0 = (size_t)ds->mel_off[cs->utt];
-        const float *melsrc = cs->tf && w->tf_mel ? w->tf_mel : ds->mel;
-        const float *mel = melsrc + (u0 + s0) * nm;
-        if (cs->tf == 2 && w->tf_mel) {
-            /* recorded + a (predicted - recorded): the acoustic model's errors on the
-             * training takes, made as large as on unseen text (a > 1) */
-            if (!w->xmel && !(w->xmel = malloc(sizeof(float) * VOC_MAX_CROP * nm))) {
-                w->rc = TTS_E_NOMEM;
-                return NULL;
-            }
-            const float *gt = ds->mel + (u0 + s0) * nm;
-            float a = w->tf_extrapolate;
-            for (size_t i = 0; i < (size_t)nf * nm; i++)
-                w->xmel[i] = gt[i] + a * (mel[i] - gt[i]);
-            mel = w->xmel;
+        const float *mel = crop_mel(w, cs, s0, nf);
+        if (!mel || (c->src == 2 && crop_source(w, cs, mel, s0, nf, nb, &r))) {
+            w->rc = TTS_E_NOMEM;
+            return NULL;
         }
-        if (c->src >= 3 && !w->mel) {
-            tts_err e;
-            w->amps = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * VOC_MAX_HARM);
-            w->spec = malloc(sizeof(float) * (size_t)(w->m->audio.n_fft / 2 + 1));
-            if (c->src >= 4) {
-                w->grains = malloc(sizeof(float) * (VOC_MAX_CROP + 1) * 2 * hop);
-                if (!w->grains || voc_grainer_create(&w->grainer, hop)) {
-                    w->rc = TTS_E_NOMEM;
-                    return NULL;
-                }
-            }
-            if (!w->amps || !w->spec || tts_mel_create(&w->mel, &w->m->audio, &e)) {
-                w->rc = TTS_E_NOMEM;
-                return NULL;
-            }
-        }
-        if (c->src >= 2) {
-            /* the excitation at the recording's F0: block t glides from frame t + e - 1 to
-             * t + e (voc_exc_offset), as at inference; the oscillator starts at a random phase */
-            float fa[VOC_MAX_CROP + 1], va[VOC_MAX_CROP + 1];
-            /* --tf-pitch: on predicted frames, the F0 and voicing that the pitch head reads
-             * from them, as at inference, instead of the recording's, which the frames
-             * only approximate (their harmonics then sit where the excitation's are not) */
-            int head = cs->tf && w->tf_pitch;
-            float hf[VOC_MAX_CROP], hv[VOC_MAX_CROP];
-            if (head) {
-                if ((!w->phead && !(w->phead = malloc(sizeof(float) * 2 * VOC_MAX_CROP))) ||
-                    voc_pitch_forward(w->m, mel, nf, w->phead, &w->arena)) {
-                    w->rc = TTS_E_NOMEM;
-                    return NULL;
-                }
-                voc_pitch_decode(w->phead, nf, hf, hv);
-            }
-            for (int t = 0; t <= nb && t <= VOC_MAX_CROP; t++) {
-                int f = s0 + t + voc_exc_offset(c) - 1;
-                f = f < 0 ? 0 : f >= F ? F - 1 : f;
-                int row = f - s0 < 0 ? 0 : f - s0 >= nf ? nf - 1 : f - s0; /* in the crop */
-                if (head) {
-                    fa[t] = hf[row];
-                    va[t] = hv[row];
-                } else {
-                    fa[t] = w->f0_fill[u0 + f];
-                    va[t] = w->f0[u0 + f] > 0;
-                }
-                /* the envelope of the frame the model is given (recorded or predicted) */
-                if (c->src >= 3 &&
-                    voc_frame_amps(w->m, w->mel, mel + (size_t)row * nm, fa[t], w->spec,
-                                   w->amps + (size_t)t * VOC_MAX_HARM)) {
-                    w->rc = TTS_E_NOMEM;
-                    return NULL;
-                }
-                /* src 4: the grain centred on block t's start, from the same frame */
-                if (c->src >= 4)
-                    voc_frame_grain(w->m, w->grainer, w->spec, &r,
-                                    w->grains + (size_t)t * 2 * hop);
-            }
-            if (c->src >= 4)
-                for (int t = 0; t < nb; t++)
-                    for (int i = 0; i < hop; i++)
-                        w->gnoise[(size_t)t * hop + i] = w->grains[(size_t)t * 2 * hop + hop + i] +
-                                                         w->grains[(size_t)(t + 1) * 2 * hop + i];
-            voc_osc osc = {6.283185307179586 * nn_rand_uniform(&r)};
-            voc_osc_run(&osc, fa, va, c->src >= 3 ? w->amps : NULL, nb, hop, c->sample_rate,
-                        w->exc, c->src >= 3 ? w->shaped : NULL);
-            const float *ch[4] = {w->noise, w->exc, w->shaped, w->gnoise};
-            voc_source_interleave(ch, c->src, need, c->fold, w->src);
-            source = w->src;
-        }
-        const float *target = ds->pcm + (u0 + cs->start) * hop;
-        voc_loss_val v;
-        w->target = target;
-        /* feature matching compares with the recording, which predicted frames only
-         * approximate: weighed as the STFT terms are on them */
-        w->fm_crop = cs->tf ? w->fm_w * w->L_tf->stft_weight : w->fm_w;
-        int rc = voc_train_crop_ex(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
-                                   target, w->grads, w->grad_scale, &w->arena, &v, NULL, hk);
-        if (!rc && c->src >= 2) {
-            double pl = 0;
-            rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
-                                 w->grad_scale * w->pitch_weight, &w->arena, &pl);
-            w->pitch += pl;
-        }
+        int rc = crop_step(w, cs, mel, s0, nf, nb, c->src == 2 ? w->src : w->noise, hk);
         if (rc) {
             w->rc = rc;
             return NULL;
         }
-        w->sc += v.sc;
-        w->mag += v.mag;
-        w->melt += v.mel;
-        w->total += v.total;
     }
     return NULL;
 }
@@ -503,6 +496,138 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* The recordings' F0 (for the excitation and the pitch head's targets) in *f0_out, 0 where
+ * unvoiced, and in *fill_out with the gaps filled (voc_pitch_fill), frame by frame as the
+ * cache's mels; both malloc'd. 0, or 1 with the error printed. */
+static int track_f0(const tts_dataset *ds, int threads, float **f0_out, float **fill_out)
+{
+    size_t total = (size_t)ds->mel_off[ds->n];
+    float *f0 = *f0_out = malloc(sizeof(float) * total);
+    float *f0_fill = *fill_out = malloc(sizeof(float) * total);
+    if (!f0 || !f0_fill) {
+        fprintf(stderr, "tts-train vocoder: out of memory\n");
+        return 1;
+    }
+    double tp = now_s();
+    tts_dataset_track_f0(ds, f0, threads);
+    memcpy(f0_fill, f0, sizeof(float) * total);
+    size_t voiced = 0;
+    for (int i = 0; i < ds->n; i++) {
+        int F = tts_dataset_n_frames(ds, i);
+        voc_pitch_fill(f0_fill + ds->mel_off[i], F);
+    }
+    double lsum = 0;
+    for (size_t k = 0; k < total; k++)
+        if (f0[k] > 0) {
+            voiced++;
+            lsum += log(f0[k]);
+        }
+    fprintf(stderr,
+            "F0 tracked in %.1f s: %.1f %% of %zu frames voiced, geometric mean %.0f Hz\n",
+            now_s() - tp, 100.0 * voiced / total, total, voiced ? exp(lsum / voiced) : 0.0);
+    return 0;
+}
+
+/* --init: a new model m starts from the weights of old (every tensor of the same name and
+ * size; the input layer's rows of old's source; the conditioning convs grown when m looks
+ * further ahead) */
+static void init_from(voc_model *m, const voc_model *old, const char *init_path)
+{
+    int copied = 0;
+    for (int i = 0; i < m->p.n_tensors; i++) {
+        const nn_tensor_info *t = &m->p.tensors[i];
+        const nn_tensor_info *o = nn_params_find(&old->p, t->name);
+        if (!o)
+            continue;
+        size_t n = o->size < t->size ? o->size : t->size;
+        if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
+            /* vocoder.in.w: the old source's rows come first in both; a new channel's
+             * rows start at 0, so the network starts as it was */
+            memcpy(m->p.params + t->offset, old->p.params + o->offset, n * sizeof(float));
+            if (n < t->size)
+                memset(m->p.params + t->offset + n, 0, (t->size - n) * sizeof(float));
+            copied++;
+        }
+    }
+    if (m->cfg.cond_kernel != old->cfg.cond_kernel) /* --lookahead grew them */
+        for (int i = 0; i < m->cfg.cond_layers; i++, copied++)
+            voc_cond_grow(m->p.params + m->cond[i].w, old->p.params + old->cond[i].w,
+                          old->cfg.cond_kernel, m->cfg.cond_kernel,
+                          m->cond[i].cin * m->cfg.cond_ch, i == 0);
+    fprintf(stderr, "started from %s: %d of %d tensors\n", init_path, copied, m->p.n_tensors);
+}
+
+/* A new model (no checkpoint yet): the defaults for the cache, the options' overrides, or
+ * with --init an older vocoder's shape and weights. 0, or 1 with the error printed. */
+static int new_model(voc_model *m, const tts_dataset *ds, const voc_config *over,
+                     const char *init_path)
+{
+    tts_err err = {0};
+    voc_config c = voc_config_default(ds->n_mels, ds->audio.hop_length);
+    if (over->fold) c.fold = over->fold;
+    if (over->res_ch) c.res_ch = over->res_ch;
+    if (over->skip_ch) c.skip_ch = over->skip_ch;
+    if (over->n_layers) c.n_layers = over->n_layers;
+    if (over->dil_cycle) c.dil_cycle = over->dil_cycle;
+    if (over->cond_ch) c.cond_ch = over->cond_ch;
+    if (over->lookahead) c.lookahead = over->lookahead - 1;
+    if (over->src) c.src = over->src;
+    c.sample_rate = ds->audio.sample_rate;
+    voc_model old;
+    tts_mf *omf = NULL;
+    if (init_path) {
+        /* an older vocoder's shape, its weights where they fit */
+        if (tts_mf_open(&omf, init_path, &err) || voc_from_mf(&old, omf, 0, NULL, &err)) {
+            fprintf(stderr, "tts-train vocoder: --init: %s\n", err.msg);
+            tts_mf_close(omf);
+            return 1;
+        }
+        /* its source too, unless --src asks for another (src 1 -> 2: the excitation's
+         * input rows start at 0, so the network starts where OLD was) */
+        c = old.cfg;
+        if (over->src)
+            c.src = over->src;
+        /* more look-ahead, d frames: the conditioning convs get d more taps each, and
+         * the old weights go in shifted (voc_cond_grow) so that the network starts as it
+         * was, one frame later on the frame grid, with the new taps at 0 */
+        if (over->lookahead && over->lookahead - 1 != old.cfg.lookahead) {
+            int d = over->lookahead - 1 - old.cfg.lookahead;
+            if (d < 0 || old.cfg.lookahead < 1 || old.cfg.cond_kernel + d > 9) {
+                fprintf(stderr, "tts-train vocoder: --init with --lookahead %d: a vocoder "
+                                "with look-ahead %d can only grow it (from 1 on, the "
+                                "conditioning kernel up to 9)\n",
+                        over->lookahead - 1, old.cfg.lookahead);
+                voc_free(&old);
+                tts_mf_close(omf);
+                return 1;
+            }
+            c.lookahead += d;
+            c.cond_kernel += d;
+        }
+        c.sample_rate = ds->audio.sample_rate;
+    }
+    if (voc_init(m, &c, 1, 4321, &err)) {
+        fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
+        if (init_path) {
+            voc_free(&old);
+            tts_mf_close(omf);
+        }
+        return 1;
+    }
+    if (init_path) {
+        init_from(m, &old, init_path);
+        voc_free(&old);
+        tts_mf_close(omf);
+    }
+    fprintf(stderr,
+            "new vocoder: %zu parameters (fold %d, C %d, S %d, %d layers, dilation cycle %d, "
+            "cond %d, look-ahead %d, source %d); receptive field %d samples; "
+            "%.0f kFLOP/sample\n",
+            m->p.count, c.fold, c.res_ch, c.skip_ch, c.n_layers, c.dil_cycle, c.cond_ch,
+            c.lookahead, c.src, voc_receptive_field(&c), voc_flops_per_sample(&c) / 1e3);
+    return 0;
+}
+
 int train_vocoder_main(int argc, char **argv)
 {
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
@@ -551,7 +676,7 @@ int train_vocoder_main(int argc, char **argv)
         else if (OPT("--disc-lr")) disc_lr = atof(v);
         else if (OPT("--disc-warmup")) disc_warmup = atoi(v);
         else if (OPT("--disc-periods")) disc_periods = v;
-        else if (OPT("--src")) over.src = atoi(v);
+        else if (OPT("--src")) over.src = atoi(v) > 0 ? atoi(v) : -1; /* 0: unset */
         else if (OPT("--fold")) over.fold = atoi(v);
         else if (OPT("--res-ch")) over.res_ch = atoi(v);
         else if (OPT("--skip-ch")) over.skip_ch = atoi(v);
@@ -567,6 +692,12 @@ int train_vocoder_main(int argc, char **argv)
         }
 #undef OPT
     }
+    if (over.src == 3 || over.src == 4) {
+        fprintf(stderr, "tts-train vocoder: --src %d is no longer supported (the "
+                        "envelope-shaped sources 3 and 4 were removed): --src 1 or 2\n",
+                over.src);
+        return 2;
+    }
     if (!data || !dir) {
         fprintf(stderr, "usage: tts-train vocoder CACHE RUN_DIR [--steps N] [--minutes M] "
                         "[--batch B] [--crop FRAMES] [--ctx FRAMES] [--lr LR] ...\n");
@@ -577,12 +708,12 @@ int train_vocoder_main(int argc, char **argv)
         val_every < 1 || wav_every < 1 || log_every < 1 || !(tf_mix >= 0 && tf_mix <= 1) ||
         !(mel_weight >= 0) || !(tf_stft_weight >= 0) || !(adv_weight >= 0) ||
         !(fm_weight >= 0) || !(disc_lr > 0) || disc_warmup < 0 ||
-        !(ema_decay >= 0 && ema_decay < 1) ||
+        !(ema_decay >= 0 && ema_decay < 1) || over.src < 0 || over.src > 2 ||
         (tf_sharpen != 0 && !tts_sharpen_valid((float)tf_sharpen, tf_sharpen_w))) {
         fprintf(stderr, "tts-train vocoder: bad --threads, --batch, --crop (>= 4), --ctx, "
                         "--*-every, --mel-weight, --tf-stft-weight, --adv-weight, --fm-weight, "
-                        "--disc-lr or --disc-warmup, --tf-mix or --ema outside 0 .. 1, or "
-                        "--tf-sharpen (amount 0 .. 4, odd width 3 .. 31)\n");
+                        "--disc-lr or --disc-warmup, --tf-mix or --ema outside 0 .. 1, "
+                        "--src (1 or 2), or --tf-sharpen (amount 0 .. 4, odd width 3 .. 31)\n");
         return 2;
     }
     openblas_set_num_threads(1);
@@ -657,89 +788,9 @@ int train_vocoder_main(int argc, char **argv)
             return 1;
         }
         fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam.step);
-    } else {
-        voc_config c = voc_config_default(ds.n_mels, ds.audio.hop_length);
-        if (over.fold) c.fold = over.fold;
-        if (over.res_ch) c.res_ch = over.res_ch;
-        if (over.skip_ch) c.skip_ch = over.skip_ch;
-        if (over.n_layers) c.n_layers = over.n_layers;
-        if (over.dil_cycle) c.dil_cycle = over.dil_cycle;
-        if (over.cond_ch) c.cond_ch = over.cond_ch;
-        if (over.lookahead) c.lookahead = over.lookahead - 1;
-        if (over.src) c.src = over.src;
-        c.sample_rate = ds.audio.sample_rate;
-        voc_model old;
-        tts_mf *omf = NULL;
-        if (init_path) {
-            /* an older vocoder's shape, its weights where they fit */
-            if (tts_mf_open(&omf, init_path, &err) || voc_from_mf(&old, omf, 0, NULL, &err)) {
-                fprintf(stderr, "tts-train vocoder: --init: %s\n", err.msg);
-                tts_dataset_close(&ds);
-                return 1;
-            }
-            /* its source too, unless --src asks for another (before, an --init without
-             * --src fell back to the default, 2, and dropped a src-3 model's shaped input) */
-            c = old.cfg;
-            if (over.src)
-                c.src = over.src;
-            /* more look-ahead, d frames: the conditioning convs get d more taps each, and
-             * the old weights go in shifted (voc_cond_grow) so that the network starts as it
-             * was, one frame later on the frame grid, with the new taps at 0 */
-            if (over.lookahead && over.lookahead - 1 != old.cfg.lookahead) {
-                int d = over.lookahead - 1 - old.cfg.lookahead;
-                if (d < 0 || old.cfg.lookahead < 1 || old.cfg.cond_kernel + d > 9) {
-                    fprintf(stderr, "tts-train vocoder: --init with --lookahead %d: a vocoder "
-                                    "with look-ahead %d can only grow it (from 1 on, the "
-                                    "conditioning kernel up to 9)\n",
-                            over.lookahead - 1, old.cfg.lookahead);
-                    voc_free(&old);
-                    tts_mf_close(omf);
-                    tts_dataset_close(&ds);
-                    return 1;
-                }
-                c.lookahead += d;
-                c.cond_kernel += d;
-            }
-            c.sample_rate = ds.audio.sample_rate;
-        }
-        if (voc_init(&m, &c, 1, 4321, &err)) {
-            fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
-            tts_dataset_close(&ds);
-            return 1;
-        }
-        if (init_path) {
-            int copied = 0;
-            for (int i = 0; i < m.p.n_tensors; i++) {
-                const nn_tensor_info *t = &m.p.tensors[i];
-                const nn_tensor_info *o = nn_params_find(&old.p, t->name);
-                if (!o)
-                    continue;
-                size_t n = o->size < t->size ? o->size : t->size;
-                if (o->size == t->size || !strcmp(t->name, "vocoder.in.w")) {
-                    /* vocoder.in.w: the old source's rows come first in both; a new
-                     * channel's rows start at 0, so the network starts as it was */
-                    memcpy(m.p.params + t->offset, old.p.params + o->offset, n * sizeof(float));
-                    if (n < t->size)
-                        memset(m.p.params + t->offset + n, 0, (t->size - n) * sizeof(float));
-                    copied++;
-                }
-            }
-            if (c.cond_kernel != old.cfg.cond_kernel) /* --lookahead grew them */
-                for (int i = 0; i < c.cond_layers; i++, copied++)
-                    voc_cond_grow(m.p.params + m.cond[i].w, old.p.params + old.cond[i].w,
-                                  old.cfg.cond_kernel, c.cond_kernel, m.cond[i].cin * c.cond_ch,
-                                  i == 0);
-            fprintf(stderr, "started from %s: %d of %d tensors\n", init_path, copied,
-                    m.p.n_tensors);
-            voc_free(&old);
-            tts_mf_close(omf);
-        }
-        fprintf(stderr,
-                "new vocoder: %zu parameters (fold %d, C %d, S %d, %d layers, dilation cycle %d, "
-                "cond %d, look-ahead %d, source %d); receptive field %d samples; "
-                "%.0f kFLOP/sample\n",
-                m.p.count, c.fold, c.res_ch, c.skip_ch, c.n_layers, c.dil_cycle, c.cond_ch,
-                c.lookahead, c.src, voc_receptive_field(&c), voc_flops_per_sample(&c) / 1e3);
+    } else if (new_model(&m, &ds, &over, init_path)) {
+        tts_dataset_close(&ds);
+        return 1;
     }
     if (m.cfg.n_mels != ds.n_mels || m.cfg.hop != ds.audio.hop_length) {
         fprintf(stderr, "tts-train vocoder: the model (%d mels, hop %d) does not fit the cache "
@@ -755,31 +806,8 @@ int train_vocoder_main(int argc, char **argv)
 
     /* the recordings' F0, for the excitation and the pitch head's targets */
     float *f0 = NULL, *f0_fill = NULL;
-    if (m.cfg.src >= 2) {
-        size_t total = (size_t)ds.mel_off[ds.n];
-        f0 = malloc(sizeof(float) * total);
-        f0_fill = malloc(sizeof(float) * total);
-        if (!f0 || !f0_fill) {
-            fprintf(stderr, "tts-train vocoder: out of memory\n");
-            return 1;
-        }
-        double tp = now_s();
-        tts_dataset_track_f0(&ds, f0, threads);
-        memcpy(f0_fill, f0, sizeof(float) * total);
-        size_t voiced = 0;
-        for (int i = 0; i < ds.n; i++) {
-            int F = tts_dataset_n_frames(&ds, i);
-            voc_pitch_fill(f0_fill + ds.mel_off[i], F);
-        }
-        double lsum = 0;
-        for (size_t k = 0; k < total; k++)
-            if (f0[k] > 0) {
-                voiced++;
-                lsum += log(f0[k]);
-            }
-        fprintf(stderr, "F0 tracked in %.1f s: %.1f %% of %zu frames voiced, geometric mean %.0f Hz\n",
-                now_s() - tp, 100.0 * voiced / total, total, voiced ? exp(lsum / voiced) : 0.0);
-    }
+    if (m.cfg.src == 2 && track_f0(&ds, threads, &f0, &f0_fill))
+        return 1;
 
     voc_stft_loss L;
     tts_mel *mel = NULL;
@@ -1052,14 +1080,7 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].exc);
         free(wk[t].src);
         free(wk[t].xmel);
-        free(wk[t].shaped);
-        free(wk[t].amps);
-        free(wk[t].spec);
-        free(wk[t].gnoise);
-        free(wk[t].grains);
-        voc_grainer_free(wk[t].grainer);
         free(wk[t].phead);
-        tts_mel_free(wk[t].mel);
         voc_arena_free(&wk[t].arena);
         free(wk[t].dgrads);
         free(wk[t].dscratch);

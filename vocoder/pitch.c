@@ -1,12 +1,8 @@
 #include "vocoder/pitch.h"
 
-#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "dsp/dsp.h"
-#include "nn/layers.h"
 
 #define YIN_THRESHOLD 0.2f  /* a dip of the normalized difference below this is a period */
 #define YIN_FLOOR_DB 50.0f  /* frames this far below the loudest are unvoiced */
@@ -136,24 +132,8 @@ void voc_pitch_fill(float *f0, int n)
     }
 }
 
-void voc_harmonic_amps(const float *mag, int n_bins, double bin_hz, double win_sum, double gain,
-                       float f0, float *amps)
-{
-    double scale = 2 * gain / win_sum;
-    for (int k = 1; k <= VOC_MAX_HARM; k++) {
-        double f = (double)k * f0, x = f / bin_hz;
-        int i = (int)x;
-        if (f >= VOC_EXC_TOP || i + 1 >= n_bins) {
-            amps[k - 1] = 0;
-            continue;
-        }
-        double a = x - i;
-        amps[k - 1] = (float)(scale * ((1 - a) * mag[i] + a * mag[i + 1]));
-    }
-}
-
-void voc_osc_run(voc_osc *o, const float *f0, const float *v, const float *amps, int nb,
-                 int hop, int sr, float *exc, float *shaped)
+void voc_osc_run(voc_osc *o, const float *f0, const float *v, int nb, int hop, int sr,
+                 float *exc)
 {
     const double two_pi = 6.283185307179586;
     double ph = o->phase;
@@ -167,28 +147,21 @@ void voc_osc_run(voc_osc *o, const float *f0, const float *v, const float *amps,
             ph += two_pi * f / sr;
             if (ph >= two_pi)
                 ph -= two_pi * floor(ph / two_pi);
-            float out = 0, sh = 0;
+            float out = 0;
             if (amp > 1e-4) {
                 int K = (int)(VOC_EXC_TOP / f);
                 K = K < 1 ? 1 : K > VOC_MAX_HARM ? VOC_MAX_HARM : K;
-                const float *A0 = amps ? amps + (size_t)t * VOC_MAX_HARM : NULL;
-                const float *A1 = amps ? A0 + VOC_MAX_HARM : NULL;
                 /* sin(k ph) by the Chebyshev recurrence s_{k+1} = 2 cos(ph) s_k - s_{k-1} */
-                double c2 = 2 * cos(ph), s0 = 0, s1 = sin(ph), sum = 0, wsum = 0;
+                double c2 = 2 * cos(ph), s0 = 0, s1 = sin(ph), sum = 0;
                 for (int k = 1; k <= K; k++) {
                     sum += s1;
-                    if (A0)
-                        wsum += ((1 - a) * A0[k - 1] + a * A1[k - 1]) * s1;
                     double s2 = c2 * s1 - s0;
                     s0 = s1;
                     s1 = s2;
                 }
                 out = (float)(amp * sum / sqrt(K * 0.5));
-                sh = (float)(amp * wsum);
             }
             exc[(size_t)t * hop + j] = out;
-            if (shaped)
-                shaped[(size_t)t * hop + j] = sh;
         }
     }
     o->phase = ph;
@@ -199,75 +172,4 @@ void voc_source_interleave(const float *const *ch, int n_ch, size_t n, int fold,
     for (size_t s = 0; s < n / fold; s++)
         for (int c = 0; c < n_ch; c++)
             memcpy(src + (s * n_ch + c) * fold, ch[c] + s * fold, sizeof(float) * fold);
-}
-
-struct voc_grainer {
-    int hop, M;
-    fftwf_plan plan;    /* complex-to-real, size M = 2 hop */
-    fftwf_complex *spec; /* [hop + 1] */
-    float *out, *win;    /* [M] */
-};
-
-int voc_grainer_create(voc_grainer **out, int hop)
-{
-    *out = NULL;
-    voc_grainer *g = calloc(1, sizeof *g);
-    if (!g || hop < 1)
-        return (free(g), -1);
-    g->hop = hop;
-    g->M = 2 * hop;
-    g->spec = fftwf_malloc(sizeof(fftwf_complex) * (size_t)(hop + 1));
-    g->out = fftwf_malloc(sizeof(float) * (size_t)g->M);
-    g->win = malloc(sizeof(float) * (size_t)g->M);
-    if (g->spec && g->out) {
-        tts_fftw_lock(); /* the planner is not thread-safe; plans are */
-        g->plan = fftwf_plan_dft_c2r_1d(g->M, g->spec, g->out, FFTW_ESTIMATE);
-        tts_fftw_unlock();
-    }
-    if (!g->plan || !g->win) {
-        voc_grainer_free(g);
-        return -1;
-    }
-    for (int n = 0; n < g->M; n++)
-        g->win[n] = (float)sin(3.141592653589793 * (n + 0.5) / g->M);
-    *out = g;
-    return 0;
-}
-
-void voc_grainer_free(voc_grainer *g)
-{
-    if (!g)
-        return;
-    if (g->plan) {
-        tts_fftw_lock();
-        fftwf_destroy_plan(g->plan);
-        tts_fftw_unlock();
-    }
-    fftwf_free(g->spec);
-    fftwf_free(g->out);
-    free(g->win);
-    free(g);
-}
-
-void voc_noise_grain(voc_grainer *g, const float *mag, int n_bins, double bin_hz, double win_sq,
-                     int sr, uint64_t *rng, float *grain)
-{
-    const double two_pi = 6.283185307179586;
-    int hop = g->hop, M = g->M;
-    /* the inverse real DFT sums X_0 + 2 Re sum_k X_k e^(2 pi i k n / M) + X_hop (-1)^n, so
-     * X_k = A_k e^(i phi_k) / M makes (2 / M) sum_k A_k cos(2 pi k n / M + phi_k) */
-    double amp = sqrt(M / win_sq) / M;
-    g->spec[0][0] = g->spec[0][1] = g->spec[hop][0] = g->spec[hop][1] = 0;
-    for (int k = 1; k < hop; k++) {
-        double phi = two_pi * nn_rand_uniform(rng);
-        double x = (double)k * sr / M / bin_hz;
-        int i = (int)x;
-        double a = x - i;
-        double m = i + 1 < n_bins ? (1 - a) * mag[i] + a * mag[i + 1] : 0;
-        g->spec[k][0] = (float)(amp * m * cos(phi));
-        g->spec[k][1] = (float)(amp * m * sin(phi));
-    }
-    fftwf_execute(g->plan);
-    for (int n = 0; n < M; n++)
-        grain[n] = g->out[n] * g->win[n];
 }

@@ -64,6 +64,25 @@ static int get_int(const tts_mf *mf, const char *key, int lo, int hi, int *out, 
     return TTS_OK;
 }
 
+/* "vocoder.src": 1 or 2; the sources 3 and 4 of older experiments are refused by name */
+static int get_src(const tts_mf *mf, int *out, tts_err *err)
+{
+    int64_t v;
+    int rc = tts_mf_get_i64(mf, "vocoder.src", &v, err);
+    if (rc)
+        return rc;
+    if (v == 3 || v == 4)
+        return tts_seterr(err, TTS_E_FORMAT,
+                          "model file: vocoder src %d is no longer supported (the "
+                          "envelope-shaped sources 3 and 4 were removed; use a src 2 vocoder, "
+                          "or train one: tts-train vocoder --src 2)", (int)v);
+    if (v < 1 || v > 2)
+        return tts_seterr(err, TTS_E_FORMAT,
+                          "model file: vocoder.src = %lld is out of range [1, 2]", (long long)v);
+    *out = (int)v;
+    return TTS_OK;
+}
+
 int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
 {
     voc_config c;
@@ -106,8 +125,7 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     if ((tts_mf_has(mf, "vocoder.env_passes") &&
          (rc = get_int(mf, "vocoder.env_passes", 0, TTS_ENVMATCH_MAX_PASSES, &c.env_passes,
                        err))) ||
-        (tts_mf_has(mf, "vocoder.src") &&
-         (rc = get_int(mf, "vocoder.src", 1, 4, &c.src, err))) ||
+        (tts_mf_has(mf, "vocoder.src") && (rc = get_src(mf, &c.src, err))) ||
         (tts_mf_has(mf, "vocoder.sample_rate") &&
          (rc = get_int(mf, "vocoder.sample_rate", 1000, 192000, &c.sample_rate, err))))
         return rc;
@@ -118,8 +136,8 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
         return rc;
     if ((rc = voc_init(m, &c, for_training, 0, err))) /* every tensor is read below */
         return rc;
-    /* the mel analysis the vocoder was trained on, when the file says (it does since
-     * src 3, which needs it, as src 4 does) */
+    /* the mel analysis the vocoder was trained on, when the file says (trainers write it;
+     * without it, voc_init's defaults for the file's mel size, hop and rate) */
     tts_audio_cfg audio;
     tts_err aerr;
     if (tts_mf_has(mf, "audio.n_fft") && tts_audio_cfg_from_mf(mf, &audio, &aerr) == 0) {
@@ -129,9 +147,6 @@ int voc_from_mf(voc_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
                                                  "do not match its mel size or hop");
         }
         m->audio = audio;
-    } else if (c.src >= 3) {
-        voc_free(m);
-        return tts_seterr(err, TTS_E_FORMAT, "model file: the vocoder has no audio settings");
     }
     if ((rc = nn_params_from_mf(&m->p, mf, err))) {
         voc_free(m);

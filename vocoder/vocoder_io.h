@@ -4,10 +4,14 @@
  * vocoder and training checkpoints (which add the optimizer state and step).
  *
  * Metadata keys: "kind" = "vocoder", "vocoder.{n_mels,hop,fold,res_ch,skip_ch,n_layers,
- * dil_cycle,kernel,cond_ch,cond_layers,cond_kernel,lookahead}", "train.step" in
- * checkpoints (the caller adds "audio.*", see tts_audio_cfg_to_mf).
+ * dil_cycle,kernel,cond_ch,cond_layers,cond_kernel,lookahead}", and the later ones a file
+ * may lack (their defaults in voc_config): "vocoder.{sample_rate,src,env_passes,
+ * frame_sharpen,frame_sharpen_w}"; "train.step" in checkpoints (the caller adds "audio.*",
+ * see tts_audio_cfg_to_mf). A file with vocoder.src 3 or 4 is refused (TTS_E_FORMAT: those
+ * sources were removed).
  * Tensors: every parameter by name ("vocoder.layer.3.conv.w", ...; the mel statistics are
- * "vocoder.mel_mean" / "vocoder.mel_std"), f32 or f16; checkpoints add "adam.m", "adam.v".
+ * "vocoder.mel_mean" / "vocoder.mel_std"), f32, f16 or 8-bit codes (voc_to_mf_q8);
+ * checkpoints add "adam.m", "adam.v".
  */
 #ifndef TTS_VOCODER_VOCODER_IO_H
 #define TTS_VOCODER_VOCODER_IO_H

@@ -1,7 +1,8 @@
 /*
- * The vocoder's batched passes, written once over a real type (as nn/layers_impl.h):
- * included by vocoder/vocoder.c with REAL = float (training, inference) and REAL = double
- * (the reference the gradient tests compare with finite differences). NN(name) adds the
+ * The vocoder's batched passes (train/voc_train.h), written once over a real type (as
+ * nn/layers_impl.h): included by train/voc_train.c with REAL = float (training,
+ * evaluation) and REAL = double (the reference the gradient tests compare with finite
+ * differences). NN(name) adds the
  * suffix _f or _d; LAYER(name) calls the nn layer of the same type; BASIS(L, r) is the
  * DFT basis of that type.
  *
