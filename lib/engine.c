@@ -50,6 +50,7 @@ struct tts_engine {
     voc_model voc; /* the neural vocoder, when one is loaded */
     int voc_loaded;
     voc_render *render; /* frames -> speech through it (vocoder/render.h) */
+    tts_sharpen *sharpen; /* the vocoder's frame sharpening, before a change of rate */
     int pipelined; /* threads >= 2 and the neural vocoder: the acoustic model runs in a
                     * worker thread (see "the pipeline" below) */
     am_pipe *pipe; /* its queue, made at the first synthesis that uses it */
@@ -155,6 +156,10 @@ static int open_vocoder(tts_engine *e)
                           "%s: vocoder expects %d mel bands and hop %d, the voice has %d and %d",
                           e->voc_path, e->voc.cfg.n_mels, e->voc.cfg.hop, e->audio.n_mels,
                           e->audio.hop_length);
+    if (e->voc.cfg.frame_sharpen > 0 &&
+        (rc = tts_sharpen_create(&e->sharpen, e->audio.n_mels, e->voc.cfg.frame_sharpen,
+                                 e->voc.cfg.frame_sharpen_w, &e->err)))
+        return rc;
     return voc_render_open(&e->render, &e->voc, &e->err);
 }
 
@@ -279,6 +284,7 @@ void tts_engine_close(tts_engine *e)
         t2m_free(&e->am);
     free(e->passable);
     voc_render_close(e->render);
+    tts_sharpen_free(e->sharpen);
     if (e->voc_loaded)
         voc_free(&e->voc);
     tts_mel_free(e->mel);
@@ -713,6 +719,12 @@ typedef struct {
     tts_event *ev;      /* pending events, room for n_words + n_ids + 2 */
     size_t n_ev;
     float *pcm;         /* scratch: the render's output (voc_render_max_tail) */
+    /* streamed at a rate other than 1: the frames sharpened, then time-scaled as
+     * time_scale() does a whole chunk, as they come (ring: the last SCALE_RING of them) */
+    float rate;
+    int scaled;
+    float *ring, *tmp;  /* [SCALE_RING][n_mels], [n_mels] */
+    size_t n_in, n_out; /* sharpened frames in, scaled frames out */
     size_t delivered;   /* samples of this chunk delivered so far */
     int failed;         /* a status when delivering failed */
     int final;          /* the chunk's last delivery: every pending event goes with it */
@@ -720,6 +732,9 @@ typedef struct {
 
 static int deliver(tts_engine *e, tts_audio_cb cb, void *user, const float *pcm, size_t n,
                    uint64_t start, const tts_event *ev, size_t n_ev);
+
+/* frames a time-scaled frame may reach back: floor(i rate) > n_in - 2 - rate, rate <= 10 */
+#define SCALE_RING 16
 
 /* whether symbol id is a phoneme of its own (not a pause, boundary, special or a mark
  * that modifies the symbol before it: stress, length, diacritics) */
@@ -817,8 +832,73 @@ static int stream_out(frame_sink *s, float *pcm, size_t n)
     return rc;
 }
 
+static int render_frame(frame_sink *s, const float *f);
+
+/* scaled frame i of n (n 0: not known yet) from the ring, as time_scale() makes it */
+static int scale_emit(frame_sink *s, size_t i, size_t n)
+{
+    const int nm = s->n_mels;
+    double x = i * (double)s->rate;
+    size_t a = (size_t)x;
+    if (n && a >= n - 1)
+        a = n - 1;
+    size_t b = !n || a + 1 < n ? a + 1 : a;
+    float w = (float)(x - a);
+    const float *fa = s->ring + (a % SCALE_RING) * nm, *fb = s->ring + (b % SCALE_RING) * nm;
+    for (int k = 0; k < nm; k++)
+        s->tmp[k] = (1 - w) * fa[k] + w * fb[k];
+    s->n_out++;
+    return render_frame(s, s->tmp);
+}
+
+/* a sharpened frame in; out every scaled frame that it completes (one whose two frames are
+ * in and which time_scale() would make whatever the chunk's length: (i + 1) <= n_in / rate) */
+static int scale_take(frame_sink *s, const float *g)
+{
+    memcpy(s->ring + (s->n_in % SCALE_RING) * s->n_mels, g, sizeof(float) * s->n_mels);
+    s->n_in++;
+    for (;;) {
+        size_t i = s->n_out;
+        if ((size_t)(i * (double)s->rate) + 1 > s->n_in - 1 ||
+            (double)(i + 1) > (double)s->n_in / s->rate)
+            return 0;
+        if (scale_emit(s, i, 0))
+            return 1;
+    }
+}
+
+/* the chunk's end: the sharpener's last frames, then the scaled frames left, up to
+ * time_scale()'s count */
+static int scale_finish(frame_sink *s)
+{
+    tts_sharpen *sh = s->e->sharpen;
+    while (sh && tts_sharpen_flush(sh, s->tmp))
+        if (scale_take(s, s->tmp))
+            return 1;
+    size_t n = s->n_in, m = n ? (size_t)((double)n / s->rate) : 0;
+    if (n && m < 1)
+        m = 1;
+    while (s->n_out < m)
+        if (scale_emit(s, s->n_out, n))
+            return 1;
+    return 0;
+}
+
 /* one frame through the neural vocoder; the samples it finished delivered */
 static int vocode_frame(frame_sink *s, const float *f)
+{
+    if (s->scaled) {
+        tts_sharpen *sh = s->e->sharpen;
+        float *g = s->tmp;
+        if (sh && !tts_sharpen_push(sh, f, g))
+            return 0;
+        return scale_take(s, sh ? g : f);
+    }
+    return render_frame(s, f);
+}
+
+/* one (sharpened, scaled) frame through the network and the envelope match */
+static int render_frame(frame_sink *s, const float *f)
 {
     size_t n = 0;
     int rc = voc_render_push(s->e->render, f, s->pcm, &n, &s->e->err);
@@ -855,7 +935,8 @@ static int on_frames(const float *frames, int r, int pos, void *user)
     s->token_at_step[s->steps++] = pos;
     if (!s->stream)
         return 0;
-    queue_events(s, pos, s->pos0 + (s->steps - 1) * s->samples_per_step);
+    queue_events(s, pos,
+                 s->pos0 + (uint64_t)((s->steps - 1) * ((double)s->samples_per_step / s->rate)));
     for (int j = 0; j < r; j++)
         if (vocode_frame(s, frames + (size_t)j * s->n_mels))
             return 1;
@@ -1013,12 +1094,25 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     for (size_t i = 0; i < ph.n_ids; i++)
         ids[i] = ph.ids[i];
     /* stream through the neural vocoder step by step; otherwise vocode the sentence */
-    sink.stream = e->voc_loaded && rate == 1.0f && !(tts__batch_hook && tts__batch_hook());
+    sink.stream = e->voc_loaded && !(tts__batch_hook && tts__batch_hook());
+    sink.rate = rate;
+    sink.scaled = sink.stream && rate != 1.0f;
+    if (sink.scaled) {
+        sink.ring = malloc(sizeof(float) * (SCALE_RING + 1) * e->audio.n_mels);
+        if (!sink.ring) {
+            rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
+            goto out;
+        }
+        sink.tmp = sink.ring + SCALE_RING * e->audio.n_mels;
+        if (e->sharpen)
+            tts_sharpen_reset(e->sharpen);
+    }
     sink.samples_per_step = (size_t)e->am.cfg.r * e->audio.hop_length;
     if (first)
         sink.ev[sink.n_ev++] = (tts_event){TTS_EVENT_SENTENCE_START, s_off, s_len, *pos, "", NULL};
-    if (e->voc_loaded) /* streamed, it sharpens; in a batch, the frames are sharpened first */
-        voc_render_reset(e->render, 1, sink.stream);
+    if (e->voc_loaded) /* streamed at rate 1, it sharpens; else the frames are sharpened
+                        * before they are time-scaled */
+        voc_render_reset(e->render, 1, sink.stream && !sink.scaled);
     if (pipe) {
         rc = pipe_take_frames(e, pipe, &sink);
     } else {
@@ -1036,13 +1130,18 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
     }
     if (sink.stream) {
         size_t n = 0;
+        if (sink.scaled && scale_finish(&sink)) {
+            rc = sink.failed;
+            goto out;
+        }
         if ((rc = voc_render_finish(e->render, sink.pcm, &n, &e->err)))
             goto out;
         /* any never reached: where the decoder stopped; then the chunk's marks after its
          * last word */
-        queue_events(&sink, (int)ph.n_ids, *pos + sink.n * e->audio.hop_length);
-        sink.n_ev += mark_events(e, doc, chunk_src_end(doc, c), *pos + sink.n * e->audio.hop_length,
-                                 sink.ev + sink.n_ev, doc->n_marks);
+        uint64_t end = *pos + (sink.scaled ? sink.n_out : sink.n) * e->audio.hop_length;
+        queue_events(&sink, (int)ph.n_ids, end);
+        sink.n_ev += mark_events(e, doc, chunk_src_end(doc, c), end, sink.ev + sink.n_ev,
+                                 doc->n_marks);
         sink.final = 1;
         if ((rc = stream_out(&sink, sink.pcm, n)))
             goto out;
@@ -1108,6 +1207,7 @@ out:
     free(sink.token_at_step);
     free(sink.ev);
     free(sink.pcm);
+    free(sink.ring);
     free(scaled);
     free(pcm);
     free(ids);

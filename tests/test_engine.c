@@ -439,6 +439,28 @@ static void test_stream_vs_batch(const char *voc)
         CHECK(s.n == b.n && d <= 1e-5f, "set %zu (envelope passes %d, sharpening %g / %d): "
               "streamed %zu samples, batched %zu, largest difference %g", k, set[k].env,
               set[k].amount, set[k].width, s.n, b.n, d);
+        if (set[k].amount > 0) { /* at other rates: streamed (sharpened, time-scaled as
+                                  * they come) exactly as batched, sooner */
+            static const float rates[] = {1.3f, 0.7f, 2.0f};
+            for (int ri = 0; ri < 3; ri++) {
+                tts_engine *er = open_neural(1, rates[ri]);
+                capture rs = {0}, rb = {0};
+                CHECK(speak(er, LONG_TEXT, &rs) == 0, "streamed at %g", rates[ri]);
+                force_batch = 1;
+                CHECK(speak(er, LONG_TEXT, &rb) == 0, "batched at %g", rates[ri]);
+                force_batch = 0;
+                int evs = rs.n_ev == rb.n_ev && rs.n_ev < 1024;
+                for (size_t q = 0; evs && q < rs.n_ev; q++)
+                    evs = same_event(&rs.ev[q], &rb.ev[q]);
+                CHECK(same_audio(&rs, &rb) && evs && rs.calls_before_end > rb.calls_before_end,
+                      "set %zu, rate %g: streamed (%zu samples, %zu chunks before the first "
+                      "sentence ended) and batched (%zu, %zu) differ", k, rates[ri], rs.n,
+                      rs.calls_before_end, rb.n, rb.calls_before_end);
+                tts_engine_close(er);
+                free(rs.pcm);
+                free(rb.pcm);
+            }
+        }
         if (set[k].amount > 0 && set[k].env > 0) { /* the pipeline (threads 2): the same */
             tts_engine *e2 = open_neural(2, 1);
             capture p2 = {0};
