@@ -45,7 +45,6 @@
  * sharpening of the frames; or Griffin-Lim's iterations). Load on the machine makes every
  * figure pessimistic; the load average at start is printed with the results.
  */
-#include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -462,7 +461,6 @@ static int stages_open(stages *s, const char *path, const char *vocoder)
         tts_mel_create(&s->mel, &s->audio, &s->err) ||
         stages_open_vocoder(s, path, vocoder))
         return -1;
-    openblas_set_num_threads(1); /* as an engine with threads 1 sets it (section 1's) */
     return 0;
 }
 

@@ -24,7 +24,6 @@
  * --model times a trained vocoder file instead (its own size and source; the mel frames are
  * still random, around the model's mel statistics).
  */
-#include <cblas.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -273,7 +272,6 @@ int main(int argc, char **argv)
         voc_free(&m);
         tts_mf_close(mf);
     }
-    openblas_set_num_threads(1);
     pin_one_core();
     char la[128];
     loadavg(la, sizeof la);

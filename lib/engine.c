@@ -11,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <cblas.h>
 
 #include "acoustic/voice_io.h"
 #include "audio/wav.h"
@@ -258,20 +257,11 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     if (!rc && tts_voice_meta_read(&e->meta, e->mf, e->model_path,
                                    e->voc_loaded ? e->voc_path : NULL))
         rc = tts_seterr(&e->err, TTS_E_NOMEM, "out of memory");
-    /* OpenBLAS's thread count is process-wide (openblas_set_num_threads; Debian 12's
-     * OpenBLAS 0.3.21 has no per-thread count). Without the pipeline, BLAS is the only
-     * place where more than one core can help, so it gets `threads` (a spinning pool
-     * larger than that only steals time from the step-by-step decoder, which runs on our
-     * own kernels). With the pipeline, the engine's two threads are the parallelism and
-     * both stages call sgemm at the same time: a BLAS pool of 2 would make that 2 stages x
-     * 2 BLAS threads on 2 cores, the two stages' calls sharing one pool. So a pipelined
-     * engine sets 1: every sgemm runs in the thread that calls it, and the stages stay
-     * single-threaded inside. threads > 2 gives no more than 2 (there are two stages).
-     * The engine opened last sets the count for the whole process. */
-    if (!rc) {
+    /* threads >= 2 with the neural vocoder: the acoustic model runs ahead in a worker
+     * thread. The kernels themselves are single-threaded (nn/gemm.h): the library starts
+     * no threads but its own and touches no process-wide state. */
+    if (!rc)
         e->pipelined = e->voc_loaded && o->threads >= 2;
-        openblas_set_num_threads(e->pipelined ? 1 : o->threads > 0 ? o->threads : 1);
-    }
     return rc;
 }
 

@@ -1,11 +1,11 @@
 /* The vocoder's streaming inference (vocoder.h): one mel frame in, one block of samples out
  * once the look-ahead is there. Every block is the batched pass's (voc_forward in
  * train/voc_train.h) to rounding: the same layers, a block of hs steps at a time. */
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "vocoder/pitch.h"
 #include "vocoder/vocoder.h"
@@ -159,7 +159,7 @@ static void block_layer(const voc_model *m, voc_stream *s, int l)
     memcpy(hb + (size_t)hl * C, s->x, sizeof(float) * hs * C);
     rows_bias(s->h, P + m->layer[l].cb, hs, 2 * C);
     for (int k = 0; k < K; k++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, 2 * C, C, 1,
+        nn_sgemm(0, 0, hs, 2 * C, C, 1,
                     hb + (size_t)k * d * C, C, P + m->layer[l].cw + (size_t)k * C * 2 * C,
                     2 * C, 1, s->h, 2 * C);
     /* the frames' conditioning, interpolated across the block; the gate */
@@ -172,7 +172,7 @@ static void block_layer(const voc_model *m, voc_stream *s, int l)
         nn_vgated(s->z + (size_t)j * C, hr, hr + C, C);
     }
     rows_bias(s->o, P + m->layer[l].ob, hs, C + S);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C + S, C, 1, s->z, C,
+    nn_sgemm(0, 0, hs, C + S, C, 1, s->z, C,
                 P + m->layer[l].ow, C + S, 1, s->o, C + S);
     for (int j = 0; j < hs; j++) {
         float *xt = s->x + (size_t)j * C, *st = s->skip + (size_t)j * S;
@@ -198,12 +198,12 @@ static void block_output(const voc_model *m, voc_stream *s, float *pcm)
         s->a1[i] = v > 0 ? v : 0;
     }
     rows_bias(s->a2, P + m->post0_b, hs, S);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, S, S, 1, s->a1, S, P + m->post0_w,
+    nn_sgemm(0, 0, hs, S, S, 1, s->a1, S, P + m->post0_w,
                 S, 1, s->a2, S);
     for (int i = 0; i < hs * S; i++)
         s->a2[i] = s->a2[i] > 0 ? s->a2[i] : 0;
     rows_bias(pcm, P + m->post1_b, hs, F);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, F, S, 1, s->a2, S, P + m->post1_w,
+    nn_sgemm(0, 0, hs, F, S, 1, s->a2, S, P + m->post1_w,
                 F, 1, pcm, F);
 }
 
@@ -217,7 +217,7 @@ static void stream_block(const voc_model *m, voc_stream *s, const float *source,
     if (!source)
         source = block_source(m, s);
     rows_bias(s->x, P + m->in_b, hs, C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hs, C, Fs, 1, source, Fs, P + m->in_w,
+    nn_sgemm(0, 0, hs, C, Fs, 1, source, Fs, P + m->in_w,
                 C, 1, s->x, C);
     memset(s->skip, 0, sizeof(float) * hs * c->skip_ch);
     for (int l = 0; l < c->n_layers; l++)
