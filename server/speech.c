@@ -3,7 +3,6 @@
  */
 #include "speech.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -31,96 +30,8 @@ struct srv_speech {
     size_t samples;       /* (mu) */
     double t_first;       /* seconds from submit to the first audio; -1 none (mu) */
     srv_encoder *enc;     /* the worker's */
+    float rate;           /* the request's speed: tts_engine_set_prosody before it speaks */
 };
-
-/* ---- the text ---------------------------------------------------------------------- */
-
-/* as libtts detects SSML with tts_options.ssml 0: "<speak" or "<?xml" after white space */
-static int looks_like_ssml(const char *t)
-{
-    while (*t == ' ' || *t == '\t' || *t == '\n' || *t == '\r')
-        t++;
-    return !strncmp(t, "<speak", 6) || !strncmp(t, "<?xml", 5);
-}
-
-char *srv_text_with_rate(const char *text, float rate, char *msg, size_t msglen)
-{
-    if (rate == 1.0f) {
-        char *t = strdup(text);
-        if (!t)
-            snprintf(msg, msglen, "out of memory");
-        return t;
-    }
-    char open[64];
-    snprintf(open, sizeof open, "<prosody rate=\"%.4g\">", (double)rate);
-    static const char close[] = "</prosody>";
-    size_t n = strlen(text);
-    if (!looks_like_ssml(text)) {
-        /* <speak><prosody ...>escaped</prosody></speak> */
-        size_t extra = 0;
-        for (const char *c = text; *c; c++)
-            extra += *c == '&' ? 4 : (*c == '<' || *c == '>') ? 3 : 0;
-        size_t len = 7 + strlen(open) + n + extra + strlen(close) + 8;
-        char *out = malloc(len + 1), *o = out;
-        if (!out) {
-            snprintf(msg, msglen, "out of memory");
-            return NULL;
-        }
-        o += sprintf(o, "<speak>%s", open);
-        for (const char *c = text; *c; c++) {
-            if (*c == '&')
-                o += sprintf(o, "&amp;");
-            else if (*c == '<')
-                o += sprintf(o, "&lt;");
-            else if (*c == '>')
-                o += sprintf(o, "&gt;");
-            else
-                *o++ = *c;
-        }
-        sprintf(o, "%s</speak>", close);
-        return out;
-    }
-    /* SSML: the end of the <speak ...> start tag (quoted '>' skipped), and the last
-     * </speak> */
-    const char *start = text, *after = NULL;
-    while ((start = strstr(start, "<speak")) != NULL) {
-        char c = start[6];
-        if (c == '>' || c == '/' || isspace((unsigned char)c))
-            break;
-        start += 6;
-    }
-    if (start) {
-        char quote = 0;
-        for (const char *c = start + 6; *c; c++) {
-            if (quote) {
-                if (*c == quote)
-                    quote = 0;
-            } else if (*c == '"' || *c == '\'')
-                quote = *c;
-            else if (*c == '>') {
-                if (c[-1] != '/')
-                    after = c + 1;
-                break;
-            }
-        }
-    }
-    const char *end = NULL;
-    for (const char *c = after; c && (c = strstr(c, "</speak")) != NULL; c++)
-        end = c;
-    if (!after || !end) {
-        snprintf(msg, msglen, "speed other than 1 needs the SSML input to have a <speak> "
-                              "start tag and a </speak> end tag");
-        return NULL;
-    }
-    size_t a = (size_t)(after - text), b = (size_t)(end - text);
-    char *out = malloc(n + strlen(open) + strlen(close) + 1);
-    if (!out) {
-        snprintf(msg, msglen, "out of memory");
-        return NULL;
-    }
-    sprintf(out, "%.*s%s%.*s%s%s", (int)a, text, open, (int)(b - a), after, close, end);
-    return out;
-}
 
 /* ---- the request ------------------------------------------------------------------- */
 
@@ -132,10 +43,12 @@ srv_speech *srv_speech_new(const char *text, srv_format fmt, float rate, double 
         snprintf(msg, msglen, "out of memory");
         return NULL;
     }
-    if (!(s->text = srv_text_with_rate(text, rate, msg, msglen))) {
+    if (!(s->text = strdup(text))) {
+        snprintf(msg, msglen, "out of memory");
         free(s);
         return NULL;
     }
+    s->rate = rate;
     if (!(s->pipe = srv_pipe_new(buffer))) {
         snprintf(msg, msglen, "out of memory");
         free(s->text);
@@ -324,7 +237,10 @@ static void run(tts_engine *engine, void *arg)
                              sizeof why))
             set_error(s, SRV_SPEECH_INTERNAL, "%s", why);
         else {
-            int rc = tts_synthesize(engine, s->text, on_audio, s);
+            /* the request's speed on this worker's engine (the last request's otherwise) */
+            int rc = tts_engine_set_prosody(engine, s->rate, 1, 0);
+            if (rc == TTS_OK)
+                rc = tts_synthesize(engine, s->text, on_audio, s);
             int erc = 0;
             if (rc == TTS_OK) {
                 erc = srv_encoder_finish(s->enc);

@@ -9,13 +9,8 @@
  * synthesis (the callback returns non-zero) when the front cancels (client gone), when
  * the deadline passes, or when the pool shuts down.
  *
- * The speaking rate: an engine's tts_options.rate is fixed when it is opened, so the pool's
- * engines stay at rate 1 and a request's rate is applied through SSML instead: plain text
- * becomes <speak><prosody rate="R">text, XML-escaped</prosody></speak>, and an SSML
- * document gets the <prosody> just inside its <speak> element. libtts multiplies a
- * prosody rate into the engine's rate, the same time scaling of the same frames, so the
- * audio is the same to the bit as an engine opened with that rate (checked with the tts
- * command on the shipped voice and on a tiny test voice).
+ * The speaking rate: the worker sets the request's rate on its engine before it speaks
+ * (tts_engine_set_prosody), so the audio is the same as an engine opened with that rate.
  *
  * Errors are classified for the fronts (enum srv_speech_error): bad input (the library's
  * TTS_E_INVALID before any audio, e.g. malformed SSML or bad UTF-8, or no words at all),
@@ -46,15 +41,9 @@ typedef enum {
 
 typedef struct srv_speech srv_speech;
 
-/* The text the engine is given for `text` at speaking rate `rate` (0.5 .. 2): text itself
- * when rate is 1, else wrapped in <prosody> as above. malloc'd; NULL when out of memory or
- * when text is SSML without a <speak ...> start tag and a </speak> end tag (msg, msglen
- * bytes, says which). */
-char *srv_text_with_rate(const char *text, float rate, char *msg, size_t msglen);
-
-/* A new speech with one reference (the front's). text is copied (after srv_text_with_rate);
- * deadline in srv_now() seconds; buffer: the pipe's capacity in bytes. NULL with a message
- * when out of memory or the text cannot take the rate. */
+/* A new speech with one reference (the front's). text is copied; rate (0.5 .. 2) is set on
+ * the engine that speaks it (tts_engine_set_prosody); deadline in srv_now() seconds;
+ * buffer: the pipe's capacity in bytes. NULL with a message when out of memory. */
 srv_speech *srv_speech_new(const char *text, srv_format fmt, float rate, double deadline,
                            size_t buffer, char *msg, size_t msglen);
 

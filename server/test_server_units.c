@@ -261,40 +261,11 @@ static void test_encoders(void)
 
 /* ---- the speaking rate ------------------------------------------------------------------- */
 
-static void test_rate(void)
-{
-    char msg[256];
-    char *t = srv_text_with_rate("Tom & <Jerry>.", 1.0f, msg, sizeof msg);
-    CHECK(t && !strcmp(t, "Tom & <Jerry>."), "rate 1: the text as it is");
-    free(t);
-    t = srv_text_with_rate("Tom & <Jerry> [[h@]].", 1.5f, msg, sizeof msg);
-    CHECK(t && !strcmp(t, "<speak><prosody rate=\"1.5\">Tom &amp; &lt;Jerry&gt; [[h@]]."
-                          "</prosody></speak>"),
-          "plain text: escaped into <speak><prosody>: %s", t ? t : msg);
-    free(t);
-    t = srv_text_with_rate("  <speak version=\"1.0\" x='a>b'>Hi <break time=\"1s\"/> there."
-                           "</speak>\n", 0.5f, msg, sizeof msg);
-    CHECK(t && !strcmp(t, "  <speak version=\"1.0\" x='a>b'><prosody rate=\"0.5\">Hi <break "
-                          "time=\"1s\"/> there.</prosody></speak>\n"),
-          "SSML: <prosody> inside <speak>: %s", t ? t : msg);
-    free(t);
-    t = srv_text_with_rate("<?xml version=\"1.0\"?>\n<speaker/><speak>A</speak>", 2.0f, msg,
-                           sizeof msg);
-    CHECK(t && !strcmp(t, "<?xml version=\"1.0\"?>\n<speaker/><speak><prosody rate=\"2\">A"
-                          "</prosody></speak>"),
-          "SSML with a prolog: %s", t ? t : msg);
-    free(t);
-    t = srv_text_with_rate("<speak>unclosed", 1.25f, msg, sizeof msg);
-    CHECK(!t && strstr(msg, "</speak>"), "SSML without </speak>: refused (%s)", msg);
-    t = srv_text_with_rate("<speak/>", 1.25f, msg, sizeof msg);
-    CHECK(!t, "an empty <speak/>: refused");
-}
 
 int main(void)
 {
     test_pipe();
     test_encoders();
-    test_rate();
     printf("%d checks, %d failures\n", checks, failures);
     return failures != 0;
 }
