@@ -486,13 +486,7 @@ void srv_http_stop(srv_http *h, double deadline)
     srv_http_quiesce(h);
     pthread_mutex_lock(&h->mu);
     while (h->streams > 0 && srv_now() < deadline) {
-        struct timespec ts;
-        double whole = floor(deadline);
-        ts.tv_sec = (time_t)whole;
-        ts.tv_nsec = (long)((deadline - whole) * 1e9);
-        if (ts.tv_nsec > 999999999L)
-            ts.tv_nsec = 999999999L;
-        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        srv_cond_wait_until(&h->cv, &h->mu, deadline);
     }
     pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->d);

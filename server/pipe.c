@@ -29,6 +29,17 @@ double srv_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+int srv_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, double deadline)
+{
+    struct timespec ts;
+    double whole = floor(deadline);
+    ts.tv_sec = (time_t)whole;
+    ts.tv_nsec = (long)((deadline - whole) * 1e9);
+    if (ts.tv_nsec > 999999999L)
+        ts.tv_nsec = 999999999L;
+    return pthread_cond_timedwait(cv, mu, &ts);
+}
+
 srv_pipe *srv_pipe_new(size_t capacity)
 {
     srv_pipe *p = calloc(1, sizeof *p);
@@ -72,13 +83,7 @@ static int wait_until(srv_pipe *p, double deadline)
 {
     if (deadline <= 0)
         return pthread_cond_wait(&p->cv, &p->mu);
-    struct timespec ts;
-    double whole = floor(deadline);
-    ts.tv_sec = (time_t)whole;
-    ts.tv_nsec = (long)((deadline - whole) * 1e9);
-    if (ts.tv_nsec >= 1000000000L)
-        ts.tv_nsec = 999999999L;
-    return pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+    return srv_cond_wait_until(&p->cv, &p->mu, deadline);
 }
 
 int srv_pipe_write(srv_pipe *p, const void *data, size_t n, double deadline,

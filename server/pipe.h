@@ -17,6 +17,7 @@
 #ifndef TTS_SERVER_PIPE_H
 #define TTS_SERVER_PIPE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -61,5 +62,9 @@ size_t srv_pipe_written(srv_pipe *p);
 
 /* CLOCK_MONOTONIC in seconds: the clock of every deadline in the server. */
 double srv_now(void);
+
+/* pthread_cond_timedwait until deadline (srv_now() seconds) on a condition variable made
+ * with CLOCK_MONOTONIC (pthread_condattr_setclock); its result. */
+int srv_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, double deadline);
 
 #endif

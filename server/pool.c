@@ -200,13 +200,7 @@ void srv_pool_shutdown(srv_pool *p, double grace)
     /* the grace period: let what is queued and running finish */
     double deadline = srv_now() + (grace > 0 ? grace : 0);
     while (p->in_pool > 0 && srv_now() < deadline) {
-        struct timespec ts;
-        double whole = floor(deadline);
-        ts.tv_sec = (time_t)whole;
-        ts.tv_nsec = (long)((deadline - whole) * 1e9);
-        if (ts.tv_nsec > 999999999L)
-            ts.tv_nsec = 999999999L;
-        pthread_cond_timedwait(&p->idle, &p->mu, &ts);
+        srv_cond_wait_until(&p->idle, &p->mu, deadline);
     }
     /* then cancel: running jobs see the flag, waiting ones are dropped */
     atomic_store(&p->cancelling, 1);

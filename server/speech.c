@@ -287,13 +287,7 @@ srv_speech_error srv_speech_submit(srv_speech *s, srv_pool *pool)
 
 static int timed_wait(srv_speech *s, double deadline)
 {
-    struct timespec ts;
-    double whole = floor(deadline);
-    ts.tv_sec = (time_t)whole;
-    ts.tv_nsec = (long)((deadline - whole) * 1e9);
-    if (ts.tv_nsec > 999999999L)
-        ts.tv_nsec = 999999999L;
-    return pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    return srv_cond_wait_until(&s->cv, &s->mu, deadline);
 }
 
 srv_speech_error srv_speech_wait_start(srv_speech *s)

@@ -634,13 +634,7 @@ static void wait_conns(srv_wyoming *w, double deadline)
         }
         if (srv_now() >= deadline)
             break;
-        struct timespec ts;
-        double whole = floor(deadline);
-        ts.tv_sec = (time_t)whole;
-        ts.tv_nsec = (long)((deadline - whole) * 1e9);
-        if (ts.tv_nsec > 999999999L)
-            ts.tv_nsec = 999999999L;
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+        srv_cond_wait_until(&w->cv, &w->mu, deadline);
     }
 }
 
