@@ -340,7 +340,7 @@ static void samples_to_le(const float *pcm, size_t n, unsigned char *out)
 
 /* A 44-byte WAV header for a stream whose length is unknown (sizes 0xFFFFFFFF, as sox
  * and ffmpeg write to pipes). */
-static void stream_wav_header(unsigned char h[44], int rate)
+void tts_wav_stream_header(unsigned char h[44], int rate)
 {
     memcpy(h, "RIFF", 4);
     put_le32(h + 4, 0xFFFFFFFFu);
@@ -379,7 +379,7 @@ static int writer_start(tts_wav_writer **out, tts_wav_writer *w, int format,
         /* A pipe: libsndfile cannot write WAV there (no seek to patch the sizes), so
          * write a streaming header ourselves; samples follow as raw s16le. */
         unsigned char h[44];
-        stream_wav_header(h, sample_rate);
+        tts_wav_stream_header(h, sample_rate);
         int e = write_all(w->fd, h, sizeof h);
         if (e) {
             close(w->fd);

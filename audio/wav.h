@@ -94,6 +94,10 @@ size_t tts_wav_writer_samples(const tts_wav_writer *w);
 int tts_wav_write(const char *path, const float *pcm, size_t n, int sample_rate,
                   tts_err *err);
 
+/* The 44-byte header of a 16-bit mono WAV stream of unknown length (RIFF and data sizes
+ * 0xFFFFFFFF, as readers of a pipe expect) */
+void tts_wav_stream_header(unsigned char h[44], int rate);
+
 /* Writes n samples to fd as s16le (scaled and saturated as above), retrying partial
  * writes and EINTR. TTS_E_IO on EPIPE ("output pipe closed") or any other error. */
 int tts_raw_write_s16le(int fd, const float *pcm, size_t n, tts_err *err);

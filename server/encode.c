@@ -1,6 +1,7 @@
 /*
  * server/encode.c — the streaming encoders (see encode.h).
  */
+#include "audio/wav.h"
 #include "encode.h"
 
 #include <math.h>
@@ -97,12 +98,6 @@ static void put_le16(unsigned char *p, unsigned v)
     p[1] = (unsigned char)(v >> 8 & 0xFF);
 }
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-    put_le16(p, v & 0xFFFF);
-    put_le16(p + 2, v >> 16);
-}
-
 /* ---- libsndfile's virtual file: an append-only stream ---------------------------------- */
 
 static sf_count_t vio_len(void *user) { return ((srv_encoder *)user)->sent; }
@@ -174,18 +169,7 @@ int srv_encoder_open(srv_encoder **out, srv_format f, int sample_rate, srv_sink_
     e->user = user;
     if (f == SRV_FMT_WAV) {
         unsigned char h[44];
-        memcpy(h, "RIFF", 4);
-        put_le32(h + 4, 0xFFFFFFFFu);
-        memcpy(h + 8, "WAVEfmt ", 8);
-        put_le32(h + 16, 16);
-        put_le16(h + 20, 1); /* PCM */
-        put_le16(h + 22, 1); /* mono */
-        put_le32(h + 24, (uint32_t)sample_rate);
-        put_le32(h + 28, (uint32_t)sample_rate * 2);
-        put_le16(h + 32, 2);
-        put_le16(h + 34, 16);
-        memcpy(h + 36, "data", 4);
-        put_le32(h + 40, 0xFFFFFFFFu);
+        tts_wav_stream_header(h, sample_rate);
         if (emit(e, h, sizeof h)) {
             snprintf(err, errlen, "encoder: the output failed");
             free(e);
