@@ -171,7 +171,7 @@ size_t tts_envmatch_delay(const tts_envmatch *e);
  * response: 1 at 0 Hz (levels and slow contours stay), about 1 + amount above
  * frame_rate / width. Frames an acoustic model predicts are smoother in time than speech
  * (at 80 frames/s, 2.5 x less power at 10-20 Hz and 3-4 x less at 20-40 Hz than the
- * recordings' frames: docs/TRAINING.md section 5); this puts some of it back.
+ * recordings' frames: docs/history/training-runs.md, session 12); this puts some of it back.
  * Streamed: frame t comes out once frame t + h is in (tts_sharpen_delay() frames behind),
  * the rest after the last frame by tts_sharpen_flush; tts_sharpen_frames does the same
  * pushes over a whole utterance, so the two agree bit for bit. */

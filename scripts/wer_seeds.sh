@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Word errors of `tts-train eval ... --seeds K` output, set by set, then summed over the
 # seeds for each vocoder: one noise seed moves a count by up to 3 points on the 77
-# validation takes, so compare sums, not one set (docs/TRAINING.md section 5).
+# validation takes, so compare sums, not one set (docs/TRAINING.md section 4).
 #
 # usage: scripts/wer_seeds.sh OUTDIR [SENTENCES]
 #   OUTDIR     eval's output folder: gl_sK.tsv and voc_sK.tsv (the validation takes),
