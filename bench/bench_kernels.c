@@ -16,6 +16,7 @@
  *
  * Usage: bench_kernels [--quick]
  */
+#include "nn/gemm.h"
 #include "nn/kernels.h"
 #include "nn/layers.h"
 
@@ -195,6 +196,24 @@ static void run_gemm(void *v)
                 g->N);
 }
 
+/* ---- (a2) synthesis GEMMs: nn_sgemm's versions against cblas_sgemm, one thread ---- */
+typedef struct {
+    int M, N, K;
+    nn_sgemm_fn f; /* NULL: cblas_sgemm */
+    const float *A, *B;
+    float *C;
+} sgemm_ctx;
+
+static void run_sgemm(void *v)
+{
+    sgemm_ctx *g = v;
+    if (g->f)
+        g->f(0, 0, g->M, g->N, g->K, 1, g->A, g->K, g->B, g->N, 1, g->C, g->N);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->M, g->N, g->K, 1, g->A, g->K,
+                    g->B, g->N, 1, g->C, g->N);
+}
+
 /* ---- (b) streaming ---- */
 typedef struct {
     int Cin, Cout, nmat, cur;
@@ -334,6 +353,46 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1);
 
     /* (b) streaming */
+    /* (a2) the GEMMs of synthesis: libtts's own kernels, each level, and OpenBLAS's */
+    printf("\n### (a2) synthesis path: nn_sgemm (libtts's kernels) against cblas_sgemm, one "
+           "thread\n\n");
+    printf("| GEMM (row-major, plain) | M x N x K | kernel | us | GFLOP/s (best) | %% of one "
+           "core's peak |\n|---|---|---|---:|---:|---:|\n");
+    struct {
+        const char *what;
+        int M, N, K;
+    } ss[] = {
+        {"vocoder layer: 4 blocks x 2C, C = 48", 16, 96, 48},
+        {"vocoder output: 4 blocks x (C + skip)", 16, 112, 48},
+        {"text encoder tap: 60 tokens, 128 -> 256", 60, 256, 128},
+        {"decoder step, post-net tap: 8 frames, 80 -> 256", 8, 256, 80},
+    };
+    openblas_set_num_threads(1);
+    for (size_t i = 0; i < sizeof ss / sizeof ss[0]; i++) {
+        float *A = rand_buf((size_t)ss[i].M * ss[i].K, &rng);
+        float *B = rand_buf((size_t)ss[i].K * ss[i].N, &rng);
+        float *C = rand_buf((size_t)ss[i].M * ss[i].N, &rng);
+        struct { const char *name; nn_sgemm_fn f; int level; } ks[] = {
+            {"nn_sgemm scalar", nn_sgemm_scalar, NN_SIMD_SCALAR},
+            {"nn_sgemm avx2", nn_sgemm_avx2, NN_SIMD_AVX2},
+            {"nn_sgemm avx512", nn_sgemm_avx512, NN_SIMD_AVX512},
+            {"cblas_sgemm", NULL, 0},
+        };
+        for (size_t k = 0; k < 4; k++) {
+            if (ks[k].f && ks[k].level > (int)nn_simd_detect())
+                continue;
+            sgemm_ctx g = {ss[i].M, ss[i].N, ss[i].K, ks[k].f, A, B, C};
+            double sb, t = time_median(run_sgemm, &g, &sb);
+            double fl = 2.0 * g.M * g.N * g.K;
+            printf("| %s | %d x %d x %d | %s | %.2f | %.1f (%.1f) | %.0f%% |\n", ss[i].what, g.M,
+                   g.N, g.K, ks[k].name, t * 1e6, fl / t / 1e9, fl / sb / 1e9,
+                   100 * fl / t / 1e9 / mpeak_core);
+        }
+        free(A);
+        free(B);
+        free(C);
+    }
+
     printf("\n### (b) streaming path: one frame, one tap, y[Cout] += x[Cin]^T W[Cin][Cout], "
            "1 thread\n\n");
     printf("GFLOP/s = 2 Cin Cout / time per call. *hot*: the same W every call (L1/L2). "
