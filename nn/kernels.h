@@ -15,9 +15,9 @@
  * y == b); nn_vecmat / nn_matvec must not have y overlap x or W. Sizes may be 0.
  *
  * Dispatch: the unsuffixed functions use the best level the CPU supports
- * (__builtin_cpu_supports), unless the environment variable TTS_SIMD (read once, at the
- * first call) names a lower one: scalar, avx2 or avx512 (a level the CPU lacks, or an
- * unknown name, is ignored). nn_simd_set() overrides both (tests,
+ * (__builtin_cpu_supports; on AMD CPUs AVX2 rather than AVX-512, which they run at half
+ * width), unless the environment variable TTS_SIMD (read once, at the first call) names
+ * another: scalar, avx2 or avx512 (a level the CPU lacks, or an unknown name, is ignored). nn_simd_set() overrides both (tests,
  * benchmarks). All functions are thread-safe; changing the level while other threads run
  * kernels is allowed (each call uses one level throughout).
  *
@@ -43,7 +43,7 @@ typedef enum {
 
 /* best level this CPU supports (ignores TTS_SIMD) */
 nn_simd_level nn_simd_detect(void);
-/* level the dispatching kernels use now */
+/* level the dispatching kernels use now (see Dispatch) */
 nn_simd_level nn_simd_get(void);
 /* force a level; returns 0, or -1 (and changes nothing) if the CPU lacks it */
 int nn_simd_set(nn_simd_level level);
