@@ -6,7 +6,7 @@
  *
  * The library's own kernels, so that synthesis needs no BLAS: a portable scalar version
  * and AVX2+FMA and AVX-512 versions (x86-64), chosen like the other kernels (nn/kernels.h:
- * the best the CPU runs at full width; TTS_SIMD=scalar|avx2|avx512 forces one). They are
+ * up to AVX2 unless TTS_SIMD=scalar|avx2|avx512 names one). They are
  * made for the shapes of streaming synthesis (a few to a few hundred rows, tens to
  * hundreds of columns): register blocks of 4 rows, no cache blocking or threads.
  * A program that links a BLAS may hand nn_sgemm its sgemm instead (nn_sgemm_use): the

@@ -85,17 +85,14 @@ nn_simd_level nn_simd_detect(void)
     return NN_SIMD_SCALAR;
 }
 
-/* The level to use unless told: the best, but AVX2 over AVX-512 on AMD's cores, which
- * run 512-bit operations as two 256-bit halves (Zen 4: nn_sgemm's AVX-512 version ran at
- * 0.8 to 0.9 times the AVX2 one's speed, bench_kernels) */
+/* The level to use unless told: the best, but AVX2 over AVX-512: nn_sgemm's AVX-512
+ * version (blocks of 4 rows by 32 columns, no packing) measured 0.8 to 0.9 times the speed
+ * of its AVX2 one on the AMD EPYC (Zen 4) it was tuned on, where OpenBLAS's packed AVX-512
+ * kernels beat both; it is there for TTS_SIMD=avx512 until it wins a measurement */
 static int level_preferred(void)
 {
     int l = (int)nn_simd_detect();
-#ifdef NN_HAVE_AVX2_KERNELS
-    if (l == NN_SIMD_AVX512 && __builtin_cpu_is("amd"))
-        l = NN_SIMD_AVX2;
-#endif
-    return l;
+    return l > NN_SIMD_AVX2 ? NN_SIMD_AVX2 : l;
 }
 
 static int level_now(void)

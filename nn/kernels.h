@@ -15,9 +15,9 @@
  * y == b); nn_vecmat / nn_matvec must not have y overlap x or W. Sizes may be 0.
  *
  * Dispatch: the unsuffixed functions use the best level the CPU supports
- * (__builtin_cpu_supports; on AMD CPUs AVX2 rather than AVX-512, which they run at half
- * width), unless the environment variable TTS_SIMD (read once, at the first call) names
- * another: scalar, avx2 or avx512 (a level the CPU lacks, or an unknown name, is ignored). nn_simd_set() overrides both (tests,
+ * (__builtin_cpu_supports) up to AVX2 (the AVX-512 GEMM is slower so far: nn/kernels.c),
+ * unless the environment variable TTS_SIMD (read once, at the first call) names another:
+ * scalar, avx2 or avx512 (a level the CPU lacks, or an unknown name, is ignored). nn_simd_set() overrides both (tests,
  * benchmarks). All functions are thread-safe; changing the level while other threads run
  * kernels is allowed (each call uses one level throughout).
  *
