@@ -284,44 +284,55 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-/* set once before training: the tracked F0 (shared read-only by the workers) */
-static const float *g_f0, *g_f0_fill;
-static double g_pitch_weight = 1, g_tf_extrapolate = 1;
-static int g_tf_pitch;
-static const voc_stft_loss *g_L_tf; /* the loss of crops on predicted frames (NULL: L's) */
-static disc_model *g_disc;          /* the critics (NULL: no adversarial term) */
-static double g_adv_w, g_fm_w;       /* their weights in the network's loss this step */
+/* What every pass over crops shares (the workers read it): set up once by the trainer */
+typedef struct {
+    voc_model *m;
+    const voc_stft_loss *L;
+    const voc_stft_loss *L_tf;  /* the loss of crops on predicted frames (NULL: L's) */
+    const tts_dataset *ds;
+    const float *tf_mel;        /* teacher-forced mels, or NULL */
+    const float *f0, *f0_fill;  /* the tracked F0 of every frame */
+    double pitch_weight, tf_extrapolate;
+    int tf_pitch;
+    disc_model *disc;           /* the critics (NULL: no adversarial term) */
+    double adv_w, fm_w;         /* their weights in the network's loss this step */
+    int threads;
+} crop_run;
 
-/* runs the crops over nthreads workers; with train, sums their gradients into m->p.grads */
-static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
-                     const float *tf_mel, const crop_spec *crops, int n, worker *wk, int nthreads, int train,
+/* runs the crops over the workers; with train, sums their gradients into m->p.grads */
+static int run_crops(const crop_run *cr, const crop_spec *crops, int n, worker *wk, int train,
                      double *sc, double *mag, double *total, double *pitch, double *melt)
 {
+    voc_model *m = cr->m;
+    const voc_stft_loss *L = cr->L;
+    const tts_dataset *ds = cr->ds;
+    const float *tf_mel = cr->tf_mel;
+    int nthreads = cr->threads;
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
         w->m = m;
         w->L = L;
-        w->L_tf = g_L_tf ? g_L_tf : L;
+        w->L_tf = cr->L_tf ? cr->L_tf : L;
         w->ds = ds;
         w->tf_mel = tf_mel;
         w->crops = crops;
-        w->f0 = g_f0;
-        w->f0_fill = g_f0_fill;
-        w->pitch_weight = (float)g_pitch_weight;
-        w->tf_extrapolate = (float)g_tf_extrapolate;
-        w->tf_pitch = g_tf_pitch;
+        w->f0 = cr->f0;
+        w->f0_fill = cr->f0_fill;
+        w->pitch_weight = (float)cr->pitch_weight;
+        w->tf_extrapolate = (float)cr->tf_extrapolate;
+        w->tf_pitch = cr->tf_pitch;
         w->n_crops = n;
         w->stride = nthreads;
         w->first = t;
         w->grad_scale = 1.0f / n;
         if (train && tr_grads_zero(&w->grads, m->p.count))
             return TTS_E_NOMEM;
-        w->disc = g_disc;
-        w->adv_w = g_adv_w;
-        w->fm_w = g_fm_w;
-        if (train && g_disc &&
-            (tr_grads_zero(&w->dgrads, g_disc->p.count) ||
-             tr_grads_zero(&w->dscratch, g_disc->p.count)))
+        w->disc = cr->disc;
+        w->adv_w = cr->adv_w;
+        w->fm_w = cr->fm_w;
+        if (train && cr->disc &&
+            (tr_grads_zero(&w->dgrads, cr->disc->p.count) ||
+             tr_grads_zero(&w->dscratch, cr->disc->p.count)))
             return TTS_E_NOMEM;
     }
     /* a forward-only pass keeps the buffers but hands the workers none */
@@ -351,9 +362,9 @@ static int run_crops(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
     *melt /= n;
     if (train && !rc)
         tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
-    if (train && !rc && g_disc)
-        tr_grads_sum(g_disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dgrads),
-                     g_disc->p.count);
+    if (train && !rc && cr->disc)
+        tr_grads_sum(cr->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dgrads),
+                     cr->disc->p.count);
     return rc;
 }
 
@@ -404,15 +415,14 @@ static int save_disc(const char *path, const disc_model *d, const nn_adam *adam,
 
 /* one validation pass of the weights m holds: logs "LABEL step N  loss ..." (stderr and
  * log) and writes them to best_path when the loss beats *best */
-static void validate(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds,
-                     const float *tf_mel, const crop_spec *vcrops, int n_val, worker *wk,
-                     int threads, const char *label, int64_t step, FILE *log, double *best,
+static void validate(const crop_run *cr, const crop_spec *vcrops, int n_val, worker *wk,
+                     const char *label, int64_t step, FILE *log, double *best,
                      const char *best_path, const char *best_key)
 {
     double vsc, vmag, vtot, vpit, vmel;
     tts_err err = {0};
-    if (run_crops(m, L, ds, tf_mel, vcrops, n_val, wk, threads, 0, &vsc, &vmag, &vtot, &vpit,
-                  &vmel))
+    voc_model *m = cr->m;
+    if (run_crops(cr, vcrops, n_val, wk, 0, &vsc, &vmag, &vtot, &vpit, &vmel))
         return;
     char line[256];
     snprintf(line, sizeof line, "%s step %lld  loss %.4f  sc %.4f  mag %.4f  pitch %.4f  mel %.4f",
@@ -422,7 +432,7 @@ static void validate(voc_model *m, const voc_stft_loss *L, const tts_dataset *ds
     fflush(log);
     if (vtot < *best) {
         *best = vtot;
-        if (save_model(best_path, m, ds, NULL, vtot, best_key, &err))
+        if (save_model(best_path, m, cr->ds, NULL, vtot, best_key, &err))
             fprintf(stderr, "warning: %s\n", err.msg);
     }
 }
@@ -833,14 +843,11 @@ int train_vocoder_main(int argc, char **argv)
     crop_spec *crops = malloc(sizeof(crop_spec) * batch);
     crop_spec *vcrops = malloc(sizeof(crop_spec) * (n_val ? n_val : 1));
     worker *wk = calloc((size_t)threads, sizeof(worker));
-    g_f0 = f0;
-    g_f0_fill = f0_fill;
-    g_pitch_weight = pitch_weight;
-    g_tf_extrapolate = tf_extra;
-    g_tf_pitch = tf_pitch;
     voc_stft_loss L_tf = L; /* shares L's bases; freed with L */
     L_tf.stft_weight = tf_stft_weight;
-    g_L_tf = &L_tf;
+    crop_run cr = {.m = &m, .L = &L, .L_tf = &L_tf, .ds = &ds, .tf_mel = tf_mel, .f0 = f0,
+                   .f0_fill = f0_fill, .pitch_weight = pitch_weight,
+                   .tf_extrapolate = tf_extra, .tf_pitch = tf_pitch, .threads = threads};
     /* the critics: resumed from RUN/disc.ltm, or new */
     disc_model disc;
     nn_adam dadam = {.lr = disc_lr, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0,
@@ -869,7 +876,7 @@ int train_vocoder_main(int argc, char **argv)
                     disc_min_samples(&disc.cfg));
             return 1;
         }
-        g_disc = &disc;
+        cr.disc = &disc;
     }
     FILE *log = fopen(logp, "a");
     if (!train_idx || !val_idx || !perm || !crops || !vcrops || !wk || !log || n_train == 0) {
@@ -899,7 +906,7 @@ int train_vocoder_main(int argc, char **argv)
     if (tf.mel && tf_pitch && m.cfg.src >= 2)
         fprintf(log, "# crops on predicted frames: the excitation at the pitch head's F0 and "
                      "voicing (--tf-pitch)\n");
-    if (g_disc) {
+    if (cr.disc) {
         char pl[64];
         disc_periods_str(&disc.cfg, pl, sizeof pl);
         fprintf(log, "# critics: periods %s, %zu parameters, lr %g, step %lld; adversarial "
@@ -975,13 +982,12 @@ int train_vocoder_main(int argc, char **argv)
                 crops[k].tf = 2; /* validation keeps the plain predictions */
         }
         double sc, mag, tot, pit, mt;
-        if (g_disc) {
+        if (cr.disc) {
             int on = dadam.step >= disc_warmup;
-            g_adv_w = on ? adv_weight : 0;
-            g_fm_w = on ? fm_weight : 0;
+            cr.adv_w = on ? adv_weight : 0;
+            cr.fm_w = on ? fm_weight : 0;
         }
-        rc = run_crops(&m, &L, &ds, tf_mel, crops, batch, wk, threads, 1, &sc, &mag, &tot, &pit,
-                       &mt);
+        rc = run_crops(&cr, crops, batch, wk, 1, &sc, &mag, &tot, &pit, &mt);
         if (rc) {
             fprintf(stderr, "tts-train vocoder: step failed (%d)\n", rc);
             break;
@@ -1003,7 +1009,7 @@ int train_vocoder_main(int argc, char **argv)
             for (size_t k = 0; k < m.n_trainable; k++)
                 ema[k] += a * (w[k] - ema[k]);
         }
-        if (g_disc) {
+        if (cr.disc) {
             nn_adam_update(&disc.p, &dadam);
             for (int t = 0; t < threads; t++) {
                 s_dl.d_real += wk[t].dl.d_real / batch;
@@ -1029,11 +1035,11 @@ int train_vocoder_main(int argc, char **argv)
                      s_mag / nsum, s_pit / nsum, s_mel / nsum,
                      s_norm / nsum, adam.lr, nsum / (t - tlast), nsum * audio_per_step / (t - tlast),
                      (t - t0) / 60);
-            if (g_disc)
+            if (cr.disc)
                 snprintf(line + strlen(line), sizeof line - strlen(line),
                          "  critics: real %.3f fake %.3f  adv %.3f fm %.4f%s",
                          s_dl.d_real / nsum, s_dl.d_fake / nsum, s_dl.adv / nsum,
-                         s_dl.fm / nsum, g_adv_w > 0 || g_fm_w > 0 ? "" : " (warm-up)");
+                         s_dl.fm / nsum, cr.adv_w > 0 || cr.fm_w > 0 ? "" : " (warm-up)");
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
@@ -1043,12 +1049,11 @@ int train_vocoder_main(int argc, char **argv)
             nsum = 0;
         }
         if (adam.step % val_every == 0 && n_val > 0) {
-            validate(&m, &L, &ds, tf_mel, vcrops, n_val, wk, threads, "val", adam.step, log,
-                     &best_val, best, best_key);
+            validate(&cr, vcrops, n_val, wk, "val", adam.step, log, &best_val, best, best_key);
             if (ema) {
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
-                validate(&m, &L, &ds, tf_mel, vcrops, n_val, wk, threads, "val-ema", adam.step,
-                         log, &best_ema, bemap, best_key);
+                validate(&cr, vcrops, n_val, wk, "val-ema", adam.step, log, &best_ema, bemap,
+                         best_key);
                 ema_swap(m.p.params, ema, ema_tmp, m.n_trainable);
             }
         }
@@ -1063,12 +1068,12 @@ int train_vocoder_main(int argc, char **argv)
         }
         if (adam.step % ckpt_every == 0 && adam.step > start_step &&
             (save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-             (g_disc && save_disc(dpath, &disc, &dadam, &err)) ||
+             (cr.disc && save_disc(dpath, &disc, &dadam, &err)) ||
              (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err))))
             fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
     }
     int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-              (g_disc && save_disc(dpath, &disc, &dadam, &err)) ||
+              (cr.disc && save_disc(dpath, &disc, &dadam, &err)) ||
               (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err));
     if (wrc)
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);
@@ -1086,9 +1091,8 @@ int train_vocoder_main(int argc, char **argv)
         free(wk[t].dscratch);
         nn_arena_free(&wk[t].darena);
     }
-    if (g_disc)
+    if (cr.disc)
         disc_free(&disc);
-    g_disc = NULL;
     free(wk);
     free(ema);
     free(ema_tmp);
