@@ -23,10 +23,14 @@
 #include "train/train.h"
 #include "vocoder/pitch.h"
 
+/* tts-train acoustic's command line */
 typedef struct {
+    const char *data, *dir, *init; /* the cache, the run folder, --init */
     int steps, batch, threads, ckpt_every, val_every, log_every, warmup, max_val;
     double lr, minutes, clip;
     int hard_mining; /* back-propagate only the hardest M of 2M utterances (0 = off) */
+    int d, text_ch, r, post_ch, pitch_ch; /* a new model's shape (0 / -1: the default) */
+    float sharpen;                        /* --attn-sharpen (0: keep the model's) */
     t2m_config cfg;
     t2m_train_opts topts;
 } acoustic_args;
@@ -256,16 +260,14 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int train_acoustic_main(int argc, char **argv)
+/* the command line into *out: 0, or 2 with a message (usage errors) */
+static int parse_acoustic(int argc, char **argv, acoustic_args *out)
 {
     acoustic_args a = {.steps = 100000, .batch = 16, .threads = 2, .ckpt_every = 100,
                        .val_every = 200, .log_every = 10, .warmup = 400, .max_val = 48,
-                       .lr = 1e-3, .minutes = 0, .clip = 1.0};
+                       .lr = 1e-3, .minutes = 0, .clip = 1.0, .post_ch = -1, .pitch_ch = -1};
     a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f,
                                .pitch_weight = 0.1f};
-    const char *data = NULL, *dir = NULL, *init = NULL;
-    int d = 0, text_ch = 0, r = 0, post_ch = -1, pitch_ch = -1;
-    float sharpen = 0; /* 0: keep the model's */
     for (int i = 0; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -287,24 +289,24 @@ int train_acoustic_main(int argc, char **argv)
         else if (OPT("--delta-weight")) a.topts.delta_weight = (float)atof(v);
         else if (OPT("--var-weight")) a.topts.var_weight = (float)atof(v);
         else if (OPT("--gv-weight")) a.topts.gv_weight = (float)atof(v);
-        else if (OPT("--init")) init = v;
-        else if (OPT("--d")) d = atoi(v);
-        else if (OPT("--text-ch")) text_ch = atoi(v);
-        else if (OPT("--r")) r = atoi(v);
-        else if (OPT("--post-ch")) post_ch = atoi(v);
-        else if (OPT("--pitch")) pitch_ch = atoi(v);
+        else if (OPT("--init")) a.init = v;
+        else if (OPT("--d")) a.d = atoi(v);
+        else if (OPT("--text-ch")) a.text_ch = atoi(v);
+        else if (OPT("--r")) a.r = atoi(v);
+        else if (OPT("--post-ch")) a.post_ch = atoi(v);
+        else if (OPT("--pitch")) a.pitch_ch = atoi(v);
         else if (OPT("--pitch-weight")) a.topts.pitch_weight = (float)atof(v);
         else if (OPT("--pitch-dropout")) a.topts.pitch_dropout = (float)atof(v);
-        else if (OPT("--attn-sharpen")) sharpen = (float)atof(v);
-        else if (!data && s[0] != '-') data = s;
-        else if (!dir && s[0] != '-') dir = s;
+        else if (OPT("--attn-sharpen")) a.sharpen = (float)atof(v);
+        else if (!a.data && s[0] != '-') a.data = s;
+        else if (!a.dir && s[0] != '-') a.dir = s;
         else {
             fprintf(stderr, "tts-train acoustic: unknown or incomplete option '%s'\n", s);
             return 2;
         }
 #undef OPT
     }
-    if (!data || !dir) {
+    if (!a.data || !a.dir) {
         fprintf(stderr, "usage: tts-train acoustic CACHE RUN_DIR [--steps N] [--batch B] [--minutes M] ...\n");
         return 2;
     }
@@ -312,6 +314,16 @@ int train_acoustic_main(int argc, char **argv)
         fprintf(stderr, "tts-train acoustic: bad --threads or --batch\n");
         return 2;
     }
+    *out = a;
+    return 0;
+}
+
+/* trains as args says: 0, or 1 with a message */
+static int run_acoustic(acoustic_args a)
+{
+    const char *data = a.data, *dir = a.dir, *init = a.init;
+    int d = a.d, text_ch = a.text_ch, r = a.r, post_ch = a.post_ch, pitch_ch = a.pitch_ch;
+    float sharpen = a.sharpen;
     /* parallelism is across utterances: BLAS stays single-threaded inside each worker */
     openblas_set_num_threads(1);
     tts_err err = {0};
@@ -678,4 +690,11 @@ int train_acoustic_main(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int train_acoustic_main(int argc, char **argv)
+{
+    acoustic_args a;
+    int rc = parse_acoustic(argc, argv, &a);
+    return rc ? rc : run_acoustic(a);
 }
