@@ -638,7 +638,18 @@ static int new_model(voc_model *m, const tts_dataset *ds, const voc_config *over
     return 0;
 }
 
-int train_vocoder_main(int argc, char **argv)
+/* tts-train vocoder's command line (see its usage) */
+typedef struct {
+    const char *data, *dir, *tf_path, *init_path, *disc_periods;
+    int steps, batch, threads, crop, ctx, warmup, ckpt_every, val_every, wav_every, log_every,
+        max_val, disc_warmup, tf_pitch, tf_sharpen_w;
+    double lr, minutes, clip, tf_mix, pitch_weight, tf_extra, mel_weight, tf_stft_weight,
+        adv_weight, fm_weight, disc_lr, ema_decay, tf_sharpen;
+    voc_config over; /* a new model's shape: the fields given (0: unset) */
+} vocoder_args;
+
+/* the command line into *out: 0, or 2 with a message (usage errors) */
+static int parse_vocoder(int argc, char **argv, vocoder_args *out)
 {
     int steps = 200000, batch = 8, threads = 2, crop = 16, ctx = 4, warmup = 200;
     int ckpt_every = 200, val_every = 200, wav_every = 1000, log_every = 10, max_val = 24;
@@ -726,6 +737,34 @@ int train_vocoder_main(int argc, char **argv)
                         "--src (1 or 2), or --tf-sharpen (amount 0 .. 4, odd width 3 .. 31)\n");
         return 2;
     }
+    *out = (vocoder_args){.data = data, .dir = dir, .tf_path = tf_path, .init_path = init_path,
+                          .disc_periods = disc_periods, .steps = steps, .batch = batch,
+                          .threads = threads, .crop = crop, .ctx = ctx, .warmup = warmup,
+                          .ckpt_every = ckpt_every, .val_every = val_every, .wav_every = wav_every,
+                          .log_every = log_every, .max_val = max_val, .disc_warmup = disc_warmup,
+                          .tf_pitch = tf_pitch, .tf_sharpen_w = tf_sharpen_w, .lr = lr,
+                          .minutes = minutes, .clip = clip, .tf_mix = tf_mix,
+                          .pitch_weight = pitch_weight, .tf_extra = tf_extra,
+                          .mel_weight = mel_weight, .tf_stft_weight = tf_stft_weight,
+                          .adv_weight = adv_weight, .fm_weight = fm_weight, .disc_lr = disc_lr,
+                          .ema_decay = ema_decay, .tf_sharpen = tf_sharpen, .over = over};
+    return 0;
+}
+
+/* trains as a says: 0, or 1 with a message */
+static int run_vocoder(vocoder_args a)
+{
+    const char *data = a.data, *dir = a.dir, *tf_path = a.tf_path, *init_path = a.init_path;
+    const char *disc_periods = a.disc_periods;
+    int steps = a.steps, batch = a.batch, threads = a.threads, crop = a.crop, ctx = a.ctx,
+        warmup = a.warmup, ckpt_every = a.ckpt_every, val_every = a.val_every,
+        wav_every = a.wav_every, log_every = a.log_every, max_val = a.max_val,
+        disc_warmup = a.disc_warmup, tf_pitch = a.tf_pitch, tf_sharpen_w = a.tf_sharpen_w;
+    double lr = a.lr, minutes = a.minutes, clip = a.clip, tf_mix = a.tf_mix,
+           pitch_weight = a.pitch_weight, tf_extra = a.tf_extra, mel_weight = a.mel_weight,
+           tf_stft_weight = a.tf_stft_weight, adv_weight = a.adv_weight, fm_weight = a.fm_weight,
+           disc_lr = a.disc_lr, ema_decay = a.ema_decay, tf_sharpen = a.tf_sharpen;
+    voc_config over = a.over;
     openblas_set_num_threads(1);
     tts_err err = {0};
     tts_dataset ds;
@@ -1110,4 +1149,11 @@ int train_vocoder_main(int argc, char **argv)
     tts_tfmels_close(&tf);
     tts_dataset_close(&ds);
     return rc || wrc ? 1 : 0;
+}
+
+int train_vocoder_main(int argc, char **argv)
+{
+    vocoder_args a;
+    int rc = parse_vocoder(argc, argv, &a);
+    return rc ? rc : run_vocoder(a);
 }
