@@ -124,6 +124,12 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         g_external(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
+#if defined(__aarch64__)
+    if (nn_simd_get() == NN_SIMD_NEON) {
+        nn_sgemm_neon(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+#endif
 #if defined(__x86_64__)
     nn_simd_level l = nn_simd_get();
     if (l >= NN_SIMD_AVX512) {

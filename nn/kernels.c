@@ -82,6 +82,9 @@ nn_simd_level nn_simd_detect(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return __builtin_cpu_supports("avx512f") ? NN_SIMD_AVX512 : NN_SIMD_AVX2;
 #endif
+#ifdef NN_HAVE_NEON_KERNELS
+    return NN_SIMD_NEON; /* every aarch64 CPU has it */
+#endif
     return NN_SIMD_SCALAR;
 }
 
@@ -92,7 +95,19 @@ nn_simd_level nn_simd_detect(void)
 static int level_preferred(void)
 {
     int l = (int)nn_simd_detect();
-    return l > NN_SIMD_AVX2 ? NN_SIMD_AVX2 : l;
+    return l == NN_SIMD_AVX512 ? NN_SIMD_AVX2 : l;
+}
+
+/* whether this build and CPU can run level k: scalar, and on x86 every level up to the
+ * best, on aarch64 NEON */
+static int level_available(int k)
+{
+    int best = (int)nn_simd_detect();
+#ifdef NN_HAVE_NEON_KERNELS
+    return k == NN_SIMD_SCALAR || k == best;
+#else
+    return k >= NN_SIMD_SCALAR && k <= best;
+#endif
 }
 
 static int level_now(void)
@@ -101,8 +116,8 @@ static int level_now(void)
     if (l < 0) {
         const char *env = getenv("TTS_SIMD");
         l = level_preferred();
-        for (int k = NN_SIMD_SCALAR; env && k <= (int)nn_simd_detect(); k++)
-            if (!strcmp(env, nn_simd_name((nn_simd_level)k)))
+        for (int k = NN_SIMD_SCALAR; env && k <= NN_SIMD_NEON; k++)
+            if (level_available(k) && !strcmp(env, nn_simd_name((nn_simd_level)k)))
                 l = k;
         __atomic_store_n(&g_level, l, __ATOMIC_RELAXED);
     }
@@ -116,7 +131,7 @@ nn_simd_level nn_simd_get(void)
 
 int nn_simd_set(nn_simd_level level)
 {
-    if (level < NN_SIMD_SCALAR || level > nn_simd_detect())
+    if (!level_available((int)level))
         return -1;
     __atomic_store_n(&g_level, (int)level, __ATOMIC_RELAXED);
     return 0;
@@ -131,11 +146,21 @@ const char *nn_simd_name(nn_simd_level level)
         return "avx2";
     case NN_SIMD_AVX512:
         return "avx512";
+    case NN_SIMD_NEON:
+        return "neon";
     }
     return "unknown";
 }
 
-#ifdef NN_HAVE_AVX2_KERNELS
+#if defined(NN_HAVE_NEON_KERNELS)
+#define DISPATCH(name, ...)                                                                   \
+    do {                                                                                      \
+        if (level_now() == NN_SIMD_NEON)                                                      \
+            name##_neon(__VA_ARGS__);                                                         \
+        else                                                                                  \
+            name##_scalar(__VA_ARGS__);                                                       \
+    } while (0)
+#elif defined(NN_HAVE_AVX2_KERNELS)
 #define DISPATCH(name, ...)                                                                   \
     do {                                                                                      \
         if (level_now() >= NN_SIMD_AVX2)                                                      \

@@ -39,6 +39,7 @@ typedef enum {
     NN_SIMD_SCALAR = 0, /* portable C (the compiler may still vectorize it for the base ISA) */
     NN_SIMD_AVX2 = 1,   /* x86-64 AVX2 + FMA */
     NN_SIMD_AVX512 = 2, /* x86-64 AVX-512F (nn_sgemm; the kernels here use their AVX2 ones) */
+    NN_SIMD_NEON = 3,   /* aarch64 NEON (the linear kernels and nn_sgemm) */
 } nn_simd_level;
 
 /* best level this CPU supports (ignores TTS_SIMD) */
@@ -47,7 +48,7 @@ nn_simd_level nn_simd_detect(void);
 nn_simd_level nn_simd_get(void);
 /* force a level; returns 0, or -1 (and changes nothing) if the CPU lacks it */
 int nn_simd_set(nn_simd_level level);
-/* "scalar" / "avx2" / "avx512" */
+/* "scalar" / "avx2" / "avx512" / "neon" */
 const char *nn_simd_name(nn_simd_level level);
 
 /* ---- dispatching kernels ---- */
@@ -72,6 +73,15 @@ void nn_matvec_avx2(float *y, const float *W, const float *x, int rows, int cols
 void nn_vtanh_avx2(float *y, const float *x, int n);
 void nn_vsigmoid_avx2(float *y, const float *x, int n);
 void nn_vgated_avx2(float *y, const float *a, const float *b, int n);
+#endif
+
+#if defined(__aarch64__)
+#define NN_HAVE_NEON_KERNELS 1
+void nn_vecmat_neon(float *y, const float *x, const float *W, int Cin, int Cout);
+void nn_matvec_neon(float *y, const float *W, const float *x, int rows, int cols);
+void nn_vtanh_neon(float *y, const float *x, int n);
+void nn_vsigmoid_neon(float *y, const float *x, int n);
+void nn_vgated_neon(float *y, const float *a, const float *b, int n);
 #endif
 
 #endif

@@ -36,8 +36,10 @@ pkgs=(gcc libc6-dev meson ninja-build pkg-config
 # --dev: clang with the ASan/UBSan/libFuzzer runtime (scripts/test.sh in CI, fuzz/), and
 # valgrind for tests/test_valgrind.sh (skipped without it), NumPy for the Python binding's
 # array test (tests/test_python.py; python3 itself comes with meson), Dask for the
-# scale-out example's test (tests/test_dask.py).
-dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy python3-distributed)
+# scale-out example's test (tests/test_dask.py), the aarch64 cross compiler and qemu for
+# the NEON kernels' test (tests/test_kernels_aarch64.sh).
+dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy python3-distributed
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 ((dev)) && pkgs+=("${dev_pkgs[@]}")
 
 missing=()

@@ -112,12 +112,22 @@ static void check_linear(int transposed)
                         nn_vecmat_avx2(yv.p, x.p, W.p, nin, nout);
                     else
 #endif
+#ifdef NN_HAVE_NEON_KERNELS
+                    if (nn_simd_detect() == NN_SIMD_NEON)
+                        nn_vecmat_neon(yv.p, x.p, W.p, nin, nout);
+                    else
+#endif
                         nn_vecmat_scalar(yv.p, x.p, W.p, nin, nout);
                 } else {
                     nn_matvec_scalar(ys.p, W.p, x.p, nout, nin);
 #ifdef NN_HAVE_AVX2_KERNELS
                     if (nn_simd_detect() >= NN_SIMD_AVX2)
                         nn_matvec_avx2(yv.p, W.p, x.p, nout, nin);
+                    else
+#endif
+#ifdef NN_HAVE_NEON_KERNELS
+                    if (nn_simd_detect() == NN_SIMD_NEON)
+                        nn_matvec_neon(yv.p, W.p, x.p, nout, nin);
                     else
 #endif
                         nn_matvec_scalar(yv.p, W.p, x.p, nout, nin);
@@ -320,6 +330,11 @@ static void check_activations(void)
         gt_v = nn_vgated_avx2;
     }
 #endif
+#ifdef NN_HAVE_NEON_KERNELS
+    th_v = nn_vtanh_neon;
+    sg_v = nn_vsigmoid_neon;
+    gt_v = nn_vgated_neon;
+#endif
     const char *vn = nn_simd_name(nn_simd_detect());
     char name[256];
     double ea, er;
@@ -387,8 +402,9 @@ static void check_dispatch(void)
         W[i] = frand();
     for (int i = 0; i < Cin; i++)
         x[i] = a[i] = 4 * frand(), b[i] = 4 * frand();
-    for (int lev = 0; lev <= (int)best; lev++) {
-        nn_simd_set((nn_simd_level)lev);
+    for (int lev = 0; lev <= NN_SIMD_NEON; lev++) {
+        if (nn_simd_set((nn_simd_level)lev))
+            continue; /* not on this CPU */
         memset(y1, 0, sizeof y1);
         memset(y2, 0, sizeof y2);
         nn_vecmat(y1, x, W, Cin, Cout);
@@ -398,12 +414,22 @@ static void check_dispatch(void)
             nn_vecmat_avx2(y2, x, W, Cin, Cout);
         else
 #endif
+#ifdef NN_HAVE_NEON_KERNELS
+        if (lev == NN_SIMD_NEON)
+            nn_vecmat_neon(y2, x, W, Cin, Cout);
+        else
+#endif
             nn_vecmat_scalar(y2, x, W, Cin, Cout);
         ok &= memcmp(y1, y2, sizeof y1) == 0;
         nn_vgated(y1, a, b, Cin);
 #ifdef NN_HAVE_AVX2_KERNELS
         if (lev >= NN_SIMD_AVX2)
             nn_vgated_avx2(y2, a, b, Cin);
+        else
+#endif
+#ifdef NN_HAVE_NEON_KERNELS
+        if (lev == NN_SIMD_NEON)
+            nn_vgated_neon(y2, a, b, Cin);
         else
 #endif
             nn_vgated_scalar(y2, a, b, Cin);
@@ -523,11 +549,14 @@ static void check_gemm(void)
         {"avx2", nn_sgemm_avx2, NN_SIMD_AVX2},
         {"avx512", nn_sgemm_avx512, NN_SIMD_AVX512},
 #endif
+#if defined(__aarch64__)
+        {"neon", nn_sgemm_neon, NN_SIMD_NEON},
+#endif
     };
     static const int Ms[] = {1, 3, 4, 5, 9, 33}, Ns[] = {1, 7, 8, 15, 16, 17, 31, 32, 33, 48, 70},
                      Ks[] = {1, 2, 17, 96};
     for (size_t w = 0; w < sizeof v / sizeof v[0]; w++) {
-        if (v[w].level > (int)nn_simd_detect()) {
+        if (nn_simd_set((nn_simd_level)v[w].level)) {
             printf("skip nn_sgemm_%s: this CPU lacks it\n", v[w].name);
             continue;
         }
@@ -562,8 +591,9 @@ static void check_gemm(void)
     ok &= C[0] == 0.5f && C[3] == 2;
     report_bool("nn_sgemm: K 0 scales C by beta; M or N 0 leave it", ok);
     /* the dispatch, and a routed implementation */
-    for (int lev = 0; lev <= (int)nn_simd_detect(); lev++) {
-        nn_simd_set((nn_simd_level)lev);
+    for (int lev = 0; lev <= NN_SIMD_NEON; lev++) {
+        if (nn_simd_set((nn_simd_level)lev))
+            continue;
         float x[6 * 40], y1[6 * 40], y2[6 * 40], wts[40 * 40];
         for (int i = 0; i < 240; i++)
             x[i] = frand();
@@ -573,6 +603,9 @@ static void check_gemm(void)
         gemm_fn f = lev == NN_SIMD_SCALAR ? nn_sgemm_scalar : NULL;
 #if defined(__x86_64__)
         f = lev == NN_SIMD_AVX2 ? nn_sgemm_avx2 : lev == NN_SIMD_AVX512 ? nn_sgemm_avx512 : f;
+#endif
+#if defined(__aarch64__)
+        f = lev == NN_SIMD_NEON ? nn_sgemm_neon : f;
 #endif
         f(0, 0, 6, 40, 40, 1, x, 40, wts, 40, 0, y2, 40);
         char name[80];
