@@ -47,6 +47,11 @@ static tts_engine *engine_for(slot *s, int *n, const tts_options *base, const ch
         return NULL;
     }
     s[*n].voice = voice ? strdup(voice) : NULL;
+    if (voice && !s[*n].voice) { /* a slot without its name would serve the default voice */
+        snprintf(msg, cap, "out of memory");
+        tts_engine_close(e);
+        return NULL;
+    }
     s[*n].e = e;
     return s[(*n)++].e;
 }

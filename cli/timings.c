@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { T_JSON, T_SRT, T_VTT };
 
@@ -17,12 +19,13 @@ typedef struct {
 
 struct tts_timings {
     char *path;
-    int format, rate;
+    int format, rate, out_rate;
     item *v;
     size_t n, cap;
 };
 
-int tts_timings_new(tts_timings **out, const char *path, int sample_rate, tts_err *err)
+int tts_timings_new(tts_timings **out, const char *path, int in_rate, int out_rate,
+                    tts_err *err)
 {
     const char *dot = strrchr(path, '.');
     int f = !dot ? -1 : !strcmp(dot, ".json") ? T_JSON : !strcmp(dot, ".srt") ? T_SRT
@@ -36,7 +39,8 @@ int tts_timings_new(tts_timings **out, const char *path, int sample_rate, tts_er
         return tts_seterr(err, TTS_E_NOMEM, "out of memory");
     }
     t->format = f;
-    t->rate = sample_rate;
+    t->rate = in_rate;
+    t->out_rate = out_rate;
     *out = t;
     return TTS_OK;
 }
@@ -166,7 +170,7 @@ static void write_json(const tts_timings *t, FILE *f)
         {TTS_EVENT_SENTENCE_START, "sentences"}, {TTS_EVENT_WORD, "words"},
         {TTS_EVENT_PHONEME, "phonemes"}, {TTS_EVENT_MARK, "marks"}};
     double r = t->rate;
-    fprintf(f, "{\n  \"sample_rate\": %d", t->rate);
+    fprintf(f, "{\n  \"sample_rate\": %d", t->out_rate);
     for (size_t l = 0; l < 4; l++) {
         fprintf(f, ",\n  \"%s\": [", lists[l].name);
         int first = 1;
@@ -216,13 +220,23 @@ static void write_cues(const tts_timings *t, FILE *f)
 
 int tts_timings_write(tts_timings *t, tts_err *err)
 {
-    size_t n = strlen(t->path) + 8;
+    size_t n = strlen(t->path) + 16;
     char *tmp = malloc(n);
     if (!tmp)
         return tts_seterr(err, TTS_E_NOMEM, "out of memory");
-    snprintf(tmp, n, "%s.tmp", t->path);
-    FILE *f = fopen(tmp, "w");
+    snprintf(tmp, n, "%s.tmp.XXXXXX", t->path);
+    int fd = mkstemp(tmp); /* its own name: two runs do not share one */
+    if (fd >= 0) { /* mkstemp's 0600, as a file the user made would be: 0666 less umask */
+        mode_t um = umask(0);
+        umask(um);
+        fchmod(fd, 0666 & ~um);
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!f) {
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
         int rc = tts_seterr(err, TTS_E_IO, "cannot write %s: %s", t->path, strerror(errno));
         free(tmp);
         return rc;

@@ -431,9 +431,11 @@ int main(int argc, char **argv)
     if (list_voices)
         return print_voices();
     if (batch) {
-        if (optind < argc || file || raw || play || n_out || timings || out_rate || phonemes) {
+        if (optind < argc || file || raw || play || n_out || timings || out_rate || phonemes ||
+            format || device || stats) {
             fprintf(stderr, "tts: --json-input reads its lines on stdin, each naming its own "
-                    "output: no TEXT, -f, -o, --raw, --play, --timings, --sample-rate\n");
+                    "output: no TEXT, -f, -o, --raw, --play, --timings, --sample-rate, "
+                    "--format, --device, --stats\n");
             return EXIT_USAGE;
         }
         return tts_batch_run(stdin, &opts, isatty(STDERR_FILENO));
@@ -543,7 +545,7 @@ int main(int argc, char **argv)
         }
         s.rate = out_rate;
     }
-    if (timings && tts_timings_new(&s.tm, timings, tts_engine_sample_rate(eng), &err)) {
+    if (timings && tts_timings_new(&s.tm, timings, s.in_rate, s.rate, &err)) {
         fprintf(stderr, "tts: %s\n", err.msg);
         tts_engine_close(eng);
         free(text);
@@ -632,14 +634,14 @@ int main(int argc, char **argv)
         }
         if (stats) {
             double first = tts_player_first_audio_time(s.player), now = mono_now();
-            double audio = (double)tts_player_samples_played(s.player) / tts_engine_sample_rate(eng);
+            double audio = (double)tts_player_samples_played(s.player) / s.rate;
             if (first > 0)
                 fprintf(stderr, "tts: stats: first audio %.1f ms after the text came in "
                         "(%.1f ms after start)\n", 1e3 * (first - t_in), 1e3 * (first - t_start));
             fprintf(stderr, "tts: stats: %lu underruns (%.3f s of silence inserted), %lu gaps "
                     "between lines, %.2f s of audio played in %.2f s\n",
                     tts_player_underruns(s.player),
-                    (double)tts_player_underrun_samples(s.player) / tts_engine_sample_rate(eng),
+                    (double)tts_player_underrun_samples(s.player) / s.rate,
                     tts_player_gaps(s.player), audio, now - t_start);
         }
         tts_player_close(s.player, &e2);

@@ -113,6 +113,18 @@ class Binding(unittest.TestCase):
             b = fresh.synthesize("Hello.")
         self.assertEqual(list(a.samples), list(b.samples))
 
+    def test_close_during_stream(self):
+        # a stream left suspended does not keep close() waiting
+        tts = self.engine()
+        g = tts.stream(" ".join([TEXT] * 30), buffer_chunks=1)
+        next(g)
+        done = threading.Event()
+        t = threading.Thread(target=lambda: (tts.close(), done.set()))
+        t.start()
+        self.assertTrue(done.wait(30), "close() waited on a suspended stream")
+        t.join()
+        g.close()
+
     def test_to_file(self):
         with self.engine() as tts:
             path = os.path.join(self.dir.name, "out.wav")

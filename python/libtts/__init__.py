@@ -296,6 +296,7 @@ class Engine:
         self._lock = threading.Lock()
         self.last_note = ""
         self._prosody = [o.rate, o.volume, o.pitch]
+        self._streams = set()  # the stop events of the streams running (close stops them)
         self.sample_rate = _lib.tts_engine_sample_rate(handle)
 
     def set_prosody(self, rate=None, volume=None, pitch=None):
@@ -317,6 +318,8 @@ class Engine:
 
     def close(self):
         """Frees the engine (a stream still running is cancelled first)."""
+        for stop in list(getattr(self, "_streams", ())):
+            stop.set()  # its worker returns from the engine at its next chunk
         h, self._h = getattr(self, "_h", None), None
         if h:
             with self._lock:
@@ -402,6 +405,7 @@ class Engine:
         whatever the text's length). Leaving the loop early cancels the synthesis."""
         q = queue.Queue(maxsize=buffer_chunks)
         stop = threading.Event()
+        self._streams.add(stop)
         done = object()
         result = []
 
@@ -444,5 +448,6 @@ class Engine:
                 except queue.Empty:
                     pass
             worker.join()
+            self._streams.discard(stop)
         if result:  # the whole text was asked for and it failed
             raise result[0]
