@@ -382,6 +382,26 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(r.event()[0], "info")
         s.close()
 
+    def test_wyoming_streaming_past_the_limit(self):
+        # a streamed text that passes --max-chars (200) without a sentence end, and one
+        # chunk of several sentences longer than the limit together: spoken in pieces
+        s, r = wy_connect(self.wport)
+        wy_send(s, "synthesize-start", {})
+        wy_send(s, "synthesize-chunk", {"text": "word " * 39 + "wor"})  # 198 characters
+        wy_send(s, "synthesize-chunk", {"text": "d and more words"})
+        self.assertGreaterEqual(len(r.audio()[1]), 1)
+        wy_send(s, "synthesize-chunk", {"text": "A short sentence here. " * 12})
+        wy_send(s, "synthesize-stop")
+        events = []
+        while True:
+            t = r.event()[0]
+            events.append(t)
+            if t in ("synthesize-stopped", "error"):
+                break
+        self.assertNotIn("error", events)
+        self.assertGreaterEqual(events.count("audio-stop"), 2)
+        s.close()
+
     def test_wyoming_errors(self):
         s, r = wy_connect(self.wport)
         wy_send(s, "synthesize", {"text": TEXT, "voice": {"name": "alloy"}})

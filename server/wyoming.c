@@ -368,18 +368,38 @@ static int is_blank(const char *t, size_t n)
     return 1;
 }
 
-/* speaks what the stream has of complete sentences (all of it when `all`); 0 or -1 */
+/* the bytes of t[0..n) that make at most max characters: all of them when they fit, else
+ * up to the last white space within the limit (or the limit itself, a word longer than
+ * it) */
+static size_t within_limit(const char *t, size_t n, size_t max)
+{
+    size_t i = 0, chars = 0, space = 0;
+    for (; i < n; i++) {
+        if (((unsigned char)t[i] & 0xC0) != 0x80 && chars++ == max)
+            break;
+        if (strchr(" \t\r\n", t[i]))
+            space = i + 1;
+    }
+    return i == n || space == 0 ? i : space;
+}
+
+/* speaks what the stream has of complete sentences (all of it when `all`), in pieces of
+ * at most the server's character limit; 0 or -1 */
 static int speak_streamed(conn *c, int all)
 {
+    size_t max = (size_t)c->w->cfg.max_chars;
     size_t n = all ? c->text_len : complete_sentences(c->text, c->text_len);
     /* a text that grows past the limit without a sentence end is spoken as it is */
-    if (!all && n == 0 && utf8_chars(c->text, c->text_len) >= (size_t)c->w->cfg.max_chars)
+    if (!all && n == 0 && utf8_chars(c->text, c->text_len) >= max)
         n = c->text_len;
-    if (n == 0)
-        return 0;
-    int rc = is_blank(c->text, n) ? 0 : speak(c, c->text, n);
-    memmove(c->text, c->text + n, c->text_len - n);
-    c->text_len -= n;
+    int rc = 0;
+    while (n > 0 && rc == 0) {
+        size_t k = within_limit(c->text, n, max);
+        rc = is_blank(c->text, k) ? 0 : speak(c, c->text, k);
+        memmove(c->text, c->text + k, c->text_len - k);
+        c->text_len -= k;
+        n -= k;
+    }
     return rc;
 }
 
@@ -472,11 +492,11 @@ static void *conn_main(void *arg)
         if (rc || atomic_load(&w->stopping))
             break;
     }
-    close(c->fd);
     free(c->text);
     pthread_mutex_lock(&w->mu);
     w->conns[c->slot] = NULL;
     w->n_conns--;
+    close(c->fd); /* after its slot is gone: stop may shut down what the slots hold */
     pthread_cond_broadcast(&w->cv);
     free(c);
     pthread_mutex_unlock(&w->mu); /* the last use of w: stop may free it from here on */

@@ -903,15 +903,14 @@ static void *worker_main(void *arg)
         int ev = speak_job(j);
         job_free(j);
         pthread_mutex_lock(&M.mu);
-        M.busy = 0;
-        int quit = M.quit;
-        pthread_mutex_unlock(&M.mu);
-        if (!quit) {
+        /* the message's last event before the module is free again, both under M.mu: a
+         * SPEAK that comes now (its 200 written under M.mu too) cannot slip in between */
+        if (!M.quit) {
             static const char *const last[] = {"702 END\n", "703 STOP\n", "704 PAUSE\n"};
             out_printf("%s", last[ev]);
             logf_(4, "message done: %s", last[ev]);
         }
-        pthread_mutex_lock(&M.mu);
+        M.busy = 0;
     }
     pthread_mutex_unlock(&M.mu);
     return NULL;
