@@ -149,17 +149,6 @@ int tts_wav_read(const char *path, int target_rate, float **pcm, size_t *n,
 
 /* ------------------------------------------------------- sample conversion ---- */
 
-static inline int16_t to_s16(float x)
-{
-    if (!(x == x))
-        return 0; /* NaN */
-    float v = x * 32768.0f;
-    if (v >= 32767.0f)
-        return 32767;
-    if (v <= -32768.0f)
-        return -32768;
-    return (int16_t)lrintf(v);
-}
 
 /* ------------------------------------------------------------------ writing ---- */
 
@@ -335,7 +324,7 @@ static void put_le32(unsigned char *b, uint32_t v)
 static void samples_to_le(const float *pcm, size_t n, unsigned char *out)
 {
     for (size_t i = 0; i < n; i++)
-        put_le16(out + 2 * i, (unsigned)(uint16_t)to_s16(pcm[i]));
+        put_le16(out + 2 * i, (unsigned)(uint16_t)tts_s16(pcm[i]));
 }
 
 /* A 44-byte WAV header for a stream whose length is unknown (sizes 0xFFFFFFFF, as sox
@@ -549,7 +538,7 @@ int tts_wav_writer_write(tts_wav_writer *w, const float *pcm, size_t n, tts_err 
         size_t k = n < blk ? n : blk;
         if (w->sf) {
             for (size_t i = 0; i < k; i++)
-                w->buf[i] = to_s16(pcm[i]);
+                w->buf[i] = tts_s16(pcm[i]);
             sf_count_t got = sf_writef_short(w->sf, w->buf, (sf_count_t)k);
             if (got != (sf_count_t)k) {
                 int e = sf_error(w->sf);

@@ -39,7 +39,9 @@
 #ifndef TTS_AUDIO_WAV_H
 #define TTS_AUDIO_WAV_H
 
+#include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 
@@ -93,6 +95,19 @@ size_t tts_wav_writer_samples(const tts_wav_writer *w);
 /* Convenience: the whole signal in one go (open, write, close). */
 int tts_wav_write(const char *path, const float *pcm, size_t n, int sample_rate,
                   tts_err *err);
+
+/* A float sample as 16-bit PCM: times 32768, rounded, saturated; NaN is 0 */
+static inline int16_t tts_s16(float x)
+{
+    if (!(x == x))
+        return 0;
+    float v = x * 32768.0f;
+    if (v >= 32767.0f)
+        return 32767;
+    if (v <= -32768.0f)
+        return -32768;
+    return (int16_t)lrintf(v);
+}
 
 /* The 44-byte header of a 16-bit mono WAV stream of unknown length (RIFF and data sizes
  * 0xFFFFFFFF, as readers of a pipe expect) */

@@ -80,17 +80,6 @@ static int emit(srv_encoder *e, const void *bytes, size_t n)
     return e->failed;
 }
 
-static inline int16_t to_s16(float x)
-{
-    if (!(x == x))
-        return 0; /* NaN */
-    float v = x * 32768.0f;
-    if (v >= 32767.0f)
-        return 32767;
-    if (v <= -32768.0f)
-        return -32768;
-    return (int16_t)lrintf(v);
-}
 
 static void put_le16(unsigned char *p, unsigned v)
 {
@@ -208,7 +197,7 @@ int srv_encoder_write(srv_encoder *e, const float *pcm, size_t n)
     while (n > 0) {
         size_t k = n < 2048 ? n : 2048;
         for (size_t i = 0; i < k; i++)
-            s[i] = to_s16(pcm[i]);
+            s[i] = tts_s16(pcm[i]);
         if (e->sf) {
             if (sf_writef_short(e->sf, s, (sf_count_t)k) != (sf_count_t)k && !e->failed)
                 e->failed = -1;
