@@ -320,6 +320,8 @@ static int speak_chunk(tts_engine *e, const tts_doc *doc, const plan_item *c, in
                 ev[n++] = (tts_event){TTS_EVENT_SENTENCE_END, s_off, s_len, *pos, "", NULL};
             if (n && cb(NULL, 0, ev, n, user))
                 rc = tts_seterr(&e->err, TTS_E_CANCELLED, "synthesis cancelled by the callback");
+            else if (last) /* the pause after the sentence its earlier chunks spoke */
+                rc = eng_silence(e, cb, user, pause, NULL, pos);
         }
         goto out;
     }

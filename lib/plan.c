@@ -43,6 +43,15 @@ static int ends_with_terminal(const char *t, size_t n)
     return 0;
 }
 
+/* whether TEXT segment i has a sentence to speak (not only white space and punctuation) */
+static int has_sentences(const tts_doc *d, size_t i)
+{
+    tts_sentence_iter it;
+    size_t off, len;
+    return !tts_sentences_begin(&it, d->text + d->segs[i].off, d->segs[i].len, NULL) &&
+           tts_sentences_next(&it, &off, &len) > 0;
+}
+
 int eng_walker_next(walker *w, plan_item *out)
 {
     const tts_doc *d = w->doc;
@@ -67,6 +76,11 @@ int eng_walker_next(walker *w, plan_item *out)
                 w->have_pending = 0;
                 *out = w->pending;
                 out->ends = g->sentence_end || ends_with_terminal(d->text + out->off, out->len);
+                /* TEXT segments after it with nothing to speak (punctuation in a prosody
+                 * of its own): the sentence end they carry is this chunk's */
+                while (!out->ends && w->seg < d->n_segs &&
+                       d->segs[w->seg].kind == TTS_SEG_TEXT && !has_sentences(d, w->seg))
+                    out->ends = d->segs[w->seg++].sentence_end;
                 return 1;
             }
             continue;

@@ -857,6 +857,29 @@ static void test_pitch(const char *dir)
     remove(path);
 }
 
+/* A sentence whose last chunk has no words (punctuation in its own prosody) still gets
+ * its pause */
+static void test_wordless_last_chunk(void)
+{
+    const char *doc = "<speak>Hello there <prosody rate=\"1.2\">!!!</prosody></speak>";
+    size_t n[2];
+    for (int k = 0; k < 2; k++) {
+        tts_options o = tts_default_options();
+        o.model_path = model_path;
+        o.sentence_silence = k ? 0.5f : 0;
+        tts_engine *e;
+        CHECK(tts_engine_open(&e, &o) == TTS_OK, "open: %s", tts_engine_error(e));
+        capture c = {0};
+        CHECK(tts_synthesize(e, doc, on_audio, &c) == TTS_OK, "wordless: %s",
+              tts_engine_error(e));
+        n[k] = c.n;
+        free(c.pcm);
+        tts_engine_close(e);
+    }
+    CHECK(n[1] == n[0] + 8000, "the pause after a sentence ending in a wordless chunk: %zu "
+          "samples with 0.5 s, %zu without", n[1], n[0]);
+}
+
 /* The kernels' levels (scalar, AVX2, AVX-512: nn/kernels.h) sum in other orders, so the
  * speech differs by rounding only: the same length, within 40 dB of each other (the
  * shipped voice: 70 dB between OpenBLAS's and libtts's GEMMs) */
@@ -1038,6 +1061,7 @@ int main(void)
     test_options_size();
     test_marks();
     test_set_prosody();
+    test_wordless_last_chunk();
 
     /* errors */
     tts_options o = tts_default_options();
