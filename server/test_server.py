@@ -382,6 +382,21 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(r.event()[0], "info")
         s.close()
 
+    def test_wyoming_streaming_abbreviations(self):
+        # sentences are split as the engine splits them: "Dr. Smith is here." is one
+        s, r = wy_connect(self.wport)
+        wy_send(s, "synthesize-start", {})
+        wy_send(s, "synthesize-chunk", {"text": "Dr. Smith is here. Next"})
+        wy_send(s, "synthesize-stop")
+        events = []
+        while True:
+            t = r.event()[0]
+            events.append(t)
+            if t in ("synthesize-stopped", "error"):
+                break
+        self.assertEqual(events.count("audio-start"), 2, events)
+        s.close()
+
     def test_wyoming_streaming_past_the_limit(self):
         # a streamed text that passes --max-chars (200) without a sentence end, and one
         # chunk of several sentences longer than the limit together: spoken in pieces

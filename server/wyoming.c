@@ -1,6 +1,7 @@
 /*
  * server/wyoming.c — the Wyoming front (see wyoming.h).
  */
+#include "frontend/frontend.h"
 #include "wyoming.h"
 
 #include <errno.h>
@@ -340,23 +341,27 @@ static int speak(conn *c, const char *text, size_t n)
     return rc;
 }
 
-/* The length of text[0..n)'s prefix that ends with a complete sentence: up to the last
- * '.', '!' or '?' (closing quotes and brackets after it included) that white space follows,
- * or the last newline; 0 when there is none. */
+/* The length of text[0..n)'s prefix that ends with a complete sentence: up to where the
+ * last sentence begins, as the engine splits sentences (so "Dr. Smith" stays whole), or to
+ * the last newline when that is further; 0 when there is none. The last sentence waits for
+ * the next one, or for the end of the stream. */
 static size_t complete_sentences(const char *t, size_t n)
 {
-    size_t end = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t end = 0, last = 0, off, len;
+    int count = 0;
+    tts_sentence_iter it;
+    if (!tts_sentences_begin(&it, t, n, NULL))
+        while (tts_sentences_next(&it, &off, &len) > 0) {
+            last = off;
+            count++;
+        }
+    if (count >= 2)
+        end = last;
+    for (size_t i = n; i-- > end;)
         if (t[i] == '\n') {
             end = i + 1;
-        } else if (t[i] == '.' || t[i] == '!' || t[i] == '?') {
-            size_t j = i + 1;
-            while (j < n && strchr("\"')]", t[j]))
-                j++;
-            if (j < n && (t[j] == ' ' || t[j] == '\t' || t[j] == '\r' || t[j] == '\n'))
-                end = j + 1;
+            break;
         }
-    }
     return end;
 }
 
