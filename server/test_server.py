@@ -182,6 +182,14 @@ class WyReader:
             chunks.append((d, p))
 
 
+def wy_events_until_stopped(r):
+    """The event types read up to synthesize-stopped (or an error), that one included."""
+    events = []
+    while not events or events[-1] not in ("synthesize-stopped", "error"):
+        events.append(r.event()[0])
+    return events
+
+
 def wy_connect(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=HANG)
     return s, WyReader(s)
@@ -388,12 +396,7 @@ class ServerTest(unittest.TestCase):
         wy_send(s, "synthesize-start", {})
         wy_send(s, "synthesize-chunk", {"text": "Dr. Smith is here. Next"})
         wy_send(s, "synthesize-stop")
-        events = []
-        while True:
-            t = r.event()[0]
-            events.append(t)
-            if t in ("synthesize-stopped", "error"):
-                break
+        events = wy_events_until_stopped(r)
         self.assertEqual(events.count("audio-start"), 2, events)
         s.close()
 
@@ -407,12 +410,7 @@ class ServerTest(unittest.TestCase):
         self.assertGreaterEqual(len(r.audio()[1]), 1)
         wy_send(s, "synthesize-chunk", {"text": "A short sentence here. " * 12})
         wy_send(s, "synthesize-stop")
-        events = []
-        while True:
-            t = r.event()[0]
-            events.append(t)
-            if t in ("synthesize-stopped", "error"):
-                break
+        events = wy_events_until_stopped(r)
         self.assertNotIn("error", events)
         self.assertGreaterEqual(events.count("audio-stop"), 2)
         s.close()
