@@ -764,9 +764,9 @@ static int start_element(parser *p, int el, size_t at, size_t content, int self,
             p->marks = m;
             p->cap_marks = cap;
         }
-        /* the name's place in mark_names for now; a pointer once the buffer is final */
-        p->marks[p->n_marks++] = (tts_mark){at, content - at, p->text.n,
-                                            (const char *)(uintptr_t)p->mark_names.n};
+        /* name: set once mark_names is final (it may move as it grows) */
+        p->marks[p->n_marks++] = (tts_mark){at, content - at, p->text.n, NULL,
+                                            p->mark_names.n};
         fe_buf_putn(&p->mark_names, aval(p, a), a->val_len);
         fe_buf_putc(&p->mark_names, '\0');
         break;
@@ -1276,7 +1276,7 @@ int tts_ssml_parse(tts_doc *doc, const char *src, size_t len, const tts_symtab *
     doc->n_marks = p->n_marks;
     doc->mark_names = p->mark_names.p;
     for (size_t i = 0; !rc && i < p->n_marks; i++)
-        doc->marks[i].name = p->mark_names.p + (uintptr_t)doc->marks[i].name;
+        doc->marks[i].name = p->mark_names.p + doc->marks[i].name_at;
     memcpy(doc->warning, p->warning, sizeof doc->warning);
     fe_buf_free(&p->cap);
     fe_buf_free(&p->repl);

@@ -91,6 +91,7 @@ typedef struct {
     size_t src_off, src_len;
     size_t text;
     const char *name;
+    size_t name_at;          /* the name's offset in doc->mark_names */
 } tts_mark;
 
 typedef struct {
