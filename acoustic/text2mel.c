@@ -667,6 +667,13 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     loss->gv = 0;
     if (o->gv_weight > 0 && gv_term(m, dfin, fin, Y, T, F, ar, o->gv_weight * grad_scale, &loss->gv))
         return TTS_E_NOMEM;
+    loss->extra = 0;
+    if (o->frame_loss) {
+        int rc = o->frame_loss(o->frame_loss_ctx, dfin, fin, Y, T, F < T ? F : T, grad_scale,
+                               &loss->extra);
+        if (rc)
+            return rc;
+    }
     /* the predictor against the pitch fed (a constant: no gradient into the targets) */
     loss->pitch = 0;
     float *dphat = NULL;
@@ -689,8 +696,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
         loss->delta /= grad_scale;
         loss->gv /= grad_scale;
     }
-    loss->total =
-        loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta + loss->gv + loss->pitch;
+    loss->total = loss->l1 + (yp ? loss->l1_pre : 0) + loss->guided + loss->delta + loss->gv +
+                  loss->pitch + loss->extra;
     loss->n_steps = S;
     loss->n_tokens = N;
     if (align)

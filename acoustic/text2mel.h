@@ -142,6 +142,8 @@ typedef struct {
                                * without); in the total */
     double pitch;             /* pitch_weight x the predictor's mean squared error over
                                * the tokens (0 without pitch); in the total */
+    double extra;             /* the caller's frame loss (t2m_train_opts.frame_loss; 0
+                               * without); in the total */
     int n_steps, n_tokens;
 } t2m_loss;
 
@@ -179,6 +181,13 @@ typedef struct {
     float pitch_weight;
     float pitch_dropout;  /* > 0: the predictor's dropout instead of layer_dropout (only
                            * where layer_dropout is on: training, not validation) */
+    /* optional: a loss of the caller's on the output frames (tts-train's critic of frames).
+     * Called once per utterance with the output frames y[T, n_mels] and the target
+     * Y[F, n_mels] (both normalized, F <= T); when dy != NULL it ADDS scale x d(loss)/dy
+     * into dy[T, n_mels]. Puts the loss (unscaled) in *loss; returns 0 or an error code. */
+    int (*frame_loss)(void *ctx, float *dy, const float *y, const float *Y, int T, int F,
+                      double scale, double *loss);
+    void *frame_loss_ctx;
 } t2m_train_opts;
 
 /* The predictor's pitch of each token, out[N] (a model with pitch; ar: scratch, reset).

@@ -64,9 +64,31 @@ static t2m_config tiny_cfg(void)
     return c;
 }
 
+/* A caller's frame loss (t2m_train_opts.frame_loss) for the gradient check: a smooth
+ * function of the output frames and the target, 0.4 mean over the target's frames of
+ * y^2 (1 + 0.5 sin b) (1 + 0.2 Y); *ctx counts the calls. */
+static int extra_loss(void *ctx, float *dy, const float *y, const float *Y, int T, int F,
+                      double scale, double *loss)
+{
+    (void)T;
+    ++*(int *)ctx;
+    double L = 0, w = 0.4 / ((double)F * NM);
+    for (int t = 0; t < F; t++)
+        for (int b = 0; b < NM; b++) {
+            size_t i = (size_t)t * NM + b;
+            double g = (1 + 0.5 * sin(b)) * (1 + 0.2 * Y[i]);
+            L += w * y[i] * y[i] * g;
+            if (dy)
+                dy[i] += (float)(scale * w * 2 * y[i] * g);
+        }
+    *loss = L;
+    return 0;
+}
+
 /* delta_w > 0: with the frame-to-frame changes' L1 on the output (an L1, so kinks);
- * pitch: a model with pitch, fed a fixed pitch per token, its predictor learning it */
-static void test_gradient(float delta_w, float var_w, int pitch)
+ * pitch: a model with pitch, fed a fixed pitch per token, its predictor learning it;
+ * extra: with a caller's frame loss (extra_loss) */
+static void test_gradient(float delta_w, float var_w, int pitch, int extra)
 {
     t2m_model m;
     t2m_config c = tiny_cfg();
@@ -105,6 +127,11 @@ static void test_gradient(float delta_w, float var_w, int pitch)
                         .delta_weight = delta_w, .var_weight = var_w,
                         .pitch_tok = pitch ? ptok : NULL, .pitch_weight = 0.7f,
                         .pitch_dropout = pitch ? 0.3f : 0};
+    int calls = 0;
+    if (extra) {
+        o.frame_loss = extra_loss;
+        o.frame_loss_ctx = &calls;
+    }
     t2m_arena ar = {0};
     t2m_loss L;
     memset(m.p.grads, 0, m.p.count * sizeof(float));
@@ -120,6 +147,11 @@ static void test_gradient(float delta_w, float var_w, int pitch)
                                      1e-9 * L.total
                 : L.pitch == 0,
           "the pitch term: %g, total %g", L.pitch, L.total);
+    CHECK(extra ? calls == 1 && L.extra > 0 &&
+                      fabs(L.total - (L.l1 + L.l1_pre + L.guided + L.delta + L.pitch + L.extra)) <
+                          1e-9 * L.total
+                : L.extra == 0,
+          "the caller's frame loss: %g in %d calls, total %g", L.extra, calls, L.total);
     /* central differences on a sample of parameters of every tensor (float: loose) */
     int bad = 0, checked = 0;
     double worst = 0;
@@ -158,7 +190,7 @@ static void test_gradient(float delta_w, float var_w, int pitch)
     }
     printf("end-to-end gradient%s: %d checked, %d off by > 5%% (worst %.3g)\n",
            delta_w > 0 ? " with the delta term" : var_w > 0 ? " with the variation term" :
-           pitch ? " with pitch" : "",
+           pitch ? " with pitch" : extra ? " with a caller's frame loss" : "",
            checked, bad, worst);
     /* L1 kinks make a few float differences unreliable; most must agree */
     CHECK(bad <= 2, "too many gradient mismatches: %d of %d", bad, checked);
@@ -890,10 +922,11 @@ int main(void)
     test_q8_roundtrip();
     test_holds_roundtrip();
     test_post_filter();
-    test_gradient(0, 0, 0);
-    test_gradient(0.5f, 0, 0);
-    test_gradient(0, 0.5f, 0);
-    test_gradient(0, 0, 1);
+    test_gradient(0, 0, 0, 0);
+    test_gradient(0.5f, 0, 0, 0);
+    test_gradient(0, 0.5f, 0, 0);
+    test_gradient(0, 0, 1, 0);
+    test_gradient(0, 0, 0, 1);
     test_pitch_targets();
     test_pitch_inference();
     test_sharpen_equivalence();

@@ -795,6 +795,25 @@ if timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-init --init voice-holds.lt
 else
     say_fail "tts-train acoustic --init from a voice with holds" "$(tail -n 3 train.log | tr '\n' '|')"
 fi
+# the critic of frames (--adv-weight): it learns alone for --disc-warmup steps, then the
+# network gets its terms; a second run resumes the network and the critic; a bad weight is
+# refused before anything is written
+if timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-adv --steps 20 --batch 2 --d 16 \
+        --text-ch 16 --threads 1 --adv-weight 0.5 --fm-weight 1 --disc-warmup 10 \
+        >adv-a.err 2>&1 &&
+    timeout -k 5 "$LIMIT" "$TRAIN" acoustic ds.ltd run-adv --steps 30 --batch 2 --threads 1 \
+        --adv-weight 0.5 --fm-weight 1 --disc-warmup 10 >adv-a2.err 2>&1; then
+    check "tts-train acoustic --adv-weight: the critic of frames warms up, teaches, resumes; bad weights refused" \
+        '[ -s run-adv/critic.ltm ]' 'grep -q "^step 10 .* critic real .*(warm-up)$" run-adv/train.log' \
+        'grep -Eq "^step 20 .* adv [0-9.]+ fm 0\.[0-9]*[1-9][0-9]*$" run-adv/train.log' \
+        'grep -q "^critic of frames: [0-9]* parameters, resumed (its step 20)" adv-a2.err' \
+        'grep -q "^step 30 " run-adv/train.log' \
+        'grep -q "^# critic of frames: .* --adv-weight 0.5 --fm-weight 1 " run-adv/train.log' \
+        '! "$TRAIN" acoustic ds.ltd run-advbad --adv-weight -1 >advbad.err 2>&1' \
+        'grep -q "adv-weight and --fm-weight must be >= 0" advbad.err' '[ ! -e run-advbad ]'
+else
+    say_fail "tts-train acoustic --adv-weight" "$(cat adv-a.err adv-a2.err | tail -n 3 | tr '\n' '|')"
+fi
 # --average: a checkpoint averaged with itself is itself; with another model it is refused
 if timeout -k 5 "$LIMIT" "$TRAIN" export "$model" avg-self.ltm --average "$model" >>train.log 2>&1 &&
     cmp -s avg-self.ltm voice-f16.ltm; then

@@ -1,7 +1,8 @@
 /*
- * train/disc.h, the vocoder's critics: the critics' loss gradient (every tensor, sampled
- * entries) and the network's adversarial + feature-matching gradient with respect to the
- * fake waveform (every sample) against finite differences in double precision; the float
+ * train/disc.h, the critics (of waveforms and of frames): the critics' loss gradient (every
+ * tensor, sampled entries) and the network's adversarial + feature-matching gradient with
+ * respect to the fake input (every value) against finite differences in double precision,
+ * for the waveform layout and for a small layout of several values per step; the float
  * pass against the double one; what a period means (critic p on an interleaved signal is
  * the period-1 critic on each phase); the model file round trip; bad configurations.
  *
@@ -60,8 +61,8 @@ static double *params_d(const disc_model *d)
 static void randomize_biases(disc_model *d, uint64_t *r)
 {
     for (int k = 0; k < d->cfg.n; k++)
-        for (int i = 0; i < DISC_LAYERS; i++)
-            for (int c = 0; c < DISC_CH[i]; c++)
+        for (int i = 0; i < d->cfg.n_layers; i++)
+            for (int c = 0; c < d->cfg.ch[i]; c++)
                 d->p.params[d->b[k][i] + c] = (float)(0.1 * nn_rand_normal(r));
 }
 
@@ -91,16 +92,17 @@ static double g_loss(const disc_model *d, const double *P, const double *re, con
     return rc ? NAN : aw * L.adv + fw * L.fm;
 }
 
-static void test_gradients(void)
+/* The gradients of critics cfg on crops of steps input steps (the last tail steps beyond
+ * every critic's span), cfg.in_ch values each. */
+static void test_gradients(const char *what, const disc_config *cfg, int steps, int tail)
 {
-    disc_config cfg;
     tts_err err;
-    CHECK(disc_config_parse(&cfg, "1,2,3", &err) == 0, "parse: %s", err.msg);
+    printf(" %s:\n", what);
     disc_model d;
-    CHECK(disc_init(&d, &cfg, 77, &err) == 0, "init: %s", err.msg);
+    CHECK(disc_init(&d, cfg, 77, &err) == 0, "init: %s", err.msg);
     uint64_t r = 5;
     randomize_biases(&d, &r);
-    int n = 3 * 128 + 5; /* not a multiple of any period's span: the tail is left out */
+    int C = cfg->in_ch, n = steps * C; /* values */
     double *re = malloc(sizeof(double) * n), *fk = malloc(sizeof(double) * n);
     make_signal(re, NULL, n, &r, 150);
     make_signal(fk, NULL, n, &r, 170);
@@ -110,7 +112,7 @@ static void test_gradients(void)
     nn_arena ar = {0};
     double aw = 1.3, fw = 0.7, sd = 0.9, sg = 1.1;
     disc_loss L;
-    CHECK(disc_crop_d(&d, P, re, fk, n, gd, sd, dx, aw, fw, sg, gs, &ar, &L) == 0, "crop");
+    CHECK(disc_crop_d(&d, P, re, fk, steps, gd, sd, dx, aw, fw, sg, gs, &ar, &L) == 0, "crop");
     CHECK(L.d_real > 0 && L.d_fake > 0 && L.adv > 0 && L.fm > 0, "losses %g %g %g %g",
           L.d_real, L.d_fake, L.adv, L.fm);
 
@@ -124,13 +126,13 @@ static void test_gradients(void)
             double v = P[i], f[4], hs[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
             for (int s = 0; s < 4; s++) {
                 P[i] = v + hs[s];
-                f[s] = d_loss(&d, P, re, fk, n, &ar);
+                f[s] = d_loss(&d, P, re, fk, steps, &ar);
             }
             P[i] = v;
             double fd = sd * (8 * (f[0] - f[1]) - (f[2] - f[3])) / (12 * FD_H);
             double e1 = rel_err(fd, gd[i], L.d_real + L.d_fake);
             checked++;
-            if (e1 > TOL_FD && kink(f[0], f[1], d_loss(&d, P, re, fk, n, &ar))) {
+            if (e1 > TOL_FD && kink(f[0], f[1], d_loss(&d, P, re, fk, steps, &ar))) {
                 kinks++;
                 continue;
             }
@@ -146,7 +148,7 @@ static void test_gradients(void)
     printf("  critic gradient: %d entries, worst rel err %.2e, %d kinks\n", checked, worst,
            kinks);
 
-    /* the network's term against the fake waveform: every sample */
+    /* the network's term against the fake input: every value */
     bad = 0;
     kinks = 0;
     worst = 0;
@@ -155,14 +157,14 @@ static void test_gradients(void)
         double v = fk[i], f[4], hs[4] = {FD_H, -FD_H, 2 * FD_H, -2 * FD_H};
         for (int s = 0; s < 4; s++) {
             fk[i] = v + hs[s];
-            f[s] = g_loss(&d, P, re, fk, n, aw, fw, &ar);
+            f[s] = g_loss(&d, P, re, fk, steps, aw, fw, &ar);
         }
         fk[i] = v;
         double fd = sg * (8 * (f[0] - f[1]) - (f[2] - f[3])) / (12 * FD_H);
         double e1 = rel_err(fd, dx[i], aw * L.adv + fw * L.fm);
-        if (i >= 3 * 128 && dx[i] != 0)
+        if (i >= (steps - tail) * C && dx[i] != 0)
             zero_tail = 0;
-        if (e1 > TOL_FD && kink(f[0], f[1], g_loss(&d, P, re, fk, n, aw, fw, &ar))) {
+        if (e1 > TOL_FD && kink(f[0], f[1], g_loss(&d, P, re, fk, steps, aw, fw, &ar))) {
             kinks++;
             continue;
         }
@@ -184,7 +186,7 @@ static void test_gradients(void)
     float *gdf = calloc(d.p.count, sizeof(float)), *gsf = calloc(d.p.count, sizeof(float));
     float *dxf = calloc((size_t)n, sizeof(float));
     disc_loss Lf;
-    CHECK(disc_crop_f(&d, Pf, ref, fkf, n, gdf, sd, dxf, aw, fw, sg, gsf, &ar, &Lf) == 0, "f");
+    CHECK(disc_crop_f(&d, Pf, ref, fkf, steps, gdf, sd, dxf, aw, fw, sg, gsf, &ar, &Lf) == 0, "f");
     CHECK(fabs(Lf.d_real - L.d_real) < 1e-5 * (1 + L.d_real) &&
               fabs(Lf.adv - L.adv) < 1e-5 * (1 + L.adv) && fabs(Lf.fm - L.fm) < 1e-4 * L.fm,
           "float losses %g %g %g vs %g %g %g", Lf.d_real, Lf.adv, Lf.fm, L.d_real, L.adv, L.fm);
@@ -201,13 +203,14 @@ static void test_gradients(void)
           gerr, gmax, xerr, xmax);
     /* the network's pass leaves the critics' gradients alone and vice versa */
     double *gd2 = calloc(d.p.count, sizeof(double)), *dx2 = calloc((size_t)n, sizeof(double));
-    disc_crop_d(&d, P, re, fk, n, NULL, 0, dx2, aw, fw, sg, gs, &ar, &L);
-    disc_crop_d(&d, P, re, fk, n, gd2, sd, NULL, 0, 0, 0, NULL, &ar, &L);
+    disc_crop_d(&d, P, re, fk, steps, NULL, 0, dx2, aw, fw, sg, gs, &ar, &L);
+    disc_crop_d(&d, P, re, fk, steps, gd2, sd, NULL, 0, 0, 0, NULL, &ar, &L);
     CHECK(memcmp(dx2, dx, sizeof(double) * n) == 0 && memcmp(gd2, gd, sizeof(double) * d.p.count) == 0,
           "the two passes depend on each other");
-    /* too short for the period-3 critic */
-    CHECK(disc_crop_d(&d, P, re, fk, 3 * DISC_HOP - 1, NULL, 0, NULL, 0, 0, 0, NULL, &ar, &L) ==
-              TTS_E_INVALID, "a crop shorter than 3 * %d accepted", DISC_HOP);
+    /* too short for the longest-period critic */
+    int shortest = disc_min_samples(cfg);
+    CHECK(disc_crop_d(&d, P, re, fk, shortest - 1, NULL, 0, NULL, 0, 0, 0, NULL, &ar, &L) ==
+              TTS_E_INVALID, "a crop shorter than %d steps accepted", shortest);
     nn_arena_free(&ar);
     free(re), free(fk), free(P), free(gd), free(gs), free(dx), free(ref), free(fkf), free(gdf);
     free(gsf), free(dxf), free(gd2), free(dx2);
@@ -225,7 +228,7 @@ static void test_period(void)
     disc_init(&d2, &c2, 3, &err);
     disc_init(&d1, &c1, 4, &err);
     memcpy(d1.p.params, d2.p.params, sizeof(float) * d2.p.count);
-    int T = 2 * DISC_HOP, n = 2 * T;
+    int T = 2 * disc_hop(&c1), n = 2 * T;
     uint64_t r = 9;
     double *x = malloc(sizeof(double) * n), *y = malloc(sizeof(double) * n);
     double *u[2], *v[2];
@@ -298,6 +301,34 @@ static void test_file_and_config(void)
         disc_free(&e);
         tts_mf_close(mf);
     }
+    /* a critic of frames keeps its layout */
+    disc_free(&d);
+    disc_config_frames(&c, 20);
+    CHECK(disc_init(&d, &c, 12, &err) == 0, "frames init: %s", err.msg);
+    w = tts_mf_writer_new();
+    disc_to_mf(w, &d, NULL);
+    CHECK(tts_mf_write(w, path, &err) == 0, "write: %s", err.msg);
+    tts_mf_writer_free(w);
+    CHECK(tts_mf_open(&mf, path, &err) == 0 && disc_load(&e, mf, NULL, &err) == 0, "frames load: %s",
+          err.msg);
+    CHECK(e.cfg.in_ch == 20 && e.cfg.n_layers == c.n_layers && e.cfg.stride[1] == 2 &&
+              e.cfg.ch[0] == 128 && e.p.count == d.p.count && disc_hop(&e.cfg) == 4 &&
+              memcmp(e.p.params, d.p.params, sizeof(float) * d.p.count) == 0,
+          "the frames layout changed in the round trip");
+    disc_free(&e);
+    tts_mf_close(mf);
+    /* a broken layer list is an error, not a guess */
+    const char *bad_lists[] = {"20;", "20;1:5:128", "0;1:3:1,1:3:1", "20;1:5:128,1:3:2", "20;1:5"};
+    for (int i = 0; i < 5; i++) {
+        w = tts_mf_writer_new();
+        disc_to_mf(w, &d, NULL);
+        tts_mf_set_str(w, "disc.layers", bad_lists[i]);
+        tts_mf_write(w, path, &err);
+        tts_mf_writer_free(w);
+        CHECK(tts_mf_open(&mf, path, &err) == 0 && disc_load(&e, mf, NULL, &err) != 0,
+              "layer list \"%s\" accepted", bad_lists[i]);
+        tts_mf_close(mf);
+    }
     /* a vocoder's file is not the critics' */
     w = tts_mf_writer_new();
     tts_mf_set_str(w, "kind", "vocoder");
@@ -312,7 +343,16 @@ static void test_file_and_config(void)
 
 int main(void)
 {
-    test_gradients();
+    disc_config wave, small;
+    tts_err err;
+    CHECK(disc_config_parse(&wave, "1,2,3", &err) == 0, "parse: %s", err.msg);
+    /* not a multiple of any period's span: the tail is left out */
+    test_gradients("waveform critics at periods 1, 2, 3", &wave, 3 * 128 + 5, 5);
+    /* frames of 5 values, a stack as the frames layout's in miniature, two periods: the
+     * values of a step move together through the interleave */
+    small = (disc_config){.n = 2, .period = {1, 2}, .in_ch = 5, .n_layers = 3,
+                          .ch = {8, 8, 1}, .stride = {1, 2, 1}, .k = {3, 3, 3}};
+    test_gradients("critics of 5-value frames at periods 1, 2", &small, 2 * 2 * 6 + 1, 1);
     test_period();
     test_file_and_config();
     if (failures) {

@@ -18,6 +18,7 @@
 #include "acoustic/voice_io.h"
 #include "frontend/frontend.h"
 #include "train/dataset.h"
+#include "train/disc.h"
 #include "train/parallel.h"
 #include "train/plot.h"
 #include "train/train.h"
@@ -31,6 +32,8 @@ typedef struct {
     int hard_mining; /* back-propagate only the hardest M of 2M utterances (0 = off) */
     int d, text_ch, r, post_ch, pitch_ch; /* a new model's shape (0 / -1: the default) */
     float sharpen;                        /* --attn-sharpen (0: keep the model's) */
+    double adv_weight, fm_weight, disc_lr; /* the critic of frames (adv_weight 0: none) */
+    int disc_warmup;                       /* steps the critic learns alone first */
     t2m_config cfg;
     t2m_train_opts topts;
 } acoustic_args;
@@ -47,13 +50,25 @@ typedef struct {
     t2m_arena arena;
     double l1, l1_pre, guided, delta, gv, pitch, frames;
     double *per_item; /* optional [n_items] losses */
+    disc_worker crit;     /* the critic of frames (crit.disc NULL: none) */
+    double adv_w, fm_w;   /* its terms' weights in the network's loss (0: warm-up) */
     int rc;
 } worker;
+
+/* t2m_train_opts.frame_loss: the critic of frames on the recording's and the output's */
+static int critic_frame_loss(void *ctx, float *dy, const float *y, const float *Y, int T, int F,
+                             double scale, double *loss)
+{
+    (void)T;
+    worker *w = ctx;
+    return disc_worker_crop(&w->crit, Y, y, F, w->grad_scale, dy, w->adv_w, w->fm_w, scale, loss);
+}
 
 static void *worker_run(void *arg)
 {
     worker *w = arg;
     w->l1 = w->l1_pre = w->guided = w->delta = w->gv = w->pitch = 0;
+    w->crit.sum = (disc_loss){0};
     w->rc = 0;
     for (int k = w->first; k < w->n_items; k += w->stride) {
         int i = w->items[k];
@@ -64,6 +79,10 @@ static void *worker_run(void *arg)
         t2m_train_opts o = *w->o;
         if (o.lf0)
             o.lf0 += ds->mel_off[i];
+        if (w->crit.disc) {
+            o.frame_loss = critic_frame_loss;
+            o.frame_loss_ctx = w;
+        }
         int rc = t2m_train_utterance(w->m, ds->ids + ds->ids_off[i], tts_dataset_n_ids(ds, i),
                                      ds->mel + (size_t)ds->mel_off[i] * ds->n_mels,
                                      tts_dataset_n_frames(ds, i), &o, w->grads, w->grad_scale,
@@ -125,10 +144,18 @@ static float *pitch_targets(const tts_dataset *ds, t2m_config *cfg, int threads)
     return lf0;
 }
 
-/* runs items over nthreads workers; sums gradients into m->p.grads when train */
+/* the critic of frames in a pass over items (run_items' crit; NULL: none) */
+typedef struct {
+    disc_model *disc;
+    double adv_w, fm_w; /* its terms' weights in the network's loss (0: the critic alone) */
+} critic_step;
+
+/* runs items over nthreads workers; sums gradients into m->p.grads when train (and the
+ * critic's into crit->disc->p.grads) */
 static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *o, const int *items,
                      int n_items, worker *wk, int nthreads, int train, float grad_scale,
-                     uint64_t seed, double *l1, double *guided, double *per_item, double *l1_pre)
+                     uint64_t seed, double *l1, double *guided, double *per_item, double *l1_pre,
+                     const critic_step *crit)
 {
     for (int t = 0; t < nthreads; t++) {
         worker *w = &wk[t];
@@ -144,6 +171,13 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
         w->per_item = per_item;
         if (train && tr_grads_zero(&w->grads, m->p.count))
             return TTS_E_NOMEM;
+        w->crit.disc = NULL;
+        if (crit && crit->disc) {
+            if (disc_worker_begin(&w->crit, crit->disc, train))
+                return TTS_E_NOMEM;
+            w->adv_w = crit->adv_w;
+            w->fm_w = crit->fm_w;
+        }
     }
     /* a forward-only pass keeps the buffers but hands the workers none */
     float *saved[TR_MAX_THREADS];
@@ -168,6 +202,9 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
     }
     if (train && !rc)
         tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
+    if (train && !rc && crit && crit->disc)
+        tr_grads_sum(crit->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, crit.grads),
+                     crit->disc->p.count);
     return rc;
 }
 
@@ -253,6 +290,17 @@ out:
     free(pred);
 }
 
+static int save_critic(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err)
+{
+    tts_mf_writer *w = tts_mf_writer_new();
+    if (!w)
+        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
+    disc_to_mf(w, d, adam);
+    int rc = tts_mf_write(w, path, err);
+    tts_mf_writer_free(w);
+    return rc;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -265,7 +313,8 @@ static int parse_acoustic(int argc, char **argv, acoustic_args *out)
 {
     acoustic_args a = {.steps = 100000, .batch = 16, .threads = 2, .ckpt_every = 100,
                        .val_every = 200, .log_every = 10, .warmup = 400, .max_val = 48,
-                       .lr = 1e-3, .minutes = 0, .clip = 1.0, .post_ch = -1, .pitch_ch = -1};
+                       .lr = 1e-3, .minutes = 0, .clip = 1.0, .post_ch = -1, .pitch_ch = -1,
+                       .fm_weight = 0, .disc_lr = 2e-4, .disc_warmup = 200};
     a.topts = (t2m_train_opts){.guided_weight = 1.0f, .guided_g = 0.2f, .input_dropout = 0.1f,
                                .pitch_weight = 0.1f};
     for (int i = 0; i < argc; i++) {
@@ -298,6 +347,10 @@ static int parse_acoustic(int argc, char **argv, acoustic_args *out)
         else if (OPT("--pitch-weight")) a.topts.pitch_weight = (float)atof(v);
         else if (OPT("--pitch-dropout")) a.topts.pitch_dropout = (float)atof(v);
         else if (OPT("--attn-sharpen")) a.sharpen = (float)atof(v);
+        else if (OPT("--adv-weight")) a.adv_weight = atof(v);
+        else if (OPT("--fm-weight")) a.fm_weight = atof(v);
+        else if (OPT("--disc-lr")) a.disc_lr = atof(v);
+        else if (OPT("--disc-warmup")) a.disc_warmup = atoi(v);
         else if (!a.data && s[0] != '-') a.data = s;
         else if (!a.dir && s[0] != '-') a.dir = s;
         else {
@@ -312,6 +365,11 @@ static int parse_acoustic(int argc, char **argv, acoustic_args *out)
     }
     if (a.threads < 1 || a.threads > 16 || a.batch < 1) {
         fprintf(stderr, "tts-train acoustic: bad --threads or --batch\n");
+        return 2;
+    }
+    if (!(a.adv_weight >= 0) || !(a.fm_weight >= 0) || !(a.disc_lr > 0) || a.disc_warmup < 0) {
+        fprintf(stderr, "tts-train acoustic: --adv-weight and --fm-weight must be >= 0, "
+                        "--disc-lr > 0, --disc-warmup >= 0\n");
         return 2;
     }
     *out = a;
@@ -470,6 +528,29 @@ static int run_acoustic(acoustic_args a)
     }
     /* the statistics are data, not parameters: keep the optimizer off them */
     size_t stat_lo = (size_t)(m.mel_mean - m.p.params);
+    /* the critic of frames (--adv-weight): resumed from RUN/critic.ltm, or new */
+    disc_model disc = {0};
+    nn_adam dadam = {.lr = a.disc_lr, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8,
+                     .weight_decay = 0, .clip_norm = 10, .step = 0};
+    char critp[1024];
+    snprintf(critp, sizeof critp, "%s/critic.ltm", dir);
+    if (a.adv_weight > 0) {
+        disc_config dc;
+        int resumed = 0;
+        disc_config_frames(&dc, m.cfg.n_mels);
+        if (disc_resume_or_init(&disc, &dadam, critp, &dc, 97, &resumed, &err)) {
+            fprintf(stderr, "tts-train acoustic: critic: %s\n", err.msg);
+            return 1;
+        }
+        if (disc.cfg.in_ch != m.cfg.n_mels) {
+            fprintf(stderr, "tts-train acoustic: %s judges frames of %d bands, not %d\n", critp,
+                    disc.cfg.in_ch, m.cfg.n_mels);
+            return 1;
+        }
+        dadam.lr = a.disc_lr;
+        fprintf(stderr, "critic of frames: %zu parameters, %s (its step %lld)\n", disc.p.count,
+                resumed ? "resumed" : "new", (long long)dadam.step);
+    }
 
     int *train_idx = malloc(sizeof(int) * ds.n), *val_idx = malloc(sizeof(int) * ds.n);
     int n_train = 0, n_val = 0;
@@ -496,6 +577,10 @@ static int run_acoustic(acoustic_args a)
             (long long)adam.step, data, n_train, n_val, m.p.count, mb, m.cfg.r, m.cfg.post_ch,
             a.topts.input_dropout, a.topts.layer_dropout, a.topts.self_feed,
             a.topts.self_feed_passes > 1 ? a.topts.self_feed_passes : 1, m.cfg.attn_sharpen);
+    if (disc.p.count)
+        fprintf(log, "# critic of frames: %zu parameters, its step %lld, --adv-weight %g "
+                "--fm-weight %g --disc-lr %g --disc-warmup %d\n", disc.p.count,
+                (long long)dadam.step, a.adv_weight, a.fm_weight, a.disc_lr, a.disc_warmup);
     fflush(log);
     /* normalized validation mels are recomputed by each worker from the dataset: store the
      * dataset itself normalized in memory instead */
@@ -513,6 +598,8 @@ static int run_acoustic(acoustic_args a)
 
     double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0,
            sum_delta_l1 = 0, sum_pitch_l = 0, sum_gv = 0;
+    disc_loss sum_dl = {0};
+    int adv_on = 0; /* the critic's terms reached the network in the last step */
     int64_t start_step = adam.step;
     int nsum = 0;
     while (adam.step < a.steps) {
@@ -534,7 +621,7 @@ static int run_acoustic(acoustic_args a)
         if (a.hard_mining > 0) {
             /* online hard example mining: score 2M, back-propagate the hardest M */
             run_items(&m, &nds, &a.topts, items, mb, wk, a.threads, 0, 1, adam.step, &l1, &g,
-                      per_item, NULL);
+                      per_item, NULL, NULL);
             for (int i = 0; i < mb; i++) /* selection sort of the top M, by loss */
                 for (int j = i + 1; j < mb; j++)
                     if (per_item[j] > per_item[i]) {
@@ -547,8 +634,13 @@ static int run_acoustic(acoustic_args a)
                     }
             n_bp = a.hard_mining;
         }
+        critic_step cs = {NULL, 0, 0};
+        if (disc.p.count) {
+            adv_on = dadam.step >= a.disc_warmup; /* the critic learns alone at first */
+            cs = (critic_step){&disc, adv_on ? a.adv_weight : 0, adv_on ? a.fm_weight : 0};
+        }
         int rc = run_items(&m, &nds, &a.topts, items, n_bp, wk, a.threads, 1, 1.0f / n_bp,
-                           (uint64_t)adam.step, &l1, &g, NULL, &l1_pre);
+                           (uint64_t)adam.step, &l1, &g, NULL, &l1_pre, &cs);
         if (rc) {
             fprintf(stderr, "tts-train acoustic: step failed (%d)\n", rc);
             return 1;
@@ -556,6 +648,15 @@ static int run_acoustic(acoustic_args a)
         memset(m.p.grads + stat_lo, 0, sizeof(float) * (m.p.count - stat_lo));
         adam.lr = nn_lr_schedule(a.lr, adam.step, a.warmup);
         double norm = nn_adam_update(&m.p, &adam);
+        if (disc.p.count) {
+            nn_adam_update(&disc.p, &dadam);
+            for (int t = 0; t < a.threads; t++) {
+                sum_dl.d_real += wk[t].crit.sum.d_real / n_bp;
+                sum_dl.d_fake += wk[t].crit.sum.d_fake / n_bp;
+                sum_dl.adv += wk[t].crit.sum.adv / n_bp;
+                sum_dl.fm += wk[t].crit.sum.fm / n_bp;
+            }
+        }
         memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
         memcpy(m.mel_std, ds.mel_std, sizeof(float) * ds.n_mels);
         if (!isfinite(l1) || !isfinite(norm)) {
@@ -590,6 +691,12 @@ static int run_acoustic(acoustic_args a)
             if (m.pitch.n)
                 snprintf(line + strlen(line), sizeof line - strlen(line), "  pitch %.4f",
                          sum_pitch_l / nsum);
+            if (disc.p.count)
+                snprintf(line + strlen(line), sizeof line - strlen(line),
+                         "  critic real %.3f fake %.3f  adv %.3f fm %.4f%s", sum_dl.d_real / nsum,
+                         sum_dl.d_fake / nsum, sum_dl.adv / nsum, sum_dl.fm / nsum,
+                         adv_on ? "" : " (warm-up)");
+            sum_dl = (disc_loss){0};
             fprintf(stderr, "%s\n", line);
             fprintf(log, "%s\n", line);
             fflush(log);
@@ -603,7 +710,14 @@ static int run_acoustic(acoustic_args a)
             vo.layer_dropout = 0;
             vo.self_feed = 0;
             vo.self_feed_passes = 1; /* the self-fed validation stays one pass: comparable */
-            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL, &vl1_pre);
+            critic_step vcs = {disc.p.count ? &disc : NULL, 0, 0};
+            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL,
+                      &vl1_pre, &vcs);
+            disc_loss vdl = {0};
+            for (int t = 0; t < a.threads && disc.p.count; t++) {
+                vdl.d_real += wk[t].crit.sum.d_real / n_val;
+                vdl.d_fake += wk[t].crit.sum.d_fake / n_val;
+            }
             vl1 /= n_val;
             vl1_pre /= n_val;
             double vdelta = sum_term(wk, a.threads, offsetof(worker, delta)) / n_val;
@@ -617,7 +731,7 @@ static int run_acoustic(acoustic_args a)
                 double fg, fpre;
                 fo.self_feed = 1;
                 run_items(&m, &nds, &fo, val_idx, n_val, wk, a.threads, 0, 1, 1, &fed, &fg, NULL,
-                          &fpre);
+                          &fpre, NULL);
                 fed /= n_val;
             }
             vg /= n_val;
@@ -638,6 +752,9 @@ static int run_acoustic(acoustic_args a)
             if (m.pitch.n)
                 snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pitch %.4f",
                          vpitch);
+            if (disc.p.count) /* the critic on unseen takes: does it tell them apart? */
+                snprintf(vline + strlen(vline), sizeof vline - strlen(vline),
+                         "  critic real %.3f fake %.3f", vdl.d_real, vdl.d_fake);
             double score = isfinite(fed) ? fed : vl1;
             fprintf(stderr, "%s\n", vline);
             fprintf(log, "%s\n", vline);
@@ -659,6 +776,8 @@ static int run_acoustic(acoustic_args a)
             if (tts_mf_write(w, ckpt, &err))
                 fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
             tts_mf_writer_free(w);
+            if (disc.p.count && save_critic(critp, &disc, &dadam, &err))
+                fprintf(stderr, "warning: critic checkpoint: %s\n", err.msg);
         }
     }
     /* final checkpoint */
@@ -669,12 +788,16 @@ static int run_acoustic(acoustic_args a)
     tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
     int rc = tts_mf_write(w, ckpt, &err);
     tts_mf_writer_free(w);
+    if (!rc && disc.p.count)
+        rc = save_critic(critp, &disc, &dadam, &err);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
     fclose(log);
     for (int t = 0; t < a.threads; t++) {
         free(wk[t].grads);
         t2m_arena_free(&wk[t].arena);
+        disc_worker_free(&wk[t].crit);
     }
+    disc_free(&disc);
     free(wk);
     free(items);
     free(per_item);

@@ -107,14 +107,11 @@ typedef struct {
     float *noise, *exc, *src; /* a crop's noise, excitation, their interleaving (src 2) */
     size_t noise_cap;
     double sc, mag, total, pitch, melt; /* melt: the log-mel term */
-    /* the critics (--adv-weight): read-only model, this worker's gradients of it, scratch */
-    const disc_model *disc;
+    /* the critics (--adv-weight; dw.disc NULL: none in this pass) */
+    disc_worker dw;
     double adv_w, fm_w; /* 0 while the critics warm up */
     double fm_crop;     /* fm_w for this crop: times the STFT weight on predicted frames */
-    float *dgrads, *dscratch;
-    nn_arena darena;
     const float *target; /* the current crop's recording */
-    disc_loss dl;        /* summed over the worker's crops */
     int rc;
 } worker;
 
@@ -123,20 +120,10 @@ typedef struct {
 static double adv_hook(void *ctx, const float *y, float *dy, int n, double scale)
 {
     worker *w = ctx;
-    disc_loss dl;
-    if (n < disc_min_samples(&w->disc->cfg))
-        return 0; /* a take shorter than the crop: too short for a critic */
-    int g = w->adv_w > 0 || w->fm_crop > 0;
-    int rc = disc_crop_f(w->disc, w->disc->p.params, w->target, y, n, w->dgrads, w->grad_scale,
-                         g ? dy : NULL, w->adv_w, w->fm_crop, scale, w->dscratch, &w->darena,
-                         &dl);
-    if (rc)
-        return rc;
-    w->dl.d_real += dl.d_real;
-    w->dl.d_fake += dl.d_fake;
-    w->dl.adv += dl.adv;
-    w->dl.fm += dl.fm;
-    return w->adv_w * dl.adv + w->fm_crop * dl.fm;
+    double loss;
+    int rc = disc_worker_crop(&w->dw, w->target, y, n, w->grad_scale, dy, w->adv_w, w->fm_crop,
+                              scale, &loss);
+    return rc ? rc : loss;
 }
 
 /* the crop buffers for need samples, grown when a crop is longer than any before */
@@ -251,11 +238,11 @@ static void *worker_run(void *arg)
     const tts_dataset *ds = w->ds;
     const voc_config *c = &w->m->cfg;
     w->sc = w->mag = w->total = w->pitch = w->melt = 0;
-    w->dl = (disc_loss){0};
+    w->dw.sum = (disc_loss){0};
     w->rc = 0;
     voc_loss_hook hook = {adv_hook, NULL, w};
     /* the critics learn and teach only in training steps, not in validation */
-    const voc_loss_hook *hk = w->disc && w->grads ? &hook : NULL;
+    const voc_loss_hook *hk = w->dw.disc && w->grads ? &hook : NULL;
     for (int k = w->first; k < w->n_crops; k += w->stride) {
         const crop_spec *cs = &w->crops[k];
         int F = tts_dataset_n_frames(ds, cs->utt);
@@ -327,12 +314,10 @@ static int run_crops(const crop_run *cr, const crop_spec *crops, int n, worker *
         w->grad_scale = 1.0f / n;
         if (train && tr_grads_zero(&w->grads, m->p.count))
             return TTS_E_NOMEM;
-        w->disc = cr->disc;
         w->adv_w = cr->adv_w;
         w->fm_w = cr->fm_w;
-        if (train && cr->disc &&
-            (tr_grads_zero(&w->dgrads, cr->disc->p.count) ||
-             tr_grads_zero(&w->dscratch, cr->disc->p.count)))
+        w->dw.disc = NULL;
+        if (train && cr->disc && disc_worker_begin(&w->dw, cr->disc, 1))
             return TTS_E_NOMEM;
     }
     /* a forward-only pass keeps the buffers but hands the workers none */
@@ -363,7 +348,7 @@ static int run_crops(const crop_run *cr, const crop_spec *crops, int n, worker *
     if (train && !rc)
         tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     if (train && !rc && cr->disc)
-        tr_grads_sum(cr->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dgrads),
+        tr_grads_sum(cr->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dw.grads),
                      cr->disc->p.count);
     return rc;
 }
@@ -892,22 +877,16 @@ static int run_vocoder(vocoder_args a)
     nn_adam dadam = {.lr = disc_lr, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0,
                      .clip_norm = 10, .step = 0};
     if (adv_weight > 0) {
-        tts_mf *dmf = NULL;
-        int drc;
-        if (tts_mf_open(&dmf, dpath, &err) == 0) {
-            drc = disc_load(&disc, dmf, &dadam, &err);
-            tts_mf_close(dmf);
-            if (!drc)
-                fprintf(stderr, "critics resumed from %s at their step %lld\n", dpath,
-                        (long long)dadam.step);
-        } else {
-            disc_config dc;
-            drc = disc_config_parse(&dc, disc_periods, &err) || disc_init(&disc, &dc, 97, &err);
-        }
-        if (drc) {
+        disc_config dc;
+        int resumed = 0;
+        if (disc_config_parse(&dc, disc_periods, &err) ||
+            disc_resume_or_init(&disc, &dadam, dpath, &dc, 97, &resumed, &err)) {
             fprintf(stderr, "tts-train vocoder: critics: %s\n", err.msg);
             return 1;
         }
+        if (resumed)
+            fprintf(stderr, "critics resumed from %s at their step %lld\n", dpath,
+                    (long long)dadam.step);
         dadam.lr = disc_lr;
         if (crop * m.cfg.hop < disc_min_samples(&disc.cfg)) {
             fprintf(stderr, "tts-train vocoder: --crop %d (%d samples) is too short for the "
@@ -1051,10 +1030,10 @@ static int run_vocoder(vocoder_args a)
         if (cr.disc) {
             nn_adam_update(&disc.p, &dadam);
             for (int t = 0; t < threads; t++) {
-                s_dl.d_real += wk[t].dl.d_real / batch;
-                s_dl.d_fake += wk[t].dl.d_fake / batch;
-                s_dl.adv += wk[t].dl.adv / batch;
-                s_dl.fm += wk[t].dl.fm / batch;
+                s_dl.d_real += wk[t].dw.sum.d_real / batch;
+                s_dl.d_fake += wk[t].dw.sum.d_fake / batch;
+                s_dl.adv += wk[t].dw.sum.adv / batch;
+                s_dl.fm += wk[t].dw.sum.fm / batch;
             }
         }
         s_sc += sc;
@@ -1126,9 +1105,7 @@ static int run_vocoder(vocoder_args a)
         free(wk[t].xmel);
         free(wk[t].phead);
         voc_arena_free(&wk[t].arena);
-        free(wk[t].dgrads);
-        free(wk[t].dscratch);
-        nn_arena_free(&wk[t].darena);
+        disc_worker_free(&wk[t].dw);
     }
     if (cr.disc)
         disc_free(&disc);
