@@ -49,3 +49,25 @@ void tr_shuffle(int *v, int n, uint64_t seed)
         v[j] = t;
     }
 }
+
+int tr_pass(void *workers, int n, size_t size, size_t grads_off, size_t count, int train,
+            void *(*fn)(void *), float *sum)
+{
+    float *saved[TR_MAX_THREADS];
+    if (n < 1 || n > TR_MAX_THREADS)
+        return -1;
+    for (int t = 0; t < n; t++) {
+        float **g = (float **)((char *)workers + (size_t)t * size + grads_off);
+        if (train && tr_grads_zero(g, count))
+            return -1;
+        saved[t] = *g;
+        if (!train)
+            *g = NULL;
+    }
+    tr_run(workers, n, size, fn);
+    for (int t = 0; t < n; t++)
+        *(float **)((char *)workers + (size_t)t * size + grads_off) = saved[t];
+    if (train)
+        tr_grads_sum(sum, workers, n, size, grads_off, count);
+    return 0;
+}

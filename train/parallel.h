@@ -21,6 +21,14 @@ void tr_run(void *workers, int n, size_t size, void *(*fn)(void *));
 void tr_grads_sum(float *out, const void *workers, int n, size_t size, size_t grads_off,
                   size_t count);
 
+/* One pass of a step over n workers (structs of size bytes at workers, each with its
+ * gradient buffer, a float *, at byte offset grads_off): with train, every buffer is zeroed
+ * (count floats, allocated on first use) and, after fn has run on every worker (one thread
+ * each), their sum goes to sum[count]; without, the workers see a NULL buffer for the pass
+ * (forward only) and keep theirs afterwards. 0, or -1 when out of memory (nothing run). */
+int tr_pass(void *workers, int n, size_t size, size_t grads_off, size_t count, int train,
+            void *(*fn)(void *), float *sum);
+
 /* A deterministic shuffle of v[n] from seed (the same permutation on every run). */
 void tr_shuffle(int *v, int n, uint64_t seed);
 

@@ -169,8 +169,6 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
         w->grad_scale = grad_scale;
         w->seed = seed;
         w->per_item = per_item;
-        if (train && tr_grads_zero(&w->grads, m->p.count))
-            return TTS_E_NOMEM;
         w->crit.disc = NULL;
         if (crit && crit->disc) {
             if (disc_worker_begin(&w->crit, crit->disc, train))
@@ -179,20 +177,14 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
             w->fm_w = crit->fm_w;
         }
     }
-    /* a forward-only pass keeps the buffers but hands the workers none */
-    float *saved[TR_MAX_THREADS];
-    for (int t = 0; t < nthreads; t++) {
-        saved[t] = wk[t].grads;
-        if (!train)
-            wk[t].grads = NULL;
-    }
-    tr_run(wk, nthreads, sizeof *wk, worker_run);
+    if (tr_pass(wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count, train, worker_run,
+                m->p.grads))
+        return TTS_E_NOMEM;
     *l1 = *guided = 0;
     if (l1_pre)
         *l1_pre = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
-        wk[t].grads = saved[t];
         *l1 += wk[t].l1;
         if (l1_pre)
             *l1_pre += wk[t].l1_pre;
@@ -200,8 +192,6 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
         if (wk[t].rc)
             rc = wk[t].rc;
     }
-    if (train && !rc)
-        tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     if (train && !rc && crit && crit->disc)
         tr_grads_sum(crit->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, crit.grads),
                      crit->disc->p.count);

@@ -312,26 +312,18 @@ static int run_crops(const crop_run *cr, const crop_spec *crops, int n, worker *
         w->stride = nthreads;
         w->first = t;
         w->grad_scale = 1.0f / n;
-        if (train && tr_grads_zero(&w->grads, m->p.count))
-            return TTS_E_NOMEM;
         w->adv_w = cr->adv_w;
         w->fm_w = cr->fm_w;
         w->dw.disc = NULL;
         if (train && cr->disc && disc_worker_begin(&w->dw, cr->disc, 1))
             return TTS_E_NOMEM;
     }
-    /* a forward-only pass keeps the buffers but hands the workers none */
-    float *saved[TR_MAX_THREADS];
-    for (int t = 0; t < nthreads; t++) {
-        saved[t] = wk[t].grads;
-        if (!train)
-            wk[t].grads = NULL;
-    }
-    tr_run(wk, nthreads, sizeof *wk, worker_run);
+    if (tr_pass(wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count, train, worker_run,
+                m->p.grads))
+        return TTS_E_NOMEM;
     *sc = *mag = *total = *pitch = *melt = 0;
     int rc = 0;
     for (int t = 0; t < nthreads; t++) {
-        wk[t].grads = saved[t];
         *sc += wk[t].sc;
         *mag += wk[t].mag;
         *total += wk[t].total;
@@ -345,8 +337,6 @@ static int run_crops(const crop_run *cr, const crop_spec *crops, int n, worker *
     *total /= n;
     *pitch /= n;
     *melt /= n;
-    if (train && !rc)
-        tr_grads_sum(m->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, grads), m->p.count);
     if (train && !rc && cr->disc)
         tr_grads_sum(cr->disc->p.grads, wk, nthreads, sizeof *wk, offsetof(worker, dw.grads),
                      cr->disc->p.count);
