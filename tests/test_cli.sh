@@ -329,6 +329,28 @@ else
     skip "the shipped voice speaks through its neural vocoder" "no models/kathleen.ltm and kathleen.vocoder.ltm in $SRC"
 fi
 
+# What users hear stays the same: the shipped voice's samples, bit for bit, per kernel path
+# (tests/data/shipped-voice.sha256; the AVX2 path where the CPU has AVX2 and FMA)
+golden=$SRC/tests/data/shipped-voice.sha256
+if [ -f "$SRC/models/kathleen.ltm" ] && [ -f "$SRC/models/kathleen.vocoder.ltm" ] && [ -f "$golden" ]; then
+    gtext=$(sed -n 's/^text //p' "$golden")
+    paths="scalar"
+    grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && [ "$(uname -m)" = x86_64 ] &&
+        paths="scalar avx2"
+    for p in $paths; do
+        want=$(sed -n "s/^$p //p" "$golden")
+        got=$(TTS_SIMD=$p TTS_MODEL_DIR=$SRC/models "$TTS" --raw "$gtext" 2>/dev/null | sha256sum | cut -d' ' -f1)
+        if [ -n "$want" ] && [ "$got" = "$want" ]; then
+            say_pass "the shipped voice's samples are unchanged, bit for bit (TTS_SIMD=$p)"
+        else
+            say_fail "the shipped voice's samples are unchanged (TTS_SIMD=$p)" \
+                "sha256 $got, expected $want (a new voice? regenerate $golden as it says)"
+        fi
+    done
+else
+    skip "the shipped voice's samples are unchanged" "no shipped models or $golden"
+fi
+
 # The tiny voice. Training on 5 clips for 3 steps takes well under a second.
 model=$tmp/run/ckpt.ltm
 if timeout -k 5 "$LIMIT" "$TRAIN" prepare "$DATA/corpus" ds.ltd >train.log 2>&1 &&

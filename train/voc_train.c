@@ -32,6 +32,8 @@ static size_t pass_bytes(const voc_config *c, int nb, int backward, const voc_st
                T * (C + S + NL * (2 * C + C + (C + S) + C) + 3 * S + 2 * F);
     if (backward)
         n += T * (4 * S + 2 * C + (C + S) + C + 2 * C) + Tf * (L2C + 3 * Cc);
+    for (size_t l = 0; l < NL; l++) /* each layer's input has its reach of zeros before it */
+        n += (size_t)(c->kernel - 1) * ((size_t)1 << (l % c->dil_cycle)) * C;
     return n * elem + 64 * (8 * NL + 64);
 }
 
@@ -205,6 +207,22 @@ static void vsigmoid_d(double *y, const double *x, int n)
 #undef VTANH
 #undef VSIGMOID
 #undef HOOK_FN
+
+/* the vocoder's gated layer in double (vocoder/layer_impl.h; the float one is the
+ * library's) */
+#define REAL double
+#define NN(name) name##_d
+#define LGEMM(ta, tb, ...)                                                                    \
+    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                              \
+                (tb) ? CblasTrans : CblasNoTrans, __VA_ARGS__)
+#define VTANH vtanh_d
+#define VSIGMOID vsigmoid_d
+#include "vocoder/layer_impl.h"
+#undef REAL
+#undef NN
+#undef LGEMM
+#undef VTANH
+#undef VSIGMOID
 
 #define REAL double
 #define NN(name) name##_d

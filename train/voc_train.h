@@ -181,16 +181,9 @@ int voc_train_crop_ex_d(const voc_model *m, const double *P, const voc_stft_loss
                         const voc_loss_hook *hook);
 
 /* ---- the layer new in the vocoder (float / double, as nn/layers.h) --------------------
- * Upsampling by linear interpolation, ADDED into h: for block t < n_blocks, step
- * j < hs, row r = t * hs + j:  h[r, 0..n) += (1 - a) P[max(t + la - 1, 0)] + a P[t + la],
- * a = (j + 1) / hs. Rows of h are ldh apart, of P ldp apart; P needs n_blocks + la rows.
- * The backward ADDS into dP. */
-void voc_upsample_forward_f(float *h, int ldh, const float *P, int ldp, int n, int n_blocks,
-                            int hs, int la);
+ * The backward of voc_upsample_forward (vocoder/vocoder.h): ADDS into dP. */
 void voc_upsample_backward_f(float *dP, int ldp, const float *dh, int ldh, int n, int n_blocks,
                              int hs, int la);
-void voc_upsample_forward_d(double *h, int ldh, const double *P, int ldp, int n, int n_blocks,
-                            int hs, int la);
 void voc_upsample_backward_d(double *dP, int ldp, const double *dh, int ldh, int n,
                              int n_blocks, int hs, int la);
 

@@ -10,22 +10,7 @@
  * Tf = n_blocks + la conditioning frames.
  */
 
-/* ---- upsampling: linear interpolation between conditioning frames ---------------------- */
-void NN(voc_upsample_forward)(REAL *h, int ldh, const REAL *P, int ldp, int n, int n_blocks,
-                              int hs, int la)
-{
-    for (int t = 0; t < n_blocks; t++) {
-        const REAL *p1 = P + (size_t)(t + la) * ldp;
-        const REAL *p0 = P + (size_t)(t + la - 1 > 0 ? t + la - 1 : 0) * ldp;
-        for (int j = 0; j < hs; j++) {
-            REAL a = (REAL)(j + 1) / (REAL)hs, b = 1 - a;
-            REAL *hr = h + ((size_t)t * hs + j) * ldh;
-            for (int c = 0; c < n; c++)
-                hr[c] += b * p0[c] + a * p1[c];
-        }
-    }
-}
-
+/* ---- upsampling: the backward of voc_upsample_forward (vocoder/layer_impl.h) ---------- */
 void NN(voc_upsample_backward)(REAL *dP, int ldp, const REAL *dh, int ldh, int n, int n_blocks,
                                int hs, int la)
 {
@@ -203,22 +188,9 @@ static double NN(stft_loss)(const voc_stft_loss *L, REAL *dy, const REAL *y, con
     return v.total;
 }
 
-/* ---- the WaveNet gate, keeping its activations for the backward pass --------------------
- * g[T, 2C] holds h = [a | b] on entry and [tanh(a) | sigmoid(b)] on return; z[T, C] =
- * tanh(a) sigmoid(b). In float through the SIMD kernels (nn_vtanh / nn_vsigmoid: libm's
- * tanhf / expf took over half of a training step), in double through libm. The backward ADDS
- * dh = [dz sb (1 - ta^2) | dz ta sb (1 - sb)] from the kept activations. */
-static void NN(gate_forward)(REAL *g, REAL *z, int T, int C)
-{
-    for (int t = 0; t < T; t++) {
-        REAL *ga = g + (size_t)t * 2 * C, *gb = ga + C, *zt = z + (size_t)t * C;
-        VTANH(ga, ga, C);
-        VSIGMOID(gb, gb, C);
-        for (int c = 0; c < C; c++)
-            zt[c] = ga[c] * gb[c];
-    }
-}
-
+/* ---- the WaveNet gate's backward ---------------------------------------------------------
+ * From the activations voc_layer_forward keeps, g[T, 2C] = [tanh(a) | sigmoid(b)]: ADDS
+ * dh = [dz sb (1 - ta^2) | dz ta sb (1 - sb)]. */
 static void NN(gate_backward)(REAL *dh, const REAL *dz, const REAL *g, int T, int C)
 {
     for (int t = 0; t < T; t++) {
@@ -275,35 +247,28 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
         return TTS_E_NOMEM;
     LAYER(conv1d_forward)(A->P, in, P + m->cproj, NULL, Tf, Cc, L2C, 1, 1, 1);
 
-    /* the gated stack at step rate */
-    A->x[0] = NN(take)(ar, (size_t)T * C);
+    /* the gated stack at step rate: the stream's layers (vocoder/layer_impl.h) over the
+     * whole utterance, each input with its layer's reach of zeros before it */
     A->skip = NN(take0)(ar, (size_t)T * S);
-    if (!A->x[0] || !A->skip)
+    if (!A->skip)
         return TTS_E_NOMEM;
+    for (int l = 0; l <= L; l++) {
+        size_t hl = l < L ? (size_t)(c->kernel - 1) * m->layer[l].dil : 0;
+        REAL *xh = NN(take0)(ar, (hl + T) * C);
+        if (!xh)
+            return TTS_E_NOMEM;
+        A->x[l] = xh + hl * C;
+    }
     LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F * c->src, C, 1, 1, 1);
-    const REAL r2 = (REAL)0.70710678118654752440;
     for (int l = 0; l < L; l++) {
+        size_t hl = (size_t)(c->kernel - 1) * m->layer[l].dil;
         A->h[l] = NN(take)(ar, (size_t)T * 2 * C);
         A->z[l] = NN(take)(ar, (size_t)T * C);
         A->o[l] = NN(take)(ar, (size_t)T * (C + S));
-        A->x[l + 1] = NN(take)(ar, (size_t)T * C);
-        if (!A->h[l] || !A->z[l] || !A->o[l] || !A->x[l + 1])
+        if (!A->h[l] || !A->z[l] || !A->o[l])
             return TTS_E_NOMEM;
-        LAYER(conv1d_forward)(A->h[l], A->x[l], P + m->layer[l].cw, P + m->layer[l].cb, T, C,
-                              2 * C, c->kernel, m->layer[l].dil, 1);
-        NN(voc_upsample_forward)(A->h[l], 2 * C, A->P + (size_t)l * 2 * C, L2C, 2 * C, nb, hs,
-                                 la);
-        NN(gate_forward)(A->h[l], A->z[l], T, C); /* h[l] now holds the gate activations */
-        LAYER(conv1d_forward)(A->o[l], A->z[l], P + m->layer[l].ow, P + m->layer[l].ob, T, C,
-                              C + S, 1, 1, 1);
-        for (int t = 0; t < T; t++) {
-            const REAL *xt = A->x[l] + (size_t)t * C, *ot = A->o[l] + (size_t)t * (C + S);
-            REAL *xn = A->x[l + 1] + (size_t)t * C, *st = A->skip + (size_t)t * S;
-            for (int k = 0; k < C; k++)
-                xn[k] = (xt[k] + ot[k]) * r2;
-            for (int k = 0; k < S; k++)
-                st[k] += ot[C + k];
-        }
+        NN(voc_layer_forward)(m, P, l, A->x[l] - hl * C, nb, A->P + (size_t)l * 2 * C, L2C, la,
+                              A->h[l], A->z[l], A->o[l], A->x[l + 1], A->skip);
     }
     /* output: skip / sqrt(L) -> ReLU -> 1x1 -> ReLU -> 1x1 */
     REAL ks = (REAL)(1 / sqrt((double)L));

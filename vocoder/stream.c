@@ -1,6 +1,7 @@
 /* The vocoder's streaming inference (vocoder.h): one mel frame in, one block of samples out
- * once the look-ahead is there. Every block is the batched pass's (voc_forward in
- * train/voc_train.h) to rounding: the same layers, a block of hs steps at a time. */
+ * once the look-ahead is there. Each block runs the gated layers through the function the
+ * batched pass (voc_forward in train/voc_train.h) runs (vocoder/layer_impl.h), hs steps
+ * at a time with each layer's history before them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,7 @@ static size_t stream_carve(voc_stream *s, const voc_config *c, float *base)
     CARVE(s->meln, nm);
     CARVE(s->cact[0], (size_t)c->cond_ch);
     CARVE(s->cact[1], (size_t)c->cond_ch);
-    CARVE(s->P_prev, L2C);
-    CARVE(s->P_cur, L2C);
+    CARVE(s->Pc, 2 * L2C);
     CARVE(s->last_mel, nm);
     CARVE(s->x, hs * C);
     CARVE(s->h, hs * 2 * C);
@@ -151,37 +151,11 @@ static const float *block_source(const voc_model *m, voc_stream *s)
 static void block_layer(const voc_model *m, voc_stream *s, int l)
 {
     const voc_config *c = &m->cfg;
-    const float *P = m->p.params;
-    int C = c->res_ch, S = c->skip_ch, hs = s->hs, K = c->kernel;
-    int d = m->layer[l].dil, hl = (K - 1) * d;
-    const float r2 = 0.70710678118654752440f;
+    int C = c->res_ch, hs = s->hs, hl = (c->kernel - 1) * m->layer[l].dil;
     float *hb = s->hist[l];
     memcpy(hb + (size_t)hl * C, s->x, sizeof(float) * hs * C);
-    rows_bias(s->h, P + m->layer[l].cb, hs, 2 * C);
-    for (int k = 0; k < K; k++)
-        nn_sgemm(0, 0, hs, 2 * C, C, 1,
-                    hb + (size_t)k * d * C, C, P + m->layer[l].cw + (size_t)k * C * 2 * C,
-                    2 * C, 1, s->h, 2 * C);
-    /* the frames' conditioning, interpolated across the block; the gate */
-    const float *p0 = s->P_prev + (size_t)l * 2 * C, *p1 = s->P_cur + (size_t)l * 2 * C;
-    for (int j = 0; j < hs; j++) {
-        float a = (float)(j + 1) / (float)hs, b = 1 - a;
-        float *hr = s->h + (size_t)j * 2 * C;
-        for (int k = 0; k < 2 * C; k++)
-            hr[k] += b * p0[k] + a * p1[k];
-        nn_vgated(s->z + (size_t)j * C, hr, hr + C, C);
-    }
-    rows_bias(s->o, P + m->layer[l].ob, hs, C + S);
-    nn_sgemm(0, 0, hs, C + S, C, 1, s->z, C,
-                P + m->layer[l].ow, C + S, 1, s->o, C + S);
-    for (int j = 0; j < hs; j++) {
-        float *xt = s->x + (size_t)j * C, *st = s->skip + (size_t)j * S;
-        const float *ot = s->o + (size_t)j * (C + S);
-        for (int k = 0; k < C; k++)
-            xt[k] = (xt[k] + ot[k]) * r2;
-        for (int k = 0; k < S; k++)
-            st[k] += ot[C + k];
-    }
+    voc_layer_forward_f(m, m->p.params, l, hb, 1, s->Pc + (size_t)l * 2 * C,
+                        c->n_layers * 2 * C, 1, s->h, s->z, s->o, s->x, s->skip);
     if (hl > 0)
         memmove(hb, hb + (size_t)hs * C, sizeof(float) * hl * C);
 }
@@ -207,8 +181,8 @@ static void block_output(const voc_model *m, voc_stream *s, float *pcm)
                 F, 1, pcm, F);
 }
 
-/* one block of hs steps from s->P_prev / s->P_cur (source NULL: the stream's own); writes
- * hop samples */
+/* one block of hs steps from the conditioning in s->Pc (source NULL: the stream's own);
+ * writes hop samples */
 static void stream_block(const voc_model *m, voc_stream *s, const float *source, float *pcm)
 {
     const voc_config *c = &m->cfg;
@@ -228,7 +202,7 @@ static void stream_block(const voc_model *m, voc_stream *s, const float *source,
 /* ---- one frame ------------------------------------------------------------------------- */
 
 /* the frame normalized into s->meln, through the conditioning convs: its gates'
- * conditioning into s->P_cur */
+ * conditioning into the newest row of s->Pc */
 static void cond_step(const voc_model *m, voc_stream *s, const float *mel_frame)
 {
     const voc_config *c = &m->cfg;
@@ -244,8 +218,9 @@ static void cond_step(const voc_model *m, voc_stream *s, const float *mel_frame)
         tanh_forward_f(out, out, Cc);
         in = out;
     }
-    memset(s->P_cur, 0, sizeof(float) * L2C);
-    nn_vecmat(s->P_cur, in, P + m->cproj, Cc, L2C);
+    float *cur = s->Pc + L2C;
+    memset(cur, 0, sizeof(float) * L2C);
+    nn_vecmat(cur, in, P + m->cproj, Cc, L2C);
 }
 
 /* src 2: the pitch head on frame j (normalized in s->meln): its F0 and voicing into the
@@ -288,7 +263,7 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame,
     if (c->src == 2)
         pitch_step(m, s, j);
     if (j == 0)
-        memcpy(s->P_prev, s->P_cur, sizeof(float) * L2C); /* P[-1] := P[0] */
+        memcpy(s->Pc, s->Pc + L2C, sizeof(float) * L2C); /* P[-1] := P[0] */
     int produced = 0;
     int t = j - c->lookahead;
     if (t >= 0) {
@@ -303,9 +278,7 @@ int voc_stream_push(const voc_model *m, voc_stream *s, const float *mel_frame,
         stream_block(m, s, source, pcm);
         produced = c->hop;
     }
-    float *p = s->P_prev;
-    s->P_prev = s->P_cur;
-    s->P_cur = p;
+    memcpy(s->Pc, s->Pc + L2C, sizeof(float) * L2C); /* the newest frame becomes the one before */
     return produced;
 }
 

@@ -154,6 +154,30 @@ double voc_flops_per_sample(const voc_config *c);
  * voicing logit); F0 is held within 30 .. 1000 Hz. */
 void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
 
+/* ---- the gated layer, for the stream and the batched passes alike --------------------
+ * Layer l over nb blocks (T = nb * hs steps), P: the parameters (m->p.params, or a double
+ * copy for _d):
+ *   xh [hl + T, C]: the layer's input, its first hl = (K - 1) dil rows the steps before
+ *      the T (the stream's history; zeros at the start of an utterance);
+ *   cond: the layer's frame-rate conditioning, nb + la rows ldc apart, upsampled as
+ *      voc_upsample_forward does;
+ *   out: h [T, 2C] the gate's activations [tanh(a) | sigmoid(b)], z [T, C] their product,
+ *      o [T, C + S] the 1x1's outputs, xn [T, C] the next layer's input (may be the T rows
+ *      of xh itself); skip [T, S] has o's skip part ADDED. */
+void voc_layer_forward_f(const voc_model *m, const float *P, int l, const float *xh, int nb,
+                         const float *cond, int ldc, int la, float *h, float *z, float *o,
+                         float *xn, float *skip);
+void voc_layer_forward_d(const voc_model *m, const double *P, int l, const double *xh, int nb,
+                         const double *cond, int ldc, int la, double *h, double *z, double *o,
+                         double *xn, double *skip);
+/* Upsampling by linear interpolation, ADDED into h: for block t < n_blocks, step
+ * j < hs, row r = t * hs + j:  h[r, 0..n) += (1 - a) P[max(t + la - 1, 0)] + a P[t + la],
+ * a = (j + 1) / hs. Rows of h are ldh apart, of P ldp apart; P needs n_blocks + la rows. */
+void voc_upsample_forward_f(float *h, int ldh, const float *P, int ldp, int n, int n_blocks,
+                            int hs, int la);
+void voc_upsample_forward_d(double *h, int ldh, const double *P, int ldp, int n, int n_blocks,
+                            int hs, int la);
+
 /* ---- streaming inference ------------------------------------------------------------- */
 typedef struct {
     int frames_in;  /* mel frames pushed so far (pads included) */
@@ -162,7 +186,9 @@ typedef struct {
     nn_conv_state cond_st[VOC_MAX_COND];
     float *hist[VOC_MAX_LAYERS]; /* [(K-1)*dil + hs, C]: a layer's past inputs, then the block */
     float *buf;                  /* everything else, one allocation */
-    float *meln, *cact[2], *P_prev, *P_cur, *last_mel;
+    float *meln, *cact[2], *last_mel;
+    float *Pc; /* [2, n_layers * 2C]: the gates' conditioning of the frame before and of
+                * the newest frame (the block interpolates between them) */
     float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
     /* src 2: the pitch head's convs; F0 / voicing of the frames pushed, by frame f in slot
      * (f + VOC_RING) % VOC_RING (frame -1: the first one's again); the two frames of the
