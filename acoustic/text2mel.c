@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/kernels.h"
+
 t2m_config t2m_config_default(int n_symbols, int n_mels)
 {
     t2m_config c = {.n_symbols = n_symbols, .n_mels = n_mels, .r = 4,
@@ -285,9 +287,36 @@ typedef struct {
     unsigned char *mask; /* its dropout mask */
 } layer_act;
 
-/* p_drop > 0 (training): dropout on every conv's input, not on the highway carry path */
-static int stack_forward(const t2m_stack *s, const float *P, const float *x, int T,
-                         layer_act *act, t2m_arena *ar, float p_drop, uint64_t *rng)
+/* a layer's weights in float: P + c->w, or its int8 codes widened into buf as the loader
+ * would widen them (a model loaded with t2m_from_mf_mapped) */
+static const float *conv_weights(const t2m_conv *c, const float *P, float *buf)
+{
+    if (!c->q)
+        return P + c->w;
+    size_t n = (size_t)c->K * c->cin * conv_out(c);
+    for (size_t b = 0; b * NN_VECMAT_Q8_BLOCK < n; b++) {
+        size_t lo = b * NN_VECMAT_Q8_BLOCK, hi = lo + NN_VECMAT_Q8_BLOCK < n ? lo + NN_VECMAT_Q8_BLOCK : n;
+        const float sc = c->qs[b];
+        for (size_t j = lo; j < hi; j++)
+            buf[j] = (float)c->q[j] * sc;
+    }
+    return buf;
+}
+
+/* one time step of conv c (conv1d_step_f, or its int8 twin for mapped weights) */
+static void conv_step(const t2m_conv *c, const float *P, float *h, const float *x,
+                      nn_conv_state *st)
+{
+    if (c->q)
+        conv1d_step_q8(h, x, c->q, c->qs, P + c->b, c->cin, conv_out(c), c->K, c->dil, st);
+    else
+        conv1d_step_f(h, x, P + c->w, P + c->b, c->cin, conv_out(c), c->K, c->dil, st);
+}
+
+/* stack_forward with wbuf: room for the largest int8 layer's weights widened */
+static int stack_forward_w(const t2m_stack *s, const float *P, const float *x, int T,
+                           layer_act *act, t2m_arena *ar, float p_drop, uint64_t *rng,
+                           float *wbuf)
 {
     const float *in = x;
     for (int i = 0; i < s->n; i++) {
@@ -308,7 +337,8 @@ static int stack_forward(const t2m_stack *s, const float *P, const float *x, int
             dropout_forward_f(act[i].xd, act[i].mask, in, n, p_drop, rng);
             cin = act[i].xd;
         }
-        conv1d_forward_f(act[i].h, cin, P + c->w, P + c->b, T, c->cin, co, c->K, c->dil, c->causal);
+        conv1d_forward_f(act[i].h, cin, conv_weights(c, P, wbuf), P + c->b, T, c->cin, co, c->K,
+                         c->dil, c->causal);
         if (c->act == T2M_ACT_NONE) {
             act[i].y = act[i].h;
         } else {
@@ -323,6 +353,23 @@ static int stack_forward(const t2m_stack *s, const float *P, const float *x, int
         in = act[i].y;
     }
     return 0;
+}
+
+/* p_drop > 0 (training): dropout on every conv's input, not on the highway carry path */
+static int stack_forward(const t2m_stack *s, const float *P, const float *x, int T,
+                         layer_act *act, t2m_arena *ar, float p_drop, uint64_t *rng)
+{
+    /* int8 layers (synthesis) are widened one at a time into one scratch buffer */
+    size_t most = 0;
+    for (int i = 0; i < s->n; i++)
+        if (s->l[i].q && (size_t)s->l[i].K * s->l[i].cin * conv_out(&s->l[i]) > most)
+            most = (size_t)s->l[i].K * s->l[i].cin * conv_out(&s->l[i]);
+    float *wbuf = most ? malloc(sizeof(float) * most) : NULL;
+    if (most && !wbuf)
+        return -1;
+    int rc = stack_forward_w(s, P, x, T, act, ar, p_drop, rng, wbuf);
+    free(wbuf);
+    return rc;
 }
 
 /* dy[T, cout of the last layer] in; dx (accumulated, may be NULL) out. */
@@ -857,7 +904,7 @@ static void stack_step(const t2m_stack *s, const float *P, stack_state *ss, cons
     for (int i = 0; i < s->n; i++) {
         const t2m_conv *c = &s->l[i];
         int co = conv_out(c);
-        conv1d_step_f(h, cur, P + c->w, P + c->b, c->cin, co, c->K, c->dil, &ss->st[i]);
+        conv_step(c, P, h, cur, &ss->st[i]);
         if (c->act == T2M_ACT_NONE)
             memcpy(nxt, h, sizeof(float) * co);
         else if (c->act == T2M_ACT_RELU)
@@ -937,7 +984,7 @@ static int post_feed(const t2m_model *m, post_stream *ps, int i0, const float *x
             }
             memcpy(carry, src, sizeof(float) * c->cin);
         }
-        conv1d_step_f(h, x, P + c->w, P + c->b, c->cin, co, c->K, c->dil, st);
+        conv_step(c, P, h, x, st);
         float *y = io[i & 1];
         if (c->act == T2M_ACT_NONE)
             memcpy(y, h, sizeof(float) * co);

@@ -73,6 +73,8 @@ enum { T2M_ACT_NONE, T2M_ACT_RELU, T2M_ACT_HIGHWAY };
 typedef struct {
     int cin, cout, K, dil, causal, act; /* for highway, the conv itself outputs 2*cout */
     size_t w, b;                        /* offsets of W[K,cin,conv_out] and b in the parameters */
+    const int8_t *q;  /* non-NULL (t2m_from_mf_mapped): W used as stored, int8 codes with   */
+    const float *qs;  /* block scales (nn/params_io.h) inside the model file; P + w unused  */
 } t2m_conv;
 
 #define T2M_MAX_LAYERS 24

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/kernels.h"
 #include "nn/params_io.h"
 
 #include "nn/half.h"
@@ -138,8 +139,32 @@ static int gv_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
     return rc ? rc : t2m_set_gv(m, g, g + T2M_GV_DIM, err);
 }
 
-int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
+/* The model's conv weights that mf holds as int8, used in place (t2m_conv.q): those whose
+ * conv outputs are a multiple of the kernels' block (nn_vecmat_q8). skip[tensor] marks
+ * them, for the loader to leave alone. */
+static void map_q8(t2m_model *m, const tts_mf *mf, unsigned char *skip)
 {
+    t2m_stack *stacks[] = {&m->text, &m->aenc, &m->adec, &m->post, &m->pitch, &m->pemb};
+    for (size_t s = 0; s < sizeof stacks / sizeof stacks[0]; s++)
+        for (int i = 0; i < stacks[s]->n; i++) {
+            t2m_conv *c = &stacks[s]->l[i];
+            int co = c->act == T2M_ACT_HIGHWAY ? 2 * c->cout : c->cout;
+            if (co % NN_VECMAT_Q8_BLOCK)
+                continue;
+            for (int t = 0; t < m->p.n_tensors; t++)
+                if (m->p.tensors[t].offset == c->w) {
+                    if (nn_params_q8(&m->p, t, mf, &c->q, &c->qs))
+                        skip[t] = 1;
+                    break;
+                }
+        }
+}
+
+enum { LOAD_COPY, LOAD_TRAINING, LOAD_MAPPED };
+
+static int load(t2m_model *m, const tts_mf *mf, int mode, nn_adam *adam, tts_err *err)
+{
+    int for_training = mode == LOAD_TRAINING;
     t2m_config c;
     const char *kind;
     int rc;
@@ -199,13 +224,34 @@ int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam,
     t2m_model probe;
     if ((rc = t2m_layout(&probe, &c, err)) || (rc = nn_params_check_mf(&probe.p, mf, err)))
         return rc;
-    if ((rc = t2m_init(m, &c, for_training, 0, err))) /* every tensor is read below */
+    unsigned char skip[NN_MAX_TENSORS] = {0};
+    if (mode == LOAD_MAPPED) {
+        /* every tensor but the mapped ones is written below; theirs are never touched */
+        if ((rc = t2m_layout(m, &c, err)))
+            return rc;
+        if (nn_params_alloc_bare(&m->p))
+            return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+        m->mel_mean = m->p.params + nn_params_find(&m->p, "mel_mean")->offset;
+        m->mel_std = m->p.params + nn_params_find(&m->p, "mel_std")->offset;
+        map_q8(m, mf, skip);
+    } else if ((rc = t2m_init(m, &c, for_training, 0, err))) { /* every tensor is read below */
         return rc;
-    if ((rc = nn_params_from_mf(&m->p, mf, err)) ||
+    }
+    if ((rc = nn_params_from_mf_except(&m->p, mf, skip, err)) ||
         (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) ||
         (rc = holds_from_mf(m, mf, err)) || (rc = gv_from_mf(m, mf, err))) {
         t2m_free(m);
         return rc;
     }
     return TTS_OK;
+}
+
+int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err)
+{
+    return load(m, mf, for_training ? LOAD_TRAINING : LOAD_COPY, adam, err);
+}
+
+int t2m_from_mf_mapped(t2m_model *m, const tts_mf *mf, tts_err *err)
+{
+    return load(m, mf, LOAD_MAPPED, NULL, err);
 }

@@ -40,4 +40,10 @@ void t2m_to_mf_q8(tts_mf_writer *w, const t2m_model *m);
  * them, restores the moments and adam->step (adam may be NULL). */
 int t2m_from_mf(t2m_model *m, const tts_mf *mf, int for_training, nn_adam *adam, tts_err *err);
 
+/* t2m_from_mf for synthesis, the weights used as stored: every conv weight the file holds
+ * as int8 (export --int8) is read in place from mf (t2m_conv.q), not widened to float, so
+ * the model takes about a quarter of the memory; mf must stay open while m is in use.
+ * The speech is the same, bit for bit, as from t2m_from_mf (nn_vecmat_q8). */
+int t2m_from_mf_mapped(t2m_model *m, const tts_mf *mf, tts_err *err);
+
 #endif

@@ -6,8 +6,8 @@
  *       per tap: forward y += x W[k], weight gradient dW[k] += x^T dy, input gradient
  *       dx += dy W[k]^T), with 1 and 2 OpenBLAS threads;
  *   (b) streaming inference: one frame through one tap, y[Cout] += x[Cin]^T W -- nn_vecmat
- *       scalar vs AVX2 (conv1d_step_f calls nn_vecmat), and cblas_sgemv -- and the
- *       element-wise gates.
+ *       scalar vs AVX2 (conv1d_step_f calls nn_vecmat), its int8-weight twin nn_vecmat_q8
+ *       (the shipped voice's decoder), and cblas_sgemv -- and the element-wise gates.
  *
  * Each figure is the median of RUNS timed runs, each long enough (>= MIN_RUN_S) to make
  * timer resolution irrelevant. Peak = cores x frequency x 2 FMA units x 8 floats (AVX2)
@@ -221,13 +221,18 @@ typedef struct {
     const float *W; /* nmat matrices of Cin*Cout, used round-robin */
     float *y;
     int which; /* 0 scalar, 1 avx2, 2 cblas_sgemv (same work), 3 matvec scalar,
-                  4 matvec avx2 */
+                  4 matvec avx2, 5 vecmat_q8 scalar, 6 vecmat_q8 avx2 */
+    const int8_t *Q; /* the same as int8 codes, and their block scales */
+    const float *S;
 } vm_ctx;
 
 static void run_vm(void *v)
 {
     vm_ctx *c = v;
-    const float *W = c->W + (size_t)c->cur * c->Cin * c->Cout;
+    size_t at = (size_t)c->cur * c->Cin * c->Cout;
+    const float *W = c->W + at;
+    const int8_t *Q = c->Q + at;
+    const float *S = c->S + at / NN_VECMAT_Q8_BLOCK;
     if (++c->cur == c->nmat)
         c->cur = 0;
     switch (c->which) {
@@ -241,7 +246,13 @@ static void run_vm(void *v)
     case 4:
         nn_matvec_avx2(c->y, W, c->x, c->Cout, c->Cin);
         break;
+    case 6:
+        nn_vecmat_q8_avx2(c->y, c->x, Q, S, c->Cin, c->Cout);
+        break;
 #endif
+    case 5:
+        nn_vecmat_q8_scalar(c->y, c->x, Q, S, c->Cin, c->Cout);
+        break;
     case 2:
         cblas_sgemv(CblasRowMajor, CblasTrans, c->Cin, c->Cout, 1, W, c->Cout, c->x, 1, 1, c->y, 1);
         break;
@@ -403,22 +414,32 @@ int main(int argc, char **argv)
     printf("| kernel | Cin x Cout | ns/call hot | GFLOP/s hot (best) | %% of 1-core peak "
            "(nominal) | GFLOP/s L3 | GFLOP/s DRAM |\n");
     printf("|---|---|---:|---:|---:|---:|---:|\n");
-    const int shapes[][2] = {{64, 128}, {128, 256}, {256, 512}};
+    const int shapes[][2] = {{64, 128}, {128, 256}, {192, 384}, {256, 512}};
     const char *names[] = {"nn_vecmat scalar", "nn_vecmat avx2", "cblas_sgemv (OpenBLAS, same work)",
-                           "nn_matvec scalar", "nn_matvec avx2"};
+                           "nn_matvec scalar", "nn_matvec avx2", "nn_vecmat_q8 scalar (int8 W)",
+                           "nn_vecmat_q8 avx2 (int8 W)"};
     const size_t pool_bytes[3] = {0, 8u << 20, 64u << 20};
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < 4; s++) {
         int Cin = shapes[s][0], Cout = shapes[s][1];
-        size_t per = (size_t)Cin * Cout;
-        float *W = rand_buf((pool_bytes[2] / sizeof(float) / per) * per, &rng);
+        size_t per = (size_t)Cin * Cout, nw = (pool_bytes[2] / sizeof(float) / per) * per;
+        float *W = rand_buf(nw, &rng);
         float *x = rand_buf(Cin, &rng), *y = rand_buf(Cout > Cin ? Cout : Cin, &rng);
-        for (int which = 0; which < 5; which++) {
-            if ((which == 1 || which == 4) && !have_avx2)
+        int8_t *Q = malloc(nw);
+        float *S = rand_buf(nw / NN_VECMAT_Q8_BLOCK + 1, &rng);
+        if (!Q) {
+            fprintf(stderr, "bench_kernels: out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < nw; i++)
+            Q[i] = (int8_t)((int)(nn_rand_u64(&rng) % 255) - 127);
+        for (int which = 0; which < 7; which++) {
+            if ((which == 1 || which == 4 || which == 6) && !have_avx2)
                 continue;
             double gf[3], gfb = 0, ns_hot = 0;
             for (int pool = 0; pool < 3; pool++) {
+                /* the int8 kernels rotate over as many matrices: a quarter of the bytes */
                 int nmat = pool ? (int)(pool_bytes[pool] / sizeof(float) / per) : 1;
-                vm_ctx c = {Cin, Cout, nmat, 0, x, W, y, which};
+                vm_ctx c = {Cin, Cout, nmat, 0, x, W, y, which, Q, S};
                 double sb, sec = time_median(run_vm, &c, &sb);
                 gf[pool] = 2.0 * Cin * Cout / sec / 1e9;
                 if (!pool) {
@@ -433,6 +454,8 @@ int main(int argc, char **argv)
         free(W);
         free(x);
         free(y);
+        free(Q);
+        free(S);
     }
 
     /* element-wise */

@@ -179,7 +179,8 @@ int tts_engine_open(tts_engine **out, const tts_options *opts)
     const char *symbols;
     if ((rc = tts_mf_open(&e->mf, e->model_path, &e->err)))
         return rc;
-    if ((rc = t2m_from_mf(&e->am, e->mf, 0, NULL, &e->err)))
+    /* the int8 weights stay in the mapped file (e->mf, open as long as the engine) */
+    if ((rc = t2m_from_mf_mapped(&e->am, e->mf, &e->err)))
         return rc;
     e->am_loaded = 1;
     if ((rc = tts_audio_cfg_from_mf(e->mf, &e->audio, &e->err)) ||

@@ -21,6 +21,19 @@ void nn_vecmat_scalar(float *restrict y, const float *restrict x, const float *r
     }
 }
 
+/* nn_vecmat_scalar's loop with each weight dequantized as the loader does */
+void nn_vecmat_q8_scalar(float *restrict y, const float *restrict x, const int8_t *restrict Q,
+                         const float *restrict S, int Cin, int Cout)
+{
+    for (int i = 0; i < Cin; i++) {
+        const float xi = x[i];
+        const int8_t *restrict q = Q + (size_t)i * Cout;
+        const float *restrict s = S + (size_t)i * Cout / NN_VECMAT_Q8_BLOCK;
+        for (int j = 0; j < Cout; j++)
+            y[j] += xi * ((float)q[j] * s[j / NN_VECMAT_Q8_BLOCK]);
+    }
+}
+
 /* four partial sums per row: shorter dependency chains (a strict left-to-right float sum
  * cannot be vectorized by the compiler) */
 void nn_matvec_scalar(float *restrict y, const float *restrict W, const float *restrict x,
@@ -175,6 +188,10 @@ const char *nn_simd_name(nn_simd_level level)
 void nn_vecmat(float *y, const float *x, const float *W, int Cin, int Cout)
 {
     DISPATCH(nn_vecmat, y, x, W, Cin, Cout);
+}
+void nn_vecmat_q8(float *y, const float *x, const int8_t *Q, const float *S, int Cin, int Cout)
+{
+    DISPATCH(nn_vecmat_q8, y, x, Q, S, Cin, Cout);
 }
 void nn_matvec(float *y, const float *W, const float *x, int rows, int cols)
 {

@@ -5,6 +5,11 @@
  *   nn_vecmat   y[Cout] += x[Cin]^T W[Cin][Cout]   (W row-major: W[i*Cout + j]); this is
  *               one tap of the streaming causal conv (conv1d_step_f), W laid out as in
  *               conv1d_forward_f's W[k]
+ *   nn_vecmat_q8  the same with W stored as int8 codes (nn/params_io.h's i8 storage):
+ *               W[i*Cout + j] = (float)Q[i*Cout + j] * S[(i*Cout + j) / 64], Cout a
+ *               multiple of 64 (NN_VECMAT_Q8_BLOCK). Each version gives, bit for bit, what
+ *               nn_vecmat of its level gives on the dequantized W: the weights are used as
+ *               stored, the speech is the same.
  *   nn_matvec   y[rows] += W[rows][cols] x[cols]   (W row-major: W[r*cols + c])
  *   nn_vtanh    y[n] = tanh(x[n])
  *   nn_vsigmoid y[n] = 1 / (1 + exp(-x[n]))
@@ -35,6 +40,10 @@
 #ifndef TTS_NN_KERNELS_H
 #define TTS_NN_KERNELS_H
 
+#include <stdint.h>
+
+#define NN_VECMAT_Q8_BLOCK 64 /* elements per scale (NN_Q8_BLOCK of nn/params_io.h) */
+
 typedef enum {
     NN_SIMD_SCALAR = 0, /* portable C (the compiler may still vectorize it for the base ISA) */
     NN_SIMD_AVX2 = 1,   /* x86-64 AVX2 + FMA */
@@ -53,6 +62,7 @@ const char *nn_simd_name(nn_simd_level level);
 
 /* ---- dispatching kernels ---- */
 void nn_vecmat(float *y, const float *x, const float *W, int Cin, int Cout);
+void nn_vecmat_q8(float *y, const float *x, const int8_t *Q, const float *S, int Cin, int Cout);
 void nn_matvec(float *y, const float *W, const float *x, int rows, int cols);
 void nn_vtanh(float *y, const float *x, int n);
 void nn_vsigmoid(float *y, const float *x, int n);
@@ -61,6 +71,8 @@ void nn_vgated(float *y, const float *a, const float *b, int n);
 /* ---- explicit versions (tests, benchmarks). The _avx2 ones may only be called when
  * nn_simd_detect() >= NN_SIMD_AVX2; on non-x86 builds they are not defined. ---- */
 void nn_vecmat_scalar(float *y, const float *x, const float *W, int Cin, int Cout);
+void nn_vecmat_q8_scalar(float *y, const float *x, const int8_t *Q, const float *S, int Cin,
+                         int Cout);
 void nn_matvec_scalar(float *y, const float *W, const float *x, int rows, int cols);
 void nn_vtanh_scalar(float *y, const float *x, int n);
 void nn_vsigmoid_scalar(float *y, const float *x, int n);
@@ -69,6 +81,8 @@ void nn_vgated_scalar(float *y, const float *a, const float *b, int n);
 #if defined(__x86_64__) || defined(__i386__)
 #define NN_HAVE_AVX2_KERNELS 1
 void nn_vecmat_avx2(float *y, const float *x, const float *W, int Cin, int Cout);
+void nn_vecmat_q8_avx2(float *y, const float *x, const int8_t *Q, const float *S, int Cin,
+                       int Cout);
 void nn_matvec_avx2(float *y, const float *W, const float *x, int rows, int cols);
 void nn_vtanh_avx2(float *y, const float *x, int n);
 void nn_vsigmoid_avx2(float *y, const float *x, int n);
@@ -78,6 +92,8 @@ void nn_vgated_avx2(float *y, const float *a, const float *b, int n);
 #if defined(__aarch64__)
 #define NN_HAVE_NEON_KERNELS 1
 void nn_vecmat_neon(float *y, const float *x, const float *W, int Cin, int Cout);
+void nn_vecmat_q8_neon(float *y, const float *x, const int8_t *Q, const float *S, int Cin,
+                       int Cout);
 void nn_matvec_neon(float *y, const float *W, const float *x, int rows, int cols);
 void nn_vtanh_neon(float *y, const float *x, int n);
 void nn_vsigmoid_neon(float *y, const float *x, int n);

@@ -47,6 +47,38 @@ void nn_vecmat_neon(float *y, const float *x, const float *W, int Cin, int Cout)
     }
 }
 
+/* the same with int8 weights (Cout a multiple of 64): nn_vecmat_neon's order of operations,
+ * each weight vector made as the loader makes it (code to float, times its block's scale) */
+static inline float32x4_t dq4(int8x8_t c, int hi, float s)
+{
+    int16x8_t w = vmovl_s8(c);
+    int32x4_t v = hi ? vmovl_high_s16(w) : vmovl_s16(vget_low_s16(w));
+    return vmulq_n_f32(vcvtq_f32_s32(v), s);
+}
+
+void nn_vecmat_q8_neon(float *y, const float *x, const int8_t *Q, const float *S, int Cin,
+                       int Cout)
+{
+    for (int j = 0; j + 16 <= Cout; j += 16) {
+        float32x4_t a0 = vld1q_f32(y + j), a1 = vld1q_f32(y + j + 4);
+        float32x4_t a2 = vld1q_f32(y + j + 8), a3 = vld1q_f32(y + j + 12);
+        for (int i = 0; i < Cin; i++) {
+            const int8_t *q = Q + (size_t)i * Cout + j;
+            float s = S[((size_t)i * Cout + j) / 64];
+            float32x4_t xi = vdupq_n_f32(x[i]);
+            int8x8_t c0 = vld1_s8(q), c1 = vld1_s8(q + 8);
+            a0 = vfmaq_f32(a0, xi, dq4(c0, 0, s));
+            a1 = vfmaq_f32(a1, xi, dq4(c0, 1, s));
+            a2 = vfmaq_f32(a2, xi, dq4(c1, 0, s));
+            a3 = vfmaq_f32(a3, xi, dq4(c1, 1, s));
+        }
+        vst1q_f32(y + j, a0);
+        vst1q_f32(y + j + 4, a1);
+        vst1q_f32(y + j + 8, a2);
+        vst1q_f32(y + j + 12, a3);
+    }
+}
+
 /* y[rows] += W[rows][cols] x[cols]: a row's dot product in 2 registers, then across */
 void nn_matvec_neon(float *y, const float *W, const float *x, int rows, int cols)
 {

@@ -32,8 +32,9 @@ double nn_rand_normal(uint64_t *s)
     return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int Cin, int Cout,
-                   int K, int dil, nn_conv_state *st)
+/* conv1d_step_f's body, W float or (W NULL) int8 Q with scales S */
+static void conv_step(float *y, const float *x, const float *W, const int8_t *Q, const float *S,
+                      const float *b, int Cin, int Cout, int K, int dil, nn_conv_state *st)
 {
     if (b)
         memcpy(y, b, sizeof(float) * Cout);
@@ -51,12 +52,28 @@ void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int
             int slot = (st->pos - back) % st->len;
             xin = st->hist + (size_t)(slot < 0 ? slot + st->len : slot) * Cin;
         }
-        nn_vecmat(y, xin, W + (size_t)k * Cin * Cout, Cin, Cout);
+        size_t tap = (size_t)k * Cin * Cout;
+        if (W)
+            nn_vecmat(y, xin, W + tap, Cin, Cout);
+        else
+            nn_vecmat_q8(y, xin, Q + tap, S + tap / NN_VECMAT_Q8_BLOCK, Cin, Cout);
     }
     if (st->len > 0) {
         memcpy(st->hist + (size_t)st->pos * Cin, x, sizeof(float) * Cin);
         st->pos = (st->pos + 1) % st->len;
     }
+}
+
+void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int Cin, int Cout,
+                   int K, int dil, nn_conv_state *st)
+{
+    conv_step(y, x, W, NULL, NULL, b, Cin, Cout, K, dil, st);
+}
+
+void conv1d_step_q8(float *y, const float *x, const int8_t *Q, const float *S, const float *b,
+                    int Cin, int Cout, int K, int dil, nn_conv_state *st)
+{
+    conv_step(y, x, NULL, Q, S, b, Cin, Cout, K, dil, st);
 }
 
 size_t nn_params_add(nn_params *p, const char *name, int ndim, const int64_t *shape)
@@ -107,6 +124,14 @@ int nn_params_alloc_for(nn_params *p, int for_training)
         return -1;
     memset(p->params, 0, bytes);
     return 0;
+}
+
+int nn_params_alloc_bare(nn_params *p)
+{
+    if (p->overflow)
+        return -1;
+    p->params = aligned_alloc(64, (p->count * sizeof(float) + 63) & ~(size_t)63);
+    return p->params ? 0 : -1;
 }
 
 void nn_params_free(nn_params *p)

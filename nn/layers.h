@@ -87,6 +87,10 @@ typedef struct {
 
 void conv1d_step_f(float *y, const float *x, const float *W, const float *b, int Cin, int Cout,
                    int K, int dil, nn_conv_state *st);
+/* The same step with W stored as int8 codes Q and block scales S (nn_vecmat_q8; Cout a
+ * multiple of NN_VECMAT_Q8_BLOCK): bit for bit conv1d_step_f on the dequantized W. */
+void conv1d_step_q8(float *y, const float *x, const int8_t *Q, const float *S, const float *b,
+                    int Cin, int Cout, int K, int dil, nn_conv_state *st);
 
 /* ---- parameters and optimizer --------------------------------------------------------
  * All parameters of a model live in one float buffer; gradients and Adam moments mirror
@@ -115,6 +119,9 @@ int nn_params_alloc(nn_params *p);  /* 0 on success; all zeroed */
 /* The parameters alone (no gradients or moments: inference), zeroed; or, with
  * for_training, nn_params_alloc. 0 or -1. */
 int nn_params_alloc_for(nn_params *p, int for_training);
+/* The parameters alone, not zeroed: for a loader that writes every tensor it reads (pages
+ * of tensors never touched cost no memory). 0 or -1. */
+int nn_params_alloc_bare(nn_params *p);
 void nn_params_free(nn_params *p);
 const nn_tensor_info *nn_params_find(const nn_params *p, const char *name);
 

@@ -1,11 +1,15 @@
 #include "nn/params_io.h"
 
+#include "nn/kernels.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/half.h"
+
+_Static_assert(NN_Q8_BLOCK == NN_VECMAT_Q8_BLOCK, "the int8 kernels read the stored blocks");
 
 void nn_params_to_mf(tts_mf_writer *w, const nn_params *p, const nn_adam *adam)
 {
@@ -109,10 +113,30 @@ int nn_params_check_mf(const nn_params *p, const tts_mf *mf, tts_err *err)
     return TTS_OK;
 }
 
+int nn_params_q8(const nn_params *p, int i, const tts_mf *mf, const int8_t **codes,
+                 const float **scales)
+{
+    const tts_mf_tensor *ft;
+    tts_err e;
+    if (i < 0 || i >= p->n_tensors || find_param(&p->tensors[i], mf, &ft, scales, &e) ||
+        ft->dtype != TTS_MF_I8)
+        return 0;
+    *codes = ft->data;
+    return 1;
+}
+
 int nn_params_from_mf(nn_params *p, const tts_mf *mf, tts_err *err)
+{
+    return nn_params_from_mf_except(p, mf, NULL, err);
+}
+
+int nn_params_from_mf_except(nn_params *p, const tts_mf *mf, const unsigned char *skip,
+                             tts_err *err)
 {
     for (int i = 0; i < p->n_tensors; i++) {
         const nn_tensor_info *t = &p->tensors[i];
+        if (skip && skip[i])
+            continue;
         const tts_mf_tensor *ft;
         const float *sc = NULL;
         int rc = find_param(t, mf, &ft, &sc, err);

@@ -28,6 +28,13 @@ void nn_params_to_mf_q8(tts_mf_writer *w, const nn_params *p);
 int nn_params_check_mf(const nn_params *p, const tts_mf *mf, tts_err *err);
 /* Reads every tensor of p (allocated) from mf, f16 and i8 converted to float. */
 int nn_params_from_mf(nn_params *p, const tts_mf *mf, tts_err *err);
+/* The same, leaving tensor i alone (unwritten) where skip[i] (skip NULL: none). */
+int nn_params_from_mf_except(nn_params *p, const tts_mf *mf, const unsigned char *skip,
+                             tts_err *err);
+/* Tensor i of p as mf stores it when that is i8: 1 with its codes and block scales (inside
+ * mf: valid while it is open), else 0. Call after nn_params_check_mf. */
+int nn_params_q8(const nn_params *p, int i, const tts_mf *mf, const int8_t **codes,
+                 const float **scales);
 /* When mf holds Adam moments and p has room for them (for training): reads them and the
  * step into adam; otherwise does nothing. */
 int nn_adam_from_mf(nn_params *p, nn_adam *adam, const tts_mf *mf, tts_err *err);

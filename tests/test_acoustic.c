@@ -9,6 +9,7 @@
 #include "acoustic/text2mel.h"
 #include "acoustic/voice_io.h"
 #include "nn/half.h"
+#include "nn/kernels.h"
 #include "nn/params_io.h"
 
 #include "check.h"
@@ -508,6 +509,84 @@ static void save_and_load(const t2m_model *m, int kind, const char *path, tts_mf
     }
 }
 
+/* A voice loaded with its int8 weights used as stored (t2m_from_mf_mapped) speaks exactly
+ * as the same file loaded and widened to float (t2m_from_mf), at every kernel level this
+ * CPU has: the frames bit for bit. Channels of 64 so that the int8 layers are mapped. */
+static void test_mapped(void)
+{
+    t2m_config c = tiny_cfg();
+    c.d = 64;
+    c.text_ch = 64;
+    c.post_ch = 64;
+    c.pitch_ch = 64;
+    c.lf0_mean = 5.3f;
+    c.lf0_std = 0.2f;
+    c.pitch_range = 1.5f;
+    t2m_model m, a, b;
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 21, &e) == 0, "init");
+    uint64_t rng = 8;
+    for (int t = 0; t < m.p.n_tensors; t++) { /* every layer alive: no zero starts */
+        const nn_tensor_info *ti = &m.p.tensors[t];
+        if (strstr(ti->name, ".b") || !strcmp(ti->name, "post.4.w") || !strcmp(ti->name, "pemb.0.w"))
+            for (size_t j = 0; j < ti->size; j++)
+                m.p.params[ti->offset + j] += (float)(0.1 * nn_rand_normal(&rng));
+    }
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/mapped.ltm", dir);
+    tts_mf *mf = NULL;
+    save_and_load(&m, SAVE_Q8, path, &mf, &a);
+    CHECK(mf && t2m_from_mf_mapped(&b, mf, &e) == 0, "mapped load: %s", mf ? e.msg : "no file");
+    if (!mf || !a.p.params) {
+        tts_mf_close(mf);
+        t2m_free(&m);
+        return;
+    }
+    int mapped = 0, convs = 0;
+    const t2m_stack *stacks[] = {&b.text, &b.aenc, &b.adec, &b.post, &b.pitch, &b.pemb};
+    for (int s = 0; s < 6; s++)
+        for (int i = 0; i < stacks[s]->n; i++) {
+            convs++;
+            mapped += stacks[s]->l[i].q != NULL;
+        }
+    printf("mapped voice: %d of %d convs use their int8 weights as stored\n", mapped, convs);
+    CHECK(mapped >= convs - 6 && b.text.l[2].q && b.aenc.l[4].q && b.adec.l[2].q && b.post.l[1].q,
+          "only %d of %d convs mapped", mapped, convs);
+    int ids[64], F;
+    float mel[64 * 8 * NM];
+    int N = make_utt(&rng, ids, mel, &F);
+    nn_simd_level best = nn_simd_get();
+    int levels = 0, same = 1;
+    for (int lev = 0; lev <= NN_SIMD_NEON; lev++) {
+        if (lev == NN_SIMD_AVX512 || nn_simd_set((nn_simd_level)lev))
+            continue;
+        levels++;
+        static frame_log la, lb;
+        memset(&la, 0, sizeof la);
+        memset(&lb, 0, sizeof lb);
+        t2m_infer_opts io = t2m_infer_opts_default(&a);
+        int sa, sb, ra = 0, rb = 0;
+        sa = t2m_synthesize(&a, ids, N, &io, log_frames, &la, NULL, &ra, &e);
+        sb = t2m_synthesize(&b, ids, N, &io, log_frames, &lb, NULL, &rb, &e);
+        float pa[64], pb[64];
+        t2m_arena ar = {0};
+        int pok = t2m_predict_pitch(&a, ids, N, pa, &ar) == 0 &&
+                  t2m_predict_pitch(&b, ids, N, pb, &ar) == 0 && !memcmp(pa, pb, sizeof(float) * N);
+        t2m_arena_free(&ar);
+        same &= sa > 0 && sa == sb && la.n == lb.n && la.n <= 4096 &&
+                !memcmp(la.f, lb.f, sizeof(float) * (size_t)la.n * NM) && pok;
+    }
+    nn_simd_set(best);
+    CHECK(levels >= 1 && same, "the mapped voice speaks differently (%d levels)", levels);
+    t2m_free(&a);
+    t2m_free(&b);
+    t2m_free(&m);
+    tts_mf_close(mf);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_f16_roundtrip(void)
 {
     t2m_model m, m2;
@@ -920,6 +999,7 @@ int main(void)
     test_half();
     test_f16_roundtrip();
     test_q8_roundtrip();
+    test_mapped();
     test_holds_roundtrip();
     test_post_filter();
     test_gradient(0, 0, 0, 0);

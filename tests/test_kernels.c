@@ -449,6 +449,73 @@ static void check_dispatch(void)
     report_bool("size 0 writes nothing", z == SENTINEL);
 }
 
+/* ---- int8 weights: nn_vecmat_q8 == nn_vecmat on the dequantized weights, bit for bit,
+ * at every level this CPU has (and the dispatching entry point == the level's own) ---- */
+static void check_vecmat_q8(void)
+{
+    static const int cins[] = {1, 7, 8, 9, 13, 192, 385};
+    static const int couts[] = {64, 128, 192, 384};
+    int ok_levels = 1, ok_guard = 1, levels = 0;
+    nn_simd_level best = nn_simd_get();
+    for (int lev = 0; lev <= NN_SIMD_NEON; lev++) {
+        if (nn_simd_set((nn_simd_level)lev) || lev == NN_SIMD_AVX512)
+            continue; /* not on this CPU; avx512 runs the avx2 kernel */
+        levels++;
+        for (int a = 0; a < 7; a++)
+            for (int b = 0; b < 4; b++) {
+                int Cin = cins[a], Cout = couts[b];
+                size_t n = (size_t)Cin * Cout, nb = n / NN_VECMAT_Q8_BLOCK;
+                int8_t *Q = malloc(n);
+                float *S = malloc(sizeof(float) * nb), *W = malloc(sizeof(float) * n);
+                gbuf x = gb_new(Cin, 1), y1 = gb_new(Cout, 3), y2 = gb_new(Cout, 3);
+                gbuf y3 = gb_new(Cout, 0);
+                for (size_t k = 0; k < nb; k++)
+                    S[k] = (float)(0.001 + 0.02 * nn_rand_uniform(&g_rng));
+                for (size_t k = 0; k < n; k++) {
+                    Q[k] = (int8_t)((int)(nn_rand_u64(&g_rng) % 255) - 127);
+                    W[k] = (float)Q[k] * S[k / NN_VECMAT_Q8_BLOCK]; /* as nn_params_from_mf */
+                }
+                gb_rand(&x, 2);
+                gb_rand(&y1, 1);
+                memcpy(y2.p, y1.p, sizeof(float) * Cout);
+                memcpy(y3.p, y1.p, sizeof(float) * Cout);
+#ifdef NN_HAVE_AVX2_KERNELS
+                if (lev == NN_SIMD_AVX2) {
+                    nn_vecmat_avx2(y1.p, x.p, W, Cin, Cout);
+                    nn_vecmat_q8_avx2(y2.p, x.p, Q, S, Cin, Cout);
+                } else
+#endif
+#ifdef NN_HAVE_NEON_KERNELS
+                if (lev == NN_SIMD_NEON) {
+                    nn_vecmat_neon(y1.p, x.p, W, Cin, Cout);
+                    nn_vecmat_q8_neon(y2.p, x.p, Q, S, Cin, Cout);
+                } else
+#endif
+                {
+                    nn_vecmat_scalar(y1.p, x.p, W, Cin, Cout);
+                    nn_vecmat_q8_scalar(y2.p, x.p, Q, S, Cin, Cout);
+                }
+                nn_vecmat_q8(y3.p, x.p, Q, S, Cin, Cout);
+                if (memcmp(y1.p, y2.p, sizeof(float) * Cout) ||
+                    memcmp(y1.p, y3.p, sizeof(float) * Cout)) {
+                    if (ok_levels)
+                        printf("  %s %d x %d: int8 differs from the float kernel\n",
+                               nn_simd_name((nn_simd_level)lev), Cin, Cout);
+                    ok_levels = 0;
+                }
+                ok_guard &= gb_guards_ok(&y2) && gb_guards_ok(&y3);
+                free(Q), free(S), free(W);
+                free(x.base), free(y1.base), free(y2.base), free(y3.base);
+            }
+    }
+    nn_simd_set(best);
+    char name[96];
+    snprintf(name, sizeof name, "vecmat_q8 == vecmat on dequantized W, bit for bit (%d levels)",
+             levels);
+    report_bool(name, ok_levels && levels >= 1);
+    report_bool("vecmat_q8 writes nothing past y", ok_guard);
+}
+
 /* ---- a streaming causal-conv step from nn_vecmat == conv1d_step_f ---------------------- */
 static void check_conv_step(void)
 {
@@ -625,6 +692,7 @@ int main(void)
     check_linear(0);
     check_activations();
     check_conv_step();
+    check_vecmat_q8();
     check_gemm();
     printf("%d checks, %d failed\n", g_checks, g_fail);
     return g_fail ? 1 : 0;
