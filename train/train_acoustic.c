@@ -198,10 +198,11 @@ static int run_items(t2m_model *m, const tts_dataset *ds, const t2m_train_opts *
     return rc;
 }
 
-static int64_t step_of_best; /* the step a best.ltm is written at */
-
+/* The model into path with the cache's audio settings and symbols, and key = value:
+ * with adam (a checkpoint) its optimizer state, else (best.ltm) step as "train.step" */
 static int save_model(const char *path, const t2m_model *m, const tts_dataset *ds,
-                      const nn_adam *adam, double val_loss, tts_err *err)
+                      const nn_adam *adam, int64_t step, const char *key, double value,
+                      tts_err *err)
 {
     tts_mf_writer *w = tts_mf_writer_new();
     if (!w)
@@ -209,10 +210,9 @@ static int save_model(const char *path, const t2m_model *m, const tts_dataset *d
     t2m_to_mf(w, m, adam);
     tts_audio_cfg_to_mf(w, &ds->audio);
     tts_mf_set_str(w, "symbols", ds->symbols);
-    if (val_loss >= 0)
-        tts_mf_set_f64(w, "train.val_loss", val_loss);
+    tts_mf_set_f64(w, key, value);
     if (adam == NULL)
-        tts_mf_set_i64(w, "train.step", step_of_best);
+        tts_mf_set_i64(w, "train.step", step);
     int rc = tts_mf_write(w, path, err);
     tts_mf_writer_free(w);
     return rc;
@@ -366,11 +366,206 @@ static int parse_acoustic(int argc, char **argv, acoustic_args *out)
     return 0;
 }
 
+/* What a validation pass reads: the run's model, its data and workers */
+typedef struct {
+    t2m_model *m;
+    const tts_dataset *nds, *ds; /* the cache normalized, and as stored (for the plots) */
+    const acoustic_args *a;
+    const int *val_idx;
+    int n_val;
+    worker *wk;
+    disc_model *disc; /* the critic of frames, or NULL */
+    const char *dir;
+    FILE *log;
+} val_ctx;
+
+/* The validation takes at step: the teacher-forced losses (and, for a run trained
+ * self-fed, the self-fed L1) logged, the fixed take's plots written. Returns the score the
+ * best model is kept by. */
+static double validate(const val_ctx *v, int64_t step)
+{
+    double vl1, vg, vl1_pre;
+    t2m_train_opts vo = v->a->topts;
+    vo.layer_dropout = 0;
+    vo.self_feed = 0;
+    vo.self_feed_passes = 1; /* the self-fed validation stays one pass: comparable */
+    critic_step vcs = {v->disc, 0, 0};
+    run_items(v->m, v->nds, &vo, v->val_idx, v->n_val, v->wk, v->a->threads, 0, 1, 1, &vl1, &vg,
+              NULL, &vl1_pre, &vcs);
+    disc_loss vdl = {0};
+    for (int t = 0; t < v->a->threads && v->disc; t++) {
+        vdl.d_real += v->wk[t].crit.sum.d_real / v->n_val;
+        vdl.d_fake += v->wk[t].crit.sum.d_fake / v->n_val;
+    }
+    vl1 /= v->n_val;
+    vl1_pre /= v->n_val;
+    double vdelta = sum_term(v->wk, v->a->threads, offsetof(worker, delta)) / v->n_val;
+    double vpitch = sum_term(v->wk, v->a->threads, offsetof(worker, pitch)) / v->n_val;
+    double vgv = sum_term(v->wk, v->a->threads, offsetof(worker, gv)) / v->n_val;
+    /* trained on its own frames: also validate every step on them, and keep the best
+     * model by that, which is closer to how it speaks */
+    double fed = NAN;
+    if (v->a->topts.self_feed > 0) {
+        t2m_train_opts fo = vo;
+        double fg, fpre;
+        fo.self_feed = 1;
+        run_items(v->m, v->nds, &fo, v->val_idx, v->n_val, v->wk, v->a->threads, 0, 1, 1, &fed,
+                  &fg, NULL, &fpre, NULL);
+        fed /= v->n_val;
+    }
+    vg /= v->n_val;
+    char vline[256];
+    snprintf(vline, sizeof vline, "val step %lld  l1 %.4f  guided %.4f", (long long)step,
+             vl1, vg);
+    if (v->m->post.n)
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pre-post %.4f",
+                 vl1_pre);
+    if (isfinite(fed))
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  self-fed %.4f",
+                 fed);
+    if (v->a->topts.delta_weight > 0 || v->a->topts.var_weight > 0)
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
+                 vdelta);
+    if (v->a->topts.gv_weight > 0)
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  gv %.4f", vgv);
+    if (v->m->pitch.n)
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pitch %.4f",
+                 vpitch);
+    if (v->disc) /* the critic on unseen takes: does it tell them apart? */
+        snprintf(vline + strlen(vline), sizeof vline - strlen(vline),
+                 "  critic real %.3f fake %.3f", vdl.d_real, vdl.d_fake);
+    double score = isfinite(fed) ? fed : vl1;
+    fprintf(stderr, "%s\n", vline);
+    fprintf(v->log, "%s\n", vline);
+    fflush(v->log);
+    plot_val(v->dir, step, v->m, v->ds, v->val_idx[0], &vo);
+    return score;
+}
+
+/* The run's model (*m, *adam, *best_val): resumed from RUN/ckpt.ltm with its optimizer
+ * state, else started from --init (its weights, carried over to another r, post-net or
+ * pitch predictor when asked; new optimizer state), else new. 0, or the exit status after
+ * a message. */
+static int model_start(acoustic_args *a, const tts_dataset *ds, const char *ckpt,
+                       const char *best_key, t2m_model *m, nn_adam *adam, double *best_val)
+{
+    const char *init = a->init;
+    int d = a->d, text_ch = a->text_ch, r = a->r, post_ch = a->post_ch, pitch_ch = a->pitch_ch;
+    tts_err err = {0};
+    tts_mf *mf = NULL;
+    if (tts_mf_open(&mf, ckpt, &err) == 0) {
+        int rc = t2m_from_mf(m, mf, 1, adam, &err);
+        double bv;
+        if (rc == 0 && tts_mf_get_f64(mf, best_key, &bv, &err) == 0)
+            *best_val = bv;
+        tts_mf_close(mf);
+        if (rc) {
+            fprintf(stderr, "tts-train acoustic: cannot resume from %s: %s\n", ckpt, err.msg);
+            return 1;
+        }
+        fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam->step);
+    } else if (init) {
+        /* a fresh run from a shipped model: its weights (and step, for the learning-rate
+         * schedule), new Adam moments */
+        int64_t step = 0;
+        tts_err e2;
+        if (tts_mf_open(&mf, init, &err) || t2m_from_mf(m, mf, 1, NULL, &err)) {
+            fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
+            return 1;
+        }
+        free(m->hold); /* measured on the weights that training now changes: export --holds */
+        m->hold = NULL;
+        if ((post_ch >= 0 && post_ch != m->cfg.post_ch) || (r && r != m->cfg.r) ||
+            (pitch_ch >= 0 && pitch_ch != m->cfg.pitch_ch)) {
+            /* another post-net or another r on the same model: every tensor of the same name
+             * and size carries over, and those r shapes are mapped */
+            t2m_model old = *m;
+            t2m_config c = old.cfg;
+            if (post_ch >= 0)
+                c.post_ch = post_ch;
+            if (r)
+                c.r = r;
+            if (pitch_ch >= 0 && pitch_ch != c.pitch_ch) {
+                c.pitch_ch = pitch_ch;
+                c.lf0_mean = 5.3f; /* measured below */
+                c.lf0_std = 0.2f;
+            }
+            if (c.r > old.cfg.r) {
+                fprintf(stderr, "tts-train acoustic: --init can lower r, not raise it\n");
+                return 2;
+            }
+            if (t2m_init(m, &c, 1, 1234, &err)) {
+                fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+                return 1;
+            }
+            int copied = 0, nm = c.n_mels;
+            for (int t = 0; t < m->p.n_tensors; t++) {
+                const nn_tensor_info *ti = &m->p.tensors[t];
+                const nn_tensor_info *to = nn_params_find(&old.p, ti->name);
+                float *dst = m->p.params + ti->offset;
+                if (!to)
+                    continue;
+                const float *src = old.p.params + to->offset;
+                if (to->size == ti->size) {
+                    memcpy(dst, src, sizeof(float) * ti->size);
+                    copied++;
+                } else if (!strcmp(ti->name, "aenc.0.w")) {
+                    /* input: the previous step's frames; keep the weights of the most recent
+                     * ones, scaled for the fewer frames summed */
+                    int d = c.d, ro = old.cfg.r, rn = c.r;
+                    for (int j = 0; j < rn * nm; j++)
+                        for (int k = 0; k < d; k++)
+                            dst[(size_t)j * d + k] =
+                                src[(size_t)((ro - rn) * nm + j) * d + k] * (float)ro / rn;
+                    copied++;
+                } else if (old.adec.n == m->adec.n &&
+                           to->offset == old.adec.l[old.adec.n - 1].w) {
+                    /* output: the first frames of each step */
+                    int d = c.d, fo = old.cfg.r * nm, fn = c.r * nm;
+                    for (int j = 0; j < d; j++)
+                        memcpy(dst + (size_t)j * fn, src + (size_t)j * fo, sizeof(float) * fn);
+                    copied++;
+                } else if (to->offset == old.adec.l[old.adec.n - 1].b) {
+                    memcpy(dst, src, sizeof(float) * c.r * nm);
+                    copied++;
+                }
+            }
+            fprintf(stderr, "r %d, post-net %d channels, pitch predictor %d: %d of %d tensors "
+                    "from %s\n", c.r, c.post_ch, c.pitch_ch, copied, m->p.n_tensors, init);
+            t2m_free(&old);
+        }
+        if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
+            adam->step = step;
+        tts_mf_close(mf);
+        fprintf(stderr, "started from %s (step %lld, new optimizer state)\n", init, (long long)step);
+    } else {
+        int n_sym = 1;
+        for (const char *p = ds->symbols; *p; p++)
+            n_sym += *p == '\n';
+        a->cfg = t2m_config_default(n_sym, ds->n_mels);
+        if (d) a->cfg.d = d;
+        if (text_ch) a->cfg.text_ch = text_ch;
+        if (r) a->cfg.r = r;
+        if (post_ch >= 0) a->cfg.post_ch = post_ch;
+        if (pitch_ch > 0) {
+            a->cfg.pitch_ch = pitch_ch;
+            a->cfg.lf0_mean = 5.3f; /* measured below */
+            a->cfg.lf0_std = 0.2f;
+        }
+        if (t2m_init(m, &a->cfg, 1, 1234, &err)) {
+            fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+            return 1;
+        }
+        fprintf(stderr, "new model: %zu parameters (d=%d text_ch=%d r=%d)\n", m->p.count,
+                m->cfg.d, m->cfg.text_ch, m->cfg.r);
+    }
+    return 0;
+}
+
 /* trains as args says: 0, or 1 with a message */
 static int run_acoustic(acoustic_args a)
 {
-    const char *data = a.data, *dir = a.dir, *init = a.init;
-    int d = a.d, text_ch = a.text_ch, r = a.r, post_ch = a.post_ch, pitch_ch = a.pitch_ch;
+    const char *data = a.data, *dir = a.dir;
     float sharpen = a.sharpen;
     /* parallelism is across utterances: BLAS stays single-threaded inside each worker */
     openblas_set_num_threads(1);
@@ -393,113 +588,9 @@ static int run_acoustic(acoustic_args a)
     /* the best model is chosen by the self-fed validation loss when training self-fed: it
      * has its own record */
     const char *best_key = a.topts.self_feed > 0 ? "train.best_val_fed" : "train.best_val";
-    tts_mf *mf = NULL;
-    if (tts_mf_open(&mf, ckpt, &err) == 0) {
-        int rc = t2m_from_mf(&m, mf, 1, &adam, &err);
-        double bv;
-        if (rc == 0 && tts_mf_get_f64(mf, best_key, &bv, &err) == 0)
-            best_val = bv;
-        tts_mf_close(mf);
-        if (rc) {
-            fprintf(stderr, "tts-train acoustic: cannot resume from %s: %s\n", ckpt, err.msg);
-            return 1;
-        }
-        fprintf(stderr, "resumed from %s at step %lld\n", ckpt, (long long)adam.step);
-    } else if (init) {
-        /* a fresh run from a shipped model: its weights (and step, for the learning-rate
-         * schedule), new Adam moments */
-        int64_t step = 0;
-        tts_err e2;
-        if (tts_mf_open(&mf, init, &err) || t2m_from_mf(&m, mf, 1, NULL, &err)) {
-            fprintf(stderr, "tts-train acoustic: cannot start from %s: %s\n", init, err.msg);
-            return 1;
-        }
-        free(m.hold); /* measured on the weights that training now changes: export --holds */
-        m.hold = NULL;
-        if ((post_ch >= 0 && post_ch != m.cfg.post_ch) || (r && r != m.cfg.r) ||
-            (pitch_ch >= 0 && pitch_ch != m.cfg.pitch_ch)) {
-            /* another post-net or another r on the same model: every tensor of the same name
-             * and size carries over, and those r shapes are mapped */
-            t2m_model old = m;
-            t2m_config c = old.cfg;
-            if (post_ch >= 0)
-                c.post_ch = post_ch;
-            if (r)
-                c.r = r;
-            if (pitch_ch >= 0 && pitch_ch != c.pitch_ch) {
-                c.pitch_ch = pitch_ch;
-                c.lf0_mean = 5.3f; /* measured below */
-                c.lf0_std = 0.2f;
-            }
-            if (c.r > old.cfg.r) {
-                fprintf(stderr, "tts-train acoustic: --init can lower r, not raise it\n");
-                return 2;
-            }
-            if (t2m_init(&m, &c, 1, 1234, &err)) {
-                fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
-                return 1;
-            }
-            int copied = 0, nm = c.n_mels;
-            for (int t = 0; t < m.p.n_tensors; t++) {
-                const nn_tensor_info *ti = &m.p.tensors[t];
-                const nn_tensor_info *to = nn_params_find(&old.p, ti->name);
-                float *dst = m.p.params + ti->offset;
-                if (!to)
-                    continue;
-                const float *src = old.p.params + to->offset;
-                if (to->size == ti->size) {
-                    memcpy(dst, src, sizeof(float) * ti->size);
-                    copied++;
-                } else if (!strcmp(ti->name, "aenc.0.w")) {
-                    /* input: the previous step's frames; keep the weights of the most recent
-                     * ones, scaled for the fewer frames summed */
-                    int d = c.d, ro = old.cfg.r, rn = c.r;
-                    for (int j = 0; j < rn * nm; j++)
-                        for (int k = 0; k < d; k++)
-                            dst[(size_t)j * d + k] =
-                                src[(size_t)((ro - rn) * nm + j) * d + k] * (float)ro / rn;
-                    copied++;
-                } else if (old.adec.n == m.adec.n &&
-                           to->offset == old.adec.l[old.adec.n - 1].w) {
-                    /* output: the first frames of each step */
-                    int d = c.d, fo = old.cfg.r * nm, fn = c.r * nm;
-                    for (int j = 0; j < d; j++)
-                        memcpy(dst + (size_t)j * fn, src + (size_t)j * fo, sizeof(float) * fn);
-                    copied++;
-                } else if (to->offset == old.adec.l[old.adec.n - 1].b) {
-                    memcpy(dst, src, sizeof(float) * c.r * nm);
-                    copied++;
-                }
-            }
-            fprintf(stderr, "r %d, post-net %d channels, pitch predictor %d: %d of %d tensors "
-                    "from %s\n", c.r, c.post_ch, c.pitch_ch, copied, m.p.n_tensors, init);
-            t2m_free(&old);
-        }
-        if (tts_mf_get_i64(mf, "train.step", &step, &e2) == 0)
-            adam.step = step;
-        tts_mf_close(mf);
-        fprintf(stderr, "started from %s (step %lld, new optimizer state)\n", init, (long long)step);
-    } else {
-        int n_sym = 1;
-        for (const char *p = ds.symbols; *p; p++)
-            n_sym += *p == '\n';
-        a.cfg = t2m_config_default(n_sym, ds.n_mels);
-        if (d) a.cfg.d = d;
-        if (text_ch) a.cfg.text_ch = text_ch;
-        if (r) a.cfg.r = r;
-        if (post_ch >= 0) a.cfg.post_ch = post_ch;
-        if (pitch_ch > 0) {
-            a.cfg.pitch_ch = pitch_ch;
-            a.cfg.lf0_mean = 5.3f; /* measured below */
-            a.cfg.lf0_std = 0.2f;
-        }
-        if (t2m_init(&m, &a.cfg, 1, 1234, &err)) {
-            fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
-            return 1;
-        }
-        fprintf(stderr, "new model: %zu parameters (d=%d text_ch=%d r=%d)\n", m.p.count,
-                m.cfg.d, m.cfg.text_ch, m.cfg.r);
-    }
+    int rc0 = model_start(&a, &ds, ckpt, best_key, &m, &adam, &best_val);
+    if (rc0)
+        return rc0;
     if (sharpen > 0)
         m.cfg.attn_sharpen = sharpen;
     memcpy(m.mel_mean, ds.mel_mean, sizeof(float) * ds.n_mels);
@@ -585,6 +676,7 @@ static int run_acoustic(acoustic_args a)
             normmel[f * ds.n_mels + b] = (ds.mel[f * ds.n_mels + b] - ds.mel_mean[b]) / ds.mel_std[b];
     tts_dataset nds = ds;
     nds.mel = normmel;
+    val_ctx vc = {&m, &nds, &ds, &a, val_idx, n_val, wk, disc.p.count ? &disc : NULL, dir, log};
 
     double t0 = now_s(), tlast = t0, sum_l1 = 0, sum_pre = 0, sum_g = 0, sum_norm = 0,
            sum_delta_l1 = 0, sum_pitch_l = 0, sum_gv = 0;
@@ -695,89 +787,23 @@ static int run_acoustic(acoustic_args a)
             nsum = 0;
         }
         if (adam.step % a.val_every == 0 && n_val > 0) {
-            double vl1, vg, vl1_pre;
-            t2m_train_opts vo = a.topts;
-            vo.layer_dropout = 0;
-            vo.self_feed = 0;
-            vo.self_feed_passes = 1; /* the self-fed validation stays one pass: comparable */
-            critic_step vcs = {disc.p.count ? &disc : NULL, 0, 0};
-            run_items(&m, &nds, &vo, val_idx, n_val, wk, a.threads, 0, 1, 1, &vl1, &vg, NULL,
-                      &vl1_pre, &vcs);
-            disc_loss vdl = {0};
-            for (int t = 0; t < a.threads && disc.p.count; t++) {
-                vdl.d_real += wk[t].crit.sum.d_real / n_val;
-                vdl.d_fake += wk[t].crit.sum.d_fake / n_val;
-            }
-            vl1 /= n_val;
-            vl1_pre /= n_val;
-            double vdelta = sum_term(wk, a.threads, offsetof(worker, delta)) / n_val;
-            double vpitch = sum_term(wk, a.threads, offsetof(worker, pitch)) / n_val;
-            double vgv = sum_term(wk, a.threads, offsetof(worker, gv)) / n_val;
-            /* trained on its own frames: also validate every step on them, and keep the best
-             * model by that, which is closer to how it speaks */
-            double fed = NAN;
-            if (a.topts.self_feed > 0) {
-                t2m_train_opts fo = vo;
-                double fg, fpre;
-                fo.self_feed = 1;
-                run_items(&m, &nds, &fo, val_idx, n_val, wk, a.threads, 0, 1, 1, &fed, &fg, NULL,
-                          &fpre, NULL);
-                fed /= n_val;
-            }
-            vg /= n_val;
-            char vline[256];
-            snprintf(vline, sizeof vline, "val step %lld  l1 %.4f  guided %.4f", (long long)adam.step,
-                     vl1, vg);
-            if (m.post.n)
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pre-post %.4f",
-                         vl1_pre);
-            if (isfinite(fed))
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  self-fed %.4f",
-                         fed);
-            if (a.topts.delta_weight > 0 || a.topts.var_weight > 0)
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  delta %.4f",
-                         vdelta);
-            if (a.topts.gv_weight > 0)
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  gv %.4f", vgv);
-            if (m.pitch.n)
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline), "  pitch %.4f",
-                         vpitch);
-            if (disc.p.count) /* the critic on unseen takes: does it tell them apart? */
-                snprintf(vline + strlen(vline), sizeof vline - strlen(vline),
-                         "  critic real %.3f fake %.3f", vdl.d_real, vdl.d_fake);
-            double score = isfinite(fed) ? fed : vl1;
-            fprintf(stderr, "%s\n", vline);
-            fprintf(log, "%s\n", vline);
-            fflush(log);
-            plot_val(dir, adam.step, &m, &ds, val_idx[0], &vo);
+            double score = validate(&vc, adam.step);
             if (score < best_val) {
                 best_val = score;
-                step_of_best = adam.step;
-                if (save_model(best, &m, &ds, NULL, score, &err))
+                if (save_model(best, &m, &ds, NULL, adam.step, "train.val_loss", score, &err))
                     fprintf(stderr, "warning: %s\n", err.msg);
             }
         }
         if (adam.step % a.ckpt_every == 0 && adam.step > start_step) {
-            tts_mf_writer *w = tts_mf_writer_new();
-            t2m_to_mf(w, &m, &adam);
-            tts_audio_cfg_to_mf(w, &ds.audio);
-            tts_mf_set_str(w, "symbols", ds.symbols);
-            tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
-            if (tts_mf_write(w, ckpt, &err))
+            if (save_model(ckpt, &m, &ds, &adam, 0, best_key, isfinite(best_val) ? best_val : 1e30,
+                           &err) ||
+                (disc.p.count && save_critic(critp, &disc, &dadam, &err)))
                 fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
-            tts_mf_writer_free(w);
-            if (disc.p.count && save_critic(critp, &disc, &dadam, &err))
-                fprintf(stderr, "warning: critic checkpoint: %s\n", err.msg);
         }
     }
-    /* final checkpoint */
-    tts_mf_writer *w = tts_mf_writer_new();
-    t2m_to_mf(w, &m, &adam);
-    tts_audio_cfg_to_mf(w, &ds.audio);
-    tts_mf_set_str(w, "symbols", ds.symbols);
-    tts_mf_set_f64(w, best_key, isfinite(best_val) ? best_val : 1e30);
-    int rc = tts_mf_write(w, ckpt, &err);
-    tts_mf_writer_free(w);
+    /* the final checkpoint */
+    int rc = save_model(ckpt, &m, &ds, &adam, 0, best_key, isfinite(best_val) ? best_val : 1e30,
+                        &err);
     if (!rc && disc.p.count)
         rc = save_critic(critp, &disc, &dadam, &err);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
