@@ -7,6 +7,9 @@
  * of C by 2 vectors of columns (16 with AVX2, 32 with AVX-512) held in 8 registers over
  * the whole K loop (k ascending): per k, 2 loads of B's row, 4 broadcasts of A and 8
  * fused multiply-adds. Column tails are masked; row tails take blocks of 1 row.
+ * AVX2, plain operands: where it fits, panels of 6 rows by 16 columns first (12
+ * accumulators): the vocoder's 50 x 96 x 48 ran at 93 GFLOP/s in blocks of 4 rows and 120
+ * in panels of 6 on the 2-core AMD EPYC (Zen 4), the same sums in the same order.
  */
 #include "nn/gemm.h"
 #include "nn/gemm_impl.h"
@@ -66,9 +69,88 @@ static inline AVX2 void store8(float *c, __m256 acc, __m256i m, float alpha, flo
 AVX2_BLOCK(4)
 AVX2_BLOCK(1)
 
+/* six rows by 16 columns, full width: twelve accumulators, the two B vectors and the
+ * broadcast fill fifteen of the sixteen registers. Each element's sum runs over k in the
+ * same order as block8_4's, so the results are the same bit for bit. */
+static AVX2 void block8_6(int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                          float beta, float *C, int ldc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *a0 = A, *a1 = A + lda, *a2 = A + 2 * (size_t)lda, *a3 = A + 3 * (size_t)lda;
+    const float *a4 = A + 4 * (size_t)lda, *a5 = A + 5 * (size_t)lda;
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * ldb;
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), a;
+        a = _mm256_broadcast_ss(a0 + k);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(a1 + k);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(a2 + k);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(a3 + k);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(a4 + k);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(a5 + k);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    const __m256i all = mask8(8);
+    store8(C, c00, all, alpha, beta);
+    store8(C + 8, c01, all, alpha, beta);
+    store8(C + ldc, c10, all, alpha, beta);
+    store8(C + ldc + 8, c11, all, alpha, beta);
+    store8(C + 2 * (size_t)ldc, c20, all, alpha, beta);
+    store8(C + 2 * (size_t)ldc + 8, c21, all, alpha, beta);
+    store8(C + 3 * (size_t)ldc, c30, all, alpha, beta);
+    store8(C + 3 * (size_t)ldc + 8, c31, all, alpha, beta);
+    store8(C + 4 * (size_t)ldc, c40, all, alpha, beta);
+    store8(C + 4 * (size_t)ldc + 8, c41, all, alpha, beta);
+    store8(C + 5 * (size_t)ldc, c50, all, alpha, beta);
+    store8(C + 5 * (size_t)ldc + 8, c51, all, alpha, beta);
+}
+
+/* How many rows of M go in six-row panels: as many as leave a remainder that four-row
+ * blocks cover (one-row blocks are slow), e.g. 50 = 7 x 6 + 2 x 4, 8 = 2 x 4 */
+static int six_row_part(int M)
+{
+    int best = M / 6, fewest = 4;
+    for (int n6 = M / 6; n6 >= 0 && n6 >= M / 6 - 2; n6--) {
+        int singles = (M - 6 * n6) % 4;
+        if (singles < fewest) {
+            fewest = singles;
+            best = n6;
+        }
+    }
+    return best * 6;
+}
+
 void nn_sgemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc)
 {
+    int M6 = six_row_part(M);
+    if (!ta && !tb && M6 > 0 && N >= 16 && K > 0 && alpha != 0) {
+        /* plain operands: six-row panels over the full 16-column blocks, the remaining
+         * rows and columns by nn_gemm_drive's blocks */
+        int N16 = N / 16 * 16;
+        for (int j = 0; j < N16; j += 16)
+            for (int i = 0; i < M6; i += 6)
+                block8_6(K, alpha, A + (size_t)i * lda, lda, B + j, ldb, beta,
+                         C + (size_t)i * ldc + j, ldc);
+        if (N16 < N)
+            nn_gemm_drive(0, 0, M6, N - N16, K, alpha, A, lda, B + N16, ldb, beta, C + N16, ldc,
+                          16, block8_4, block8_1);
+        if (M6 < M)
+            nn_gemm_drive(0, 0, M - M6, N, K, alpha, A + (size_t)M6 * lda, lda, B, ldb, beta,
+                          C + (size_t)M6 * ldc, ldc, 16, block8_4, block8_1);
+        return;
+    }
     nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 16, block8_4, block8_1);
 }
 
