@@ -127,7 +127,9 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err);
 int t2m_init(t2m_model *m, const t2m_config *cfg, int for_training, uint64_t seed, tts_err *err);
 void t2m_free(t2m_model *m);
 
-/* ---- training ---------------------------------------------------------------------- */
+/* ---- training ----------------------------------------------------------------------
+ * Built into tts-train (acoustic/text2mel_train.c), not the library: t2m_train_utterance,
+ * t2m_pitch_targets, t2m_predict_pitch and t2m_postnet. */
 
 /* Per-thread scratch memory, grown on demand, reset per utterance. */
 typedef nn_arena t2m_arena;
@@ -211,12 +213,12 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
                         const t2m_train_opts *o, float *grads, float grad_scale, uint64_t *rng,
                         t2m_arena *ar, t2m_loss *loss, float *align);
 
-/* ---- inference ------------------------------------------------------------------- */
-
 /* The post-net over normalized frames x[T, n_mels] as one batch: y = x + PostNet(x),
  * with zeros beyond both ends as in training. y may not alias x. Without a post-net, a
- * copy. */
+ * copy. (Synthesis streams the post-net inside t2m_synthesize.) */
 int t2m_postnet(const t2m_model *m, const float *x, int T, float *y, t2m_arena *ar);
+
+/* ---- inference ------------------------------------------------------------------- */
 
 /* Receives each decoder step's r frames (de-normalized log-mel, [r, n_mels]) and the
  * attended token position; returns non-zero to stop. With a post-net the frames of a

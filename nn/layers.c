@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the float layers, as synthesis and training run them; GEMM(ta, tb, M, N, K, ...) is
- * nn_sgemm's (the library's own kernels, or the BLAS the trainer routes it to). The
- * double twins, for the gradient checks, are instantiated in train/layers_d.c. */
+/* the float layers' forward passes, as synthesis and training run them; GEMM(ta, tb, M, N,
+ * K, ...) is nn_sgemm's (the library's own kernels, or the BLAS the trainer routes it to).
+ * Their backward passes are train/layers_f.c's; the double twins, for the gradient
+ * checks, train/layers_d.c's. */
 #define REAL float
 #define NN(name) name##_f
 #define GEMM nn_sgemm
 #define EXP expf
 #define TANH tanhf
 #define SQRT sqrtf
+#include "nn/layers_common_impl.h"
 #include "nn/layers_impl.h"
 #undef REAL
 #undef NN

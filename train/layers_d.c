@@ -17,4 +17,6 @@
 #define EXP exp
 #define TANH tanh
 #define SQRT sqrt
+#include "nn/layers_common_impl.h"
 #include "nn/layers_impl.h"
+#include "nn/layers_grad_impl.h"
