@@ -373,8 +373,8 @@ int main(int argc, char **argv)
         const char *what;
         int M, N, K;
     } ss[] = {
-        {"vocoder layer: 4 blocks x 2C, C = 48", 16, 96, 48},
-        {"vocoder output: 4 blocks x (C + skip)", 16, 112, 48},
+        {"vocoder layer tap: one block (50 steps) x 2C, C = 48", 50, 96, 48},
+        {"vocoder output: one block x (C + skip)", 50, 112, 48},
         {"text encoder tap: 60 tokens, 128 -> 256", 60, 256, 128},
         {"decoder step, post-net tap: 8 frames, 80 -> 256", 8, 256, 80},
     };
@@ -385,11 +385,16 @@ int main(int argc, char **argv)
         float *C = rand_buf((size_t)ss[i].M * ss[i].N, &rng);
         struct { const char *name; nn_sgemm_fn f; int level; } ks[] = {
             {"nn_sgemm scalar", nn_sgemm_scalar, NN_SIMD_SCALAR},
+#ifdef NN_HAVE_AVX2_KERNELS
             {"nn_sgemm avx2", nn_sgemm_avx2, NN_SIMD_AVX2},
             {"nn_sgemm avx512", nn_sgemm_avx512, NN_SIMD_AVX512},
+#endif
+#ifdef NN_HAVE_NEON_KERNELS
+            {"nn_sgemm neon", nn_sgemm_neon, NN_SIMD_NEON},
+#endif
             {"cblas_sgemm", NULL, 0},
         };
-        for (size_t k = 0; k < 4; k++) {
+        for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++) {
             if (ks[k].f && ks[k].level > (int)nn_simd_detect())
                 continue;
             sgemm_ctx g = {ss[i].M, ss[i].N, ss[i].K, ks[k].f, A, B, C};

@@ -42,27 +42,9 @@ dev_pkgs=(clang libclang-rt-14-dev valgrind python3-numpy python3-distributed
           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 ((dev)) && pkgs+=("${dev_pkgs[@]}")
 
-missing=()
-for p in "${pkgs[@]}"; do
-    # "install ok installed" is the only state that means the package is usable
-    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
-        missing+=("$p")
-    fi
-done
-
-if ((${#missing[@]})); then
-    echo "setup.sh: installing ${missing[*]}"
-    sudo=()
-    if [ "$(id -u)" -ne 0 ]; then
-        command -v sudo >/dev/null || { echo "setup.sh: not root and no sudo: install ${missing[*]} by hand" >&2; exit 1; }
-        sudo=(sudo)
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    "${sudo[@]}" apt-get update -q
-    "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-else
-    echo "setup.sh: all ${#pkgs[@]} Debian packages present"
-fi
+# shellcheck source=scripts/packages.sh
+. scripts/packages.sh
+install_missing setup.sh "${pkgs[@]}" || exit 1
 
 ((build)) || exit 0
 

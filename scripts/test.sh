@@ -4,8 +4,10 @@
 #   scripts/test.sh               scripts/setup.sh, then `meson test -C build --print-errorlogs`
 #   scripts/test.sh --sanitize    also the same suite under ASan+UBSan in build-asan/
 #   scripts/test.sh --fuzz        also a libFuzzer smoke run of every fuzz/ target (clang)
+#   scripts/test.sh --arm64       also the unit tests cross-built for aarch64 and run under
+#                                 qemu (scripts/cross_arm64.sh, in build-arm64/)
 #
-# With CI=true (as .ci/run is run) both --sanitize and --fuzz are on.
+# With CI=true (as .ci/run is run) --sanitize, --fuzz and --arm64 are on.
 # The fuzz smoke runs are deterministic: a fixed seed and a fixed number of inputs per
 # target (about a minute each on this project's 2-core machines), so a run that fails
 # fails again on any machine, whatever its speed. FUZZ_SECONDS=S instead explores: S
@@ -16,11 +18,13 @@ set -uo pipefail
 
 sanitize=0
 fuzz=0
-if [ "${CI:-}" = true ]; then sanitize=1; fuzz=1; fi
+arm64=0
+if [ "${CI:-}" = true ]; then sanitize=1; fuzz=1; arm64=1; fi
 for arg in "$@"; do
     case "$arg" in
         --sanitize) sanitize=1 ;;
         --fuzz) fuzz=1 ;;
+        --arm64) arm64=1 ;;
         -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         *) echo "test.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     esac
@@ -141,6 +145,13 @@ if ((fuzz)); then
         echo "test.sh: the fuzz build failed" >&2
         failed=$((failed + 1))
     fi
+fi
+
+# ------------------------------------------------------------- aarch64 under qemu
+if ((arm64)); then
+    stage "aarch64: scripts/cross_arm64.sh build-arm64 (cross-built, run under qemu)"
+    bash scripts/cross_arm64.sh build-arm64 2>&1 | tee "$log_dir/arm64.log"
+    count_meson "$log_dir/arm64.log"
 fi
 
 stage "done"

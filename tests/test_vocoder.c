@@ -1245,7 +1245,9 @@ static void test_pitch(void)
         corr += fabs(exc[i] - exc[i + 80]);
     printf("oscillator: power %.3f, mean |e(t) - e(t + period)| %.2e, end of the fade %.2e\n", pw,
            corr / (HOP - 80), last);
-    CHECK(fabs(pw - 1) < 0.15 && corr / (HOP - 80) < 1e-3 && last < 1e-6, "oscillator");
+    /* the harmonics' recurrence rounds differently with FMA (aarch64 contracts it): 8.8e-4
+     * on x86-64, 1.2e-3 on aarch64; a wrong period is ~1e-1 */
+    CHECK(fabs(pw - 1) < 0.15 && corr / (HOP - 80) < 3e-3 && last < 1e-6, "oscillator");
 
     /* the pitch head: gradient against finite differences (double), float against double */
     voc_config c = tiny_config();

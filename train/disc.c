@@ -190,6 +190,17 @@ void disc_to_mf(tts_mf_writer *w, const disc_model *d, const nn_adam *adam)
     nn_params_to_mf(w, &d->p, adam);
 }
 
+int disc_save(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err)
+{
+    tts_mf_writer *w = tts_mf_writer_new();
+    if (!w)
+        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
+    disc_to_mf(w, d, adam);
+    int rc = tts_mf_write(w, path, err);
+    tts_mf_writer_free(w);
+    return rc;
+}
+
 int disc_load(disc_model *d, const tts_mf *mf, nn_adam *adam, tts_err *err)
 {
     const char *kind = NULL, *periods = NULL, *layers = NULL;

@@ -92,6 +92,8 @@ void disc_free(disc_model *d);
  * the file (config included) and restores adam when given. */
 void disc_to_mf(tts_mf_writer *w, const disc_model *d, const nn_adam *adam);
 int disc_load(disc_model *d, const tts_mf *mf, nn_adam *adam, tts_err *err);
+/* disc_to_mf into a file of its own at path: 0, or an error with a message. */
+int disc_save(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err);
 
 typedef struct {
     double d_real, d_fake, adv, fm; /* as above, averaged over the critics */

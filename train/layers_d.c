@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/dgemm.h"
+
 #define REAL double
 #define NN(name) name##_d
-#define GEMM(ta, tb, ...)                                                                     \
-    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                              \
-                (tb) ? CblasTrans : CblasNoTrans, __VA_ARGS__)
+#define GEMM TR_DGEMM
 #define EXP exp
 #define TANH tanh
 #define SQRT sqrt

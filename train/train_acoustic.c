@@ -280,17 +280,6 @@ out:
     free(pred);
 }
 
-static int save_critic(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err)
-{
-    tts_mf_writer *w = tts_mf_writer_new();
-    if (!w)
-        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
-    disc_to_mf(w, d, adam);
-    int rc = tts_mf_write(w, path, err);
-    tts_mf_writer_free(w);
-    return rc;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -797,7 +786,7 @@ static int run_acoustic(acoustic_args a)
         if (adam.step % a.ckpt_every == 0 && adam.step > start_step) {
             if (save_model(ckpt, &m, &ds, &adam, 0, best_key, isfinite(best_val) ? best_val : 1e30,
                            &err) ||
-                (disc.p.count && save_critic(critp, &disc, &dadam, &err)))
+                (disc.p.count && disc_save(critp, &disc, &dadam, &err)))
                 fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
         }
     }
@@ -805,7 +794,7 @@ static int run_acoustic(acoustic_args a)
     int rc = save_model(ckpt, &m, &ds, &adam, 0, best_key, isfinite(best_val) ? best_val : 1e30,
                         &err);
     if (!rc && disc.p.count)
-        rc = save_critic(critp, &disc, &dadam, &err);
+        rc = disc_save(critp, &disc, &dadam, &err);
     fprintf(log, "# stop at step %lld after %.1f min\n", (long long)adam.step, (now_s() - t0) / 60);
     fclose(log);
     for (int t = 0; t < a.threads; t++) {

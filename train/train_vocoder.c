@@ -377,17 +377,6 @@ static int save_model(const char *path, const voc_model *m, const tts_dataset *d
     return rc;
 }
 
-static int save_disc(const char *path, const disc_model *d, const nn_adam *adam, tts_err *err)
-{
-    tts_mf_writer *w = tts_mf_writer_new();
-    if (!w)
-        return tts_seterr(err, TTS_E_NOMEM, "out of memory");
-    disc_to_mf(w, d, adam);
-    int rc = tts_mf_write(w, path, err);
-    tts_mf_writer_free(w);
-    return rc;
-}
-
 /* one validation pass of the weights m holds: logs "LABEL step N  loss ..." (stderr and
  * log) and writes them to best_path when the loss beats *best */
 static void validate(const crop_run *cr, const crop_spec *vcrops, int n_val, worker *wk,
@@ -1076,12 +1065,12 @@ static int run_vocoder(vocoder_args a)
         }
         if (adam.step % ckpt_every == 0 && adam.step > start_step &&
             (save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-             (cr.disc && save_disc(dpath, &disc, &dadam, &err)) ||
+             (cr.disc && disc_save(dpath, &disc, &dadam, &err)) ||
              (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err))))
             fprintf(stderr, "warning: checkpoint: %s\n", err.msg);
     }
     int wrc = save_model(ckpt, &m, &ds, &adam, best_val, best_key, &err) ||
-              (cr.disc && save_disc(dpath, &disc, &dadam, &err)) ||
+              (cr.disc && disc_save(dpath, &disc, &dadam, &err)) ||
               (ema && save_ema(emap, &m, &ds, ema, ema_tmp, best_ema, &err));
     if (wrc)
         fprintf(stderr, "tts-train vocoder: %s\n", err.msg);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn/kernels.h"
+#include "train/dgemm.h"
 #include "vocoder/pitch.h"
 
 /* ---- scratch memory ------------------------------------------------------------------ */
@@ -212,9 +213,7 @@ static void vsigmoid_d(double *y, const double *x, int n)
  * library's) */
 #define REAL double
 #define NN(name) name##_d
-#define LGEMM(ta, tb, ...)                                                                    \
-    cblas_dgemm(CblasRowMajor, (ta) ? CblasTrans : CblasNoTrans,                              \
-                (tb) ? CblasTrans : CblasNoTrans, __VA_ARGS__)
+#define LGEMM TR_DGEMM
 #define VTANH vtanh_d
 #define VSIGMOID vsigmoid_d
 #include "vocoder/layer_impl.h"
