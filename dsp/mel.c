@@ -14,7 +14,8 @@ struct tts_mel {
     float *fb;   /* n_mels x n_bins */
     int *fb_lo;  /* per band: first and one-past-last non-zero bin */
     int *fb_hi;
-    float *pinv; /* n_bins x n_mels: pseudo-inverse of fb */
+    float *pinv; /* n_bins x n_mels: pseudo-inverse of fb, made at its first use (only
+                  * mel -> linear needs it, and it takes milliseconds: ensure_pinv) */
     float *mag;  /* n_bins scratch */
 };
 
@@ -165,17 +166,14 @@ int tts_mel_create(tts_mel **out, const tts_audio_cfg *cfg, tts_err *err)
     m->fb = malloc(nm * nb * sizeof *m->fb);
     m->fb_lo = malloc(nm * sizeof *m->fb_lo);
     m->fb_hi = malloc(nm * sizeof *m->fb_hi);
-    m->pinv = malloc(nb * nm * sizeof *m->pinv);
     m->mag = malloc(nb * sizeof *m->mag);
     double *fbd = malloc(nm * nb * sizeof *fbd);
-    if (!m->fb || !m->fb_lo || !m->fb_hi || !m->pinv || !m->mag || !fbd) {
+    if (!m->fb || !m->fb_lo || !m->fb_hi || !m->mag || !fbd) {
         free(fbd);
         tts_mel_free(m);
         return tts_seterr(err, TTS_E_NOMEM, "mel: out of memory");
     }
     rc = build_filterbank(m, fbd, err);
-    if (!rc)
-        rc = build_pinv(m, fbd, err);
     if (rc) {
         free(fbd);
         tts_mel_free(m);
@@ -262,11 +260,35 @@ int tts_mel_to_linear(tts_mel *m, const float *logmel, size_t n_frames, float *m
     return tts_mel_to_linear_nnls(m, logmel, n_frames, mag, 0, err);
 }
 
+/* m->pinv, made from the filterbank (in double, as it was built) on first use */
+static int ensure_pinv(tts_mel *m, tts_err *err)
+{
+    if (m->pinv)
+        return TTS_OK;
+    size_t nb = (size_t)m->n_bins, nm = (size_t)m->cfg.n_mels;
+    double *fbd = malloc(nm * nb * sizeof *fbd);
+    m->pinv = malloc(nb * nm * sizeof *m->pinv);
+    int rc = fbd && m->pinv ? TTS_OK : tts_seterr(err, TTS_E_NOMEM, "mel: out of memory");
+    if (!rc)
+        rc = build_filterbank(m, fbd, err);
+    if (!rc)
+        rc = build_pinv(m, fbd, err);
+    free(fbd);
+    if (rc) {
+        free(m->pinv);
+        m->pinv = NULL;
+    }
+    return rc;
+}
+
 int tts_mel_to_linear_nnls(tts_mel *m, const float *logmel, size_t n_frames, float *mag,
                            int n_iter, tts_err *err)
 {
     if (!m || (n_frames > 0 && (!logmel || !mag)))
         return tts_seterr(err, TTS_E_INVALID, "mel to linear: NULL argument");
+    int prc = ensure_pinv(m, err);
+    if (prc)
+        return prc;
     int nm = m->cfg.n_mels;
     size_t nb = (size_t)m->n_bins;
     /* e: mel energies; fx: F x; num: F^T e; den: F^T F x. */
