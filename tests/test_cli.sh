@@ -510,15 +510,26 @@ else
     skip "-o FILE opens no socket" "no strace"
 fi
 
-# A run killed while it writes leaves nothing behind: neither the WAV nor a temporary
-# (the tiny voice takes seconds over these 50 sentences; killed after one)
-for i in $(seq 1 50); do echo "Sentence number $i is here, and it goes on for a while."; done >long.txt
+# A run killed while it writes leaves nothing behind: neither the WAV nor a temporary. It
+# is killed once it has written audio (an open file under this folder, the output's
+# O_TMPFILE or temporary, holds more than 4 KB), with most of these 400 sentences still to
+# go, however fast the machine.
+for i in $(seq 1 400); do echo "Sentence number $i is here, and it goes on for a while."; done >killme.txt
+writing() { # PID: has it written into a file under this folder yet?
+    local fd
+    for fd in /proc/"$1"/fd/*; do
+        case $(readlink "$fd" 2>/dev/null) in
+            "$PWD"/*) [ "$(stat -L -c %s "$fd" 2>/dev/null || echo 0)" -gt 4096 ] && return 0 ;;
+        esac
+    done
+    return 1
+}
 for sig in INT TERM HUP KILL; do
     # (a shell starts background jobs with SIGINT ignored: restore it, as a terminal has it)
-    env --default-signal=INT "$TTS" -m "$model" -f long.txt -o "killed-$sig.wav" \
+    env --default-signal=INT "$TTS" -m "$model" -f killme.txt -o "killed-$sig.wav" \
         </dev/null >/dev/null 2>&1 &
     pid=$!
-    sleep 1
+    for _ in $(seq 1 600); do writing "$pid" && break; sleep 0.05; done
     kill -s "$sig" "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     check "tts -o killed by SIG$sig while writing: no WAV and no temporary left" \
