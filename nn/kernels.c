@@ -29,8 +29,12 @@ void nn_vecmat_q8_scalar(float *restrict y, const float *restrict x, const int8_
         const float xi = x[i];
         const int8_t *restrict q = Q + (size_t)i * Cout;
         const float *restrict s = S + (size_t)i * Cout / NN_VECMAT_Q8_BLOCK;
-        for (int j = 0; j < Cout; j++)
-            y[j] += xi * ((float)q[j] * s[j / NN_VECMAT_Q8_BLOCK]);
+        /* a block of 64 columns at a time, its scale hoisted: the compiler vectorizes it */
+        for (int j0 = 0; j0 < Cout; j0 += NN_VECMAT_Q8_BLOCK) {
+            const float sc = s[j0 / NN_VECMAT_Q8_BLOCK];
+            for (int j = j0; j < j0 + NN_VECMAT_Q8_BLOCK; j++)
+                y[j] += xi * ((float)q[j] * sc);
+        }
     }
 }
 
