@@ -30,6 +30,13 @@ static inline NN_AVX2 __m256i tail_mask(int rem)
  * 256x512, W hot): 82 / 51 / 41, against 81 / 45 / 39 for 64-column blocks walking down
  * the rows with software prefetch, and 72 / 51 / 41 for 4 rows at a time; with W rotating
  * through 8 MiB (L3) all three were within noise of each other (20-33). */
+/* x[0..8) broadcast into x0 .. x7: the eight rows' factors of the vecmat kernels */
+#define X_ROWS8(p)                                                                            \
+    const __m256 x0 = _mm256_broadcast_ss((p)), x1 = _mm256_broadcast_ss((p) + 1);           \
+    const __m256 x2 = _mm256_broadcast_ss((p) + 2), x3 = _mm256_broadcast_ss((p) + 3);       \
+    const __m256 x4 = _mm256_broadcast_ss((p) + 4), x5 = _mm256_broadcast_ss((p) + 5);       \
+    const __m256 x6 = _mm256_broadcast_ss((p) + 6), x7 = _mm256_broadcast_ss((p) + 7)
+
 NN_AVX2 void nn_vecmat_avx2(float *y, const float *x, const float *W, int Cin, int Cout)
 {
     const size_t ld = (size_t)Cout;
@@ -37,10 +44,7 @@ NN_AVX2 void nn_vecmat_avx2(float *y, const float *x, const float *W, int Cin, i
     const __m256i m = tail_mask(rem ? rem : 1);
     int i = 0;
     for (; i + 8 <= Cin; i += 8) {
-        const __m256 x0 = _mm256_broadcast_ss(x + i), x1 = _mm256_broadcast_ss(x + i + 1);
-        const __m256 x2 = _mm256_broadcast_ss(x + i + 2), x3 = _mm256_broadcast_ss(x + i + 3);
-        const __m256 x4 = _mm256_broadcast_ss(x + i + 4), x5 = _mm256_broadcast_ss(x + i + 5);
-        const __m256 x6 = _mm256_broadcast_ss(x + i + 6), x7 = _mm256_broadcast_ss(x + i + 7);
+        X_ROWS8(x + i);
         const float *w = W + (size_t)i * ld;
 #define FULL_LOAD(p) _mm256_loadu_ps(p)
 #define FULL_STORE(p, v) _mm256_storeu_ps((p), (v))
@@ -236,10 +240,7 @@ NN_AVX2 void nn_vecmat_q8_avx2(float *y, const float *x, const int8_t *Q, const 
     const size_t ld = (size_t)Cout, lds = ld / NN_VECMAT_Q8_BLOCK;
     int i = 0;
     for (; i + 8 <= Cin; i += 8) {
-        const __m256 x0 = _mm256_broadcast_ss(x + i), x1 = _mm256_broadcast_ss(x + i + 1);
-        const __m256 x2 = _mm256_broadcast_ss(x + i + 2), x3 = _mm256_broadcast_ss(x + i + 3);
-        const __m256 x4 = _mm256_broadcast_ss(x + i + 4), x5 = _mm256_broadcast_ss(x + i + 5);
-        const __m256 x6 = _mm256_broadcast_ss(x + i + 6), x7 = _mm256_broadcast_ss(x + i + 7);
+        X_ROWS8(x + i);
         const int8_t *q = Q + (size_t)i * ld;
         const float *sc = S + (size_t)i * lds;
         for (int j = 0; j < Cout; j += 8) {
