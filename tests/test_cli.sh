@@ -525,8 +525,9 @@ writing() { # PID: has it written into a file under this folder yet?
     return 1
 }
 for sig in INT TERM HUP KILL; do
-    # (a shell starts background jobs with SIGINT ignored: restore it, as a terminal has it)
-    env --default-signal=INT "$TTS" -m "$model" -f killme.txt -o "killed-$sig.wav" \
+    # (a shell starts background jobs with SIGINT ignored, and nohup, as CI may be run,
+    # ignores SIGHUP: every signal back to its default, as a terminal has them)
+    env --default-signal "$TTS" -m "$model" -f killme.txt -o "killed-$sig.wav" \
         </dev/null >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do writing "$pid" && break; sleep 0.05; done
