@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "acoustic/text2mel_impl.h"
-#include "nn/kernels.h"
+#include "nn/params_io.h"
 
 t2m_config t2m_config_default(int n_symbols, int n_mels)
 {
@@ -282,20 +282,13 @@ size_t t2m_stack_floats_per_step(const t2m_stack *s)
 
 /* ---- stacks, batched ------------------------------------------------------------------ */
 
-
 /* a layer's weights in float: P + c->w, or its int8 codes widened into buf as the loader
  * would widen them (a model loaded with t2m_from_mf_mapped) */
 static const float *conv_weights(const t2m_conv *c, const float *P, float *buf)
 {
     if (!c->q)
         return P + c->w;
-    size_t n = (size_t)c->K * c->cin * t2m_conv_out(c);
-    for (size_t b = 0; b * NN_VECMAT_Q8_BLOCK < n; b++) {
-        size_t lo = b * NN_VECMAT_Q8_BLOCK, hi = lo + NN_VECMAT_Q8_BLOCK < n ? lo + NN_VECMAT_Q8_BLOCK : n;
-        const float sc = c->qs[b];
-        for (size_t j = lo; j < hi; j++)
-            buf[j] = (float)c->q[j] * sc;
-    }
+    nn_q8_widen(buf, c->q, c->qs, (size_t)c->K * c->cin * t2m_conv_out(c));
     return buf;
 }
 

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "acoustic/text2mel_impl.h"
-#include "nn/kernels.h"
 
 /* dy[T, cout of the last layer] in; dx (accumulated, may be NULL) out. */
 static int stack_backward(const t2m_stack *s, const float *P, float *G, const float *x, int T,

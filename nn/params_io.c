@@ -125,6 +125,16 @@ int nn_params_q8(const nn_params *p, int i, const tts_mf *mf, const int8_t **cod
     return 1;
 }
 
+void nn_q8_widen(float *y, const int8_t *q, const float *s, size_t n)
+{
+    for (size_t lo = 0; lo < n; lo += NN_Q8_BLOCK) { /* a block at a time: vectorized */
+        size_t hi = lo + NN_Q8_BLOCK < n ? lo + NN_Q8_BLOCK : n;
+        const float sc = s[lo / NN_Q8_BLOCK];
+        for (size_t j = lo; j < hi; j++)
+            y[j] = (float)q[j] * sc;
+    }
+}
+
 int nn_params_from_mf(nn_params *p, const tts_mf *mf, tts_err *err)
 {
     return nn_params_from_mf_except(p, mf, NULL, err);
@@ -150,9 +160,7 @@ int nn_params_from_mf_except(nn_params *p, const tts_mf *mf, const unsigned char
             for (size_t j = 0; j < t->size; j++)
                 y[j] = nn_half_to_float(h[j]);
         } else {
-            const int8_t *q = ft->data;
-            for (size_t j = 0; j < t->size; j++)
-                y[j] = (float)q[j] * sc[j / NN_Q8_BLOCK];
+            nn_q8_widen(y, ft->data, sc, t->size);
         }
     }
     return TTS_OK;

@@ -31,6 +31,10 @@ int nn_params_from_mf(nn_params *p, const tts_mf *mf, tts_err *err);
 /* The same, leaving tensor i alone (unwritten) where skip[i] (skip NULL: none). */
 int nn_params_from_mf_except(nn_params *p, const tts_mf *mf, const unsigned char *skip,
                              tts_err *err);
+/* n int8 codes with their block scales (as stored: s[j / NN_Q8_BLOCK] for code j) widened
+ * to float into y: the values the loader gives a stored i8 tensor. */
+void nn_q8_widen(float *y, const int8_t *q, const float *s, size_t n);
+
 /* Tensor i of p as mf stores it when that is i8: 1 with its codes and block scales (inside
  * mf: valid while it is open), else 0. Call after nn_params_check_mf. */
 int nn_params_q8(const nn_params *p, int i, const tts_mf *mf, const int8_t **codes,

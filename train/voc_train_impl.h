@@ -254,9 +254,10 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
         return TTS_E_NOMEM;
     for (int l = 0; l <= L; l++) {
         size_t hl = l < L ? (size_t)(c->kernel - 1) * m->layer[l].dil : 0;
-        REAL *xh = NN(take0)(ar, (hl + T) * C);
+        REAL *xh = NN(take)(ar, (hl + T) * C);
         if (!xh)
             return TTS_E_NOMEM;
+        memset(xh, 0, sizeof(REAL) * hl * C); /* the T rows after it are all written */
         A->x[l] = xh + hl * C;
     }
     LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F * c->src, C, 1, 1, 1);
