@@ -109,6 +109,8 @@ static int open_vocoder(tts_engine *e)
         return rc == TTS_E_IO ? TTS_E_NO_MODEL : rc;
     rc = voc_from_mf(&e->voc, mf, 0, NULL, &e->err);
     tts_mf_close(mf);
+    if (rc == 0) /* the gated layers' products in 8-bit integers */
+        rc = voc_use_int8(&e->voc, &e->err);
     if (rc)
         return rc;
     e->voc_loaded = 1;

@@ -3,7 +3,9 @@
 #include "nn/gemm_impl.h"
 #include "nn/kernels.h"
 
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static nn_sgemm_fn g_external;
 
@@ -142,4 +144,158 @@ void nn_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     }
 #endif
     nn_sgemm_scalar(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* ---- nn_qgemm8 ---- */
+
+size_t nn_qgemm8_packed_size(int K, int N)
+{
+    return (size_t)((K + 3) / 4) * 4 * N;
+}
+
+static long q8_code(float v)
+{
+    long c = lrintf(v);
+    return c > NN_Q8_MAX ? NN_Q8_MAX : c < -NN_Q8_MAX ? -NN_Q8_MAX : c;
+}
+
+void nn_qgemm8_pack(const float *W, int K, int N, int ldw, int8_t *Bp, float *sb, int32_t *bsum)
+{
+    int K4 = (K + 3) / 4 * 4;
+    for (int j = 0; j < N; j++) {
+        float m = 0;
+        for (int k = 0; k < K; k++) {
+            float a = fabsf(W[(size_t)k * ldw + j]);
+            m = isnan(a) ? INFINITY : a > m ? a : m;
+        }
+        int ok = nn_q8_scale(m, &sb[j]);
+        float inv = ok ? NN_Q8_MAX / m : 0;
+        bsum[j] = 0;
+        for (int k = 0; k < K4; k++) {
+            long v = ok && k < K ? q8_code(W[(size_t)k * ldw + j] * inv) : 0;
+            Bp[((size_t)(k / 4) * N + j) * 4 + (k & 3)] = (int8_t)v;
+            bsum[j] += (int32_t)v;
+        }
+    }
+}
+
+void nn_q8_rows_scalar(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s)
+{
+    for (int i = 0; i < M; i++) {
+        const float *r = x + (size_t)i * ldx;
+        int8_t *o = q + (size_t)i * ldq;
+        float m = 0;
+        for (int k = 0; k < K; k++) {
+            float a = fabsf(r[k]);
+            m = isnan(a) ? INFINITY : a > m ? a : m; /* not finite: a row of zeros */
+        }
+        if (!nn_q8_scale(m, &s[i])) {
+            memset(o, 0, (size_t)K);
+            continue;
+        }
+        float inv = NN_Q8_MAX / m;
+        for (int k = 0; k < K; k++) {
+            float v = nearbyintf(r[k] * inv); /* |r[k]| <= m: within +-127 after rounding */
+            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
+        }
+    }
+}
+
+void nn_q8_rows(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s)
+{
+#if defined(__aarch64__)
+    if (nn_simd_get() == NN_SIMD_NEON) {
+        nn_q8_rows_neon(x, M, K, ldx, q, ldq, s);
+        return;
+    }
+#endif
+#if defined(__x86_64__)
+    if (nn_simd_get() >= NN_SIMD_AVX2) {
+        nn_q8_rows_avx2(x, M, K, ldx, q, ldq, s);
+        return;
+    }
+#endif
+    nn_q8_rows_scalar(x, M, K, ldx, q, ldq, s);
+}
+
+/* C += (float)sum * (sa * sb), each operation rounded on its own (no fused multiply-add:
+ * the vector versions do the same) */
+NN_NO_CONTRACT void nn_qgemm8_cols(int M, int j0, int j1, int N, int K, const int8_t *A, int lda,
+                                   const float *sa, const int8_t *Bp, const float *sb, float *C,
+                                   int ldc)
+{
+    for (int i = 0; i < M; i++) {
+        const int8_t *a = A + (size_t)i * lda;
+        for (int j = j0; j < j1; j++) {
+            int32_t sum = 0;
+            for (int k = 0; k < K; k++)
+                sum += (int32_t)a[k] * Bp[((size_t)(k / 4) * N + j) * 4 + (k & 3)];
+            float sc = sa[i] * sb[j];
+            float p = (float)sum * sc;
+            C[(size_t)i * ldc + j] = C[(size_t)i * ldc + j] + p;
+        }
+    }
+}
+
+int nn_gemm_six_rows(int M)
+{
+    int best = M / 6, fewest = 4;
+    for (int n6 = M / 6; n6 >= 0 && n6 >= M / 6 - 2; n6--) {
+        int singles = (M - 6 * n6) % 4;
+        if (singles < fewest) {
+            fewest = singles;
+            best = n6;
+        }
+    }
+    return best * 6;
+}
+
+void nn_qgemm8_drive(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                     const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc,
+                     int width, nn_q8_block_fn rows6, nn_q8_block_fn rows4, nn_q8_block_fn rows1)
+{
+    int KQ = K / 4, NW = N / width * width, M6 = rows6 ? nn_gemm_six_rows(M) : 0;
+    for (int j = 0; j < NW; j += width) {
+        const int8_t *B = Bp + (size_t)j * 4;
+        int i = 0;
+        for (; i < M6; i += 6)
+            rows6(KQ, A + (size_t)i * lda, lda, sa + i, B, N, sb + j, bsum + j,
+                  C + (size_t)i * ldc + j, ldc);
+        for (; i + 4 <= M; i += 4)
+            rows4(KQ, A + (size_t)i * lda, lda, sa + i, B, N, sb + j, bsum + j,
+                  C + (size_t)i * ldc + j, ldc);
+        for (; i < M; i++)
+            rows1(KQ, A + (size_t)i * lda, lda, sa + i, B, N, sb + j, bsum + j,
+                  C + (size_t)i * ldc + j, ldc);
+    }
+    if (NW < N)
+        nn_qgemm8_cols(M, NW, N, N, K, A, lda, sa, Bp, sb, C, ldc);
+}
+
+void nn_qgemm8_scalar(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                      const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc)
+{
+    (void)bsum;
+    nn_qgemm8_cols(M, 0, N, N, K, A, lda, sa, Bp, sb, C, ldc);
+}
+
+void nn_qgemm8(int M, int N, int K, const int8_t *A, int lda, const float *sa, const int8_t *Bp,
+               const float *sb, const int32_t *bsum, float *C, int ldc)
+{
+#if defined(__aarch64__)
+    if (nn_simd_get() == NN_SIMD_NEON) {
+        nn_qgemm8_neon(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
+        return;
+    }
+#endif
+#if defined(__x86_64__)
+    if (nn_simd_get() >= NN_SIMD_AVX2) {
+        if (nn_have_vnni())
+            nn_qgemm8_vnni(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
+        else
+            nn_qgemm8_avx2(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
+        return;
+    }
+#endif
+    nn_qgemm8_scalar(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
 }

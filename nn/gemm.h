@@ -43,4 +43,55 @@ void nn_sgemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const flo
                      int lda, const float *B, int ldb, float beta, float *C, int ldc);
 #endif
 
+/*
+ * nn_qgemm8: C[M, N] += diag(sa) (A B) diag(sb), the products in 8-bit integers: the
+ * vocoder's convolutions, four multiply-adds per lane and instruction where the CPU has
+ * VNNI (vpdpbusd), against one for float FMA.
+ *   A [M, K] int8 codes, rows lda apart, row i's scale sa[i] (nn_q8_rows makes them);
+ *   B packed by nn_qgemm8_pack from a float [K, N]: column j's scale sb[j] and the sum
+ *     of its codes bsum[j], the rows taken in fours;
+ *   C float [M, N], rows ldc apart. K a multiple of 4.
+ * Codes are within +-127, so each element's K products are summed exactly in int32; then
+ * C += (float)sum * (sa[i] * sb[j]), one rounding for each conversion, product and sum,
+ * never fused: every version gives the same bits.
+ * Versions: scalar; AVX2 (the codes widened to 16 bits, vpmaddwd); VNNI (AVX512-VNNI with
+ * AVX512VL, or AVX-VNNI: vpdpbusd on the codes + 128, bsum taking the 128 back); NEON
+ * (vmull_s8, vpadalq_s16). nn_qgemm8 runs the VNNI one where the CPU has it and the level
+ * is AVX2 or above.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_Q8_MAX 127
+
+/* bytes of B packed (K rounded up to a multiple of 4) */
+size_t nn_qgemm8_packed_size(int K, int N);
+/* W [K, N] (rows ldw apart) into Bp, sb[N] and bsum[N]: per column, codes in +-127 times
+ * sb[j] = max |W[., j]| / 127 (0, codes 0: a column of zeros or one not finite) */
+void nn_qgemm8_pack(const float *W, int K, int N, int ldw, int8_t *Bp, float *sb, int32_t *bsum);
+/* rows of x [M, K] (rows ldx apart) into q (rows ldq apart) and s[M]: per row, codes in
+ * +-127 times s[i] = max |x[i, .]| / 127 (0, codes 0: a row of zeros or one not finite);
+ * each code is x / s rounded to nearest, ties to even */
+void nn_q8_rows(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s);
+void nn_q8_rows_scalar(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s);
+
+void nn_qgemm8(int M, int N, int K, const int8_t *A, int lda, const float *sa, const int8_t *Bp,
+               const float *sb, const int32_t *bsum, float *C, int ldc);
+void nn_qgemm8_scalar(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                      const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc);
+#if defined(__x86_64__)
+/* 1 when the CPU has one of the VNNI instruction sets nn_qgemm8_vnni uses */
+int nn_have_vnni(void);
+void nn_q8_rows_avx2(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s);
+void nn_qgemm8_avx2(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc);
+void nn_qgemm8_vnni(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc);
+#endif
+#if defined(__aarch64__)
+void nn_q8_rows_neon(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s);
+void nn_qgemm8_neon(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc);
+#endif
+
 #endif

@@ -17,7 +17,9 @@
 #if defined(__x86_64__)
 
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define AVX512 __attribute__((target("avx512f")))
@@ -116,25 +118,10 @@ static AVX2 void block8_6(int K, float alpha, const float *A, int lda, const flo
     store8(C + 5 * (size_t)ldc + 8, c51, all, alpha, beta);
 }
 
-/* How many rows of M go in six-row panels: as many as leave a remainder that four-row
- * blocks cover (one-row blocks are slow), e.g. 50 = 7 x 6 + 2 x 4, 8 = 2 x 4 */
-static int six_row_part(int M)
-{
-    int best = M / 6, fewest = 4;
-    for (int n6 = M / 6; n6 >= 0 && n6 >= M / 6 - 2; n6--) {
-        int singles = (M - 6 * n6) % 4;
-        if (singles < fewest) {
-            fewest = singles;
-            best = n6;
-        }
-    }
-    return best * 6;
-}
-
 void nn_sgemm_avx2(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
                    const float *B, int ldb, float beta, float *C, int ldc)
 {
-    int M6 = six_row_part(M);
+    int M6 = nn_gemm_six_rows(M);
     if (!ta && !tb && M6 > 0 && N >= 16 && K > 0 && alpha != 0) {
         /* plain operands: six-row panels over the full 16-column blocks, the remaining
          * rows and columns by nn_gemm_drive's blocks */
@@ -202,6 +189,182 @@ void nn_sgemm_avx512(int ta, int tb, int M, int N, int K, float alpha, const flo
 {
     nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 32, block16_4,
                   block16_1);
+}
+
+/* ---- nn_qgemm8 ---- */
+
+static inline AVX2 NN_NO_CONTRACT void qstore8(float *c, __m256i sum, __m256 sa, const float *sb)
+{
+    __m256 sc = _mm256_mul_ps(sa, _mm256_loadu_ps(sb));
+    __m256 p = _mm256_mul_ps(_mm256_cvtepi32_ps(sum), sc);
+    _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c), p));
+}
+
+/* AVX2: per four k, the 8 columns' codes (32 bytes) widened to two vectors of 16 bits, a
+ * row's four codes widened and repeated; vpmaddwd leaves each column's sum in two lanes,
+ * folded at the end (hadd, then the lanes put back in order). 4 rows by 8 columns. */
+#define Q8_AVX2_BLOCK(MR)                                                                     \
+    static AVX2 NN_NO_CONTRACT void q8avx2_##MR(int KQ, const int8_t *A, int lda,             \
+                                                const float *sa, const int8_t *Bp, int N,     \
+                                                const float *sb, const int32_t *bsum,         \
+                                                float *C, int ldc)                            \
+    {                                                                                         \
+        (void)bsum;                                                                           \
+        __m256i acc[MR][2];                                                                   \
+        for (int r = 0; r < MR; r++)                                                          \
+            acc[r][0] = acc[r][1] = _mm256_setzero_si256();                                   \
+        for (int kq = 0; kq < KQ; kq++) {                                                     \
+            const int8_t *b = Bp + (size_t)kq * N * 4;                                        \
+            __m256i b0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b));          \
+            __m256i b1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16)));   \
+            for (int r = 0; r < MR; r++) {                                                    \
+                int32_t quad;                                                                 \
+                memcpy(&quad, A + (size_t)r * lda + 4 * kq, sizeof quad);                     \
+                __m128i a16 = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(quad));                     \
+                __m256i a = _mm256_broadcastq_epi64(a16);                                     \
+                acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, b0));            \
+                acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, b1));            \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < MR; r++) {                                                        \
+            __m256i s = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]),     \
+                                                 0xD8);                                       \
+            qstore8(C + (size_t)r * ldc, s, _mm256_set1_ps(sa[r]), sb);                       \
+        }                                                                                     \
+    }
+Q8_AVX2_BLOCK(4)
+Q8_AVX2_BLOCK(1)
+
+void nn_qgemm8_avx2(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc)
+{
+    nn_qgemm8_drive(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc, 8, NULL, q8avx2_4, q8avx2_1);
+}
+
+/* VNNI: vpdpbusd multiplies unsigned by signed bytes, four to a lane: the row's codes + 128
+ * (xor 0x80) against the weights' codes, then 128 bsum[j] taken off. 6 rows by 16 columns,
+ * as the float panels. The same body for AVX512-VNNI (EVEX, 256-bit) and AVX-VNNI (VEX). */
+#define Q8_VNNI_BLOCK(NAME, TARGET, DPBUSD, MR)                                               \
+    static __attribute__((target(TARGET))) NN_NO_CONTRACT void NAME##_##MR(                    \
+        int KQ, const int8_t *A, int lda, const float *sa, const int8_t *Bp, int N,           \
+        const float *sb, const int32_t *bsum, float *C, int ldc)                              \
+    {                                                                                         \
+        __m256i acc[MR][2];                                                                   \
+        for (int r = 0; r < MR; r++)                                                          \
+            acc[r][0] = acc[r][1] = _mm256_setzero_si256();                                   \
+        const __m256i flip = _mm256_set1_epi8((char)0x80);                                    \
+        for (int kq = 0; kq < KQ; kq++) {                                                     \
+            const int8_t *b = Bp + (size_t)kq * N * 4;                                        \
+            __m256i b0 = _mm256_loadu_si256((const __m256i *)b);                              \
+            __m256i b1 = _mm256_loadu_si256((const __m256i *)(b + 32));                       \
+            for (int r = 0; r < MR; r++) {                                                    \
+                int32_t quad;                                                                 \
+                memcpy(&quad, A + (size_t)r * lda + 4 * kq, sizeof quad);                     \
+                __m256i a = _mm256_xor_si256(_mm256_set1_epi32(quad), flip);                  \
+                acc[r][0] = DPBUSD(acc[r][0], a, b0);                                         \
+                acc[r][1] = DPBUSD(acc[r][1], a, b1);                                         \
+            }                                                                                 \
+        }                                                                                     \
+        __m256i o0 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)bsum), 7);         \
+        __m256i o1 = _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(bsum + 8)), 7);   \
+        for (int r = 0; r < MR; r++) {                                                        \
+            __m256 s = _mm256_set1_ps(sa[r]);                                                 \
+            __m256i s0 = _mm256_sub_epi32(acc[r][0], o0), s1 = _mm256_sub_epi32(acc[r][1], o1); \
+            __m256 c0 = _mm256_mul_ps(s, _mm256_loadu_ps(sb));                                \
+            __m256 c1 = _mm256_mul_ps(s, _mm256_loadu_ps(sb + 8));                            \
+            float *c = C + (size_t)r * ldc;                                                   \
+            _mm256_storeu_ps(c, _mm256_add_ps(_mm256_loadu_ps(c),                             \
+                                              _mm256_mul_ps(_mm256_cvtepi32_ps(s0), c0)));    \
+            _mm256_storeu_ps(c + 8, _mm256_add_ps(_mm256_loadu_ps(c + 8),                     \
+                                                  _mm256_mul_ps(_mm256_cvtepi32_ps(s1), c1))); \
+        }                                                                                     \
+    }
+#define EVEX_DP(acc, a, b) _mm256_dpbusd_epi32(acc, a, b)
+#define VEX_DP(acc, a, b) _mm256_dpbusd_avx_epi32(acc, a, b)
+#define EVEX_T "avx2,avx512f,avx512vl,avx512vnni"
+#define VEX_T "avx2,avxvnni"
+Q8_VNNI_BLOCK(q8evex, EVEX_T, EVEX_DP, 6)
+Q8_VNNI_BLOCK(q8evex, EVEX_T, EVEX_DP, 4)
+Q8_VNNI_BLOCK(q8evex, EVEX_T, EVEX_DP, 1)
+Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 6)
+Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 4)
+Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 1)
+
+static int vnni_kind(void) /* 0: none, 1: AVX512-VNNI + VL, 2: AVX-VNNI */
+{
+    static int kind = -1;
+    if (kind < 0) {
+        __builtin_cpu_init();
+        kind = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 1
+               : __builtin_cpu_supports("avxvnni")                                           ? 2
+                                                                                             : 0;
+    }
+    return kind;
+}
+
+int nn_have_vnni(void)
+{
+    return vnni_kind() != 0;
+}
+
+void nn_qgemm8_vnni(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc)
+{
+    int kind = vnni_kind();
+    if (!kind) {
+        nn_qgemm8_avx2(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
+        return;
+    }
+    if (kind == 1)
+        nn_qgemm8_drive(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc, 16, q8evex_6, q8evex_4, q8evex_1);
+    else
+        nn_qgemm8_drive(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc, 16, q8vex_6, q8vex_4, q8vex_1);
+}
+
+/* nn_q8_rows: the largest |x| 8 lanes at a time (a NaN lane makes the row not finite), the
+ * codes by cvtps (round to nearest even, as nearbyintf) clamped as the scalar version */
+AVX2 void nn_q8_rows_avx2(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i hi = _mm256_set1_epi32(NN_Q8_MAX), lo = _mm256_set1_epi32(-NN_Q8_MAX);
+    int K8 = K / 8 * 8;
+    for (int i = 0; i < M; i++) {
+        const float *r = x + (size_t)i * ldx;
+        int8_t *o = q + (size_t)i * ldq;
+        __m256 mx = _mm256_setzero_ps(), nan = _mm256_setzero_ps();
+        for (int k = 0; k < K8; k += 8) {
+            __m256 v = _mm256_loadu_ps(r + k);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+            mx = _mm256_max_ps(mx, _mm256_and_ps(v, absmask));
+        }
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float m = _mm_cvtss_f32(h); /* the largest lane: max is exact in any order */
+        if (_mm256_movemask_ps(nan))
+            m = INFINITY;
+        for (int k = K8; k < K; k++) {
+            float a = fabsf(r[k]);
+            m = isnan(a) ? INFINITY : a > m ? a : m;
+        }
+        if (!nn_q8_scale(m, &s[i])) {
+            memset(o, 0, (size_t)K);
+            continue;
+        }
+        float inv = NN_Q8_MAX / m;
+        __m256 vinv = _mm256_set1_ps(inv);
+        for (int k = 0; k < K8; k += 8) {
+            __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + k), vinv));
+            c = _mm256_min_epi32(_mm256_max_epi32(c, lo), hi);
+            __m128i p = _mm_packs_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+            p = _mm_packs_epi16(p, p);
+            _mm_storel_epi64((__m128i *)(o + k), p);
+        }
+        for (int k = K8; k < K; k++) {
+            float v = nearbyintf(r[k] * inv);
+            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
+        }
+    }
 }
 
 #endif

@@ -10,7 +10,9 @@
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
+#include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 /* y[Cout] += x[Cin]^T W[Cin][Cout]: 16 columns at a time in 4 registers, x's element
  * broadcast; the last columns one at a time */
@@ -152,6 +154,97 @@ void nn_sgemm_neon(int ta, int tb, int M, int N, int K, float alpha, const float
                    const float *B, int ldb, float beta, float *C, int ldc)
 {
     nn_gemm_drive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 8, neon_4, neon_1);
+}
+
+/* ---- nn_qgemm8 (nn/gemm.h): per four k, two columns' codes (8 bytes) times the row's four
+ * codes twice over (vmull_s8: exact in 16 bits, |code| <= 127), pairs added into int32
+ * lanes (vpadalq_s16), each column's two lanes added at the end (vpaddq_s32). Blocks of
+ * MR rows by 8 columns; the last columns by the scalar sums. ---- */
+
+static inline NN_NO_CONTRACT void qstore4(float *c, int32x4_t sum, float sa, const float *sb)
+{
+    float32x4_t sc = vmulq_f32(vdupq_n_f32(sa), vld1q_f32(sb));
+    float32x4_t p = vmulq_f32(vcvtq_f32_s32(sum), sc);
+    vst1q_f32(c, vaddq_f32(vld1q_f32(c), p));
+}
+
+#define NEON_Q8_BLOCK(MR)                                                                     \
+    static NN_NO_CONTRACT void q8neon_##MR(int KQ, const int8_t *A, int lda, const float *sa, \
+                                           const int8_t *Bp, int N, const float *sb,          \
+                                           const int32_t *bsum, float *C, int ldc)            \
+    {                                                                                         \
+        (void)bsum;                                                                           \
+        int32x4_t acc[MR][4];                                                                 \
+        for (int r = 0; r < MR; r++)                                                          \
+            for (int v = 0; v < 4; v++)                                                       \
+                acc[r][v] = vdupq_n_s32(0);                                                   \
+        for (int kq = 0; kq < KQ; kq++) {                                                     \
+            const int8_t *b = Bp + (size_t)kq * N * 4;                                        \
+            int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16);                                \
+            for (int r = 0; r < MR; r++) {                                                    \
+                int32_t quad;                                                                 \
+                memcpy(&quad, A + (size_t)r * lda + 4 * kq, sizeof quad);                     \
+                int8x8_t a = vreinterpret_s8_s32(vdup_n_s32(quad));                           \
+                acc[r][0] = vpadalq_s16(acc[r][0], vmull_s8(vget_low_s8(b0), a));             \
+                acc[r][1] = vpadalq_s16(acc[r][1], vmull_s8(vget_high_s8(b0), a));            \
+                acc[r][2] = vpadalq_s16(acc[r][2], vmull_s8(vget_low_s8(b1), a));             \
+                acc[r][3] = vpadalq_s16(acc[r][3], vmull_s8(vget_high_s8(b1), a));            \
+            }                                                                                 \
+        }                                                                                     \
+        for (int r = 0; r < MR; r++) {                                                        \
+            qstore4(C + (size_t)r * ldc, vpaddq_s32(acc[r][0], acc[r][1]), sa[r], sb);        \
+            qstore4(C + (size_t)r * ldc + 4, vpaddq_s32(acc[r][2], acc[r][3]), sa[r], sb + 4); \
+        }                                                                                     \
+    }
+NEON_Q8_BLOCK(4)
+NEON_Q8_BLOCK(1)
+
+void nn_qgemm8_neon(int M, int N, int K, const int8_t *A, int lda, const float *sa,
+                    const int8_t *Bp, const float *sb, const int32_t *bsum, float *C, int ldc)
+{
+    nn_qgemm8_drive(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc, 8, NULL, q8neon_4, q8neon_1);
+}
+
+/* nn_q8_rows: as the scalar version, 4 lanes at a time (vcvtnq: round to nearest even) */
+void nn_q8_rows_neon(const float *x, int M, int K, int ldx, int8_t *q, int ldq, float *s)
+{
+    int K4 = K / 4 * 4;
+    for (int i = 0; i < M; i++) {
+        const float *r = x + (size_t)i * ldx;
+        int8_t *o = q + (size_t)i * ldq;
+        float32x4_t mx = vdupq_n_f32(0);
+        uint32x4_t nan = vdupq_n_u32(0);
+        for (int k = 0; k < K4; k += 4) {
+            float32x4_t v = vld1q_f32(r + k);
+            nan = vorrq_u32(nan, vmvnq_u32(vceqq_f32(v, v)));
+            mx = vmaxnmq_f32(mx, vabsq_f32(v));
+        }
+        float m = vmaxvq_f32(mx);
+        if (vmaxvq_u32(nan))
+            m = INFINITY;
+        for (int k = K4; k < K; k++) {
+            float a = fabsf(r[k]);
+            m = isnan(a) ? INFINITY : a > m ? a : m;
+        }
+        if (!nn_q8_scale(m, &s[i])) {
+            memset(o, 0, (size_t)K);
+            continue;
+        }
+        float inv = NN_Q8_MAX / m;
+        int32x4_t hi = vdupq_n_s32(NN_Q8_MAX), lo = vdupq_n_s32(-NN_Q8_MAX);
+        for (int k = 0; k < K4; k += 4) {
+            int32x4_t c = vcvtnq_s32_f32(vmulq_n_f32(vld1q_f32(r + k), inv));
+            c = vminq_s32(vmaxq_s32(c, lo), hi);
+            int16x4_t h = vmovn_s32(c);
+            int8x8_t b = vmovn_s16(vcombine_s16(h, h));
+            int32_t w = vget_lane_s32(vreinterpret_s32_s8(b), 0);
+            memcpy(o + k, &w, sizeof w);
+        }
+        for (int k = K4; k < K; k++) {
+            float v = nearbyintf(r[k] * inv);
+            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
+        }
+    }
 }
 
 #endif

@@ -683,6 +683,141 @@ static void check_gemm(void)
     nn_simd_set(nn_simd_detect());
 }
 
+/* nn_qgemm8: every version bit for bit the scalar one (integer sums, the same float
+ * steps), over shapes with row and column tails; the scalar one within the codes' error of
+ * the float product; the quantizers: the same codes and scales in every version, zero,
+ * NaN and infinite rows */
+typedef void (*qgemm_fn)(int, int, int, const int8_t *, int, const float *, const int8_t *,
+                         const float *, const int32_t *, float *, int);
+
+static void check_qgemm8(void)
+{
+    struct { const char *name; qgemm_fn f; int level; } v[] = {
+#if defined(__x86_64__)
+        {"avx2", nn_qgemm8_avx2, NN_SIMD_AVX2},
+        {"vnni", nn_qgemm8_vnni, NN_SIMD_AVX2},
+#endif
+#if defined(__aarch64__)
+        {"neon", nn_qgemm8_neon, NN_SIMD_NEON},
+#endif
+    };
+#if defined(__x86_64__)
+    if (!nn_have_vnni())
+        printf("skip nn_qgemm8_vnni: this CPU lacks VNNI (it runs the AVX2 version)\n");
+#endif
+    static const int Ms[] = {1, 2, 4, 5, 6, 7, 13, 50}, Ns[] = {1, 7, 8, 15, 16, 17, 33, 96, 112},
+                     Ks[] = {4, 8, 48, 200};
+    double worst = 0;
+    int same[4] = {1, 1, 1, 1}, cases = 0;
+    for (size_t mi = 0; mi < 8; mi++)
+        for (size_t ni = 0; ni < 9; ni++)
+            for (size_t ki = 0; ki < 4; ki++) {
+                int M = Ms[mi], N = Ns[ni], K = Ks[ki], lda = K + 4, ldc = N + 3;
+                float *x = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * K * N);
+                float *sa = malloc(sizeof(float) * M), *sb = malloc(sizeof(float) * N);
+                int32_t *bsum = malloc(sizeof(int32_t) * N);
+                int8_t *A = malloc((size_t)M * lda), *Bp = malloc(nn_qgemm8_packed_size(K, N));
+                float *C0 = malloc(sizeof(float) * M * ldc), *C1 = malloc(sizeof(float) * M * ldc);
+                for (int i = 0; i < M * K; i++) /* rows of very different sizes */
+                    x[i] = frand() * (float)(1 + (i / K) % 5 * 40);
+                for (int i = 0; i < K * N; i++)
+                    W[i] = frand() * 0.3f;
+                if (cases % 5 == 0) /* at the codes' limits: every |code| 127 */
+                    for (int i = 0; i < M * K; i++)
+                        x[i] = (i % 3) ? 1 : -1, W[i % (K * N)] = (i % 2) ? 0.3f : -0.3f;
+                nn_q8_rows_scalar(x, M, K, K, A, lda, sa);
+                nn_qgemm8_pack(W, K, N, N, Bp, sb, bsum);
+                for (int i = 0; i < M * ldc; i++)
+                    C0[i] = (i % ldc) < N ? frand() : SENTINEL;
+                memcpy(C1, C0, sizeof(float) * M * ldc);
+                nn_qgemm8_scalar(M, N, K, A, lda, sa, Bp, sb, bsum, C0, ldc);
+                for (int i = 0; i < M; i++) /* against the float product */
+                    for (int j = 0; j < N; j++) {
+                        /* each code within half a step: |x w - x' w'| <= |x| db + |w| da +
+                         * da db, da = sa / 2, db = sb / 2; plus float rounding */
+                        double ref = C1[i * ldc + j], bound = 0, mag = fabs(ref);
+                        double da = sa[i] / 2.0, db = sb[j] / 2.0;
+                        for (int k = 0; k < K; k++) {
+                            double xv = x[i * K + k], wv = W[k * N + j];
+                            ref += xv * wv;
+                            bound += fabs(xv) * db + fabs(wv) * da + da * db;
+                            mag += fabs(xv * wv);
+                        }
+                        double e = fabs(C0[i * ldc + j] - ref) / (bound + 4 * FLT_EPSILON * mag + 1e-30);
+                        worst = e > worst ? e : worst;
+                    }
+                for (size_t w = 0; w < sizeof v / sizeof v[0]; w++) {
+                    if (nn_simd_set((nn_simd_level)v[w].level))
+                        continue;
+                    float *C2 = malloc(sizeof(float) * M * ldc);
+                    memcpy(C2, C1, sizeof(float) * M * ldc);
+                    v[w].f(M, N, K, A, lda, sa, Bp, sb, bsum, C2, ldc);
+                    same[w] &= memcmp(C2, C0, sizeof(float) * M * ldc) == 0;
+                    free(C2);
+                }
+                cases++;
+                free(x), free(W), free(sa), free(sb), free(bsum), free(A), free(Bp), free(C0), free(C1);
+            }
+    for (size_t w = 0; w < sizeof v / sizeof v[0]; w++) {
+        char name[96];
+        snprintf(name, sizeof name, "nn_qgemm8_%s == nn_qgemm8_scalar bit for bit, %d shapes",
+                 v[w].name, cases);
+        report_bool(name, same[w]);
+    }
+    report("nn_qgemm8_scalar vs the float product (error / the codes' bound)", worst, 1.0);
+
+    /* the quantizers' contracts */
+    float x[3 * 4] = {0, 0, 0, 0, 1, NAN, 2, 3, -5, 2.5f, 0.001f, 5};
+    int8_t q[3 * 4];
+    float s[3];
+    nn_q8_rows(x, 3, 4, 4, q, 4, s);
+    int ok = s[0] == 0 && s[1] == 0 && q[0] == 0 && q[4] == 0 && q[5] == 0;
+    ok &= q[8] == -NN_Q8_MAX && q[11] == NN_Q8_MAX && fabsf(q[9] * s[2] - 2.5f) <= s[2] / 2;
+    float W[4 * 3] = {1, -4, 0, 0.5f, 2, 0, 0, 0, NAN, 0.25f, 1, 0};
+    int8_t Bp[4 * 3];
+    float sb[3];
+    int32_t bsum[3];
+    nn_qgemm8_pack(W, 4, 3, 3, Bp, sb, bsum);
+    ok &= Bp[0] == 127 && Bp[1] == 64 && Bp[2] == 0 && Bp[3] == 32 && bsum[0] == 127 + 64 + 32;
+    ok &= Bp[4] == -127 && sb[2] == 0 && Bp[8] == 0 && bsum[2] == 0;
+    report_bool("nn_q8_rows / nn_qgemm8_pack: scales, codes, layout, zero and NaN", ok);
+
+    typedef void (*q8_fn)(const float *, int, int, int, int8_t *, int, float *);
+    struct { const char *name; q8_fn f; int level; } qv[] = {
+#if defined(__x86_64__)
+        {"avx2", nn_q8_rows_avx2, NN_SIMD_AVX2},
+#endif
+#if defined(__aarch64__)
+        {"neon", nn_q8_rows_neon, NN_SIMD_NEON},
+#endif
+    };
+    int qsame = 1;
+    for (int K = 1; K <= 70; K += 3) {
+        int M = 6;
+        float *xr = malloc(sizeof(float) * M * K), s0[6], s1[6];
+        int8_t *q0 = malloc((size_t)M * K), *q1 = malloc((size_t)M * K);
+        for (int i = 0; i < M * K; i++)
+            xr[i] = frand() * (1 + i % 7);
+        xr[K + K / 2] = NAN;        /* row 1 */
+        xr[2 * K] = -INFINITY;      /* row 2 */
+        for (int k = 0; k < K; k++) /* row 3: zeros; row 4: ties (k + 0.5 steps) */
+            xr[3 * K + k] = 0, xr[4 * K + k] = k == 0 ? 127.0f : (float)(k % 50) + 0.5f;
+        nn_q8_rows_scalar(xr, M, K, K, q0, K, s0);
+        for (size_t w = 0; w < sizeof qv / sizeof qv[0]; w++) {
+            if (nn_simd_set((nn_simd_level)qv[w].level))
+                continue;
+            qv[w].f(xr, M, K, K, q1, K, s1);
+            qsame &= !memcmp(q0, q1, (size_t)M * K) && !memcmp(s0, s1, sizeof s0);
+        }
+        qsame &= s0[1] == 0 && s0[2] == 0 && s0[3] == 0 && q0[K] == 0 && q0[2 * K] == 0;
+        if (K > 1) /* 1.5 -> 2, 2.5 -> 2: ties to even */
+            qsame &= q0[4 * K + 1] == 2 && (K <= 2 || q0[4 * K + 2] == 2);
+        free(xr), free(q0), free(q1);
+    }
+    report_bool("nn_q8_rows: every version the scalar codes and scales (NaN, inf, zero rows, ties)", qsame);
+    nn_simd_set(NN_SIMD_SCALAR);
+}
+
 int main(void)
 {
     /* before any kernel call, so the first call reads it */
@@ -694,6 +829,7 @@ int main(void)
     check_conv_step();
     check_vecmat_q8();
     check_gemm();
+    check_qgemm8();
     printf("%d checks, %d failed\n", g_checks, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -73,6 +73,8 @@
  *                        count is that noise's, not the network's
  *   --seeds K            the gl_sk/, voc_sk/ sets (K at most EVAL_MAX_SEEDS)
  *   --oracle-pitch       the tf_voc_oracle/ set
+ *   --voc-float          the vocoder's gated layers in float (default: in 8-bit integers,
+ *                        as the engine runs them: voc_use_int8)
  *   --sharpen S          each band of the free-running frames x' = mean + S (x - mean)
  *                        over the utterance (a global-variance post-filter; 1: off)
  * and inference settings tried without exporting (default: the voice's own):
@@ -551,6 +553,8 @@ typedef struct {
     int oracle_pitch;     /* --oracle-pitch */
     double attn_sharpen;  /* --attn-sharpen (0: the voice's own) */
     double pitch_range;   /* --pitch-range (0: the voice's own) */
+    int voc_float;        /* --voc-float: the vocoder's products in float, not as the engine
+                           * runs them (voc_use_int8) */
     int window_ahead;     /* --window-ahead (-1: the default) */
     double hold_scale;    /* --hold-scale (-1: the voice's own) */
 } eval_args;
@@ -560,7 +564,7 @@ static void eval_usage(void)
     fprintf(stderr, "usage: tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] "
                     "[--vocoder VOC.ltm]\n"
                     "    [--seeds K] [--voc-seed N] [--voc-envelope N] [--oracle-pitch] "
-                    "[--sharpen-time A W]\n"
+                    "[--voc-float] [--sharpen-time A W]\n"
                     "    [--sharpen S] [--attn-sharpen A] [--pitch-range R] "
                     "[--window-ahead N] [--hold-scale F]\n");
 }
@@ -585,6 +589,7 @@ static int parse_eval(int argc, char **argv, eval_args *out)
         else if (OPT("--window-ahead")) a.window_ahead = atoi(v);
         else if (OPT("--hold-scale")) a.hold_scale = atof(v);
         else if (!strcmp(s, "--oracle-pitch")) a.oracle_pitch = 1;
+        else if (!strcmp(s, "--voc-float")) a.voc_float = 1;
         else if (!strcmp(s, "--sharpen-time") && i + 2 < argc) {
             a.sharpen_t = atof(argv[++i]);
             a.sharpen_w = atoi(argv[++i]);
@@ -672,6 +677,10 @@ static int vocoder_open(eval_run *e)
     }
     if (e->voc.m.cfg.hop != e->hop || e->voc.m.cfg.n_mels != e->nm) {
         fprintf(stderr, "tts-train eval: the vocoder does not fit the cache's features\n");
+        return 1;
+    }
+    if (!a->voc_float && voc_use_int8(&e->voc.m, &e->err)) { /* as the engine runs it */
+        fprintf(stderr, "tts-train eval: %s\n", e->err.msg);
         return 1;
     }
     e->has_voc = 1;

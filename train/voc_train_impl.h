@@ -261,6 +261,10 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
         A->x[l] = xh + hl * C;
     }
     LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F * c->src, C, 1, 1, 1);
+    /* a model made for inference (voc_use_int8) runs its products as the stream does */
+    void *qw = m->q8 ? (void *)NN(take)(ar, (voc_int8_work_bytes(m, T) + sizeof(REAL) - 1) / sizeof(REAL)) : NULL;
+    if (m->q8 && !qw)
+        return TTS_E_NOMEM;
     for (int l = 0; l < L; l++) {
         size_t hl = (size_t)(c->kernel - 1) * m->layer[l].dil;
         A->h[l] = NN(take)(ar, (size_t)T * 2 * C);
@@ -269,7 +273,7 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
         if (!A->h[l] || !A->z[l] || !A->o[l])
             return TTS_E_NOMEM;
         NN(voc_layer_forward)(m, P, l, A->x[l] - hl * C, nb, A->P + (size_t)l * 2 * C, L2C, la,
-                              A->h[l], A->z[l], A->o[l], A->x[l + 1], A->skip);
+                              A->h[l], A->z[l], A->o[l], A->x[l + 1], A->skip, qw);
     }
     /* output: skip / sqrt(L) -> ReLU -> 1x1 -> ReLU -> 1x1 */
     REAL ks = (REAL)(1 / sqrt((double)L));

@@ -3,7 +3,8 @@
  * vocoder/layer.c instantiates it in float for the stream (and the float batched pass),
  * train/voc_train.c in double for the gradient checks. The includer defines REAL, NN(name)
  * (the suffix _f or _d), LGEMM (nn_sgemm's arguments, row-major), VTANH and VSIGMOID
- * (in place over n values).
+ * (in place over n values), and VOC_LAYER_INT8 where the layer may run its products in
+ * 8-bit integers (float only: the model's int8 weights, qwork).
  *
  * The streamed pass runs it on one block of hs steps with the layer's history before it;
  * the batched pass on a whole utterance with zeros before it. Same function, same order
@@ -28,7 +29,7 @@ void NN(voc_upsample_forward)(REAL *h, int ldh, const REAL *P, int ldp, int n, i
 
 void NN(voc_layer_forward)(const voc_model *m, const REAL *P, int l, const REAL *xh, int nb,
                            const REAL *cond, int ldc, int la, REAL *h, REAL *z, REAL *o,
-                           REAL *xn, REAL *skip)
+                           REAL *xn, REAL *skip, void *qwork)
 {
     const voc_config *c = &m->cfg;
     int C = c->res_ch, S = c->skip_ch, K = c->kernel, hs = c->hop / c->fold, T = nb * hs;
@@ -38,9 +39,14 @@ void NN(voc_layer_forward)(const voc_model *m, const REAL *P, int l, const REAL 
     /* the dilated causal conv: tap k reads (K - 1 - k) d steps back */
     for (int t = 0; t < T; t++)
         memcpy(h + (size_t)t * 2 * C, P + m->layer[l].cb, sizeof(REAL) * 2 * C);
-    for (int k = 0; k < K; k++)
-        LGEMM(0, 0, T, 2 * C, C, 1, xh + (size_t)k * d * C, C,
-              P + m->layer[l].cw + (size_t)k * C * 2 * C, 2 * C, 1, h, 2 * C);
+#ifdef VOC_LAYER_INT8
+    if (m->q8 && qwork)
+        voc_int8_taps(m, l, xh, T, h, qwork);
+    else
+#endif
+        for (int k = 0; k < K; k++)
+            LGEMM(0, 0, T, 2 * C, C, 1, xh + (size_t)k * d * C, C,
+                  P + m->layer[l].cw + (size_t)k * C * 2 * C, 2 * C, 1, h, 2 * C);
     /* the frames' conditioning; the gate */
     NN(voc_upsample_forward)(h, 2 * C, cond, ldc, 2 * C, nb, hs, la);
     for (int t = 0; t < T; t++) {
@@ -53,7 +59,13 @@ void NN(voc_layer_forward)(const voc_model *m, const REAL *P, int l, const REAL 
     /* the 1x1 to the residual and skip outputs */
     for (int t = 0; t < T; t++)
         memcpy(o + (size_t)t * (C + S), P + m->layer[l].ob, sizeof(REAL) * (C + S));
-    LGEMM(0, 0, T, C + S, C, 1, z, C, P + m->layer[l].ow, C + S, 1, o, C + S);
+#ifdef VOC_LAYER_INT8
+    if (m->q8 && qwork)
+        voc_int8_out(m, l, z, T, o, qwork);
+    else
+#endif
+        LGEMM(0, 0, T, C + S, C, 1, z, C, P + m->layer[l].ow, C + S, 1, o, C + S);
+    (void)qwork;
     for (int t = 0; t < T; t++) {
         const REAL *xt = x + (size_t)t * C, *ot = o + (size_t)t * (C + S);
         REAL *xo = xn + (size_t)t * C, *st = skip + (size_t)t * S;

@@ -81,6 +81,7 @@ void voc_stream_free(voc_stream *s)
     for (int i = 0; i < 2; i++)
         free(s->pitch_st[i].hist);
     free(s->buf);
+    free(s->qwork);
     memset(s, 0, sizeof *s);
 }
 
@@ -109,6 +110,10 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
                                          sizeof(float));
             ok &= s->pitch_st[i].hist != NULL;
         }
+    if (m->q8) {
+        s->qwork = aligned_alloc(64, (voc_int8_work_bytes(m, s->hs) + 63) & ~(size_t)63);
+        ok &= s->qwork != NULL;
+    }
     size_t n = stream_carve(s, c, NULL);
     s->buf = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
     if (!ok || !s->buf) {
@@ -155,7 +160,7 @@ static void block_layer(const voc_model *m, voc_stream *s, int l)
     float *hb = s->hist[l];
     memcpy(hb + (size_t)hl * C, s->x, sizeof(float) * hs * C);
     voc_layer_forward_f(m, m->p.params, l, hb, 1, s->Pc + (size_t)l * 2 * C,
-                        c->n_layers * 2 * C, 1, s->h, s->z, s->o, s->x, s->skip);
+                        c->n_layers * 2 * C, 1, s->h, s->z, s->o, s->x, s->skip, s->qwork);
     if (hl > 0)
         memmove(hb, hb + (size_t)hs * C, sizeof(float) * hl * C);
 }

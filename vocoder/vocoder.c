@@ -3,6 +3,7 @@
 #include "vocoder/vocoder.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -192,6 +193,10 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
 void voc_free(voc_model *m)
 {
     nn_params_free(&m->p);
+    free(m->q8);
+    free(m->q8_buf);
+    m->q8 = NULL;
+    m->q8_buf = NULL;
     m->mel_mean = m->mel_std = NULL;
 }
 

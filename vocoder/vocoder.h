@@ -114,6 +114,14 @@ typedef struct {
     int cin;
 } voc_conv_off;
 
+/* a gated layer's weights as nn_qgemm8 takes them (voc_use_int8): the conv's tap k at
+ * cw + k C 2C with its columns' scales and code sums at cs, csum + k 2C; the 1x1 at ow */
+typedef struct {
+    int8_t *cw, *ow;
+    float *cs, *os;
+    int32_t *csum, *osum;
+} voc_int8_layer;
+
 /* The model: every tensor in p (named "vocoder.*", see vocoder_io.h), at these offsets. */
 typedef struct {
     voc_config cfg;
@@ -133,6 +141,9 @@ typedef struct {
                           * through it): voc_init sets the defaults for n_mels, hop and
                           * sample_rate; files and trainers set the real one */
     size_t n_trainable;  /* parameters before mel_mean (optimizer range) */
+    /* voc_use_int8: the gated layers' products in 8-bit integers; NULL: in float */
+    voc_int8_layer *q8;  /* [n_layers] */
+    void *q8_buf;        /* what they point into */
 } voc_model;
 
 /* Checks cfg; registers every tensor; allocates parameters (+ gradients and Adam moments
@@ -142,6 +153,17 @@ int voc_init(voc_model *m, const voc_config *cfg, int for_training, uint64_t see
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
 int voc_layout(voc_model *m, const voc_config *cfg, tts_err *err);
 void voc_free(voc_model *m);
+
+/* For inference: the gated layers' dilated convs and 1x1s as products in 8-bit integers
+ * (nn_qgemm8: each step's activations rounded to 8 bits over their largest, the weights to
+ * 8 bits per output channel): 2.5 x the speed of float where the CPU has VNNI. Streams made
+ * afterwards (voc_stream_init) and voc_forward use them. The speech differs from the
+ * float model's by the rounding (about -40 dB of the signal for the shipped vocoder); the
+ * quality measures of `tts-train eval` do not move (docs/LOG.md, session 23). A model
+ * whose res_ch is not a multiple of 4 stays in float. 0 or TTS_E_NOMEM. */
+int voc_use_int8(voc_model *m, tts_err *err);
+/* bytes of the scratch a layer over T steps needs for them (voc_layer_forward_f's qwork) */
+size_t voc_int8_work_bytes(const voc_model *m, int T);
 
 /* Receptive field of the gated stack in samples (1 + (K-1) sum dil) * fold; of the
  * conditioning in frames (1 + cond_layers (cond_kernel - 1) + 1 for the interpolation). */
@@ -163,13 +185,15 @@ void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
  *      voc_upsample_forward does;
  *   out: h [T, 2C] the gate's activations [tanh(a) | sigmoid(b)], z [T, C] their product,
  *      o [T, C + S] the 1x1's outputs, xn [T, C] the next layer's input (may be the T rows
- *      of xh itself); skip [T, S] has o's skip part ADDED. */
+ *      of xh itself); skip [T, S] has o's skip part ADDED;
+ *   qwork (_f only): with m->q8, voc_int8_work_bytes(m, T) bytes (4-byte aligned) for the
+ *      products in integers; NULL: in float. */
 void voc_layer_forward_f(const voc_model *m, const float *P, int l, const float *xh, int nb,
                          const float *cond, int ldc, int la, float *h, float *z, float *o,
-                         float *xn, float *skip);
+                         float *xn, float *skip, void *qwork);
 void voc_layer_forward_d(const voc_model *m, const double *P, int l, const double *xh, int nb,
                          const double *cond, int ldc, int la, double *h, double *z, double *o,
-                         double *xn, double *skip);
+                         double *xn, double *skip, void *qwork);
 /* Upsampling by linear interpolation, ADDED into h: for block t < n_blocks, step
  * j < hs, row r = t * hs + j:  h[r, 0..n) += (1 - a) P[max(t + la - 1, 0)] + a P[t + la],
  * a = (j + 1) / hs. Rows of h are ldh apart, of P ldp apart; P needs n_blocks + la rows. */
@@ -190,6 +214,7 @@ typedef struct {
     float *Pc; /* [2, n_layers * 2C]: the gates' conditioning of the frame before and of
                 * the newest frame (the block interpolates between them) */
     float *x, *h, *z, *o, *skip, *a1, *a2, *noise;
+    void *qwork; /* the model's int8 products' scratch (NULL: the model has none) */
     /* src 2: the pitch head's convs; F0 / voicing of the frames pushed, by frame f in slot
      * (f + VOC_RING) % VOC_RING (frame -1: the first one's again); the two frames of the
      * block being made (voc_exc_offset); the oscillator's phase; the excitation and the
