@@ -215,6 +215,27 @@ static void run_sgemm(void *v)
 }
 
 /* ---- (b) streaming ---- */
+/* nn_qgemm8 (the vocoder's products in 8-bit integers), the rows quantized each call as
+ * the layer does (nn_q8_rows), or the product alone */
+typedef void (*qgemm8_fn)(int, int, int, const int8_t *, int, const float *, const int8_t *,
+                          const float *, const int32_t *, float *, int);
+typedef struct {
+    int M, N, K, with_rows;
+    qgemm8_fn f;
+    const float *x;
+    int8_t *A, *Bp;
+    float *sa, *sb, *C;
+    int32_t *bsum;
+} qgemm8_ctx;
+
+static void run_qgemm8(void *v)
+{
+    qgemm8_ctx *g = v;
+    if (g->with_rows)
+        nn_q8_rows(g->x, g->M, g->K, g->K, g->A, g->K, g->sa);
+    g->f(g->M, g->N, g->K, g->A, g->K, g->sa, g->Bp, g->sb, g->bsum, g->C, g->N);
+}
+
 typedef struct {
     int Cin, Cout, nmat, cur;
     const float *x;
@@ -407,6 +428,47 @@ int main(int argc, char **argv)
         free(A);
         free(B);
         free(C);
+    }
+
+    /* (a3) the vocoder's products in 8-bit integers */
+    printf("\n### (a3) the vocoder's products in 8-bit integers (nn_qgemm8), one thread\n\n"
+           "GFLOP/s counts 2 M N K as for float; *+ rows*: with the rows quantized (nn_q8_rows) "
+           "as the layer does each call.\n\n");
+    printf("| M x N x K | kernel | us | GFLOP/s (best) | %% of one core's float peak | us + rows "
+           "|\n|---|---|---:|---:|---:|---:|\n");
+    for (size_t i = 0; i < 2; i++) {
+        int M = ss[i].M, N = ss[i].N, K = ss[i].K;
+        float *x = rand_buf((size_t)M * K, &rng), *W = rand_buf((size_t)K * N, &rng);
+        float *C = rand_buf((size_t)M * N, &rng), sa[64], sb[128];
+        int32_t bsum[128];
+        int8_t *A = malloc((size_t)M * K), *Bp = malloc(nn_qgemm8_packed_size(K, N));
+        nn_q8_rows(x, M, K, K, A, K, sa);
+        nn_qgemm8_pack(W, K, N, N, Bp, sb, bsum);
+        struct { const char *name; qgemm8_fn f; int ok; } ks[] = {
+            {"nn_qgemm8 scalar", nn_qgemm8_scalar, 1},
+#if defined(__x86_64__)
+            {"nn_qgemm8 avx2", nn_qgemm8_avx2, nn_simd_detect() >= NN_SIMD_AVX2},
+            {"nn_qgemm8 vnni", nn_qgemm8_vnni, nn_simd_detect() >= NN_SIMD_AVX2 && nn_have_vnni()},
+#endif
+#if defined(__aarch64__)
+            {"nn_qgemm8 neon", nn_qgemm8_neon, 1},
+#endif
+        };
+        for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++) {
+            if (!ks[k].ok)
+                continue;
+            nn_simd_set(strstr(ks[k].name, "scalar") ? NN_SIMD_SCALAR : nn_simd_detect());
+            qgemm8_ctx g = {M, N, K, 0, ks[k].f, x, A, Bp, sa, sb, C, bsum};
+            double best, t = time_median(run_qgemm8, &g, &best);
+            g.with_rows = 1;
+            double b2, t2 = time_median(run_qgemm8, &g, &b2);
+            double fl = 2.0 * M * N * K;
+            printf("| %d x %d x %d | %s | %.2f | %.1f (%.1f) | %.0f%% | %.2f |\n", M, N, K,
+                   ks[k].name, t * 1e6, fl / t / 1e9, fl / best / 1e9,
+                   100 * fl / t / 1e9 / mpeak_core, t2 * 1e6);
+        }
+        nn_simd_set(nn_simd_detect() > NN_SIMD_AVX2 ? NN_SIMD_AVX2 : nn_simd_detect());
+        free(x), free(W), free(C), free(A), free(Bp);
     }
 
     printf("\n### (b) streaming path: one frame, one tap, y[Cout] += x[Cin]^T W[Cin][Cout], "

@@ -20,9 +20,10 @@
  * processes on the core slow every figure down.
  *
  * Usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] [--skip-ch S]
- *                      [--layers L] [--src 1|2] [--model VOC.ltm] [--sweep] [--ar]
+ *                      [--layers L] [--src 1|2] [--model VOC.ltm] [--float] [--sweep] [--ar]
  * --model times a trained vocoder file instead (its own size and source; the mel frames are
- * still random, around the model's mel statistics).
+ * still random, around the model's mel statistics). The gated layers run in 8-bit integers
+ * as the engine runs them (voc_use_int8); --float times them in float.
  */
 #include <math.h>
 #include <sched.h>
@@ -38,6 +39,8 @@
 #include "vocoder/vocoder_io.h"
 
 static const char *model_file; /* --model: a trained vocoder instead of random weights */
+static int use_float;          /* --float: the gated layers' products in float, not in 8-bit
+                                * integers as the engine runs them (voc_use_int8) */
 
 static double now_s(void)
 {
@@ -91,6 +94,10 @@ static int bench_config(const voc_config *c, int frames, int runs, result *res)
         return -1;
     }
     tts_mf_close(mf);
+    if (!use_float && voc_use_int8(&m, &err)) { /* as the engine runs it */
+        fprintf(stderr, "bench_vocoder: %s\n", err.msg);
+        return -1;
+    }
     c = &m.cfg;
     uint64_t rng = 5;
     if (!model_file)
@@ -245,11 +252,12 @@ int main(int argc, char **argv)
         else if (OPT("--layers")) c.n_layers = atoi(v);
         else if (OPT("--src")) c.src = atoi(v);
         else if (OPT("--model")) model_file = v;
+        else if (!strcmp(argv[i], "--float")) use_float = 1;
         else if (!strcmp(argv[i], "--sweep")) sweep = 1;
         else if (!strcmp(argv[i], "--ar")) ar = 1;
         else {
             fprintf(stderr, "usage: bench_vocoder [--frames N] [--runs N] [--fold F] [--res-ch C] "
-                            "[--skip-ch S] [--layers L] [--src 1|2] [--model VOC.ltm] "
+                            "[--skip-ch S] [--layers L] [--src 1|2] [--model VOC.ltm] [--float] "
                             "[--sweep] [--ar]\n");
             return 2;
         }

@@ -224,15 +224,23 @@ NN_NO_CONTRACT void nn_qgemm8_cols(int M, int j0, int j1, int N, int K, const in
                                    const float *sa, const int8_t *Bp, const float *sb, float *C,
                                    int ldc)
 {
+    enum { CHUNK = 64 };
     for (int i = 0; i < M; i++) {
         const int8_t *a = A + (size_t)i * lda;
-        for (int j = j0; j < j1; j++) {
-            int32_t sum = 0;
-            for (int k = 0; k < K; k++)
-                sum += (int32_t)a[k] * Bp[((size_t)(k / 4) * N + j) * 4 + (k & 3)];
-            float sc = sa[i] * sb[j];
-            float p = (float)sum * sc;
-            C[(size_t)i * ldc + j] = C[(size_t)i * ldc + j] + p;
+        for (int c0 = j0; c0 < j1; c0 += CHUNK) {
+            int n = j1 - c0 < CHUNK ? j1 - c0 : CHUNK;
+            int32_t acc[CHUNK] = {0};
+            for (int kq = 0; kq < K / 4; kq++) { /* each column's four codes side by side */
+                const int8_t *b = Bp + ((size_t)kq * N + c0) * 4;
+                int32_t a0 = a[4 * kq], a1 = a[4 * kq + 1], a2 = a[4 * kq + 2], a3 = a[4 * kq + 3];
+                for (int j = 0; j < n; j++)
+                    acc[j] += a0 * b[4 * j] + a1 * b[4 * j + 1] + a2 * b[4 * j + 2] + a3 * b[4 * j + 3];
+            }
+            for (int j = 0; j < n; j++) {
+                float sc = sa[i] * sb[c0 + j];
+                float p = (float)acc[j] * sc;
+                C[(size_t)i * ldc + c0 + j] = C[(size_t)i * ldc + c0 + j] + p;
+            }
         }
     }
 }
