@@ -101,13 +101,18 @@ static void acoustic(const tts_mf *mf, int for_training)
     t2m_free(&m);
 }
 
-/* a vocoder file: loaded as the engine loads one, and a few frames streamed */
+/* a vocoder file: loaded as the engine loads one (its layers in 8-bit integers), and a few
+ * frames streamed */
 static void vocoder(const tts_mf *mf)
 {
     voc_model m;
     tts_err err = {0};
     if (voc_from_mf(&m, mf, 0, NULL, &err) != TTS_OK)
         return;
+    if (voc_use_int8(&m, &err) != TTS_OK) { /* as the engine: the layers in 8-bit integers */
+        voc_free(&m);
+        return;
+    }
     voc_stream s;
     if (voc_stream_init(&s, &m, 1, &err) == TTS_OK) {
         float *frame = calloc((size_t)m.cfg.n_mels, sizeof(float));

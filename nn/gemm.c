@@ -184,20 +184,11 @@ void nn_q8_rows_scalar(const float *x, int M, int K, int ldx, int8_t *q, int ldq
     for (int i = 0; i < M; i++) {
         const float *r = x + (size_t)i * ldx;
         int8_t *o = q + (size_t)i * ldq;
-        float m = 0;
-        for (int k = 0; k < K; k++) {
-            float a = fabsf(r[k]);
-            m = isnan(a) ? INFINITY : a > m ? a : m; /* not finite: a row of zeros */
-        }
-        if (!nn_q8_scale(m, &s[i])) {
+        float m = nn_q8_max_from(r, 0, K, 0);
+        if (!nn_q8_scale(m, &s[i]))
             memset(o, 0, (size_t)K);
-            continue;
-        }
-        float inv = NN_Q8_MAX / m;
-        for (int k = 0; k < K; k++) {
-            float v = nearbyintf(r[k] * inv); /* |r[k]| <= m: within +-127 after rounding */
-            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
-        }
+        else
+            nn_q8_codes_from(r, 0, K, NN_Q8_MAX / m, o);
     }
 }
 

@@ -41,6 +41,25 @@ static inline int nn_q8_scale(float m, float *s)
     return ok;
 }
 
+/* nn_q8_rows' scalar steps, shared by its versions for their tails: the largest |r[k]| of
+ * k in [k0, K) and m (INFINITY once a NaN is seen); the codes of r[k0 .. K) */
+#include <math.h>
+static inline float nn_q8_max_from(const float *r, int k0, int K, float m)
+{
+    for (int k = k0; k < K; k++) {
+        float a = fabsf(r[k]);
+        m = isnan(a) ? INFINITY : a > m ? a : m;
+    }
+    return m;
+}
+static inline void nn_q8_codes_from(const float *r, int k0, int K, float inv, int8_t *o)
+{
+    for (int k = k0; k < K; k++) {
+        float v = nearbyintf(r[k] * inv); /* |r[k]| <= the row's largest: within +-127 */
+        o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
+    }
+}
+
 /* nn_qgemm8 through a version's blocks: rows [0, MR) of C by `width` columns from B's
  * packed columns (N wide) at Bp, with those columns' sb and bsum */
 typedef void (*nn_q8_block_fn)(int KQ, const int8_t *A, int lda, const float *sa,

@@ -343,10 +343,7 @@ AVX2 void nn_q8_rows_avx2(const float *x, int M, int K, int ldx, int8_t *q, int 
         float m = _mm_cvtss_f32(h); /* the largest lane: max is exact in any order */
         if (_mm256_movemask_ps(nan))
             m = INFINITY;
-        for (int k = K8; k < K; k++) {
-            float a = fabsf(r[k]);
-            m = isnan(a) ? INFINITY : a > m ? a : m;
-        }
+        m = nn_q8_max_from(r, K8, K, m);
         if (!nn_q8_scale(m, &s[i])) {
             memset(o, 0, (size_t)K);
             continue;
@@ -360,10 +357,7 @@ AVX2 void nn_q8_rows_avx2(const float *x, int M, int K, int ldx, int8_t *q, int 
             p = _mm_packs_epi16(p, p);
             _mm_storel_epi64((__m128i *)(o + k), p);
         }
-        for (int k = K8; k < K; k++) {
-            float v = nearbyintf(r[k] * inv);
-            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
-        }
+        nn_q8_codes_from(r, K8, K, inv, o);
     }
 }
 

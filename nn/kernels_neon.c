@@ -222,10 +222,7 @@ void nn_q8_rows_neon(const float *x, int M, int K, int ldx, int8_t *q, int ldq, 
         float m = vmaxvq_f32(mx);
         if (vmaxvq_u32(nan))
             m = INFINITY;
-        for (int k = K4; k < K; k++) {
-            float a = fabsf(r[k]);
-            m = isnan(a) ? INFINITY : a > m ? a : m;
-        }
+        m = nn_q8_max_from(r, K4, K, m);
         if (!nn_q8_scale(m, &s[i])) {
             memset(o, 0, (size_t)K);
             continue;
@@ -240,10 +237,7 @@ void nn_q8_rows_neon(const float *x, int M, int K, int ldx, int8_t *q, int ldq, 
             int32_t w = vget_lane_s32(vreinterpret_s32_s8(b), 0);
             memcpy(o + k, &w, sizeof w);
         }
-        for (int k = K4; k < K; k++) {
-            float v = nearbyintf(r[k] * inv);
-            o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
-        }
+        nn_q8_codes_from(r, K4, K, inv, o);
     }
 }
 
