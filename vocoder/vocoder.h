@@ -156,11 +156,12 @@ void voc_free(voc_model *m);
 
 /* For inference: the gated layers' dilated convs and 1x1s as products in 8-bit integers
  * (nn_qgemm8: each step's activations rounded to 8 bits over their largest, the weights to
- * 8 bits per output channel): 2.5 x the speed of float where the CPU has VNNI. Streams made
- * afterwards (voc_stream_init) and voc_forward use them. The speech differs from the
- * float model's by the rounding (about -40 dB of the signal for the shipped vocoder); the
- * quality measures of `tts-train eval` do not move (docs/LOG.md, session 23). A model
- * whose res_ch is not a multiple of 4 stays in float. 0 or TTS_E_NOMEM. */
+ * 8 bits per output channel). Where the CPU has VNNI the products are 2.2 x as fast as in
+ * float and the vocoder 1.5 x; without, about as fast as float. Streams made afterwards
+ * (voc_stream_init) and voc_forward use them. The speech differs from the float
+ * products' by the rounding, about -40 dB of the signal for the shipped vocoder; the
+ * quality measures of `tts-train eval` do not move (docs/LOG.md). A model whose res_ch is
+ * not a multiple of 4 stays in float. 0 or TTS_E_NOMEM. */
 int voc_use_int8(voc_model *m, tts_err *err);
 /* bytes of the scratch a layer over T steps needs for them (voc_layer_forward_f's qwork) */
 size_t voc_int8_work_bytes(const voc_model *m, int T);
