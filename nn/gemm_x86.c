@@ -16,6 +16,7 @@
 
 #if defined(__x86_64__)
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -290,14 +291,19 @@ Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 6)
 Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 4)
 Q8_VNNI_BLOCK(q8vex, VEX_T, VEX_DP, 1)
 
-static int vnni_kind(void) /* 0: none, 1: AVX512-VNNI + VL, 2: AVX-VNNI */
+/* 0: none, 1: AVX512-VNNI with AVX512VL, 2: AVX-VNNI (CPUID leaf 7 subleaf 1, EAX bit 4:
+ * read directly, as not every compiler's __builtin_cpu_supports knows its name). Only
+ * asked at the AVX2 level, whose check covers the OS's saving of the vector registers. */
+static int vnni_kind(void)
 {
     static int kind = -1;
     if (kind < 0) {
         __builtin_cpu_init();
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        int avxvnni = __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1);
         kind = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") ? 1
-               : __builtin_cpu_supports("avxvnni")                                           ? 2
-                                                                                             : 0;
+               : avxvnni                                                                    ? 2
+                                                                                            : 0;
     }
     return kind;
 }
