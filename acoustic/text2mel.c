@@ -608,8 +608,9 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
         }
         float range = o->pitch_range > 0 ? o->pitch_range : 1.0f;
         float shift = o->pitch_shift * (float)(M_LN2 / 12) / c->lf0_std;
+        const float *given = o->pitch_tok ? o->pitch_tok : pact[m->pitch.n - 1].y;
         for (int n = 0; n < N; n++)
-            p[n] = pact[m->pitch.n - 1].y[n] * range + shift;
+            p[n] = given[n] * range + shift;
         if (t2m_stack_forward(&m->pemb, P, p, N, eact, &ar, 0, NULL)) {
             rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
             goto done;

@@ -253,6 +253,9 @@ typedef struct {
     float pitch_shift;             /* with pitch: semitones added to the predicted pitch */
     float pitch_range;             /* with pitch: its excursions from the mean times this
                                     * (> 0; 1: as predicted) */
+    const float *pitch_tok;        /* NULL, or [N]: each token's pitch (normalized ln F0, as
+                                    * the predictor's) in place of the predictor's; shift and
+                                    * range apply to it the same way */
 } t2m_infer_opts;
 
 /* the shortest hold before a forced advance by the per-symbol holds, in frames; the

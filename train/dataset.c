@@ -1,5 +1,6 @@
 #include "train/dataset.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,4 +153,32 @@ void tts_dataset_track_f0(const tts_dataset *ds, float *f0, int nthreads)
     for (int t = 0; t < nthreads; t++)
         jobs[t] = (track_job){ds, f0, t, nthreads};
     tr_run(jobs, nthreads, sizeof *jobs, track_run);
+}
+
+float *tts_dataset_lf0(const tts_dataset *ds, int threads, float *mean, float *sd_out)
+{
+    size_t total = (size_t)ds->mel_off[ds->n];
+    float *lf0 = ds->pcm ? malloc(sizeof(float) * (total ? total : 1)) : NULL;
+    if (!lf0)
+        return NULL;
+    tts_dataset_track_f0(ds, lf0, threads);
+    double s = 0, ss = 0, n = 0;
+    for (int i = 0; i < ds->n; i++)
+        for (int f = ds->mel_off[i]; f < ds->mel_off[i + 1] && !ds->split[i]; f++)
+            if (lf0[f] > 0) {
+                double l = log(lf0[f]);
+                s += l;
+                ss += l * l;
+                n++;
+            }
+    if (n < 2) {
+        free(lf0);
+        return NULL;
+    }
+    double mu = s / n, sd = sqrt(fmax(ss / n - mu * mu, 1e-6));
+    for (size_t f = 0; f < total; f++)
+        lf0[f] = lf0[f] > 0 ? (float)((log(lf0[f]) - mu) / sd) : NAN;
+    *mean = (float)mu;
+    *sd_out = (float)sd;
+    return lf0;
 }

@@ -41,6 +41,11 @@ void tts_dataset_mel_norm(const tts_dataset *ds, int i, float *out);
  * must hold the audio (ds->pcm). */
 void tts_dataset_track_f0(const tts_dataset *ds, float *f0, int nthreads);
 
+/* The recordings' pitch: lf0[frame] = (ln F0 - mean) / sd over the whole cache (NaN where
+ * unvoiced), frame for frame as ds->mel; mean and sd of ln F0 over the training split's
+ * voiced frames into *mean, *sd. NULL when out of memory or the cache holds no audio. */
+float *tts_dataset_lf0(const tts_dataset *ds, int threads, float *mean, float *sd);
+
 static inline int tts_dataset_n_ids(const tts_dataset *ds, int i)
 {
     return ds->ids_off[i + 1] - ds->ids_off[i];

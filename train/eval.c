@@ -75,6 +75,10 @@
  *   --oracle-pitch       the tf_voc_oracle/ set
  *   --voc-float          the vocoder's gated layers in float (default: in 8-bit integers,
  *                        as the engine runs them: voc_use_int8)
+ *   --oracle-tokens      a voice with pitch speaks the validation takes free-running with
+ *                        each token's pitch read off the recording (its teacher-forced
+ *                        attention, as training reads it) in place of the predictor's: how
+ *                        much melody a perfect predictor would give
  *   --sharpen S          each band of the free-running frames x' = mean + S (x - mean)
  *                        over the utterance (a global-variance post-filter; 1: off)
  * and inference settings tried without exporting (default: the voice's own):
@@ -555,6 +559,7 @@ typedef struct {
     double pitch_range;   /* --pitch-range (0: the voice's own) */
     int voc_float;        /* --voc-float: the vocoder's products in float, not as the engine
                            * runs them (voc_use_int8) */
+    int oracle_tokens;    /* --oracle-tokens */
     int window_ahead;     /* --window-ahead (-1: the default) */
     double hold_scale;    /* --hold-scale (-1: the voice's own) */
 } eval_args;
@@ -564,7 +569,7 @@ static void eval_usage(void)
     fprintf(stderr, "usage: tts-train eval MODEL.ltm CACHE.ltd OUTDIR [SENTENCES.txt] "
                     "[--vocoder VOC.ltm]\n"
                     "    [--seeds K] [--voc-seed N] [--voc-envelope N] [--oracle-pitch] "
-                    "[--voc-float] [--sharpen-time A W]\n"
+                    "[--voc-float] [--oracle-tokens] [--sharpen-time A W]\n"
                     "    [--sharpen S] [--attn-sharpen A] [--pitch-range R] "
                     "[--window-ahead N] [--hold-scale F]\n");
 }
@@ -590,6 +595,7 @@ static int parse_eval(int argc, char **argv, eval_args *out)
         else if (OPT("--hold-scale")) a.hold_scale = atof(v);
         else if (!strcmp(s, "--oracle-pitch")) a.oracle_pitch = 1;
         else if (!strcmp(s, "--voc-float")) a.voc_float = 1;
+        else if (!strcmp(s, "--oracle-tokens")) a.oracle_tokens = 1;
         else if (!strcmp(s, "--sharpen-time") && i + 2 < argc) {
             a.sharpen_t = atof(argv[++i]);
             a.sharpen_w = atoi(argv[++i]);
@@ -649,6 +655,7 @@ typedef struct {
     tts_mf *vmf;
     seed_sets seeds;
     FILE *flog; /* OUTDIR/failures.txt: every attention failure, with its sentence */
+    float *lf0; /* --oracle-tokens: the recordings' ln F0, normalized as the voice's pitch */
     tts_err err;
 } eval_run;
 
@@ -744,6 +751,17 @@ static int eval_open(eval_run *e)
     e->voc.seed = e->a.voc_seed;
     if (e->a.vocoder && vocoder_open(e))
         return 1;
+    if (e->a.oracle_tokens) {
+        float mu, sd;
+        if (!e->m.pitch.n || !(e->lf0 = tts_dataset_lf0(&e->ds, 2, &mu, &sd))) {
+            fprintf(stderr, "tts-train eval: --oracle-tokens needs a voice with pitch and a "
+                            "cache with audio\n");
+            return 1;
+        }
+        size_t nf = (size_t)e->ds.mel_off[e->ds.n];
+        for (size_t f = 0; f < nf; f++) /* the cache's statistics -> the voice's */
+            e->lf0[f] = (e->lf0[f] * sd + mu - e->m.cfg.lf0_mean) / e->m.cfg.lf0_std;
+    }
     if (e->a.sharpen_t < 0)
         e->a.sharpen_t = 0;
     e->seeds = (seed_sets){.n = e->a.seeds, .voc_env = e->a.voc_env, .rate = e->rate,
@@ -754,6 +772,7 @@ static int eval_open(eval_run *e)
 
 static void eval_close(eval_run *e)
 {
+    free(e->lf0);
     if (e->has_voc) {
         free(e->voc.noise);
         free(e->voc.pcm);
@@ -866,6 +885,7 @@ typedef struct {
     float floor;          /* and the floor they were taken with */
     float *norm;          /* the recorded frames normalized [F, nm] */
     float *pred;          /* the teacher-forced frames, log-mel [F rounded up to r, nm] */
+    float *ptok;          /* --oracle-tokens: each token's recorded pitch [N] */
     synthesis y;          /* free-running from its phonemes */
     double m_gl;          /* MCD of val/ (free-running frames through Griffin-Lim) */
 } val_take;
@@ -890,6 +910,7 @@ static void take_free(val_take *t)
     free(t->ref);
     free(t->norm);
     free(t->pred);
+    free(t->ptok);
     synthesis_free(&t->y);
 }
 
@@ -905,7 +926,11 @@ static void teacher_forced(eval_run *e, val_take *t, eval_sums *s)
                          .pred = t->pred};
     t2m_loss L;
     uint64_t rng = 1;
+    if (e->lf0) /* the recording's pitch fed, and read off this pass's attention */
+        to.lf0 = e->lf0 + e->ds.mel_off[t->i];
     t2m_train_utterance(&e->m, t->ids, N, t->norm, F, &to, NULL, 1, &rng, &e->ar, &L, A);
+    if (e->lf0 && (t->ptok = malloc(sizeof(float) * (size_t)N)))
+        t2m_pitch_targets(A, S, N, r, to.lf0, F, t->ptok);
     for (size_t k = 0; k < (size_t)F * nm; k++) /* back to log-mel */
         t->pred[k] = t->pred[k] * e->ds.mel_std[k % nm] + e->ds.mel_mean[k % nm];
     s->tf_l1 += L.l1;
@@ -934,7 +959,9 @@ static void val_free_running(eval_run *e, val_take *t, eval_sums *s, thumbs *th)
 {
     int nm = e->nm, N = t->N;
     const frame_run *c = &t->y.c;
+    e->io.pitch_tok = t->ptok;
     free_running(e, t->ids, N, &t->y);
+    e->io.pitch_tok = NULL;
     mod_power(c->frames, c->n, nm, (double)e->rate / e->hop, s->mod_fr);
     if (c->n > 0) {
         float *cn = malloc(sizeof(float) * c->n * nm);

@@ -113,37 +113,6 @@ static double sum_term(const worker *wk, int nthreads, size_t off)
     return d;
 }
 
-/* The recordings' pitch for a model with pitch: lf0[frame] = (ln F0 - mean) / sd over the
- * cache (NaN where unvoiced), the mean and sd over the training split's voiced frames into
- * the model's configuration. NULL when out of memory or the cache holds no audio. */
-static float *pitch_targets(const tts_dataset *ds, t2m_config *cfg, int threads)
-{
-    size_t total = (size_t)ds->mel_off[ds->n];
-    float *lf0 = ds->pcm ? malloc(sizeof(float) * (total ? total : 1)) : NULL;
-    if (!lf0)
-        return NULL;
-    tts_dataset_track_f0(ds, lf0, threads);
-    double s = 0, ss = 0, n = 0;
-    for (int i = 0; i < ds->n; i++)
-        for (int f = ds->mel_off[i]; f < ds->mel_off[i + 1] && !ds->split[i]; f++)
-            if (lf0[f] > 0) {
-                double l = log(lf0[f]);
-                s += l;
-                ss += l * l;
-                n++;
-            }
-    if (n < 2) {
-        free(lf0);
-        return NULL;
-    }
-    double mu = s / n, sd = sqrt(fmax(ss / n - mu * mu, 1e-6));
-    for (size_t f = 0; f < total; f++)
-        lf0[f] = lf0[f] > 0 ? (float)((log(lf0[f]) - mu) / sd) : NAN;
-    cfg->lf0_mean = (float)mu;
-    cfg->lf0_std = (float)sd;
-    return lf0;
-}
-
 /* the critic of frames in a pass over items (run_items' crit; NULL: none) */
 typedef struct {
     disc_model *disc;
@@ -587,7 +556,7 @@ static int run_acoustic(acoustic_args a)
     float *lf0 = NULL;
     if (m.pitch.n) {
         double tp = now_s();
-        if (!(lf0 = pitch_targets(&ds, &m.cfg, a.threads))) {
+        if (!(lf0 = tts_dataset_lf0(&ds, a.threads, &m.cfg.lf0_mean, &m.cfg.lf0_std))) {
             fprintf(stderr, "tts-train acoustic: a model with pitch needs a cache with audio (and "
                             "memory for its F0)\n");
             return 1;
