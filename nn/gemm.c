@@ -153,12 +153,6 @@ size_t nn_qgemm8_packed_size(int K, int N)
     return (size_t)((K + 3) / 4) * 4 * N;
 }
 
-static long q8_code(float v)
-{
-    long c = lrintf(v);
-    return c > NN_Q8_MAX ? NN_Q8_MAX : c < -NN_Q8_MAX ? -NN_Q8_MAX : c;
-}
-
 void nn_qgemm8_pack(const float *W, int K, int N, int ldw, int8_t *Bp, float *sb, int32_t *bsum)
 {
     int K4 = (K + 3) / 4 * 4;
@@ -172,9 +166,9 @@ void nn_qgemm8_pack(const float *W, int K, int N, int ldw, int8_t *Bp, float *sb
         float inv = ok ? NN_Q8_MAX / m : 0;
         bsum[j] = 0;
         for (int k = 0; k < K4; k++) {
-            long v = ok && k < K ? q8_code(W[(size_t)k * ldw + j] * inv) : 0;
-            Bp[((size_t)(k / 4) * N + j) * 4 + (k & 3)] = (int8_t)v;
-            bsum[j] += (int32_t)v;
+            int8_t v = ok && k < K ? nn_q8_code(W[(size_t)k * ldw + j] * inv) : 0;
+            Bp[((size_t)(k / 4) * N + j) * 4 + (k & 3)] = v;
+            bsum[j] += v;
         }
     }
 }
@@ -288,11 +282,8 @@ void nn_qgemm8(int M, int N, int K, const int8_t *A, int lda, const float *sa, c
     }
 #endif
 #if defined(__x86_64__)
-    if (nn_simd_get() >= NN_SIMD_AVX2) {
-        if (nn_have_vnni())
-            nn_qgemm8_vnni(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
-        else
-            nn_qgemm8_avx2(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
+    if (nn_simd_get() >= NN_SIMD_AVX2) { /* the AVX2 version where the CPU lacks VNNI */
+        nn_qgemm8_vnni(M, N, K, A, lda, sa, Bp, sb, bsum, C, ldc);
         return;
     }
 #endif

@@ -2,6 +2,8 @@
 #ifndef TTS_NN_GEMM_IMPL_H
 #define TTS_NN_GEMM_IMPL_H
 
+#include <math.h>
+
 #include "nn/gemm.h"
 
 /* op(A), op(B) made plain row-major: transposed operands copied into *scratch (malloc'd;
@@ -25,7 +27,7 @@ void nn_gemm_drive(int ta, int tb, int M, int N, int K, float alpha, const float
                    nn_gemm_block_fn rows4, nn_gemm_block_fn rows1);
 
 /* GCC fuses a vector multiply and add written as intrinsics into one FMA unless told not
- * to; nn_qgemm16's versions must round the product and the sum each on its own */
+ * to; nn_qgemm8's versions must round the product and the sum each on its own */
 #if defined(__GNUC__) && !defined(__clang__)
 #define NN_NO_CONTRACT __attribute__((optimize("fp-contract=off")))
 #else
@@ -41,9 +43,16 @@ static inline int nn_q8_scale(float m, float *s)
     return ok;
 }
 
+/* the code of v (already divided by its scale): rounded to nearest, ties to even, within
+ * +-127 */
+static inline int8_t nn_q8_code(float v)
+{
+    v = nearbyintf(v);
+    return (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
+}
+
 /* nn_q8_rows' scalar steps, shared by its versions for their tails: the largest |r[k]| of
  * k in [k0, K) and m (INFINITY once a NaN is seen); the codes of r[k0 .. K) */
-#include <math.h>
 static inline float nn_q8_max_from(const float *r, int k0, int K, float m)
 {
     for (int k = k0; k < K; k++) {
@@ -54,10 +63,8 @@ static inline float nn_q8_max_from(const float *r, int k0, int K, float m)
 }
 static inline void nn_q8_codes_from(const float *r, int k0, int K, float inv, int8_t *o)
 {
-    for (int k = k0; k < K; k++) {
-        float v = nearbyintf(r[k] * inv); /* |r[k]| <= the row's largest: within +-127 */
-        o[k] = (int8_t)(v > NN_Q8_MAX ? NN_Q8_MAX : v < -NN_Q8_MAX ? -NN_Q8_MAX : v);
-    }
+    for (int k = k0; k < K; k++)
+        o[k] = nn_q8_code(r[k] * inv);
 }
 
 /* nn_qgemm8 through a version's blocks: rows [0, MR) of C by `width` columns from B's

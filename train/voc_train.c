@@ -33,10 +33,10 @@ static size_t pass_bytes(const voc_config *c, int nb, int backward, const voc_st
                T * (C + S + NL * (2 * C + C + (C + S) + C) + 3 * S + 2 * F);
     if (backward)
         n += T * (4 * S + 2 * C + (C + S) + C + 2 * C) + Tf * (L2C + 3 * Cc);
-    n += T * (C + 4); /* an inference model's integer products (voc_use_int8) */
     for (size_t l = 0; l < NL; l++) /* each layer's input has its reach of zeros before it */
         n += (size_t)(c->kernel - 1) * ((size_t)1 << (l % c->dil_cycle)) * C;
-    return n * elem + 64 * (8 * NL + 64);
+    /* an inference model's integer products (voc_use_int8) */
+    return n * elem + voc_int8_work_bytes(c, (int)T) + 64 * (8 * NL + 65);
 }
 
 static size_t loss_bytes(const voc_stft_loss *L, int n, size_t elem)

@@ -262,7 +262,7 @@ static int NN(net_forward)(const voc_model *m, const REAL *P, const REAL *mel, i
     }
     LAYER(conv1d_forward)(A->x[0], noise, P + m->in_w, P + m->in_b, T, F * c->src, C, 1, 1, 1);
     /* a model made for inference (voc_use_int8) runs its products as the stream does */
-    void *qw = m->q8 ? (void *)NN(take)(ar, (voc_int8_work_bytes(m, T) + sizeof(REAL) - 1) / sizeof(REAL)) : NULL;
+    void *qw = m->q8 ? (void *)NN(take)(ar, (voc_int8_work_bytes(c, T) + sizeof(REAL) - 1) / sizeof(REAL)) : NULL;
     if (m->q8 && !qw)
         return TTS_E_NOMEM;
     for (int l = 0; l < L; l++) {

@@ -9,9 +9,9 @@
 
 /* the products in 8-bit integers (voc_use_int8) */
 
-size_t voc_int8_work_bytes(const voc_model *m, int T)
+size_t voc_int8_work_bytes(const voc_config *c, int T)
 {
-    int C = m->cfg.res_ch;
+    int C = c->res_ch;
     return (((size_t)2 * T * C + 15) & ~(size_t)15) + (size_t)2 * T * sizeof(float);
 }
 

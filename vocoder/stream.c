@@ -111,7 +111,7 @@ int voc_stream_init(voc_stream *s, const voc_model *m, uint64_t seed, tts_err *e
             ok &= s->pitch_st[i].hist != NULL;
         }
     if (m->q8) {
-        s->qwork = aligned_alloc(64, (voc_int8_work_bytes(m, s->hs) + 63) & ~(size_t)63);
+        s->qwork = aligned_alloc(64, (voc_int8_work_bytes(c, s->hs) + 63) & ~(size_t)63);
         ok &= s->qwork != NULL;
     }
     size_t n = stream_carve(s, c, NULL);

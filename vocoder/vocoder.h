@@ -164,7 +164,7 @@ void voc_free(voc_model *m);
  * not a multiple of 4 stays in float. 0 or TTS_E_NOMEM. */
 int voc_use_int8(voc_model *m, tts_err *err);
 /* bytes of the scratch a layer over T steps needs for them (voc_layer_forward_f's qwork) */
-size_t voc_int8_work_bytes(const voc_model *m, int T);
+size_t voc_int8_work_bytes(const voc_config *c, int T);
 
 /* Receptive field of the gated stack in samples (1 + (K-1) sum dil) * fold; of the
  * conditioning in frames (1 + cond_layers (cond_kernel - 1) + 1 for the interpolation). */
@@ -187,7 +187,7 @@ void voc_pitch_decode(const float *out, int n, float *f0, float *voiced);
  *   out: h [T, 2C] the gate's activations [tanh(a) | sigmoid(b)], z [T, C] their product,
  *      o [T, C + S] the 1x1's outputs, xn [T, C] the next layer's input (may be the T rows
  *      of xh itself); skip [T, S] has o's skip part ADDED;
- *   qwork (_f only): with m->q8, voc_int8_work_bytes(m, T) bytes (4-byte aligned) for the
+ *   qwork (_f only): with m->q8, voc_int8_work_bytes(&m->cfg, T) bytes (4-byte aligned) for the
  *      products in integers; NULL: in float. */
 void voc_layer_forward_f(const voc_model *m, const float *P, int l, const float *xh, int nb,
                          const float *cond, int ldc, int la, float *h, float *z, float *o,
