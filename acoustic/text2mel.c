@@ -1,4 +1,5 @@
 #include "acoustic/text2mel.h"
+#include "acoustic/prosody.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -95,7 +96,8 @@ static void build(t2m_model *m)
      * PitchEmb: the pitch sequence into the attention's value space */
     if (c->pitch_ch > 0) {
         int pc = c->pitch_ch;
-        add_conv(&m->pitch, p, "pitch", 2 * d, pc, 3, 1, 0, T2M_ACT_RELU);
+        int pin = c->pitch_ctx ? c->embed_dim + T2M_PROSODY_FEATS : 2 * d;
+        add_conv(&m->pitch, p, "pitch", pin, pc, 3, 1, 0, T2M_ACT_RELU);
         add_conv(&m->pitch, p, "pitch", pc, pc, 3, 1, 0, T2M_ACT_RELU);
         add_conv(&m->pitch, p, "pitch", pc, 1, 1, 1, 0, T2M_ACT_NONE);
         add_conv(&m->pemb, p, "pemb", 1, d, 3, 1, 0, T2M_ACT_NONE);
@@ -132,7 +134,8 @@ int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err)
     if (cfg->n_symbols <= 0 || cfg->n_mels <= 0 || cfg->r <= 0 || cfg->d <= 0 ||
         cfg->text_ch <= 0 || cfg->embed_dim <= 0 || cfg->r > 16 || cfg->d > 4096 ||
         cfg->post_ch < 0 || cfg->post_ch > 4096 || !(cfg->attn_sharpen >= 0) ||
-        cfg->pitch_ch < 0 || cfg->pitch_ch > 4096 || !(cfg->pitch_range >= 0 && cfg->pitch_range <= 4) ||
+        cfg->pitch_ch < 0 || cfg->pitch_ch > 4096 ||
+        cfg->pitch_ctx < 0 || cfg->pitch_ctx > 1 || (cfg->pitch_ctx && !cfg->pitch_ch) || !(cfg->pitch_range >= 0 && cfg->pitch_range <= 4) ||
         (cfg->pitch_ch > 0 && !(cfg->lf0_std > 0 && cfg->lf0_std < 10 && fabsf(cfg->lf0_mean) < 20)) ||
         cfg->attn_sharpen > 100 ||
         cfg->text_ch > 4096 || cfg->embed_dim > 4096 || cfg->n_mels > 1024 ||
@@ -185,10 +188,43 @@ stats:
 void t2m_free(t2m_model *m)
 {
     nn_params_free(&m->p);
+    free(m->pclass);
+    m->pclass = NULL;
     free(m->hold);
     m->hold = NULL;
     free(m->gv);
     m->gv = NULL;
+}
+
+int t2m_set_prosody(t2m_model *m, const char *symbols, size_t len, tts_err *err)
+{
+    float *cls = malloc(sizeof(float) * (size_t)m->cfg.n_symbols);
+    if (!cls)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    if (t2m_prosody_classes(symbols, len, cls, m->cfg.n_symbols) < 0) {
+        free(cls);
+        return tts_seterr(err, TTS_E_INVALID, "acoustic model: the symbol table has more "
+                          "than the model's %d symbols", m->cfg.n_symbols);
+    }
+    free(m->pclass);
+    m->pclass = cls;
+    return TTS_OK;
+}
+
+const float *t2m_pitch_input(const t2m_model *m, const int *ids, int N, const float *E,
+                             const float *KV, t2m_arena *ar)
+{
+    if (!m->cfg.pitch_ctx)
+        return KV;
+    int ed = m->cfg.embed_dim, w = ed + T2M_PROSODY_FEATS;
+    float *X = t2m_arena_floats(ar, (size_t)N * w), *F = t2m_arena_floats(ar, (size_t)N * T2M_PROSODY_FEATS);
+    if (!X || !F || !m->pclass || t2m_prosody_feats(m->pclass, m->cfg.n_symbols, ids, N, F))
+        return NULL;
+    for (int n = 0; n < N; n++) {
+        memcpy(X + (size_t)n * w, E + (size_t)n * ed, sizeof(float) * ed);
+        memcpy(X + (size_t)n * w + ed, F + (size_t)n * T2M_PROSODY_FEATS, sizeof(float) * T2M_PROSODY_FEATS);
+    }
+    return X;
 }
 
 int t2m_set_gv(t2m_model *m, const float *mean, const float *gain, tts_err *err)
@@ -581,7 +617,8 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     int sa_ok = stack_state_init(&sa, &m->aenc) == 0;
     int so_ok = stack_state_init(&so, &m->adec) == 0;
     size_t need = sizeof(float) * ((size_t)N * (t2m_stack_floats_per_step(&m->text) + 4 * d +
-                                                c->embed_dim + t2m_stack_floats_per_step(&m->pitch) +
+                                                2 * c->embed_dim + T2M_PROSODY_FEATS * 2 +
+                                                t2m_stack_floats_per_step(&m->pitch) +
                                                 t2m_stack_floats_per_step(&m->pemb) + 2) +
                                    8 * (size_t)fr + 8 * d + 2 * N + 1024);
     if (!sa_ok || !so_ok || t2m_arena_reserve(&ar, need)) {
@@ -602,7 +639,8 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     if (m->pitch.n) {
         layer_act pact[T2M_MAX_LAYERS], eact[1];
         float *p = t2m_arena_floats(&ar, (size_t)N), *ve = t2m_arena_floats(&ar, (size_t)N * d);
-        if (!p || !ve || t2m_stack_forward(&m->pitch, P, KV, N, pact, &ar, 0, NULL)) {
+        const float *pin = t2m_pitch_input(m, ids, N, E, KV, &ar);
+        if (!p || !ve || !pin || t2m_stack_forward(&m->pitch, P, pin, N, pact, &ar, 0, NULL)) {
             rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
             goto done;
         }

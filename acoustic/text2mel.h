@@ -55,6 +55,10 @@ typedef struct {
                          * each step; sharper, each step speaks its own. Set at export for
                          * a voice trained without it, or trained with it (--attn-sharpen) */
     int pitch_ch;       /* channels of the pitch predictor; 0: no pitch conditioning */
+    int pitch_ctx;      /* what the pitch predictor reads: 0, the text encoder's output
+                         * [K | V]; 1, each token's phoneme embedding and its prosodic
+                         * context (acoustic/prosody.h), which needs the model's symbol
+                         * classes (t2m_set_prosody) */
     float lf0_mean, lf0_std; /* the corpus's ln F0 statistics (voiced frames): pitch values
                               * are (ln F0 - lf0_mean) / lf0_std */
     float pitch_range;  /* the predicted pitch's excursions times this by default (> 0; 0 in
@@ -95,6 +99,8 @@ typedef struct {
                                 * forced attention's holds; 0 where too rare to tell), for the
                                 * forced advance at inference. Not a parameter: measured
                                 * after training (tts-train export --holds) */
+    float *pclass;             /* with pitch_ctx 1: [n_symbols] (owned), each symbol's class
+                                * for the prosodic context (T2M_PC_*; t2m_set_prosody) */
     float *gv;                 /* NULL, or the voice's spectral post-filter (t2m_set_gv; owned):
                                 * [T2M_GV_DIM] mean cepstrum, [T2M_GV_DIM] gains, then the
                                 * cosine basis [T2M_GV_DIM, n_mels] */
@@ -117,6 +123,11 @@ int t2m_set_gv(t2m_model *m, const float *mean, const float *gain, tts_err *err)
 /* The post-filter on one de-normalized log-mel frame [n_mels], in place (nothing when
  * m->gv is NULL). t2m_synthesize applies it to every frame it hands on. */
 void t2m_gv_apply(const t2m_model *m, float *frame);
+
+/* Sets the symbol classes that a model with pitch_ctx 1 reads its prosodic context with,
+ * from its symbol table serialized as names separated by '\n' (tts_symtab_serialize).
+ * 0, or TTS_E_INVALID (more symbols than the model's) / TTS_E_NOMEM. */
+int t2m_set_prosody(t2m_model *m, const char *symbols, size_t len, tts_err *err);
 
 /* Registers every tensor (names, shapes, offsets) without allocating anything. */
 int t2m_layout(t2m_model *m, const t2m_config *cfg, tts_err *err);
@@ -197,6 +208,17 @@ typedef struct {
 /* The predictor's pitch of each token, out[N] (a model with pitch; ar: scratch, reset).
  * 0 or TTS_E_NOMEM / TTS_E_INVALID. */
 int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m_arena *ar);
+
+/* The pitch predictor's input for ids[N] into X [N, m->pitch.l[0].cin] (a model with
+ * pitch; no dropout; ar: scratch, reset). 0 or TTS_E_NOMEM / TTS_E_INVALID. */
+int t2m_pitch_inputs(const t2m_model *m, const int *ids, int N, float *X, t2m_arena *ar);
+
+/* The pitch predictor alone on its input X [N, cin] (t2m_pitch_inputs) against
+ * target [N]: *loss = the mean squared error over the tokens; with grads != NULL (training,
+ * dropout p_drop on its convs' inputs) d(loss)/d(the predictor's weights) ADDED into grads;
+ * out (optional) [N] receives the prediction. ar: scratch, reset. 0 or an error code. */
+int t2m_pitch_fit(const t2m_model *m, float *grads, const float *X, int N, const float *target,
+                  float p_drop, uint64_t *rng, t2m_arena *ar, float *out, double *loss);
 
 /* Each token's pitch from frames: out[n] = sum_s A[s,n] sum_{voiced f of step s} lf0[f] /
  * sum_s A[s,n] (voiced frames of step s), over the S steps of r frames (frame f = s r + j,

@@ -28,4 +28,10 @@ size_t t2m_stack_floats_per_step(const t2m_stack *s);
 int t2m_stack_forward(const t2m_stack *s, const float *P, const float *x, int T,
                       layer_act *act, t2m_arena *ar, float p_drop, uint64_t *rng);
 
+/* The pitch predictor's input for ids[N]: KV [N, 2d] itself (pitch_ctx 0), or [N,
+ * embed_dim + T2M_PROSODY_FEATS] from the arena: each token's embedding (E [N, embed_dim])
+ * and its prosodic context. NULL: out of memory (or a pitch_ctx model without classes). */
+const float *t2m_pitch_input(const t2m_model *m, const int *ids, int N, const float *E,
+                             const float *KV, t2m_arena *ar);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acoustic/prosody.h"
 #include "acoustic/text2mel_impl.h"
 
 /* dy[T, cout of the last layer] in; dx (accumulated, may be NULL) out. */
@@ -93,18 +94,72 @@ int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m
     const t2m_config *c = &m->cfg;
     if (!m->pitch.n || N <= 0)
         return TTS_E_INVALID;
-    if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (c->embed_dim + t2m_stack_floats_per_step(&m->text) +
-                                                       t2m_stack_floats_per_step(&m->pitch) + 16)))
+    if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (2 * c->embed_dim + t2m_stack_floats_per_step(&m->text) +
+                                                       t2m_stack_floats_per_step(&m->pitch) +
+                                                       2 * T2M_PROSODY_FEATS + 16)))
         return TTS_E_NOMEM;
     float *E = t2m_arena_floats(ar, (size_t)N * c->embed_dim);
     layer_act tact[T2M_MAX_LAYERS], pact[T2M_MAX_LAYERS];
+    const float *X;
     if (!E)
         return TTS_E_NOMEM;
     embedding_forward_f(E, ids, m->p.params + m->embed, N, c->embed_dim);
     if (t2m_stack_forward(&m->text, m->p.params, E, N, tact, ar, 0, NULL) ||
-        t2m_stack_forward(&m->pitch, m->p.params, tact[m->text.n - 1].y, N, pact, ar, 0, NULL))
+        !(X = t2m_pitch_input(m, ids, N, E, tact[m->text.n - 1].y, ar)) ||
+        t2m_stack_forward(&m->pitch, m->p.params, X, N, pact, ar, 0, NULL))
         return TTS_E_NOMEM;
     memcpy(out, pact[m->pitch.n - 1].y, sizeof(float) * N);
+    return TTS_OK;
+}
+
+int t2m_pitch_inputs(const t2m_model *m, const int *ids, int N, float *X, t2m_arena *ar)
+{
+    const t2m_config *c = &m->cfg;
+    if (N <= 0 || !m->pitch.n)
+        return TTS_E_INVALID;
+    if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (2 * c->embed_dim + t2m_stack_floats_per_step(&m->text) +
+                                                       2 * T2M_PROSODY_FEATS + 16)))
+        return TTS_E_NOMEM;
+    float *E = t2m_arena_floats(ar, (size_t)N * c->embed_dim);
+    layer_act tact[T2M_MAX_LAYERS];
+    const float *in;
+    if (!E)
+        return TTS_E_NOMEM;
+    embedding_forward_f(E, ids, m->p.params + m->embed, N, c->embed_dim);
+    if (t2m_stack_forward(&m->text, m->p.params, E, N, tact, ar, 0, NULL) ||
+        !(in = t2m_pitch_input(m, ids, N, E, tact[m->text.n - 1].y, ar)))
+        return TTS_E_NOMEM;
+    memcpy(X, in, sizeof(float) * (size_t)N * m->pitch.l[0].cin);
+    return TTS_OK;
+}
+
+int t2m_pitch_fit(const t2m_model *m, float *grads, const float *X, int N, const float *target,
+                  float p_drop, uint64_t *rng, t2m_arena *ar, float *out, double *loss)
+{
+    if (!m->pitch.n || N <= 0)
+        return TTS_E_INVALID;
+    if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (2 * t2m_stack_floats_per_step(&m->pitch) + 16) + 4096))
+        return TTS_E_NOMEM;
+    layer_act pact[T2M_MAX_LAYERS];
+    if (t2m_stack_forward(&m->pitch, m->p.params, X, N, pact, ar, grads ? p_drop : 0, rng))
+        return TTS_E_NOMEM;
+    const float *ph = pact[m->pitch.n - 1].y;
+    float *dy = grads ? t2m_arena_floats(ar, (size_t)N) : NULL;
+    if (grads && !dy)
+        return TTS_E_NOMEM;
+    double l = 0;
+    for (int n = 0; n < N; n++) {
+        double e = (double)ph[n] - target[n];
+        l += e * e / N;
+        if (dy)
+            dy[n] = (float)(2 * e / N);
+        if (out)
+            out[n] = ph[n];
+    }
+    *loss = l;
+    if (grads && stack_backward(&m->pitch, m->p.params, grads, X, N, pact, dy, NULL, ar,
+                                grads ? p_drop : 0))
+        return TTS_E_NOMEM;
     return TTS_OK;
 }
 
@@ -225,7 +280,8 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     if (N <= 0 || F <= 0)
         return TTS_E_INVALID;
 
-    size_t need = sizeof(float) * ((size_t)N * (t2m_stack_floats_per_step(&m->text) + 6 * d + c->embed_dim * 2) +
+    size_t need = sizeof(float) * ((size_t)N * (t2m_stack_floats_per_step(&m->text) + 6 * d + c->embed_dim * 4 +
+                                                4 * T2M_PROSODY_FEATS) +
                                    (size_t)S * (t2m_stack_floats_per_step(&m->aenc) +
                                                 t2m_stack_floats_per_step(&m->adec) + 6 * fr + 18 * d) +
                                    (size_t)S * N * 4 +
@@ -270,9 +326,10 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     layer_act pact_p[T2M_MAX_LAYERS];
     pitch_feed pfeed = {0}, *pf = NULL;
     float ppd = o->pitch_dropout > 0 && pd > 0 ? o->pitch_dropout : pd; /* the predictor's */
-    const float *phat = NULL;
+    const float *phat = NULL, *pin = NULL;
     if (m->pitch.n) {
-        if (t2m_stack_forward(&m->pitch, P, KV, N, pact_p, ar, ppd, rng))
+        if (!(pin = t2m_pitch_input(m, ids, N, E, KV, ar)) ||
+            t2m_stack_forward(&m->pitch, P, pin, N, pact_p, ar, ppd, rng))
             return TTS_E_NOMEM;
         phat = pact_p[m->pitch.n - 1].y;
         pfeed.tok = o->pitch_tok;
@@ -439,8 +496,18 @@ int t2m_train_utterance(const t2m_model *m, const int *ids, int N, const float *
     if (pf) { /* the embedding of the pitch fed; the predictor's loss into the encoder */
         if (stack_backward(&m->pemb, P, grads, pf->p, N, pf->act, dV, NULL, ar, 0))
             return TTS_E_NOMEM;
-        if (dphat && stack_backward(&m->pitch, P, grads, KV, N, pact_p, dphat, dKV, ar, ppd))
+        if (dphat && !c->pitch_ctx &&
+            stack_backward(&m->pitch, P, grads, pin, N, pact_p, dphat, dKV, ar, ppd))
             return TTS_E_NOMEM;
+        if (dphat && c->pitch_ctx) { /* into the embedding: the first columns of its input */
+            int w = m->pitch.l[0].cin;
+            float *dX = t2m_arena_zeros(ar, (size_t)N * w);
+            if (!dX || stack_backward(&m->pitch, P, grads, pin, N, pact_p, dphat, dX, ar, ppd))
+                return TTS_E_NOMEM;
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < c->embed_dim; j++)
+                    dE[(size_t)n * c->embed_dim + j] += dX[(size_t)n * w + j];
+        }
     }
     if (stack_backward(&m->text, P, grads, E, N, tact, dKV, dE, ar, pd))
         return TTS_E_NOMEM;

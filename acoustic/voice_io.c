@@ -1,4 +1,5 @@
 #include "acoustic/voice_io.h"
+#include "acoustic/prosody.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,8 @@ static void config_to_mf(tts_mf_writer *w, const t2m_config *c)
         tts_mf_set_f64(w, "acoustic.lf0_std", c->lf0_std);
         if (c->pitch_range > 0 && c->pitch_range != 1)
             tts_mf_set_f64(w, "acoustic.pitch_range", c->pitch_range);
+        if (c->pitch_ctx)
+            tts_mf_set_i64(w, "acoustic.pitch_ctx", c->pitch_ctx);
     }
 }
 
@@ -86,6 +89,10 @@ static void extras_to_mf(tts_mf_writer *w, const t2m_model *m)
     if (m->gv) {
         int64_t shape[2] = {2, T2M_GV_DIM};
         tts_mf_add_tensor(w, T2M_GV_TENSOR, TTS_MF_F32, 2, shape, m->gv);
+    }
+    if (m->pclass) { /* the writer references its data: kept as floats in the model */
+        int64_t n = m->cfg.n_symbols;
+        tts_mf_add_tensor(w, T2M_PCLASS_TENSOR, TTS_MF_F32, 1, &n, m->pclass);
     }
 }
 
@@ -125,6 +132,30 @@ static int holds_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
     if (!m->hold)
         return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
     memcpy(m->hold, h, sizeof(float) * (size_t)n);
+    return TTS_OK;
+}
+
+/* the prosody classes, which a model with pitch_ctx must have: one class per symbol */
+static int pclass_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
+{
+    if (!m->cfg.pitch_ctx)
+        return TTS_OK;
+    int64_t n = m->cfg.n_symbols;
+    const float *h;
+    if (!tts_mf_find(mf, T2M_PCLASS_TENSOR))
+        return tts_seterr(err, TTS_E_FORMAT, "model file: acoustic.pitch_ctx is set but %s is "
+                          "missing", T2M_PCLASS_TENSOR);
+    int rc = tts_mf_get_f32(mf, T2M_PCLASS_TENSOR, 1, &n, &h, err);
+    if (rc)
+        return rc;
+    for (int64_t i = 0; i < n; i++)
+        if (!(h[i] >= 0 && h[i] < T2M_PC_COUNT && h[i] == (float)(int)h[i]))
+            return tts_seterr(err, TTS_E_FORMAT, "model file: %s[%lld] = %g is not a symbol class",
+                              T2M_PCLASS_TENSOR, (long long)i, (double)h[i]);
+    m->pclass = malloc(sizeof(float) * (size_t)n);
+    if (!m->pclass)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    memcpy(m->pclass, h, sizeof(float) * (size_t)n);
     return TTS_OK;
 }
 
@@ -195,6 +226,7 @@ static int load(t2m_model *m, const tts_mf *mf, int mode, nn_adam *adam, tts_err
         (rc = get_int(mf, "acoustic.post_ch", 1, 4096, &c.post_ch, err)))
         return rc;
     c.pitch_ch = 0; /* voices from before the pitch predictor have none */
+    c.pitch_ctx = 0;
     c.pitch_range = 1;
     c.lf0_mean = 0;
     c.lf0_std = 1;
@@ -209,6 +241,9 @@ static int load(t2m_model *m, const tts_mf *mf, int mode, nn_adam *adam, tts_err
                               "are not a log pitch's statistics", mu, sd);
         c.lf0_mean = (float)mu;
         c.lf0_std = (float)sd;
+        if (tts_mf_has(mf, "acoustic.pitch_ctx") &&
+            (rc = get_int(mf, "acoustic.pitch_ctx", 0, 1, &c.pitch_ctx, err)))
+            return rc;
         if (tts_mf_has(mf, "acoustic.pitch_range")) {
             double pr;
             if ((rc = tts_mf_get_f64(mf, "acoustic.pitch_range", &pr, err)))
@@ -239,7 +274,8 @@ static int load(t2m_model *m, const tts_mf *mf, int mode, nn_adam *adam, tts_err
     }
     if ((rc = nn_params_from_mf_except(&m->p, mf, skip, err)) ||
         (for_training && (rc = nn_adam_from_mf(&m->p, adam, mf, err))) ||
-        (rc = holds_from_mf(m, mf, err)) || (rc = gv_from_mf(m, mf, err))) {
+        (rc = holds_from_mf(m, mf, err)) || (rc = gv_from_mf(m, mf, err)) ||
+        (rc = pclass_from_mf(m, mf, err))) {
         t2m_free(m);
         return rc;
     }

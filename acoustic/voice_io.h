@@ -21,6 +21,7 @@
 
 #define T2M_HOLD_TENSOR "acoustic.hold"
 #define T2M_GV_TENSOR "acoustic.gv"
+#define T2M_PCLASS_TENSOR "acoustic.prosody_class"
 
 void tts_audio_cfg_to_mf(tts_mf_writer *w, const tts_audio_cfg *a);
 int tts_audio_cfg_from_mf(const tts_mf *mf, tts_audio_cfg *a, tts_err *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acoustic/prosody.h"
 #include "acoustic/text2mel.h"
 #include "acoustic/voice_io.h"
 #include "nn/half.h"
@@ -16,6 +17,9 @@
 
 /* a toy corpus: token k lasts 2 + k%3 frames and has a fixed spectral pattern */
 #define NSYM 12
+/* a symbol table of NSYM for the prosodic context: pad, BOS, EOS, word boundary, then
+ * sounds, marks and pauses (ids 3 .. NSYM-1 are drawn by make_utt) */
+static const char TINY_SYMBOLS[] = "_\n^\n$\n \na\n\xCB\x88\nt\n,\n.\nn\ni\n?";
 #define NM 8
 static int make_utt(uint64_t *rng, int *ids, float *mel, int *F)
 {
@@ -87,7 +91,8 @@ static int extra_loss(void *ctx, float *dy, const float *y, const float *Y, int 
 }
 
 /* delta_w > 0: with the frame-to-frame changes' L1 on the output (an L1, so kinks);
- * pitch: a model with pitch, fed a fixed pitch per token, its predictor learning it;
+ * pitch: a model with pitch, fed a fixed pitch per token, its predictor learning it (2: the
+ * predictor reading the phoneme embedding and the prosodic context);
  * extra: with a caller's frame loss (extra_loss) */
 static void test_gradient(float delta_w, float var_w, int pitch, int extra)
 {
@@ -98,9 +103,12 @@ static void test_gradient(float delta_w, float var_w, int pitch, int extra)
         c.pitch_ch = 6;
         c.lf0_mean = 5.3f;
         c.lf0_std = 0.2f;
+        c.pitch_ctx = pitch == 2;
     }
     tts_err e;
     CHECK(t2m_init(&m, &c, 1, 7, &e) == 0, "init");
+    if (pitch == 2)
+        CHECK(t2m_set_prosody(&m, TINY_SYMBOLS, strlen(TINY_SYMBOLS), &e) == 0, "prosody: %s", e.msg);
     uint64_t rng = 3;
     /* biases start at exactly 0, which puts ReLUs fed by the all-zero first decoder input
      * exactly on their kink; move them off it so one-sided kinks do not fool the check */
@@ -191,7 +199,8 @@ static void test_gradient(float delta_w, float var_w, int pitch, int extra)
     }
     printf("end-to-end gradient%s: %d checked, %d off by > 5%% (worst %.3g)\n",
            delta_w > 0 ? " with the delta term" : var_w > 0 ? " with the variation term" :
-           pitch ? " with pitch" : extra ? " with a caller's frame loss" : "",
+           pitch == 2 ? " with pitch from the prosodic context" : pitch ? " with pitch" :
+           extra ? " with a caller's frame loss" : "",
            checked, bad, worst);
     /* L1 kinks make a few float differences unreliable; most must agree */
     CHECK(bad <= 2, "too many gradient mismatches: %d of %d", bad, checked);
@@ -927,6 +936,134 @@ static void test_sharpen_equivalence(void)
     t2m_free(&b);
 }
 
+/* the symbol classes and the prosodic context of one sentence of two phrases, a question:
+ * "ˈdatə, sɪ ˈtanl̩?" */
+static void test_prosody(void)
+{
+    static const char syms[] = "_\n^\n$\n \n,\n.\n?\n!\n;\n\xCB\x88\n\xCB\x8C\n\xCB\x90\n"
+                               "\xCC\xA9\na\n\xC9\x99\n\xC9\xAA\nt\nd\nn\ns\nl";
+    float cls[24];
+    CHECK(t2m_prosody_classes(syms, strlen(syms), cls, 24) == 21, "21 symbols");
+    CHECK(t2m_prosody_classes(syms, strlen(syms), cls, 20) == -1, "more symbols than room");
+    t2m_prosody_classes(syms, strlen(syms), cls, 24);
+    CHECK(cls[1] == T2M_PC_EDGE && cls[3] == T2M_PC_SPACE && cls[4] == T2M_PC_COMMA &&
+              cls[6] == T2M_PC_QUESTION && cls[8] == T2M_PC_CLAUSE && cls[9] == T2M_PC_STRESS1 &&
+              cls[10] == T2M_PC_STRESS2 && cls[11] == T2M_PC_PHONE && cls[12] == T2M_PC_SYLLABIC &&
+              cls[13] == T2M_PC_VOWEL && cls[16] == T2M_PC_UNVOICED && cls[17] == T2M_PC_VOICED &&
+              cls[21] == T2M_PC_PHONE,
+          "symbol classes");
+    /*                0  1  2   3   4   5   6  7   8   9 10  11  12  13  14  15 16 17 */
+    const int ids[] = {1, 9, 17, 13, 16, 14, 4, 19, 15, 3, 9, 16, 13, 18, 20, 12, 6, 2};
+    enum { N = sizeof ids / sizeof *ids, W = T2M_PROSODY_FEATS };
+    float F[N * W];
+    CHECK(t2m_prosody_feats(cls, 21, ids, N, F) == 0, "features");
+#define FE(n, k) F[(n) * W + (k)]
+    const float e1 = expf(-1.0f), eh = expf(-0.5f);
+    int ok = 1;
+    for (int n = 0; n < N; n++)
+        ok &= FE(n, 6) == 1 && FE(n, 7) == 0 && fabsf(FE(n, 0) - (float)n / (N - 1)) < 1e-6f;
+    CHECK(ok, "every token: a question, its position");
+    /* words: ˈdatə (1-5) | sɪ (7-8) ˈtanl̩ (10-15); phrases: the first ends at the comma */
+    CHECK(FE(2, 8) == 1 && FE(7, 8) == 0 && FE(12, 8) == 0, "the comma's phrase continues");
+    CHECK(FE(2, 5) == 0 && FE(8, 5) == 1 && FE(12, 5) == 1, "the sentence's last phrase");
+    CHECK(FE(2, 3) == 1 && fabsf(FE(8, 3) - e1) < 1e-6f && FE(12, 3) == 1, "the phrase's last word");
+    CHECK(FE(2, 1) == 0 && FE(8, 1) == 0.5f && FE(12, 1) == 1, "the word's place in the sentence");
+    CHECK(FE(2, 13) == 1 && fabsf(FE(8, 13) - e1) < 1e-6f, "the first phrase");
+    CHECK(FE(2, 9) == 1 && FE(8, 9) == 0 && FE(12, 9) == 1, "stressed words");
+    CHECK(FE(2, 10) == 1 && FE(8, 10) == 0 && FE(12, 10) == 1, "each phrase's last accent");
+    /* syllables: da | tə, sɪ, ta | nl̩ (the syllabic l a nucleus; the n its onset) */
+    CHECK(FE(1, 16) == 1 && FE(2, 16) == 1 && FE(4, 16) == 0 && FE(11, 16) == 1 && FE(13, 16) == 0,
+          "syllable stress");
+    CHECK(FE(3, 14) == 1 && FE(5, 14) == 1 && FE(14, 14) == 1 && FE(13, 14) == 0 && FE(2, 14) == 0,
+          "nuclei");
+    CHECK(FE(4, 15) == 1 && FE(7, 15) == 1 && FE(11, 15) == 1 && FE(2, 15) == 0, "unvoiced");
+    CHECK(FE(4, 17) == 1 && fabsf(FE(2, 17) - e1) < 1e-6f && FE(2, 18) == 1, "a syllable's place in its word");
+    CHECK(FE(11, 21) == 1 && FE(13, 21) == 0 && FE(8, 21) == 0 && FE(2, 21) == 1, "the nuclear syllable");
+    CHECK(fabsf(FE(13, 22) - eh) < 1e-6f && FE(8, 22) == 0 && fabsf(FE(8, 23) - eh) < 1e-6f &&
+              FE(13, 23) == 0,
+          "syllables since and until an accent");
+    /* outside words: the token before's context, no sound; BOS the first word's */
+    CHECK(FE(6, 8) == 1 && FE(6, 14) == 0 && FE(6, 16) == FE(5, 16) && FE(0, 9) == 1 &&
+              FE(0, 14) == 0 && FE(17, 12) == FE(15, 12),
+          "tokens outside words");
+#undef FE
+    /* no words at all, or ids outside the table: defined, finite */
+    const int none[] = {1, 4, 3, 2}, odd[] = {1, 400, -3, 13, 2};
+    float G[5 * W];
+    CHECK(t2m_prosody_feats(cls, 21, none, 4, G) == 0 && G[3 * W] == 1, "no words");
+    CHECK(t2m_prosody_feats(cls, 21, odd, 5, G) == 0, "ids outside the table");
+    for (int k = 0; k < 5 * W; k++)
+        ok &= isfinite(G[k]);
+    CHECK(ok, "finite features");
+}
+
+/* a voice whose predictor reads the prosodic context keeps its symbol classes in the file;
+ * without them, or with a class out of range, loading it is a format error; it predicts
+ * the same pitch after the round trip, and speaks */
+static void test_prosody_file(void)
+{
+    t2m_model m, m2;
+    t2m_config c = tiny_cfg();
+    c.pitch_ch = 4;
+    c.lf0_mean = 5.1f;
+    c.lf0_std = 0.19f;
+    c.pitch_ctx = 1;
+    tts_err e;
+    CHECK(t2m_init(&m, &c, 0, 6, &e) == 0, "init");
+    CHECK(t2m_set_prosody(&m, "a\nb", 3, &e) == 0 && m.pclass[5] == T2M_PC_PHONE, "a short table");
+    char longer[64];
+    snprintf(longer, sizeof longer, "%s\nx", TINY_SYMBOLS);
+    CHECK(t2m_set_prosody(&m, longer, strlen(longer), &e) == TTS_E_INVALID,
+          "a table longer than the model's is refused");
+    CHECK(t2m_set_prosody(&m, TINY_SYMBOLS, strlen(TINY_SYMBOLS), &e) == 0, "prosody: %s", e.msg);
+    char dir[] = "/tmp/tts_acoustic_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(path, sizeof path, "%s/p.ltm", dir);
+    tts_mf *mf;
+    save_and_load(&m, SAVE_F32, path, &mf, &m2);
+    CHECK(m2.cfg.pitch_ctx == 1 && m2.pclass && !memcmp(m2.pclass, m.pclass, sizeof(float) * NSYM),
+          "the prosody classes in the file");
+    const int ids[] = {1, 9, 4, 5, 3, 11, 4, 10, 7, 2};
+    float pa[10], pb[10];
+    t2m_arena ar = {0};
+    CHECK(m2.pclass && t2m_predict_pitch(&m, ids, 10, pa, &ar) == 0 &&
+              t2m_predict_pitch(&m2, ids, 10, pb, &ar) == 0 && !memcmp(pa, pb, sizeof pa),
+          "the same pitch after the round trip");
+    t2m_infer_opts o = t2m_infer_opts_default(&m2);
+    o.max_steps = 20;
+    int stop = -1;
+    CHECK(m2.pclass && t2m_synthesize(&m2, ids, 10, &o, NULL, NULL, NULL, &stop, &e) > 0,
+          "speaks: %s", e.msg);
+    t2m_arena_free(&ar);
+    if (m2.pclass)
+        t2m_free(&m2);
+    tts_mf_close(mf);
+    size_t n = 0;
+    unsigned char *b = slurp(path, &n), *at = b ? memmem(b, n, m.pclass, sizeof(float) * NSYM) : NULL;
+    CHECK(at != NULL, "the classes in the file");
+    if (at) {
+        float bad[3] = {99.0f, -1.0f, 1.5f};
+        for (int j = 0; j < 3; j++) {
+            memcpy(at + 5 * sizeof(float), &bad[j], sizeof(float));
+            expect_refused(b, n, T2M_PCLASS_TENSOR, "a class out of range");
+        }
+    }
+    free(b);
+    free(m.pclass); /* written without them: refused */
+    m.pclass = NULL;
+    tts_mf_writer *w = tts_mf_writer_new();
+    t2m_to_mf(w, &m, NULL);
+    CHECK(tts_mf_write(w, path, &e) == 0, "write: %s", e.msg);
+    tts_mf_writer_free(w);
+    b = slurp(path, &n);
+    if (b)
+        expect_refused(b, n, T2M_PCLASS_TENSOR, "no classes");
+    free(b);
+    t2m_free(&m);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* the pitch per token, read off an attention: weighted means of the voiced frames */
 static void test_pitch_targets(void)
 {
@@ -1006,6 +1143,9 @@ int main(void)
     test_gradient(0.5f, 0, 0, 0);
     test_gradient(0, 0.5f, 0, 0);
     test_gradient(0, 0, 1, 0);
+    test_gradient(0, 0, 2, 0);
+    test_prosody();
+    test_prosody_file();
     test_gradient(0, 0, 0, 1);
     test_pitch_targets();
     test_pitch_inference();

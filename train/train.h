@@ -11,5 +11,6 @@ int train_plot_main(int argc, char **argv);
 int train_export_main(int argc, char **argv);
 int train_vocoder_main(int argc, char **argv);
 int train_tfmels_main(int argc, char **argv);
+int train_pitch_main(int argc, char **argv);
 
 #endif

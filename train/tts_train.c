@@ -52,6 +52,9 @@ static void usage(FILE *f)
             "      (adversarial training with critics; RUN/disc.ltm)\n"
             "      --fold F --res-ch C --skip-ch C --layers N --dil-cycle N --cond-ch C\n"
             "      --lookahead F (a new model's shape) --ckpt-every N --val-every N\n"
+            "  pitch CKPT.ltm CACHE.ltd OUT.ltm  the pitch predictor fitted alone, the rest of the\n"
+            "      voice fixed --ctx (reading the phonemes and their prosodic context) --epochs N\n"
+            "      --dropout P --pitch-ch C --reinit --absolute (targets not about each take's mean)\n"
             "  tfmels MODEL.ltm OUT.ltd TF.ltm the acoustic model's teacher-forced mels of every\n"
             "                                 utterance (for fine-tuning the vocoder)\n"
             "  export IN.ltm OUT.ltm          checkpoint -> shipped voice (half floats)\n"
@@ -91,6 +94,8 @@ int main(int argc, char **argv)
         return train_vocoder_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "tfmels"))
         return train_tfmels_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "pitch"))
+        return train_pitch_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "export"))
         return train_export_main(argc - 2, argv + 2);
     if (!strcmp(argv[1], "eval"))
