@@ -90,7 +90,7 @@ typedef struct {
 } phrase_t;
 
 typedef struct {
-    int p0, np, end;
+    int p0, np; /* its phrases */
 } sentence_t;
 
 typedef struct {
@@ -134,8 +134,7 @@ int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float 
             pw0 = nw;
         }
         if (c != T2M_PC_COMMA && c != T2M_PC_CLAUSE && np > sp0) {
-            s[ns++] = (sentence_t){.p0 = sp0, .np = np - sp0,
-                                   .end = c == T2M_PC_EDGE ? T2M_PC_PERIOD : c};
+            s[ns++] = (sentence_t){.p0 = sp0, .np = np - sp0};
             sp0 = np;
         }
     }
@@ -201,22 +200,20 @@ int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float 
             f[3] = expf(-(float)left);
             f[4] = expf(-(float)ip);
             f[5] = w[k].phrase == se->p0 + se->np - 1;
-            f[6] = se->end == T2M_PC_QUESTION;
-            f[7] = se->end == T2M_PC_EXCLAIM;
-            f[8] = ph->end == T2M_PC_COMMA || ph->end == T2M_PC_CLAUSE;
-            f[9] = (float)w[k].stressed;
-            f[10] = w[k].stressed ? expf(-(float)stressed_after) : 0.0f;
-            f[11] = w[k].stressed && stressed_before == 0;
-            f[12] = logf(1.0f + (float)ph->nw) / 3.0f;
-            f[13] = expf(-(float)(w[k].phrase - se->p0));
-            f[14] = c == T2M_PC_VOWEL || (n + 1 < N && tc[n + 1] == T2M_PC_SYLLABIC);
-            f[15] = c == T2M_PC_UNVOICED;
-            f[16] = y[sy].stress;
-            f[17] = expf(-(float)(w[k].s0 + w[k].ns - 1 - sy));
-            f[18] = expf(-(float)(sy - w[k].s0));
-            f[19] = logf(1.0f + (float)w[k].ns) / 2.0f;
-            f[20] = expf(-(float)(ps1 - 1 - sy) / 2.0f);
-            f[21] = sy == nucleus_syl;
+            f[6] = ph->end == T2M_PC_COMMA || ph->end == T2M_PC_CLAUSE;
+            f[7] = (float)w[k].stressed;
+            f[8] = w[k].stressed ? expf(-(float)stressed_after) : 0.0f;
+            f[9] = w[k].stressed && stressed_before == 0;
+            f[10] = logf(1.0f + (float)ph->nw) / 3.0f;
+            f[11] = expf(-(float)(w[k].phrase - se->p0));
+            f[12] = c == T2M_PC_VOWEL || (n + 1 < N && tc[n + 1] == T2M_PC_SYLLABIC);
+            f[13] = c == T2M_PC_UNVOICED;
+            f[14] = y[sy].stress;
+            f[15] = expf(-(float)(w[k].s0 + w[k].ns - 1 - sy));
+            f[16] = expf(-(float)(sy - w[k].s0));
+            f[17] = logf(1.0f + (float)w[k].ns) / 2.0f;
+            f[18] = expf(-(float)(ps1 - 1 - sy) / 2.0f);
+            f[19] = sy == nucleus_syl;
             float since = 0, until = 0;
             for (int q = sy; q >= ps0; q--)
                 if (y[q].stress == 1) {
@@ -228,8 +225,8 @@ int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float 
                     until = expf(-(float)(q - sy) / 2.0f);
                     break;
                 }
-            f[22] = since;
-            f[23] = until;
+            f[20] = since;
+            f[21] = until;
         }
     }
     /* tokens outside words take the features of the token before (BOS: the first word's
@@ -240,7 +237,7 @@ int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float 
         if (!in_word(tc[n])) {
             const float *src = out + (size_t)(n > first ? n - 1 : first) * T2M_PROSODY_FEATS;
             memcpy(f, src, sizeof(float) * T2M_PROSODY_FEATS);
-            f[14] = f[15] = 0;
+            f[12] = f[13] = 0;
         }
     }
 positions:

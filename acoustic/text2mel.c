@@ -92,13 +92,16 @@ static void build(t2m_model *m)
         add_conv(q, p, "post", pc, c->n_mels, 1, 1, 0, T2M_ACT_NONE);
     }
 
-    /* PitchPred: centred convs over the text encoder's [K | V], one value per token;
-     * PitchEmb: the pitch sequence into the attention's value space */
+    /* PitchPred: centred convs over the text encoder's [K | V] (5 tokens seen), or over
+     * the phoneme embedding and the prosodic context (pitch_ctx: 9 tokens, which fit the
+     * validation takes better than 5 or 13), one value per token; PitchEmb: the pitch
+     * sequence into the attention's value space */
     if (c->pitch_ch > 0) {
         int pc = c->pitch_ch;
         int pin = c->pitch_ctx ? c->embed_dim + T2M_PROSODY_FEATS : 2 * d;
-        add_conv(&m->pitch, p, "pitch", pin, pc, 3, 1, 0, T2M_ACT_RELU);
-        add_conv(&m->pitch, p, "pitch", pc, pc, 3, 1, 0, T2M_ACT_RELU);
+        int pk = c->pitch_ctx ? 5 : 3;
+        add_conv(&m->pitch, p, "pitch", pin, pc, pk, 1, 0, T2M_ACT_RELU);
+        add_conv(&m->pitch, p, "pitch", pc, pc, pk, 1, 0, T2M_ACT_RELU);
         add_conv(&m->pitch, p, "pitch", pc, 1, 1, 1, 0, T2M_ACT_NONE);
         add_conv(&m->pemb, p, "pemb", 1, d, 3, 1, 0, T2M_ACT_NONE);
     }
