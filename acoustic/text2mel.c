@@ -642,6 +642,11 @@ int t2m_synthesize(const t2m_model *m, const int *ids, int N, const t2m_infer_op
     if (m->pitch.n) {
         layer_act pact[T2M_MAX_LAYERS], eact[1];
         float *p = t2m_arena_floats(&ar, (size_t)N), *ve = t2m_arena_floats(&ar, (size_t)N * d);
+        if (c->pitch_ctx && !m->pclass) {
+            rc = tts_seterr(err, TTS_E_INVALID, "acoustic model: its pitch predictor reads the "
+                            "prosodic context, and the model has no symbol classes");
+            goto done;
+        }
         const float *pin = t2m_pitch_input(m, ids, N, E, KV, &ar);
         if (!p || !ve || !pin || t2m_stack_forward(&m->pitch, P, pin, N, pact, &ar, 0, NULL)) {
             rc = tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");

@@ -8,8 +8,9 @@
  *   A[S,N] = softmax(Q K^T / sqrt d),  R = A V
  *   [R | Q] -> AudioDec (causal convs) -> frames[S, r*n_mels]
  *   with pitch (pitch_ch > 0):  KV -> PitchPred (centred convs) -> p^[N], one normalized
- *   log-F0 per token;  V += PitchEmb(p) before the attention, so each step's R carries
- *   the pitch of the tokens it attends to
+ *   log-F0 per token (pitch_ctx: [Embed | the prosodic context] -> PitchPred instead);
+ *   V += PitchEmb(p) before the attention, so each step's R carries the pitch of the
+ *   tokens it attends to
  *   optional post-net: frames[S*r, n_mels] -> + PostNet (centred convs) -> frames
  *
  * Each decoder step emits r mel frames. Training is teacher-forced: step s sees the
@@ -33,7 +34,10 @@
  * teacher-forced attention (t2m_pitch_targets: the attention-weighted mean of the voiced
  * frames' normalized ln F0), and the predictor learns that pitch from the text encoder's
  * output (a squared loss); at inference the predictor supplies it, and a caller may shift
- * it (semitones) or widen its range.
+ * it (semitones) or widen its range. Reading the text encoder, the predictor learns the
+ * training sentences' pitch rather than what carries over to new text; a voice whose
+ * predictor reads each token's embedding and prosodic context (pitch_ctx, prosody.h),
+ * fitted after the rest (tts-train pitch), generalizes as well as it fits.
  */
 #ifndef TTS_ACOUSTIC_TEXT2MEL_H
 #define TTS_ACOUSTIC_TEXT2MEL_H

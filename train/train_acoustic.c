@@ -517,6 +517,13 @@ static int model_start(acoustic_args *a, const tts_dataset *ds, const char *ckpt
         fprintf(stderr, "new model: %zu parameters (d=%d text_ch=%d r=%d)\n", m->p.count,
                 m->cfg.d, m->cfg.text_ch, m->cfg.r);
     }
+    /* a predictor on the prosodic context reads the symbol classes (a reshaped model has
+     * lost them): from the cache's table, which the run trains with */
+    if (m->cfg.pitch_ctx && !m->pclass &&
+        t2m_set_prosody(m, ds->symbols, strlen(ds->symbols), &err)) {
+        fprintf(stderr, "tts-train acoustic: %s\n", err.msg);
+        return 1;
+    }
     return 0;
 }
 

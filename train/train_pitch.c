@@ -36,7 +36,7 @@ typedef struct {
 } ptake;
 
 typedef struct {
-    int epochs, batch, pitch_ch, pitch_ctx, reinit, absolute;
+    int epochs, batch, pitch_ch, pitch_ctx, reinit, absolute, ensemble;
     double lr, wd, dropout;
     uint64_t seed;
 } pitch_args;
@@ -46,11 +46,13 @@ static void usage(void)
     fprintf(stderr,
             "usage: tts-train pitch CKPT.ltm CACHE.ltd OUT.ltm [--ctx] [--epochs N (60)]\n"
             "       [--batch B (16)] [--lr LR (3e-4)] [--wd W (0)] [--dropout P (0.3)]\n"
-            "       [--pitch-ch C] [--reinit] [--absolute] [--seed S (1)]\n"
+            "       [--pitch-ch C] [--reinit] [--absolute] [--seed S (1)] [--ensemble M (1)]\n"
             "  the pitch predictor fitted alone, the rest of the voice fixed; --ctx: a new\n"
             "  predictor reading the phoneme embedding and the prosodic context; --absolute:\n"
-            "  the targets as recorded, not about each take's mean. OUT.ltm: the voice with\n"
-            "  the predictor of the best validation epoch (no optimizer state)\n");
+            "  the targets as recorded, not about each take's mean; --ensemble M: M predictors\n"
+            "  (seeds S ..) merged into one of M x C channels that predicts their mean.\n"
+            "  OUT.ltm: the voice with the predictor of the best validation epoch (no\n"
+            "  optimizer state)\n");
 }
 
 /* dst: src with a predictor of pc channels, src's own (keep_pitch, same width) or new
@@ -62,7 +64,16 @@ static int clone_with(t2m_model *dst, const t2m_model *src, int pc, int ctx, con
     c.pitch_ch = pc;
     c.pitch_ctx = ctx;
     int rc = t2m_init(dst, &c, 1, seed, err);
-    if (rc || (ctx && (rc = t2m_set_prosody(dst, symbols, strlen(symbols), err)))) {
+    if (!rc && ctx && symbols)
+        rc = t2m_set_prosody(dst, symbols, strlen(symbols), err);
+    else if (!rc && ctx) { /* src's own classes */
+        dst->pclass = malloc(sizeof(float) * (size_t)c.n_symbols);
+        if (!dst->pclass)
+            rc = tts_seterr(err, TTS_E_NOMEM, "out of memory");
+        else
+            memcpy(dst->pclass, src->pclass, sizeof(float) * (size_t)c.n_symbols);
+    }
+    if (rc) {
         t2m_free(dst);
         return rc;
     }
@@ -247,10 +258,46 @@ static int fit(t2m_model *m, ptake *tt, int nt, const ptake *vt, int nv, const p
     return rc;
 }
 
+/* The M predictors mem[] (pc channels each) as one of M pc channels into dst, a copy of
+ * mem[0] otherwise: the first convs side by side, the second block-diagonal, the last one's
+ * weights over M, so that it predicts the members' mean. */
+static int merge(t2m_model *dst, const t2m_model *mem, int M, int pc, tts_err *err)
+{
+    int rc = clone_with(dst, &mem[0], M * pc, mem[0].cfg.pitch_ctx, NULL, 1, 0, err);
+    if (rc)
+        return rc;
+    float *P = dst->p.params;
+    const t2m_stack *s = &dst->pitch;
+    for (int l = 0; l < 3; l++) {
+        const t2m_conv *c = &s->l[l];
+        memset(P + c->w, 0, sizeof(float) * (size_t)c->K * c->cin * c->cout);
+        memset(P + c->b, 0, sizeof(float) * (size_t)c->cout);
+    }
+    const t2m_conv *c0 = &s->l[0], *c1 = &s->l[1], *c2 = &s->l[2];
+    for (int e = 0; e < M; e++) {
+        const float *Q = mem[e].p.params;
+        const t2m_stack *q = &mem[e].pitch;
+        for (int k = 0; k < c0->K; k++) /* [K, cin, M pc] <- [K, cin, pc] */
+            for (int i = 0; i < c0->cin; i++)
+                memcpy(P + c0->w + ((size_t)k * c0->cin + i) * c0->cout + (size_t)e * pc,
+                       Q + q->l[0].w + ((size_t)k * c0->cin + i) * pc, sizeof(float) * pc);
+        memcpy(P + c0->b + (size_t)e * pc, Q + q->l[0].b, sizeof(float) * pc);
+        for (int k = 0; k < c1->K; k++) /* [K, M pc, M pc], block-diagonal */
+            for (int i = 0; i < pc; i++)
+                memcpy(P + c1->w + ((size_t)k * c1->cin + (size_t)e * pc + i) * c1->cout + (size_t)e * pc,
+                       Q + q->l[1].w + ((size_t)k * pc + i) * pc, sizeof(float) * pc);
+        memcpy(P + c1->b + (size_t)e * pc, Q + q->l[1].b, sizeof(float) * pc);
+        for (int i = 0; i < pc; i++) /* [1, M pc, 1] */
+            P[c2->w + (size_t)e * pc + i] = Q[q->l[2].w + i] / M;
+        P[c2->b] += Q[q->l[2].b] / M;
+    }
+    return 0;
+}
+
 static int parse(int argc, char **argv, pitch_args *a)
 {
     *a = (pitch_args){.epochs = 60, .batch = 16, .pitch_ch = -1, .lr = 3e-4, .wd = 0,
-                      .dropout = 0.3, .seed = 1};
+                      .dropout = 0.3, .seed = 1, .ensemble = 1};
     for (int i = 3; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 #define OPT(name) (!strcmp(s, name) && v && ++i)
@@ -261,6 +308,7 @@ static int parse(int argc, char **argv, pitch_args *a)
         else if (OPT("--dropout")) a->dropout = atof(v);
         else if (OPT("--pitch-ch")) a->pitch_ch = atoi(v);
         else if (OPT("--seed")) a->seed = strtoull(v, NULL, 10);
+        else if (OPT("--ensemble")) a->ensemble = atoi(v);
         else if (!strcmp(s, "--reinit")) a->reinit = 1;
         else if (!strcmp(s, "--ctx")) a->pitch_ctx = 1;
         else if (!strcmp(s, "--absolute")) a->absolute = 1;
@@ -270,7 +318,7 @@ static int parse(int argc, char **argv, pitch_args *a)
         }
 #undef OPT
     }
-    if (a->epochs < 1 || a->batch < 1 || !(a->lr > 0) || !(a->dropout >= 0 && a->dropout < 1) ||
+    if (a->epochs < 1 || a->batch < 1 || a->ensemble < 1 || a->ensemble > 16 || !(a->lr > 0) || !(a->dropout >= 0 && a->dropout < 1) ||
         a->wd < 0) {
         fprintf(stderr, "tts-train pitch: an option is out of range\n");
         return 2;
@@ -301,6 +349,9 @@ int train_pitch_main(int argc, char **argv)
         fprintf(stderr, "tts-train pitch: %s: %s\n", ckpt, err.msg);
         return 1;
     }
+    int64_t step = -1; /* the voice's training step, carried over (the schedule reads it) */
+    if (tts_mf_has(mf, "train.step") && tts_mf_get_i64(mf, "train.step", &step, &err))
+        step = -1;
     tts_mf_close(mf);
     if (!m.pitch.n) {
         fprintf(stderr, "tts-train pitch: %s has no pitch predictor\n", ckpt);
@@ -363,6 +414,44 @@ int train_pitch_main(int argc, char **argv)
         fprintf(stderr, "tts-train pitch: out of memory\n");
         return 1;
     }
+    if (a.ensemble > 1) { /* more members from other seeds, then merged into one */
+        t2m_model *mem = calloc((size_t)a.ensemble, sizeof(t2m_model));
+        if (!mem)
+            return 1;
+        mem[0] = fm;
+        for (int e = 1; e < a.ensemble; e++)
+            if (clone_with(&mem[e], &m, pc, ctx, ds.symbols, a.seed + e, 0, &err) ||
+                fit(&mem[e], tt, nt, vt, nv, &a, a.seed + e, &ar)) {
+                fprintf(stderr, "tts-train pitch: %s\n", err.msg[0] ? err.msg : "out of memory");
+                return 1;
+            }
+        if (merge(&fm, mem, a.ensemble, pc, &err)) {
+            fprintf(stderr, "tts-train pitch: %s\n", err.msg);
+            return 1;
+        }
+        /* the merged predictor predicts the members' mean */
+        double dmax = 0;
+        for (int i = 0; i < nv && i < 8; i++) {
+            int N = vt[i].N;
+            float *o = malloc(sizeof(float) * N), *acc = calloc((size_t)N, sizeof(float));
+            double l;
+            for (int e = 0; e < a.ensemble && o && acc; e++) {
+                t2m_pitch_fit(&mem[e], NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l);
+                for (int k = 0; k < N; k++)
+                    acc[k] += o[k] / a.ensemble;
+            }
+            if (o && acc && t2m_pitch_fit(&fm, NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l) == 0)
+                for (int k = 0; k < N; k++)
+                    dmax = fmax(dmax, fabs((double)o[k] - acc[k]));
+            free(o);
+            free(acc);
+        }
+        fprintf(stderr, "%d predictors merged into one of %d channels; largest difference from "
+                "their mean %.2e\n", a.ensemble, fm.cfg.pitch_ch, dmax);
+        for (int e = 0; e < a.ensemble; e++)
+            t2m_free(&mem[e]);
+        free(mem);
+    }
     t2m_free(&m);
     m = fm;
     verbose_val = 1;
@@ -377,6 +466,8 @@ int train_pitch_main(int argc, char **argv)
         tts_audio_cfg_to_mf(w, &ds.audio);
         tts_mf_set_str(w, "symbols", ds.symbols);
         tts_mf_set_f64(w, "train.pitch_val_mse", mse);
+        if (step >= 0)
+            tts_mf_set_i64(w, "train.step", step);
         rc = tts_mf_write(w, outp, &err) ? 1 : 0;
         tts_mf_writer_free(w);
     }
