@@ -100,17 +100,16 @@ typedef struct {
 
 int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float *out)
 {
-    memset(out, 0, sizeof(float) * (size_t)N * T2M_PROSODY_FEATS);
     if (N <= 0)
         return 0;
+    memset(out, 0, sizeof(float) * (size_t)N * T2M_PROSODY_FEATS);
     int *tc = malloc(sizeof(int) * (size_t)N), *tsyl = malloc(sizeof(int) * (size_t)N);
     word_t *w = malloc(sizeof(word_t) * (size_t)N);
     phrase_t *p = malloc(sizeof(phrase_t) * (size_t)N);
     sentence_t *s = malloc(sizeof(sentence_t) * (size_t)N);
     syl_t *y = malloc(sizeof(syl_t) * (size_t)N);
-    float *wf = malloc(sizeof(float) * (size_t)N * T2M_PROSODY_FEATS);
     int rc = -1;
-    if (!tc || !tsyl || !w || !p || !s || !y || !wf)
+    if (!tc || !tsyl || !w || !p || !s || !y)
         goto done;
     for (int n = 0; n < N; n++)
         tc[n] = ids[n] >= 0 && ids[n] < n_cls ? (int)cls[ids[n]] : T2M_PC_PHONE;
@@ -142,36 +141,44 @@ int t2m_prosody_feats(const float *cls, int n_cls, const int *ids, int N, float 
     if (nw == 0)
         goto positions;
 
-    /* syllables: one per nucleus (a run of vowels, or a consonant marked syllabic); each
-     * token belongs to the syllable of the next nucleus in its word (the last one after
-     * it); a stress mark stresses the next nucleus */
+    /* syllables: one per nucleus, a vowel or a consonant followed by the syllabic mark,
+     * with what continues it (more vowels, the syllabic mark, length and other marks);
+     * the consonants and stress marks before a nucleus are its syllable's (after the
+     * word's last nucleus, the last syllable's); a stress mark stresses the next nucleus */
     int nsy = 0;
     for (int k = 0; k < nw; k++) {
         w[k].s0 = nsy;
         float pending = 0;
+        int in_nucleus = 0;
         for (int n = w[k].t0; n < w[k].t1; n++) {
             int c = tc[n];
-            int nucleus = (c == T2M_PC_VOWEL && !(n > w[k].t0 && tc[n - 1] == T2M_PC_VOWEL)) ||
-                          (c != T2M_PC_VOWEL && n + 1 < w[k].t1 && tc[n + 1] == T2M_PC_SYLLABIC);
+            int starts = (c == T2M_PC_VOWEL || (n + 1 < w[k].t1 && tc[n + 1] == T2M_PC_SYLLABIC)) &&
+                         !(in_nucleus && c == T2M_PC_VOWEL);
+            if (starts) {
+                y[nsy++] = (syl_t){.word = k, .stress = pending};
+                pending = 0;
+                in_nucleus = 1;
+            } else if (c == T2M_PC_VOICED || c == T2M_PC_UNVOICED || c == T2M_PC_STRESS1 ||
+                       c == T2M_PC_STRESS2) {
+                in_nucleus = 0;
+            }
             if (c == T2M_PC_STRESS1)
                 pending = 1;
             else if (c == T2M_PC_STRESS2 && pending < 1)
                 pending = 0.5f;
-            if (nucleus) {
-                y[nsy++] = (syl_t){.word = k, .stress = pending};
-                pending = 0;
-                w[k].stressed |= y[nsy - 1].stress == 1;
-            }
+            tsyl[n] = in_nucleus ? nsy - 1 : -1; /* -1: the next nucleus's, set below */
         }
         if (nsy == w[k].s0) /* no nucleus: one syllable all the same */
             y[nsy++] = (syl_t){.word = k, .stress = pending};
         w[k].ns = nsy - w[k].s0;
-        int before = 0; /* nuclei before token n: its syllable is the next one's */
-        for (int n = w[k].t0; n < w[k].t1; n++) {
-            tsyl[n] = w[k].s0 + (before < w[k].ns ? before : w[k].ns - 1);
-            int c = tc[n];
-            before += (c == T2M_PC_VOWEL && !(n > w[k].t0 && tc[n - 1] == T2M_PC_VOWEL)) ||
-                      (c != T2M_PC_VOWEL && n + 1 < w[k].t1 && tc[n + 1] == T2M_PC_SYLLABIC);
+        for (int q = w[k].s0; q < nsy; q++)
+            w[k].stressed |= y[q].stress == 1;
+        int next = nsy - 1; /* backwards: the syllable of the next nucleus */
+        for (int n = w[k].t1 - 1; n >= w[k].t0; n--) {
+            if (tsyl[n] >= 0)
+                next = tsyl[n];
+            else
+                tsyl[n] = next;
         }
     }
 
@@ -244,6 +251,6 @@ positions:
     for (int n = 0; n < N; n++)
         out[(size_t)n * T2M_PROSODY_FEATS] = N > 1 ? (float)n / (float)(N - 1) : 0.0f;
 done:
-    free(tc), free(tsyl), free(w), free(p), free(s), free(y), free(wf);
+    free(tc), free(tsyl), free(w), free(p), free(s), free(y);
     return rc;
 }

@@ -9,10 +9,11 @@
  *
  * Words are runs of tokens between word boundaries, pauses, BOS and EOS; phrases are runs
  * of words between pauses; sentences end at "." "?" "!" or EOS. A syllable is a nucleus (a
- * run of vowels, or a consonant followed by the syllabic mark) with the consonants before
- * it in its word (the word's last one takes the consonants after it too); a stress mark
- * stresses the next nucleus. A word is stressed when one of its syllables has primary
- * stress (eSpeak NG leaves most function words unstressed).
+ * vowel, or a consonant followed by the syllabic mark, with what continues it: more
+ * vowels, the syllabic mark, length and other marks) and the consonants and stress marks
+ * before it in its word (the word's last syllable also takes those after it); a stress
+ * mark stresses the next nucleus. A word is stressed when one of its syllables has
+ * primary stress (eSpeak NG leaves most function words unstressed).
  *
  * The features of a token (0 .. 1; exp(-k) for a distance k falls off from 1):
  *   0  its position in the utterance          1  its word's in the sentence
@@ -22,7 +23,7 @@
  *   8  a stressed word: exp(-stressed words after it in the phrase), else 0
  *   9  1 in the phrase's first stressed word  10  ln(1 + words in the phrase) / 3
  *  11  exp(-phrases before it in the sentence)
- *  12  1 for a nucleus                        13  1 for an unvoiced consonant
+ *  12  1 for a vowel or syllabic consonant    13  1 for an unvoiced consonant
  *  14  its syllable's stress (1 primary, 0.5 secondary)
  *  15  exp(-syllables after it in the word)   16  exp(-syllables before it in the word)
  *  17  ln(1 + syllables in the word) / 2     18  exp(-syllables after it in the phrase / 2)

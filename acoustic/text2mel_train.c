@@ -92,7 +92,7 @@ void t2m_pitch_targets(const float *A, int S, int N, int r, const float *lf0, in
 int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m_arena *ar)
 {
     const t2m_config *c = &m->cfg;
-    if (!m->pitch.n || N <= 0)
+    if (!m->pitch.n || N <= 0 || (c->pitch_ctx && !m->pclass))
         return TTS_E_INVALID;
     if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (2 * c->embed_dim + t2m_stack_floats_per_step(&m->text) +
                                                        t2m_stack_floats_per_step(&m->pitch) +
@@ -115,7 +115,7 @@ int t2m_predict_pitch(const t2m_model *m, const int *ids, int N, float *out, t2m
 int t2m_pitch_inputs(const t2m_model *m, const int *ids, int N, float *X, t2m_arena *ar)
 {
     const t2m_config *c = &m->cfg;
-    if (N <= 0 || !m->pitch.n)
+    if (N <= 0 || !m->pitch.n || (c->pitch_ctx && !m->pclass))
         return TTS_E_INVALID;
     if (t2m_arena_reserve(ar, sizeof(float) * (size_t)N * (2 * c->embed_dim + t2m_stack_floats_per_step(&m->text) +
                                                        2 * T2M_PROSODY_FEATS + 16)))

@@ -204,6 +204,53 @@ static void test_gradient(float delta_w, float var_w, int pitch, int extra)
            checked, bad, worst);
     /* L1 kinks make a few float differences unreliable; most must agree */
     CHECK(bad <= 2, "too many gradient mismatches: %d of %d", bad, checked);
+    if (pitch == 2) {
+        /* the predictor's input gradient reaches the embedding: the pitch loss's share of
+         * every used embedding row's gradient (the gradient with the pitch weight less the
+         * one without) against central differences of the pitch loss alone, each entry */
+        int ed = c.embed_dim;
+        size_t ne = (size_t)NSYM * ed;
+        float *g1 = malloc(sizeof(float) * ne), *g0 = malloc(sizeof(float) * ne);
+        memcpy(g1, m.p.grads + m.embed, sizeof(float) * ne);
+        o.pitch_weight = 0;
+        memset(m.p.grads, 0, m.p.count * sizeof(float));
+        r1 = seed;
+        t2m_train_utterance(&m, ids, N, mel, F, &o, m.p.grads, 1, &r1, &ar, &L, NULL);
+        memcpy(g0, m.p.grads + m.embed, sizeof(float) * ne);
+        o.pitch_weight = 0.7f;
+        unsigned char used[NSYM] = {0};
+        for (int n = 0; n < N; n++)
+            used[ids[n]] = 1;
+        int ebad = 0, echecked = 0;
+        double eworst = 0, elargest = 0;
+        for (int r = 0; r < NSYM; r++)
+            for (int j = 0; used[r] && j < ed; j++) {
+                size_t k = (size_t)r * ed + j;
+                float keep = m.p.params[m.embed + k];
+                double eps = 1e-3, lp, lm;
+                m.p.params[m.embed + k] = keep + (float)eps;
+                r1 = seed;
+                t2m_train_utterance(&m, ids, N, mel, F, &o, NULL, 1, &r1, &ar, &L, NULL);
+                lp = L.pitch;
+                m.p.params[m.embed + k] = keep - (float)eps;
+                r1 = seed;
+                t2m_train_utterance(&m, ids, N, mel, F, &o, NULL, 1, &r1, &ar, &L, NULL);
+                lm = L.pitch;
+                m.p.params[m.embed + k] = keep;
+                double num = (lp - lm) / (2 * eps), ana = (double)g1[k] - g0[k];
+                double err = fabs(num - ana) / fmax(fmax(fabs(num), fabs(ana)), 1e-3);
+                eworst = fmax(eworst, err);
+                elargest = fmax(elargest, fabs(ana));
+                echecked++;
+                ebad += err > 0.05;
+            }
+        printf("  the pitch loss into the embedding: %d entries, %d off by > 5%% (worst %.3g, "
+               "largest %.3g)\n", echecked, ebad, eworst, elargest);
+        CHECK(ebad == 0 && elargest > 1e-3, "the predictor's gradient into the embedding: %d of "
+              "%d off, largest %g", ebad, echecked, elargest);
+        free(g1);
+        free(g0);
+    }
     t2m_arena_free(&ar);
     t2m_free(&m);
 }
@@ -997,6 +1044,22 @@ static void test_prosody(void)
               FE(0, 12) == 0 && FE(17, 10) == FE(15, 10),
           "tokens outside words");
 #undef FE
+    /* a nucleus goes on through a second vowel and a length mark: "ˈtaɪdəl ˈaːtə." */
+    {
+        const int id2[] = {1, 9, 16, 13, 15, 17, 14, 20, 3, 9, 13, 11, 16, 14, 5, 2};
+        enum { N2 = sizeof id2 / sizeof *id2 };
+        float H[N2 * W];
+        CHECK(t2m_prosody_feats(cls, 21, id2, N2, H) == 0, "features 2");
+#define FH(n, k) H[(n) * W + (k)]
+        CHECK(FH(4, 14) == 1 && fabsf(FH(4, 15) - e1) < 1e-6f && FH(4, 12) == 1 &&
+                  FH(5, 14) == 0 && FH(7, 14) == 0 && FH(5, 15) == 1,
+              "the second vowel of a diphthong in its syllable");
+        CHECK(FH(11, 14) == 1 && fabsf(FH(11, 15) - e1) < 1e-6f && FH(11, 12) == 0 &&
+                  FH(12, 14) == 0 && FH(12, 15) == 1,
+              "a length mark in its syllable");
+        CHECK(FH(2, 16) == 1 && fabsf(FH(6, 16) - e1) < 1e-6f && FH(10, 7) == 1, "syllables of words");
+#undef FH
+    }
     /* no words at all, or ids outside the table: defined, finite */
     const int none[] = {1, 4, 3, 2}, odd[] = {1, 400, -3, 13, 2};
     float G[5 * W];

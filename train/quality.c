@@ -301,12 +301,8 @@ tts_quality_summary tts_quality_summarize(const tts_quality *q)
     s.detail_db = NAN;
     if (a->n_gv > 0 && b->n_gv > 0) {
         double sum = 0;
-        for (int d = 0; d < MCD_DIM; d++) {
+        for (int d = 0; d < MCD_DIM; d++)
             sum += 10 * log10((a->gv[d] / a->n_gv) / (b->gv[d] / b->n_gv));
-            if (getenv("TQ_DIMS"))
-                fprintf(stderr, "c%d %+.2f dB (rec var %.4f)\n", d + 1,
-                        10 * log10((a->gv[d] / a->n_gv) / (b->gv[d] / b->n_gv)), b->gv[d] / b->n_gv);
-        }
         s.detail_db = sum / MCD_DIM;
     }
     s.periodicity = a->n_per > 0 && b->n_per > 0 ? (a->per / a->n_per) / (b->per / b->n_per) : NAN;

@@ -445,6 +445,7 @@ static int model_start(acoustic_args *a, const tts_dataset *ds, const char *ckpt
                 c.r = r;
             if (pitch_ch >= 0 && pitch_ch != c.pitch_ch) {
                 c.pitch_ch = pitch_ch;
+                c.pitch_ctx = 0; /* a new predictor reads the text encoder */
                 c.lf0_mean = 5.3f; /* measured below */
                 c.lf0_std = 0.2f;
             }

@@ -7,7 +7,7 @@
  * against 0.49): the encoder's features tell the sentences apart, so it learns each
  * training sentence, not what makes a melody. A predictor that reads only each token's
  * phoneme embedding and its prosodic context (--ctx: acoustic/prosody.h: the place of
- * the syllable, word and phrase, the stresses around it, the kind of sentence) learns
+ * the syllable, word and phrase, the stresses around it, the phrase's end) learns
  * what carries over to new text (0.59 on the validation takes, 0.57 on the training
  * takes). The targets are the ones joint training uses, each token's pitch read off the
  * voice's teacher-forced attention (t2m_pitch_targets), taken about each take's own mean
@@ -402,6 +402,11 @@ int train_pitch_main(int argc, char **argv)
             vt[nv++] = tk[i];
         else
             tt[nt++] = tk[i];
+    if (nv == 0 || nt == 0) { /* the epoch kept is the validation takes' best */
+        fprintf(stderr, "tts-train pitch: the cache has %d training and %d validation takes; "
+                "both are needed\n", nt, nv);
+        return 1;
+    }
     double mse = NAN, corr = NAN, tmse, tcorr;
     if (ctx == m.cfg.pitch_ctx) { /* the same inputs: the voice's own predictor to compare */
         verbose_val = 1;
@@ -435,12 +440,13 @@ int train_pitch_main(int argc, char **argv)
             int N = vt[i].N;
             float *o = malloc(sizeof(float) * N), *acc = calloc((size_t)N, sizeof(float));
             double l;
-            for (int e = 0; e < a.ensemble && o && acc; e++) {
-                t2m_pitch_fit(&mem[e], NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l);
-                for (int k = 0; k < N; k++)
+            int ok = o && acc;
+            for (int e = 0; e < a.ensemble && ok; e++) {
+                ok = t2m_pitch_fit(&mem[e], NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l) == 0;
+                for (int k = 0; k < N && ok; k++)
                     acc[k] += o[k] / a.ensemble;
             }
-            if (o && acc && t2m_pitch_fit(&fm, NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l) == 0)
+            if (ok && t2m_pitch_fit(&fm, NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l) == 0)
                 for (int k = 0; k < N; k++)
                     dmax = fmax(dmax, fabs((double)o[k] - acc[k]));
             free(o);
