@@ -326,6 +326,24 @@ static int parse(int argc, char **argv, pitch_args *a)
     return 0;
 }
 
+/* the voiced tokens' targets (non-zero) about their own mean, in place */
+static void about_mean(float *t, int N)
+{
+    double u = 0;
+    int c = 0;
+    for (int k = 0; k < N; k++)
+        if (t[k] != 0) {
+            u += t[k];
+            c++;
+        }
+    if (c == 0)
+        return;
+    float mu = (float)(u / c);
+    for (int k = 0; k < N; k++)
+        if (t[k] != 0)
+            t[k] -= mu;
+}
+
 int train_pitch_main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -381,16 +399,9 @@ int train_pitch_main(int argc, char **argv)
         fprintf(stderr, "tts-train pitch: %s\n", err.msg[0] ? err.msg : "out of memory");
         return 1;
     }
-    if (!a.absolute) /* each take's voiced tokens about their own mean */
-        for (int i = 0; i < ds.n; i++) {
-            double u = 0, c = 0;
-            for (int k = 0; k < tk[i].N; k++)
-                if (tk[i].tgt[k] != 0)
-                    u += tk[i].tgt[k], c++;
-            for (int k = 0; k < tk[i].N && c > 0; k++)
-                if (tk[i].tgt[k] != 0)
-                    tk[i].tgt[k] -= (float)(u / c);
-        }
+    if (!a.absolute)
+        for (int i = 0; i < ds.n; i++)
+            about_mean(tk[i].tgt, tk[i].N);
     ptake *vt = malloc(sizeof(ptake) * ds.n), *tt = malloc(sizeof(ptake) * ds.n);
     int nt = 0, nv = 0;
     if (!vt || !tt) {
@@ -447,8 +458,13 @@ int train_pitch_main(int argc, char **argv)
                     acc[k] += o[k] / a.ensemble;
             }
             if (ok && t2m_pitch_fit(&fm, NULL, vt[i].x, N, vt[i].tgt, 0, NULL, &ar, o, &l) == 0)
-                for (int k = 0; k < N; k++)
-                    dmax = fmax(dmax, fabs((double)o[k] - acc[k]));
+                for (int k = 0; k < N; k++) {
+                    /* not fmax: gcc 12 for aarch64 stops with an internal error
+                     * vectorizing that reduction */
+                    double dk = fabs((double)o[k] - acc[k]);
+                    if (dk > dmax)
+                        dmax = dk;
+                }
             free(o);
             free(acc);
         }
