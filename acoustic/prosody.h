@@ -3,9 +3,8 @@
  *
  * A sentence's melody is shaped by where a syllable stands: the first accent of a phrase
  * is high, the pitch declines across it, it falls after the last accent (the nucleus),
- * and a phrase that ends at a comma rises to continue. The text encoder could learn this
- * from the phonemes, stress marks and pauses it sees, but from 1,500 sentences it learns
- * the sentences instead; here it is explicit, computed from the token ids alone.
+ * and a phrase that ends at a comma rises to continue. Here that context is explicit,
+ * computed from the token ids alone.
  *
  * Words are runs of tokens between word boundaries, pauses, BOS and EOS; phrases are runs
  * of words between pauses; sentences end at "." "?" "!" or EOS. A syllable is a nucleus (a

@@ -93,9 +93,8 @@ static void build(t2m_model *m)
     }
 
     /* PitchPred: centred convs over the text encoder's [K | V] (5 tokens seen), or over
-     * the phoneme embedding and the prosodic context (pitch_ctx: 9 tokens, which fit the
-     * validation takes better than 5 or 13), one value per token; PitchEmb: the pitch
-     * sequence into the attention's value space */
+     * the phoneme embedding and the prosodic context (pitch_ctx: 9 tokens seen), one value
+     * per token; PitchEmb: the pitch sequence into the attention's value space */
     if (c->pitch_ch > 0) {
         int pc = c->pitch_ch;
         int pin = c->pitch_ctx ? c->embed_dim + T2M_PROSODY_FEATS : 2 * d;

@@ -114,25 +114,34 @@ void t2m_to_mf_q8(tts_mf_writer *w, const t2m_model *m)
     nn_params_to_mf_q8(w, &m->p);
 }
 
+/* The f32[n] tensor name of mf, each value in [lo, hi] (and a whole number when whole),
+ * copied into *out (malloc'd); else a format error calling the bad value not `what`. */
+static int symbol_floats_from_mf(const tts_mf *mf, const char *name, int64_t n, float lo,
+                                 float hi, int whole, const char *what, float **out,
+                                 tts_err *err)
+{
+    const float *h;
+    int rc = tts_mf_get_f32(mf, name, 1, &n, &h, err);
+    if (rc)
+        return rc;
+    for (int64_t i = 0; i < n; i++)
+        if (!(h[i] >= lo && h[i] <= hi && (!whole || h[i] == (float)(int)h[i])))
+            return tts_seterr(err, TTS_E_FORMAT, "model file: %s[%lld] = %g is not %s", name,
+                              (long long)i, (double)h[i], what);
+    *out = malloc(sizeof(float) * (size_t)n);
+    if (!*out)
+        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
+    memcpy(*out, h, sizeof(float) * (size_t)n);
+    return TTS_OK;
+}
+
 /* the holds, if the file has them: one finite frame count >= 0 per symbol */
 static int holds_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
 {
     if (!tts_mf_find(mf, T2M_HOLD_TENSOR))
         return TTS_OK;
-    int64_t n = m->cfg.n_symbols;
-    const float *h;
-    int rc = tts_mf_get_f32(mf, T2M_HOLD_TENSOR, 1, &n, &h, err);
-    if (rc)
-        return rc;
-    for (int64_t i = 0; i < n; i++)
-        if (!(h[i] >= 0 && h[i] <= 1e5f))
-            return tts_seterr(err, TTS_E_FORMAT, "model file: %s[%lld] = %g is not a frame count",
-                              T2M_HOLD_TENSOR, (long long)i, (double)h[i]);
-    m->hold = malloc(sizeof(float) * (size_t)n);
-    if (!m->hold)
-        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
-    memcpy(m->hold, h, sizeof(float) * (size_t)n);
-    return TTS_OK;
+    return symbol_floats_from_mf(mf, T2M_HOLD_TENSOR, m->cfg.n_symbols, 0, 1e5f, 0,
+                                 "a frame count", &m->hold, err);
 }
 
 /* the prosody classes, which a model with pitch_ctx must have: one class per symbol */
@@ -140,23 +149,11 @@ static int pclass_from_mf(t2m_model *m, const tts_mf *mf, tts_err *err)
 {
     if (!m->cfg.pitch_ctx)
         return TTS_OK;
-    int64_t n = m->cfg.n_symbols;
-    const float *h;
     if (!tts_mf_find(mf, T2M_PCLASS_TENSOR))
         return tts_seterr(err, TTS_E_FORMAT, "model file: acoustic.pitch_ctx is set but %s is "
                           "missing", T2M_PCLASS_TENSOR);
-    int rc = tts_mf_get_f32(mf, T2M_PCLASS_TENSOR, 1, &n, &h, err);
-    if (rc)
-        return rc;
-    for (int64_t i = 0; i < n; i++)
-        if (!(h[i] >= 0 && h[i] < T2M_PC_COUNT && h[i] == (float)(int)h[i]))
-            return tts_seterr(err, TTS_E_FORMAT, "model file: %s[%lld] = %g is not a symbol class",
-                              T2M_PCLASS_TENSOR, (long long)i, (double)h[i]);
-    m->pclass = malloc(sizeof(float) * (size_t)n);
-    if (!m->pclass)
-        return tts_seterr(err, TTS_E_NOMEM, "acoustic model: out of memory");
-    memcpy(m->pclass, h, sizeof(float) * (size_t)n);
-    return TTS_OK;
+    return symbol_floats_from_mf(mf, T2M_PCLASS_TENSOR, m->cfg.n_symbols, 0, T2M_PC_COUNT - 1,
+                                 1, "a symbol class", &m->pclass, err);
 }
 
 /* the post-filter, if the file has one */

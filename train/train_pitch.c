@@ -2,18 +2,15 @@
  * tts-train pitch: the pitch predictor of a trained voice fitted on its own, the rest of
  * the voice held fixed.
  *
- * Trained with the whole model, a predictor that reads the text encoder learns the
- * training takes' pitch far better than the validation takes' (token correlation 0.89
- * against 0.49): the encoder's features tell the sentences apart, so it learns each
- * training sentence, not what makes a melody. A predictor that reads only each token's
- * phoneme embedding and its prosodic context (--ctx: acoustic/prosody.h: the place of
- * the syllable, word and phrase, the stresses around it, the phrase's end) learns
- * what carries over to new text (0.59 on the validation takes, 0.57 on the training
- * takes). The targets are the ones joint training uses, each token's pitch read off the
- * voice's teacher-forced attention (t2m_pitch_targets), taken about each take's own mean
- * unless --absolute: a take's mean pitch is not predictable from its text (correlation
- * 0.2), and fitting it only teaches the predictor the training sentences. The inputs are
- * computed once; Adam on the predictor alone; the epoch of the best validation error kept.
+ * A predictor that reads the text encoder can tell the training sentences apart and
+ * learns each one's pitch rather than what makes a melody. One that reads only each
+ * token's phoneme embedding and its prosodic context (--ctx: acoustic/prosody.h) learns
+ * what carries over to new text (docs/LOG.md, session 24). The targets are the ones joint
+ * training uses, each token's pitch read off the voice's teacher-forced attention
+ * (t2m_pitch_targets), taken about each take's own mean unless --absolute: a take's mean
+ * pitch does not follow from its text, and fitting it only teaches the predictor the
+ * training sentences. The inputs are computed once; Adam on the predictor alone; the
+ * epoch of the best validation error kept.
  */
 #include <math.h>
 #include <stdio.h>
