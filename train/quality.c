@@ -399,7 +399,7 @@ static int add_files(tts_quality *q, tts_mel *mel, const char *syn_path, const c
 
 static void print_row(FILE *out, const char *label, int n_dirs, const tts_quality_summary *s)
 {
-    fprintf(out, "| %s | %d x %d | %.2f x | %+.2f dB | %.2f x | %+.2f dB | %.2f | %.0f | %.3f | "
+    fprintf(out, "| %s | %d x %d | %.3f x | %+.2f dB | %.3f x | %+.2f dB | %.2f | %.0f | %.3f | "
             "%.1f %% |\n", label, s->n_utt / (n_dirs > 0 ? n_dirs : 1), n_dirs > 0 ? n_dirs : 1,
             s->melody, s->detail_db, s->periodicity, s->highband_db, s->mcd_db, s->f0_rmse_cents,
             s->f0_corr, 100 * s->vuv_err);

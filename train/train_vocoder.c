@@ -218,9 +218,11 @@ static int crop_step(worker *w, const crop_spec *cs, const float *mel, int s0, i
     int rc = voc_train_crop_ex(w->m, cs->tf ? w->L_tf : w->L, mel, nf, nb, cs->ctx, source,
                                target, w->grads, w->grad_scale, &w->arena, &v, NULL, hook);
     if (!rc && c->src == 2) {
-        double pl = 0;
+        /* the pitch head's target is the recording's F0, which predicted frames only
+         * approximate (their melody is the acoustic model's): weighed as the STFT terms */
+        double pl = 0, pw = cs->tf ? w->pitch_weight * w->L_tf->stft_weight : w->pitch_weight;
         rc = voc_pitch_train(w->m, mel, nf, w->f0 + u0 + s0, w->grads,
-                             w->grad_scale * w->pitch_weight, &w->arena, &pl);
+                             (float)(w->grad_scale * pw), &w->arena, &pl);
         w->pitch += pl;
     }
     if (rc)

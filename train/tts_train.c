@@ -44,7 +44,7 @@ static void usage(FILE *f)
             "      --mel-weight W (add W x log-mel L1 of the output against the frames it is\n"
             "      given, recorded or predicted; default 0)\n"
             "      --tf-stft-weight W (crops on --tf-mels: weight of the STFT loss against\n"
-            "      the recording; default 1)\n"
+            "      the recording, and of the pitch head's loss on its F0; default 1)\n"
             "      --ema D (also keep a moving average of the weights, decay D, e.g. 0.999:\n"
             "      RUN/ema.ltm, best_ema.ltm)\n"
             "      --tf-sharpen A W (crops on --tf-mels sharpened as the shipped vocoder does)\n"
