@@ -198,7 +198,7 @@ int main(void)
     int rows = 0, second = 0, copy = 0;
     while (f && fgets(line, sizeof line, f)) {
         rows++;
-        second += strstr(line, "second takes | 1 x 1 | 0.50 x") != NULL; /* a_2 (flat) vs a_1 */
+        second += strstr(line, "second takes | 1 x 1 | 0.500 x") != NULL; /* a_2 (flat) vs a_1 */
         copy += strstr(line, "copy synthesis, Griffin-Lim | 2 x 1 |") != NULL;
     }
     if (f)
